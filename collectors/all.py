@@ -1,0 +1,3 @@
+"""The explicit list of built-in collectors. Add a new collector here."""
+
+from collectors.host import HostCollector  # noqa: F401

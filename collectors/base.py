@@ -1,0 +1,179 @@
+"""The collector interface: one target in, one Observation out.
+
+A collector turns one target (a host, a device, an API endpoint) into an
+:class:`Observation`: time-series ``samples`` and inventory ``facts``. It never
+writes to storage and never reads the ledger; the monitor owns scheduling,
+timeouts, tags and availability (see ``monitor/poller.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import Any, ClassVar, Iterable, Mapping
+
+#: Poll outcomes, in order of severity.
+STATUS_OK = "ok"
+STATUS_PARTIAL = "partial"
+STATUS_ERROR = "error"
+STATUS_TIMEOUT = "timeout"
+STATUSES = (STATUS_OK, STATUS_PARTIAL, STATUS_ERROR, STATUS_TIMEOUT)
+
+#: Identity keys of a fact, strongest first (DESIGN.md, "Matching observed to declared").
+IDENTITY_KEYS = ("serial_number", "instance_uuid", "machine_uuid", "mac", "mgmt_ip", "hostname")
+
+
+def now_ns() -> int:
+    """Return the wall-clock time in integer nanoseconds since the epoch."""
+    return time.time_ns()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Sample:
+    """One point of a time series: measurement, tags, numeric fields, time in ns."""
+
+    measurement: str
+    tags: Mapping[str, str]
+    fields: Mapping[str, float]
+    time: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-lines form documented in the README."""
+        return {
+            "type": "sample",
+            "measurement": self.measurement,
+            "tags": dict(self.tags),
+            "fields": dict(self.fields),
+            "time": self.time,
+        }
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Fact:
+    """What an observed thing is: its kind, identity keys and attributes.
+
+    ``keys`` holds identity keys (see :data:`IDENTITY_KEYS`; ``mac`` may be a
+    list), ``attributes`` everything else worth keeping in the ledger.
+    """
+
+    kind: str
+    keys: Mapping[str, Any]
+    attributes: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-lines form documented in the README."""
+        return {"type": "fact", "kind": self.kind, "keys": dict(self.keys),
+                "attributes": dict(self.attributes)}
+
+
+@dataclasses.dataclass(slots=True)
+class Observation:
+    """The result of one poll of one target."""
+
+    samples: list[Sample] = dataclasses.field(default_factory=list)
+    facts: list[Fact] = dataclasses.field(default_factory=list)
+    status: str = STATUS_OK
+    error: str | None = None
+    duration_seconds: float = 0.0
+
+    def add(self, measurement: str, tags: Mapping[str, str], fields: Mapping[str, Any],
+            time_ns: int) -> None:
+        """Append a sample, dropping fields that are not finite numbers.
+
+        Booleans become 0/1. A sample whose every field was dropped is not added.
+        """
+        clean = {}
+        for name, value in fields.items():
+            if isinstance(value, bool):
+                clean[name] = int(value)
+            elif isinstance(value, (int, float)) and math.isfinite(value):
+                clean[name] = value
+        if clean:
+            self.samples.append(Sample(measurement, dict(tags), clean, time_ns))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Option:
+    """One option a collector accepts in its target's ``options`` mapping."""
+
+    name: str
+    type: type
+    default: Any = None
+    required: bool = False
+    help: str = ""
+    secret: bool = False
+
+
+class Collector:
+    """Base class of every collector.
+
+    Subclasses set ``kind`` and ``options`` and implement :meth:`collect`.
+    An instance lives as long as its target is scheduled, so it may keep state
+    between polls (previous counters for rates, an open session).
+    """
+
+    kind: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    options: ClassVar[tuple[Option, ...]] = ()
+
+    def __init__(self, name: str, options: Mapping[str, Any] | None = None,
+                 timeout: float = 10.0) -> None:
+        self.name = name
+        self.timeout = timeout
+        self.config = self.resolve_options(options or {})
+
+    @classmethod
+    def resolve_options(cls, given: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply defaults and check names and types; raise ValueError(key, reason)."""
+        known = {opt.name: opt for opt in cls.options}
+        for key in given:
+            if key not in known:
+                raise OptionError(key, f"unknown option for collector {cls.kind!r}; "
+                                       f"known: {', '.join(sorted(known)) or 'none'}")
+        resolved = {}
+        for opt in cls.options:
+            if opt.name not in given or given[opt.name] is None:
+                if opt.required:
+                    raise OptionError(opt.name, "is required")
+                resolved[opt.name] = opt.default
+                continue
+            resolved[opt.name] = _coerce(opt, given[opt.name])
+        return resolved
+
+    def collect(self) -> Observation:
+        """Poll the target once and return what was seen."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the collector holds open; called when its target is removed."""
+
+
+class OptionError(ValueError):
+    """A target option is unknown, missing or of the wrong type."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+        self.key = key
+        self.reason = reason
+
+
+def _coerce(opt: Option, value: Any) -> Any:
+    if opt.type is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if opt.type is list and isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, opt.type) and not (opt.type is int and isinstance(value, bool)):
+        return value
+    raise OptionError(opt.name, f"expected {opt.type.__name__}, got {value!r}")
+
+
+def merge_tags(*parts: Iterable[tuple[str, str]] | Mapping[str, str]) -> dict[str, str]:
+    """Merge tag mappings left to right, dropping empty values."""
+    out: dict[str, str] = {}
+    for part in parts:
+        items = part.items() if isinstance(part, Mapping) else part
+        for key, value in items:
+            if value not in (None, ""):
+                out[str(key)] = str(value)
+    return out

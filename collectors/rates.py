@@ -1,0 +1,48 @@
+"""Per-second rates from monotonically increasing counters.
+
+Collectors keep one :class:`RateTracker` per target. A rate needs two readings;
+a counter that goes backwards gives no rate (never a negative one) unless the
+caller says the counter is ``wrap_bits`` wide and the target did not restart,
+in which case one wrap is assumed. A restart (``reset=True``) drops every
+previous reading, so the first poll after it gives no rates.
+"""
+
+from __future__ import annotations
+
+from typing import Hashable
+
+
+class RateTracker:
+    """Remembers the previous reading of each counter and turns deltas into rates."""
+
+    def __init__(self) -> None:
+        self._previous: dict[Hashable, tuple[float, float]] = {}
+
+    def rate(self, key: Hashable, value: float, at_seconds: float,
+             wrap_bits: int | None = None) -> float | None:
+        """Return the per-second rate of ``key`` since its last reading, or None."""
+        previous = self._previous.get(key)
+        self._previous[key] = (value, at_seconds)
+        if previous is None:
+            return None
+        last_value, last_time = previous
+        elapsed = at_seconds - last_time
+        if elapsed <= 0:
+            return None
+        delta = value - last_value
+        if delta < 0:
+            if wrap_bits is None:
+                return None
+            delta += 2 ** wrap_bits
+            if delta < 0:
+                return None
+        return delta / elapsed
+
+    def reset(self) -> None:
+        """Forget every previous reading (the target restarted)."""
+        self._previous.clear()
+
+    def forget_missing(self, seen: set[Hashable]) -> None:
+        """Drop readings of counters not in ``seen`` (a NIC or disk went away)."""
+        for key in [k for k in self._previous if k not in seen]:
+            del self._previous[key]

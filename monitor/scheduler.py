@@ -1,0 +1,139 @@
+"""The scheduler: polls every target on its interval and routes what it sees.
+
+Each target is an APScheduler interval job with jitter; a job polls through its
+:class:`~monitor.poller.RunningTarget` and hands the observation on: samples to
+the store writer, facts to the ledger's observed assets, and the poll's outcome
+to the ledger's target state. Housekeeping jobs roll up the embedded store and
+publish runtime figures for ``/metrics``.
+
+The scheduler is started by ``python -m monitor run`` or ``python -m monitor
+scheduler``, never inside web workers and never by tests of the web app.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import logging
+import random
+import threading
+import time
+from typing import Callable
+
+from apscheduler.executors.pool import ThreadPoolExecutor as APThreadPool
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from collectors import Collector, get_collector
+from ledger.db import Ledger
+from ledger.observed import record_facts
+from ledger.status import PollRecord, record_poll, register_targets, set_runtime_stats
+from monitor.config import Settings, TargetConfig
+from monitor.poller import RunningTarget
+from monitor.store.base import TimeSeriesStore
+from monitor.writer import StoreWriter
+
+_LOGGER = logging.getLogger(__name__)
+UTC = dt.timezone.utc
+STATS_SECONDS = 5
+MAINTAIN_SECONDS = 60
+
+
+class Monitor:
+    """Owns the targets, the scheduler and the store writer of one process."""
+
+    def __init__(self, settings: Settings, ledger: Ledger, store: TimeSeriesStore,
+                 collector_factory: Callable[[TargetConfig], Collector] | None = None) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.store = store
+        self.writer = StoreWriter(store)
+        workers = max(settings.max_workers, 4)
+        self._pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="collect")
+        factory = collector_factory or _make_collector
+        self.targets = {t.name: RunningTarget(t, factory(t), self._pool) for t in settings.targets}
+        self._scheduler = BackgroundScheduler(
+            executors={"default": APThreadPool(workers)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=UTC)
+        self._started = time.time()
+        self._stats_lock = threading.Lock()
+
+    def start(self) -> None:
+        """Register targets in the ledger and start polling."""
+        with self.ledger.session() as session:
+            register_targets(session, {t.name: (t.target.kind, t.target.interval)
+                                       for t in self.targets.values()})
+            session.commit()
+        self.writer.start()
+        now = dt.datetime.now(UTC)
+        for target in self.targets.values():
+            # Spread first polls over a second or two so targets do not start in lockstep.
+            first = now + dt.timedelta(seconds=random.uniform(0, min(target.target.jitter, 2)))
+            self._scheduler.add_job(self.poll_target, IntervalTrigger(
+                seconds=target.target.interval, jitter=target.target.jitter or None),
+                args=[target.name], id=f"target:{target.name}", next_run_time=first)
+        self._scheduler.add_job(self.maintain_store, IntervalTrigger(seconds=MAINTAIN_SECONDS),
+                                id="maintain-store")
+        self._scheduler.add_job(self.publish_stats, IntervalTrigger(seconds=STATS_SECONDS),
+                                id="publish-stats", next_run_time=now)
+        self._scheduler.start()
+        _LOGGER.info("Scheduler started with %s targets", len(self.targets))
+
+    def poll_target(self, name: str) -> None:
+        """Poll one target and record what it returned."""
+        running = self.targets[name]
+        obs = running.poll()
+        if obs.samples:
+            self.writer.submit(obs.samples)
+        seen_at = dt.datetime.now(UTC)
+        try:
+            with self.ledger.session() as session:
+                if obs.facts:
+                    record_facts(session, source=name, collector=running.target.kind,
+                                 facts=obs.facts, department=running.target.tags.get("department"),
+                                 seen_at=seen_at)
+                record_poll(session, PollRecord(
+                    name=name, kind=running.target.kind, status=obs.status,
+                    duration_seconds=obs.duration_seconds, error=obs.error,
+                    samples=len(obs.samples), at=seen_at,
+                    interval_seconds=running.target.interval))
+                session.commit()
+        except Exception:  # noqa: BLE001 - a ledger hiccup must not stop other polls
+            _LOGGER.exception("Recording the poll of %s in the ledger failed", name)
+
+    def maintain_store(self) -> None:
+        """Roll up and expire the time-series store."""
+        try:
+            self.store.maintain()
+        except Exception:  # noqa: BLE001 - retried on the next run
+            _LOGGER.exception("Store maintenance failed")
+
+    def publish_stats(self) -> None:
+        """Write the process's figures to the ledger for /metrics in any web process."""
+        stats = dict(self.writer.stats())
+        stats["scheduler_heartbeat_timestamp_seconds"] = time.time()
+        stats["scheduler_start_timestamp_seconds"] = self._started
+        stats["scheduler_targets"] = len(self.targets)
+        if hasattr(self.store, "stats"):
+            stats.update({f"store_{k}": v for k, v in self.store.stats().items()})
+        try:
+            with self._stats_lock, self.ledger.session() as session:
+                set_runtime_stats(session, stats, dt.datetime.now(UTC))
+                session.commit()
+        except Exception:  # noqa: BLE001 - retried on the next run
+            _LOGGER.exception("Publishing runtime figures failed")
+
+    def stop(self) -> None:
+        """Stop polling, write what is queued, and close collectors."""
+        self._scheduler.shutdown(wait=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.writer.stop()
+        self.publish_stats()
+        for target in self.targets.values():
+            target.close()
+        _LOGGER.info("Scheduler stopped")
+
+
+def _make_collector(target: TargetConfig) -> Collector:
+    return get_collector(target.kind)(target.name, target.options, target.timeout)

@@ -1,0 +1,98 @@
+"""The time-series store protocol shared by every backend.
+
+A store writes :class:`collectors.base.Sample` objects and reads series back,
+raw or aggregated per interval with tag filters. Every backend must pass the
+contract suite in ``tests/store/contract.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterable, Mapping, Protocol, Sequence
+
+from collectors.base import Sample
+
+#: Aggregations every backend supports for :meth:`TimeSeriesStore.query`.
+AGGREGATES = ("mean", "max", "min", "last", "sum", "count")
+
+#: A tag filter: tag name to one value or a list of accepted values.
+TagFilter = Mapping[str, str | Sequence[str]]
+
+
+@dataclasses.dataclass(frozen=True)
+class SeriesKey:
+    """Identity of one stored series: measurement, tags and field."""
+
+    measurement: str
+    tags: tuple[tuple[str, str], ...]
+    field: str
+
+    @property
+    def tag_dict(self) -> dict[str, str]:
+        """The tags as a plain dict."""
+        return dict(self.tags)
+
+
+@dataclasses.dataclass
+class Series:
+    """A read series: its key and points as (epoch seconds, value), oldest first."""
+
+    key: SeriesKey
+    points: list[tuple[float, float]]
+
+
+class StoreError(Exception):
+    """A store could not write or read; the message says why."""
+
+
+class TimeSeriesStore(Protocol):
+    """What the monitor and the web need from a time-series backend."""
+
+    def write(self, samples: Iterable[Sample]) -> int:
+        """Store samples; return the number of points (sample fields) written.
+
+        Writing the same series and timestamp again replaces the value, so a
+        replayed batch is harmless.
+        """
+
+    def query(self, measurement: str, field: str, start: float, end: float, *,
+              interval: float | None = None, agg: str = "mean",
+              tags: TagFilter | None = None) -> list[Series]:
+        """Return one series per matching tag set over ``[start, end)`` (epoch seconds).
+
+        With ``interval`` (seconds) points are aggregated per epoch-aligned bucket
+        with ``agg`` (see :data:`AGGREGATES`) and stamped with the bucket start;
+        without it raw points come back.
+        """
+
+    def series(self, measurement: str | None = None,
+               tags: TagFilter | None = None) -> list[SeriesKey]:
+        """List the stored series, optionally filtered."""
+
+    def maintain(self, now: float | None = None) -> None:
+        """Do periodic housekeeping (rollups, retention); may be a no-op."""
+
+    def close(self) -> None:
+        """Release connections and files."""
+
+
+def tags_match(tags: Mapping[str, str], wanted: TagFilter | None) -> bool:
+    """Return True when ``tags`` satisfies every entry of the filter ``wanted``."""
+    for name, accepted in (wanted or {}).items():
+        value = tags.get(name)
+        if isinstance(accepted, str):
+            if value != accepted:
+                return False
+        elif value not in accepted:
+            return False
+    return True
+
+
+def check_query(start: float, end: float, interval: float | None, agg: str) -> None:
+    """Reject malformed queries with a StoreError that says why."""
+    if agg not in AGGREGATES:
+        raise StoreError(f"unknown aggregate {agg!r}; use one of {', '.join(AGGREGATES)}")
+    if end <= start:
+        raise StoreError("query end must be after its start")
+    if interval is not None and interval < 0.001:
+        raise StoreError("query interval must be at least 1 ms")

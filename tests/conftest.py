@@ -1,0 +1,62 @@
+"""Shared fixtures: temporary ledgers on SQLite and PostgreSQL, stores, the Flask app."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ledger.db import Ledger
+from monitor.config import parse_settings
+from monitor.store import open_store
+
+PG_ADMIN_URL = os.environ.get("INFRA_LEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("INFRA_LEDGER_SHARED", REPO.parent / "shared"))
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    name = f"il_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    yield f"{base}/{name}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_url(request, tmp_path):
+    """A ledger database URL on each backend the ledger supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def ledger(ledger_url):
+    """A migrated ledger on each backend."""
+    db = Ledger(ledger_url)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """Settings with a temporary data directory and one host target."""
+    return parse_settings({"targets": [{"name": "local", "kind": "host"}]}, "(test)",
+                          data_dir=str(tmp_path / "data"))
+
+
+@pytest.fixture
+def embedded_store(tmp_path):
+    """An empty embedded time-series store."""
+    store = open_store("embedded", path=tmp_path / "tsdb",
+                       retention={"raw": 2 * 86400, "1m": 35 * 86400, "1h": 730 * 86400})
+    yield store
+    store.close()

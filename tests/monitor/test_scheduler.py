@@ -1,0 +1,73 @@
+"""The scheduler routes observations and keeps targets independent of each other."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ledger.db import Ledger
+from ledger.observed import observed_for_source
+from ledger.status import runtime_stats, target_states
+from monitor.config import parse_settings
+from monitor.scheduler import Monitor
+from tests.monitor.fakes import CountingCollector, RecordingStore, SlowCollector
+
+
+@pytest.fixture
+def two_targets(tmp_path):
+    return parse_settings({"scheduler": {"jitter": 0},
+                           "targets": [{"name": "fast", "kind": "host", "interval": 1,
+                                        "tags": {"department": "大数据局"}},
+                                       {"name": "slow", "kind": "host", "interval": 1,
+                                        "timeout": 1}]},
+                          "(test)", data_dir=str(tmp_path / "data"))
+
+
+def test_a_hung_target_never_delays_another(two_targets, ledger):
+    fast, slow = CountingCollector("fast"), SlowCollector("slow")
+    store = RecordingStore()
+    collectors = {"fast": fast, "slow": slow}
+    monitor = Monitor(two_targets, ledger, store, collector_factory=lambda t: collectors[t.name])
+    monitor.start()
+    try:
+        time.sleep(4.5)
+    finally:
+        slow.release.set()
+        monitor.stop()
+    gaps = [b - a for a, b in zip(fast.polls, fast.polls[1:])]
+    assert len(fast.polls) >= 4
+    assert max(gaps) < 1.6, gaps  # the fast target kept its 1 s rhythm
+    with ledger.session() as session:
+        states = {s.name: s for s in target_states(session)}
+        assets = observed_for_source(session, "fast")
+        stats = runtime_stats(session)
+    assert states["slow"].status == "timeout" and states["slow"].up is False
+    assert states["fast"].status == "ok" and states["fast"].polls_total == len(fast.polls)
+    assert assets[0].department == "大数据局" and assets[0].hostname == "fast"
+    assert stats["scheduler_targets"].value == 2
+    written = [s for s in store.samples if s.tags["target"] == "fast"]
+    assert len(written) == len(fast.polls)
+    assert written[0].tags["department"] == "大数据局"
+
+
+def test_scheduler_with_the_real_host_collector_and_embedded_store(settings, embedded_store,
+                                                                   tmp_path):
+    ledger = Ledger(f"sqlite:///{tmp_path / 'l.sqlite'}")
+    monitor = Monitor(settings, ledger, embedded_store)
+    monitor.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with ledger.session() as session:
+                (state,) = target_states(session)
+            if state.polls_total >= 1:
+                break
+            time.sleep(0.1)
+    finally:
+        monitor.stop()
+    assert state.status == "ok"
+    now = time.time()
+    mem = embedded_store.query("mem", "total_bytes", now - 600, now + 1, tags={"target": "local"})
+    assert mem and mem[0].points[0][1] > 0
+    ledger.close()
