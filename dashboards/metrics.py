@@ -1,0 +1,125 @@
+"""``/metrics`` (Prometheus text format) and ``/healthz``.
+
+The figures are read from the ledger, where the scheduler process writes them
+after every poll and every few seconds, so any web process (also a gunicorn
+worker apart from the scheduler) exposes the same numbers.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
+from sqlalchemy import text
+
+from dashboards.resources import get_ledger
+from ledger.status import runtime_stats, target_states
+
+bp = Blueprint("metrics", __name__)
+PREFIX = "infraledger_"
+#: A scheduler whose heartbeat is older than this is reported as not running.
+HEARTBEAT_STALE_SECONDS = 30
+
+# runtime_stat name -> (metric family type, help text)
+RUNTIME = {
+    "store_queue_depth": ("gauge", "Samples waiting to be written to the time-series store."),
+    "store_written_points_total": ("counter", "Points written to the time-series store."),
+    "store_written_samples_total": ("counter", "Samples written to the time-series store."),
+    "store_write_errors_total": ("counter", "Failed time-series store writes (retried)."),
+    "store_dropped_samples_total": ("counter", "Samples dropped because the queue was full."),
+    "store_last_write_seconds": ("gauge", "Duration of the last store write."),
+    "store_bytes": ("gauge", "Size of the embedded store on disk."),
+    "store_series": ("gauge", "Series in the embedded store."),
+    "scheduler_targets": ("gauge", "Targets the scheduler polls."),
+    "scheduler_heartbeat_timestamp_seconds": ("gauge", "When the scheduler last reported."),
+    "scheduler_start_timestamp_seconds": ("gauge", "When the scheduler started."),
+}
+
+
+class LedgerMetrics:
+    """A prometheus_client collector over the ledger's target state and runtime figures."""
+
+    def __init__(self, ledger) -> None:
+        self.ledger = ledger
+
+    def collect(self):
+        """Yield metric families for every target and runtime figure."""
+        with self.ledger.session() as session:
+            states = target_states(session)
+            stats = runtime_stats(session)
+        yield from _target_families(states)
+        yield from _runtime_families(stats)
+
+
+def _target_families(states):
+    labels = ["target", "kind"]
+    up = GaugeMetricFamily(PREFIX + "target_up", "1 if the last poll succeeded.", labels=labels)
+    last = GaugeMetricFamily(PREFIX + "poll_last_duration_seconds",
+                             "Duration of the last poll.", labels=labels)
+    when = GaugeMetricFamily(PREFIX + "poll_last_timestamp_seconds",
+                             "When the target was last polled.", labels=labels)
+    duration = SummaryMetricFamily(PREFIX + "poll_duration_seconds", "Poll durations.",
+                                   labels=labels)
+    polls = CounterMetricFamily(PREFIX + "polls", "Polls run.", labels=labels)
+    failures = CounterMetricFamily(PREFIX + "poll_failures", "Polls that failed or timed out.",
+                                   labels=labels)
+    samples = CounterMetricFamily(PREFIX + "samples", "Samples produced by polls.", labels=labels)
+    for s in states:
+        values = [s.name, s.kind]
+        if s.up is not None:
+            up.add_metric(values, 1.0 if s.up else 0.0)
+        if s.duration_seconds is not None:
+            last.add_metric(values, s.duration_seconds)
+        if s.last_poll is not None:
+            when.add_metric(values, s.last_poll.timestamp())
+        duration.add_metric(values, count_value=s.polls_total, sum_value=s.duration_seconds_total)
+        polls.add_metric(values, s.polls_total)
+        failures.add_metric(values, s.failures_total)
+        samples.add_metric(values, s.samples_total)
+    return [up, last, when, duration, polls, failures, samples]
+
+
+def _runtime_families(stats):
+    families = []
+    for name, (kind, doc) in RUNTIME.items():
+        if name not in stats:
+            continue
+        if kind == "counter":
+            family = CounterMetricFamily(PREFIX + name.removesuffix("_total"), doc)
+        else:
+            family = GaugeMetricFamily(PREFIX + name, doc)
+        family.add_metric([], stats[name].value)
+        families.append(family)
+    if "store_write_seconds_count" in stats:
+        write = SummaryMetricFamily(PREFIX + "store_write_duration_seconds",
+                                    "Time-series store write latency.")
+        write.add_metric([], count_value=stats["store_write_seconds_count"].value,
+                         sum_value=stats["store_write_seconds_sum"].value)
+        families.append(write)
+    return families
+
+
+@bp.get("/metrics")
+def metrics():
+    """Prometheus exposition of poll, store and scheduler figures."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(LedgerMetrics(get_ledger()))
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 when the ledger answers; says whether the scheduler reports in."""
+    try:
+        with get_ledger().session() as session:
+            session.execute(text("SELECT 1"))
+            stats = runtime_stats(session)
+    except Exception as exc:  # noqa: BLE001 - report, do not raise, on a health check
+        return jsonify({"status": "error", "ledger": f"{type(exc).__name__}: {exc}"}), 503
+    beat = stats.get("scheduler_heartbeat_timestamp_seconds")
+    age = None if beat is None else round(time.time() - beat.value, 1)
+    scheduler = "not reporting" if age is None or age > HEARTBEAT_STALE_SECONDS else "running"
+    return jsonify({"status": "ok", "ledger": "ok", "scheduler": scheduler,
+                    "scheduler_heartbeat_age_seconds": age})

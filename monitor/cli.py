@@ -1,0 +1,137 @@
+"""Command line: ``python -m monitor <command>``.
+
+- ``run``: scheduler and web UI in one process (the single-machine default).
+- ``scheduler``: the scheduler alone (the web tier then runs from ``wsgi.py``).
+- ``collect KIND [options] --once``: poll one target and print JSON lines.
+- ``check-config``: validate a configuration and print what it resolves to.
+- ``db upgrade``: bring the ledger schema up to date.
+
+Every command accepts ``--config FILE`` and ``--data-dir DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+from collectors import get_collector, kinds
+from collectors.base import Collector, Option
+from monitor.config import ConfigError, Settings, load_settings
+
+EXIT_CONFIG = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", help="configuration file (YAML)")
+    common.add_argument("--data-dir", metavar="DIR", help="where the ledger and store live")
+    common.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser = argparse.ArgumentParser(prog="python -m monitor",
+                                     description="Infra Ledger (政务云网算力一本账)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", parents=[common], help="run scheduler and web UI")
+    run.add_argument("--host", help="web listen address (default 127.0.0.1)")
+    run.add_argument("--port", type=int, help="web listen port (default 8080)")
+    sub.add_parser("scheduler", parents=[common], help="run the scheduler alone")
+    sub.add_parser("check-config", parents=[common], help="validate the configuration")
+    db = sub.add_parser("db", parents=[common], help="ledger database")
+    db.add_argument("action", choices=["upgrade"])
+    collect = sub.add_parser("collect", parents=[common], help="poll one target, print JSON")
+    kind_parsers = collect.add_subparsers(dest="kind", required=True, metavar="KIND")
+    for kind in kinds():
+        _add_collect_parser(kind_parsers, get_collector(kind), common)
+    return parser
+
+
+def _add_collect_parser(sub, collector: type[Collector], common) -> None:
+    parser = sub.add_parser(collector.kind, parents=[common], help=collector.description)
+    parser.add_argument("--once", action="store_true", help="poll once and exit")
+    parser.add_argument("--interval", type=float, default=15.0,
+                        help="seconds between polls without --once")
+    parser.add_argument("--timeout", type=float, default=10.0, help="poll timeout in seconds")
+    parser.add_argument("--target", metavar="NAME",
+                        help="take options and tags from this target in --config")
+    for option in collector.options:
+        _add_option(parser, option)
+
+
+def _add_option(parser: argparse.ArgumentParser, option: Option) -> None:
+    flag = "--" + option.name.replace("_", "-")
+    help_text = option.help + ("" if option.secret else f" (default: {option.default!r})")
+    if option.type is bool:
+        parser.add_argument(flag, dest=f"opt_{option.name}", default=None,
+                            action=argparse.BooleanOptionalAction, help=help_text)
+    elif option.type is list:
+        parser.add_argument(flag, dest=f"opt_{option.name}", default=None,
+                            type=lambda text: [p for p in text.split(",") if p],
+                            help=help_text + "; comma-separated")
+    else:
+        parser.add_argument(flag, dest=f"opt_{option.name}", default=None, type=option.type,
+                            help=help_text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Library chatter (every job run, every migration plugin) hides what matters.
+    for noisy in ("apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    try:
+        settings = load_settings(args.config, data_dir=args.data_dir,
+                                 host=getattr(args, "host", None), port=getattr(args, "port", None))
+    except ConfigError as exc:
+        print(f"配置错误 (configuration error): {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "collect":
+        return _collect(args, settings)
+    if args.command == "check-config":
+        return _check_config(settings)
+    from monitor import service
+    if args.command == "db":
+        return service.upgrade_ledger(settings)
+    if args.command == "scheduler":
+        return service.run_scheduler(settings)
+    return service.run_all(settings)
+
+
+def _check_config(settings: Settings) -> int:
+    print(f"OK: {settings.source}")
+    print(f"data_dir: {settings.data_dir}")
+    print(f"web: http://{settings.web_host}:{settings.web_port} ({settings.language})")
+    print(f"store: {settings.store_backend}; ledger: {settings.ledger_url}")
+    for target in settings.targets:
+        print(f"target {target.name}: {target.kind} every {target.interval:g}s "
+              f"(timeout {target.timeout:g}s) tags={target.tags}")
+    return 0
+
+
+def _collect(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor import service
+    collector_cls = get_collector(args.kind)
+    options, tags, name = {}, {}, args.kind
+    if args.target:
+        match = [t for t in settings.targets if t.name == args.target]
+        if not match or match[0].kind != args.kind:
+            print(f"错误 (error): no {args.kind} target named {args.target!r} in "
+                  f"{settings.source}", file=sys.stderr)
+            return EXIT_CONFIG
+        options, tags, name = dict(match[0].options), dict(match[0].tags), match[0].name
+    for option in collector_cls.options:
+        value = getattr(args, f"opt_{option.name}")
+        if value is not None:
+            options[option.name] = value
+    try:
+        collector = collector_cls(name, options, args.timeout)
+    except ValueError as exc:
+        print(f"参数错误 (option error): {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    ok = service.collect_to_stream(collector, tags, sys.stdout, once=args.once,
+                                   interval=args.interval, timeout=args.timeout)
+    return 0 if ok else 1
+

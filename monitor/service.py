@@ -1,0 +1,148 @@
+"""Process wiring: what ``run``, ``scheduler``, ``collect`` and ``db`` start and stop."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO, Iterator
+
+from collectors.base import STATUS_OK, STATUS_PARTIAL, Collector, Observation
+from ledger.db import Ledger
+from monitor.config import Settings, TargetConfig
+from monitor.poller import RunningTarget
+from monitor.scheduler import Monitor
+from monitor.store import open_store
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class AlreadyRunning(RuntimeError):
+    """Another scheduler holds the data directory."""
+
+
+@contextlib.contextmanager
+def data_dir_lock(data_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the data directory so two schedulers never share it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "scheduler.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AlreadyRunning(f"another Infra Ledger scheduler is using {data_dir}") from None
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+
+
+def _stop_on_sigterm() -> None:
+    def _handler(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, _handler)
+
+
+def run_all(settings: Settings) -> int:
+    """Run the scheduler and the web UI in this process until interrupted."""
+    import waitress
+
+    from dashboards import create_app
+    try:
+        with data_dir_lock(settings.data_dir):
+            ledger = Ledger(settings.ledger_url)
+            store = open_store(settings.store_backend, path=settings.store_path,
+                               retention=settings.retention)
+            app = create_app({"SETTINGS": settings, "LEDGER": ledger, "STORE": store})
+            try:
+                server = waitress.create_server(app, host=settings.web_host,
+                                                port=settings.web_port, threads=8)
+            except OSError as exc:
+                print(f"错误 (error): cannot listen on {settings.web_host}:{settings.web_port}: "
+                      f"{exc}", file=sys.stderr)
+                return 1
+            monitor = Monitor(settings, ledger, store)
+            monitor.start()
+            _stop_on_sigterm()
+            _LOGGER.info("Infra Ledger: data in %s; web UI on http://%s:%s/", settings.data_dir,
+                         settings.web_host, server.effective_port)
+            try:
+                server.run()
+            except KeyboardInterrupt:
+                _LOGGER.info("Stopping")
+            finally:
+                server.close()
+                monitor.stop()
+                store.close()
+                ledger.close()
+    except AlreadyRunning as exc:
+        print(f"错误 (error): {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_scheduler(settings: Settings) -> int:
+    """Run the scheduler alone until interrupted (the web tier runs from wsgi.py)."""
+    stop = threading.Event()
+    try:
+        with data_dir_lock(settings.data_dir):
+            ledger = Ledger(settings.ledger_url)
+            store = open_store(settings.store_backend, path=settings.store_path,
+                               retention=settings.retention)
+            monitor = Monitor(settings, ledger, store)
+            monitor.start()
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            signal.signal(signal.SIGINT, lambda *_: stop.set())
+            _LOGGER.info("Infra Ledger scheduler: data in %s", settings.data_dir)
+            stop.wait()
+            monitor.stop()
+            store.close()
+            ledger.close()
+    except AlreadyRunning as exc:
+        print(f"错误 (error): {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def upgrade_ledger(settings: Settings) -> int:
+    """Bring the ledger schema to the newest revision."""
+    Ledger(settings.ledger_url).close()
+    print(f"ledger is at the newest schema: {settings.ledger_url}")
+    return 0
+
+
+def collect_to_stream(collector: Collector, tags: dict[str, str], stream: IO[str], *,
+                      once: bool, interval: float, timeout: float) -> bool:
+    """Poll through the framework and print JSON lines; return whether the last poll was ok."""
+    target = TargetConfig(collector.name, collector.kind, interval, timeout, 0.0, tags,
+                          collector.config)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        running = RunningTarget(target, collector, pool)
+        try:
+            while True:
+                started = time.monotonic()
+                obs = running.poll()
+                write_observation(obs, stream)
+                if once:
+                    return obs.status in (STATUS_OK, STATUS_PARTIAL)
+                time.sleep(max(interval - (time.monotonic() - started), 0))
+        except KeyboardInterrupt:
+            return True
+        finally:
+            running.close()
+
+
+def write_observation(obs: Observation, stream: IO[str]) -> None:
+    """Write one observation as JSON lines (one per sample, one per fact); status to stderr."""
+    for item in (*obs.samples, *obs.facts):
+        stream.write(json.dumps(item.to_dict(), ensure_ascii=False, sort_keys=True) + "\n")
+    stream.flush()
+    detail = "" if obs.status in (STATUS_OK, STATUS_PARTIAL) else f" error={obs.error}"
+    print(f"status={obs.status} duration={obs.duration_seconds:.3f}s samples={len(obs.samples)} "
+          f"facts={len(obs.facts)}{detail}", file=sys.stderr)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs and starts what the test suite needs. Idempotent: safe to run on every test run.
+# Called by scripts/test.sh; nothing here needs to be done by hand on a fresh machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+
+# Python packages (pinned in requirements*.txt); pip does nothing when they are present.
+"$PYTHON" -m pip install --quiet --disable-pip-version-check \
+    -r requirements.txt -r requirements-dev.txt 2>&1 | grep -v -e "^WARNING: Location" \
+    -e "Running pip as the 'root' user" -e "^$" || true
+"$PYTHON" -c "import flask, sqlalchemy, psycopg, pytest" # fail loudly if the install did not work
+
+# PostgreSQL: the ledger tests run on it. It is normally running; start it if it is not.
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+    fi
+    for _ in $(seq 1 30); do
+        pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && break
+        sleep 1
+    done
+    pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable at 127.0.0.1:5432" >&2; exit 1; }
+fi

@@ -1,0 +1,100 @@
+"""Configuration: defaults, and errors that name file, key and reason."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitor.config import ConfigError, load_settings, parse_settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_no_config_polls_this_host_every_15_seconds(tmp_path):
+    settings = load_settings(None, data_dir=str(tmp_path))
+    (target,) = settings.targets
+    assert (target.kind, target.name, target.interval) == ("host", socket.gethostname(), 15.0)
+    assert (settings.web_host, settings.web_port, settings.language) == ("127.0.0.1", 8080, "zh")
+    assert settings.ledger_url == f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    assert settings.store_backend == "embedded"
+
+
+def test_example_config_is_valid(tmp_path):
+    settings = load_settings(REPO / "config" / "example.yaml", data_dir=str(tmp_path))
+    assert settings.targets and settings.retention["1h"] >= settings.retention["raw"]
+
+
+def test_flags_override_the_file(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("web: {host: 0.0.0.0, port: 9000}\ndata_dir: rel\n")
+    settings = load_settings(path, host="127.0.0.2", port=9100)
+    assert (settings.web_host, settings.web_port) == ("127.0.0.2", 9100)
+    assert settings.data_dir == tmp_path / "rel"  # relative to the config file
+
+
+def test_target_defaults_come_from_the_scheduler_section():
+    settings = parse_settings({"scheduler": {"interval": "1m", "timeout": "20s"},
+                               "targets": [{"name": "a", "kind": "host"},
+                                           {"name": "b", "kind": "host", "interval": "10s",
+                                            "tags": {"department": "大数据局"}}]}, "f")
+    a, b = settings.targets
+    assert (a.interval, a.timeout) == (60, 20)
+    assert (b.interval, b.timeout, b.tags) == (10, 10, {"department": "大数据局"})
+
+
+@pytest.mark.parametrize("data,key,reason", [
+    ({"webb": {}}, "webb", "unknown key"),
+    ({"web": {"port": "http"}}, "web.port", "expected int"),
+    ({"web": {"port": 70000}}, "web.port", "0-65535"),
+    ({"web": {"language": "fr"}}, "web.language", "one of zh, en"),
+    ({"web": {"timezone": "Mars/Base"}}, "web.timezone", "unknown time zone"),
+    ({"store": {"backend": "rrd"}}, "store.backend", "one of embedded"),
+    ({"store": {"retention": {"raw": "1y", "1m": "1d"}}}, "store.retention.1m", "at least"),
+    ({"scheduler": {"interval": "soon"}}, "scheduler.interval", "duration"),
+    ({"targets": {"a": 1}}, "targets", "list"),
+    ({"targets": [{"kind": "host"}]}, "targets[0].name", "required"),
+    ({"targets": [{"name": "a/b", "kind": "host"}]}, "targets[0].name", "without"),
+    ({"targets": [{"name": "a", "kind": "nope"}]}, "targets[0].kind", "unknown collector"),
+    ({"targets": [{"name": "a", "kind": "host", "interval": "0.5s"}]}, "targets[0].interval",
+     "at least 1s"),
+    ({"targets": [{"name": "a", "kind": "host", "interval": "5s", "timeout": "9s"}]},
+     "targets[0].timeout", "at most the interval"),
+    ({"targets": [{"name": "a", "kind": "host", "options": {"rooot": "/"}}]},
+     "targets[0].options.rooot", "unknown option"),
+    ({"targets": [{"name": "a", "kind": "host", "options": {"include_loopback": "yes"}}]},
+     "targets[0].options.include_loopback", "expected bool"),
+    ({"targets": [{"name": "a", "kind": "host", "tags": {"x": [1]}}]}, "targets[0].tags.x",
+     "string"),
+    ({"targets": [{"name": "a", "kind": "host"}, {"name": "a", "kind": "host"}]},
+     "targets[1].name", "duplicate"),
+])
+def test_errors_name_file_key_and_reason(data, key, reason):
+    with pytest.raises(ConfigError) as info:
+        parse_settings(data, "/etc/infra-ledger.yaml")
+    assert info.value.file == "/etc/infra-ledger.yaml"
+    assert info.value.key == key
+    assert reason in info.value.reason
+
+
+def test_yaml_syntax_error_names_the_file(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("targets: [\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert info.value.file == str(path) and info.value.key == "(syntax)"
+
+
+def test_bad_config_exits_non_zero_and_starts_nothing(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("targets:\n  - name: sw1\n    kind: host\n    interval: often\n")
+    data_dir = tmp_path / "data"
+    result = subprocess.run([sys.executable, "-m", "monitor", "run", "--config", str(path),
+                             "--data-dir", str(data_dir), "--port", "0"],
+                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"{path}: targets[0].interval:" in result.stderr
+    assert not data_dir.exists()

@@ -1,0 +1,135 @@
+"""End to end: ``python -m monitor run`` as a real process, and ``collect --once``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from ledger.db import Ledger
+from ledger.observed import observed_for_source
+from monitor.store.embedded import EmbeddedStore
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode()
+
+
+def polls_done(base: str) -> float:
+    for family in text_string_to_metric_families(get(base + "/metrics")):
+        for sample in family.samples:
+            if sample.name == "infraledger_polls_total":
+                return sample.value
+    return 0
+
+
+@pytest.fixture
+def running_monitor(tmp_path):
+    config = tmp_path / "infra-ledger.yaml"
+    config.write_text("scheduler: {jitter: 0s}\n"
+                      "targets:\n  - {name: e2e-host, kind: host, interval: 1s,"
+                      " tags: {department: 大数据局}}\n", encoding="utf-8")
+    port = free_port()
+    data_dir = tmp_path / "data"
+    log = open(tmp_path / "monitor.log", "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", str(config),
+                             "--data-dir", str(data_dir), "--port", str(port)],
+                            cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        yield proc, base, data_dir
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+        log.seek(0)
+        print(log.read())
+        log.close()
+
+
+def test_run_polls_stores_and_serves(running_monitor):
+    proc, base, data_dir = running_monitor
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "monitor exited early"
+        try:
+            if polls_done(base) >= 2:
+                break
+        except OSError:
+            pass
+        time.sleep(0.3)
+    else:
+        pytest.fail("two poll cycles did not complete within 60 s")
+
+    page = get(base + "/targets/e2e-host")
+    assert "plotly-graph-div" in page and "CPU使用率" in page and "e2e-host" in page
+    assert "e2e-host" in get(base + "/targets")
+    metrics = get(base + "/metrics")
+    assert 'infraledger_target_up{kind="host",target="e2e-host"} 1.0' in metrics
+    assert json.loads(get(base + "/healthz"))["status"] == "ok"
+
+    # Stored samples and facts, read back through the product's own store and ledger.
+    deadline = time.monotonic() + 15
+    store = EmbeddedStore(data_dir / "tsdb")
+    while time.monotonic() < deadline:
+        now = time.time()
+        mem = store.query("mem", "used_percent", now - 600, now + 5,
+                          tags={"target": "e2e-host", "department": "大数据局"})
+        if mem and len(mem[0].points) >= 2:
+            break
+        time.sleep(0.3)
+    assert mem and len(mem[0].points) >= 2
+    store.close()
+    ledger = Ledger(f"sqlite:///{data_dir / 'ledger.sqlite'}")
+    with ledger.session() as session:
+        (asset,) = observed_for_source(session, "e2e-host")
+    ledger.close()
+    assert asset.kind == "host" and asset.hostname == socket.gethostname()
+    assert asset.department == "大数据局" and asset.last_seen >= asset.first_seen
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+
+
+def test_a_second_run_on_the_same_data_dir_is_refused(running_monitor, tmp_path):
+    proc, base, data_dir = running_monitor
+    deadline = time.monotonic() + 30
+    while not (data_dir / "scheduler.lock").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    second = subprocess.run([sys.executable, "-m", "monitor", "run", "--data-dir", str(data_dir),
+                             "--port", str(free_port())], cwd=REPO, capture_output=True,
+                            text=True, timeout=60)
+    assert second.returncode == 1 and "another Infra Ledger scheduler" in second.stderr
+
+
+def test_collect_once_prints_json_lines():
+    result = subprocess.run([sys.executable, "-m", "monitor", "collect", "host", "--once"],
+                            cwd=REPO, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "INFRA_LEDGER_DATA_DIR": "/nonexistent"})
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    samples = [x for x in lines if x["type"] == "sample"]
+    facts = [x for x in lines if x["type"] == "fact"]
+    assert {s["measurement"] for s in samples} >= {"cpu", "mem", "disk", "net", "system"}
+    assert all(set(s) == {"type", "measurement", "tags", "fields", "time"} for s in samples)
+    assert all(isinstance(s["time"], int) and s["time"] > 1.6e18 for s in samples)
+    assert len(facts) == 1 and facts[0]["kind"] == "host" and facts[0]["keys"]["hostname"]
+    assert "status=ok" in result.stderr
