@@ -36,6 +36,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "chart_diskio_read": "磁盘读速率", "chart_diskio_write": "磁盘写速率",
         "time": "时间", "seconds": "秒", "back": "返回目标列表", "language": "English",
         "last_error": "最近错误", "tags": "标签",
+        "store_title": "存储与缓冲", "store_backend": "时序存储", "store_embedded": "内置存储",
+        "spool_depth": "待写入样本", "spool_oldest": "最早待写入", "spool_bytes": "缓冲文件大小",
+        "spool_replayed": "重启后补写", "spool_dropped": "超限丢弃", "spool_rejected": "被拒批次",
+        "store_errors": "写入失败重试",
     },
     "en": {
         "app_name": "Infra Ledger",
@@ -61,6 +65,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "chart_diskio_read": "Disk read rate", "chart_diskio_write": "Disk write rate",
         "time": "Time", "seconds": "s", "back": "Back to targets", "language": "中文",
         "last_error": "Last error", "tags": "Tags",
+        "store_title": "Store and spool", "store_backend": "Time-series store",
+        "store_embedded": "embedded", "spool_depth": "Samples waiting",
+        "spool_oldest": "Oldest waiting", "spool_bytes": "Spool on disk",
+        "spool_replayed": "Replayed after restart", "spool_dropped": "Dropped at cap",
+        "spool_rejected": "Batches refused", "store_errors": "Write retries",
     },
 }
 

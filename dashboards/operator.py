@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import time
+import urllib.parse
 from zoneinfo import ZoneInfo
 
 import plotly.offline
@@ -20,7 +21,7 @@ from dashboards.i18n import translate
 from dashboards.resources import get_ledger, get_settings, get_store
 from ledger.models import TargetState
 from ledger.observed import observed_for_source
-from ledger.status import target_states
+from ledger.status import runtime_stats, target_states
 from monitor.poller import TARGET_TAG
 
 bp = Blueprint("operator", __name__)
@@ -34,10 +35,20 @@ def targets():
     """List every target with its last poll, status, duration and error."""
     with get_ledger().session() as session:
         states = target_states(session)
+        stats = {name: row.value for name, row in runtime_stats(session).items()}
     counts = {"total": len(states), "up": sum(1 for s in states if s.up),
               "down": sum(1 for s in states if s.up is False),
               "pending": sum(1 for s in states if s.up is None)}
-    return render_template("targets.html", states=states, counts=counts)
+    return render_template("targets.html", states=states, counts=counts, stats=stats,
+                           store=_store_label(get_settings().store_backend))
+
+
+def _store_label(backend: str) -> str:
+    # Show where data goes without any credential the URL might carry.
+    if backend == "embedded":
+        return translate("store_embedded")
+    parts = urllib.parse.urlsplit(backend)
+    return f"InfluxDB {parts.hostname}:{parts.port or 8086}{parts.path}"
 
 
 @bp.get("/targets/<name>")

@@ -6,7 +6,7 @@ from flask import Flask, current_app
 
 from ledger.db import Ledger
 from monitor.config import Settings
-from monitor.store import TimeSeriesStore, open_store
+from monitor.store import TimeSeriesStore, open_configured_store
 
 EXTENSION = "infra_ledger"
 
@@ -17,8 +17,7 @@ def init_app(app: Flask, settings: Settings, ledger: Ledger | None = None,
     if ledger is None:
         ledger = Ledger(settings.ledger_url)
     if store is None:
-        store = open_store(settings.store_backend, path=settings.store_path,
-                           retention=settings.retention)
+        store = open_configured_store(settings)
     app.extensions[EXTENSION] = {"settings": settings, "ledger": ledger, "store": store}
 
 

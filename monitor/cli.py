@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="FILE", help="configuration file (YAML)")
     common.add_argument("--data-dir", metavar="DIR", help="where the ledger and store live")
+    common.add_argument("--store", metavar="URL",
+                        help="time-series store: embedded, influxdb://[user@]host:port/db[?rp=RP]"
+                             " or influxdb2://host:port?org=O&bucket=B")
     common.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser = argparse.ArgumentParser(prog="python -m monitor",
@@ -83,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
-        settings = load_settings(args.config, data_dir=args.data_dir,
+        settings = load_settings(args.config, data_dir=args.data_dir, store_url=args.store,
                                  host=getattr(args, "host", None), port=getattr(args, "port", None))
     except ConfigError as exc:
         print(f"配置错误 (configuration error): {exc}", file=sys.stderr)
@@ -104,7 +107,8 @@ def _check_config(settings: Settings) -> int:
     print(f"OK: {settings.source}")
     print(f"data_dir: {settings.data_dir}")
     print(f"web: http://{settings.web_host}:{settings.web_port} ({settings.language})")
-    print(f"store: {settings.store_backend}; ledger: {settings.ledger_url}")
+    print(f"store: {settings.store_backend}; spool: {settings.spool_path}; "
+          f"ledger: {settings.ledger_url}")
     for target in settings.targets:
         print(f"target {target.name}: {target.kind} every {target.interval:g}s "
               f"(timeout {target.timeout:g}s) tags={target.tags}")

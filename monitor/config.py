@@ -19,11 +19,11 @@ import yaml
 
 from collectors import get_collector
 from collectors.base import OptionError
-from monitor.units import parse_duration
+from monitor.store.influx import parse_store_url
+from monitor.units import parse_duration, parse_size
 
 ENV_DATA_DIR = "INFRA_LEDGER_DATA_DIR"
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "infra-ledger"
-STORE_BACKENDS = ("embedded",)
 LANGUAGES = ("zh", "en")
 TIER_NAMES = ("raw", "1m", "1h")
 TARGET_NAME = re.compile(r"^[^/\s?#%]{1,128}$")
@@ -62,6 +62,8 @@ class Settings:
     timezone: str
     store_backend: str
     retention: dict[str, float]
+    store_options: dict[str, Any]
+    spool: dict[str, float]
     ledger_url: str
     max_workers: int
     targets: tuple[TargetConfig, ...]
@@ -70,6 +72,11 @@ class Settings:
     def store_path(self) -> Path:
         """Folder of the embedded time-series store."""
         return self.data_dir / "tsdb"
+
+    @property
+    def spool_path(self) -> Path:
+        """Folder of the durable spool in front of the store."""
+        return self.data_dir / "spool"
 
 
 DEFAULTS: dict[str, Any] = {
@@ -122,10 +129,12 @@ def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
 
 
 def load_settings(path: str | os.PathLike | None = None, *, data_dir: str | None = None,
-                  host: str | None = None, port: int | None = None) -> Settings:
+                  host: str | None = None, port: int | None = None,
+                  store_url: str | None = None) -> Settings:
     """Read and validate ``path`` (or the built-in default); flags override the file."""
     if path is None:
-        return parse_settings({}, "(built-in default)", data_dir=data_dir, host=host, port=port)
+        return parse_settings({}, "(built-in default)", data_dir=data_dir, host=host, port=port,
+                              store_url=store_url)
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -136,18 +145,19 @@ def load_settings(path: str | os.PathLike | None = None, *, data_dir: str | None
     except yaml.YAMLError as exc:
         raise ConfigError(file, "(syntax)", str(exc).replace("\n", " ")) from None
     return parse_settings(data, file, base=Path(path).resolve().parent, data_dir=data_dir,
-                          host=host, port=port)
+                          host=host, port=port, store_url=store_url)
 
 
 def parse_settings(data: Any, file: str, *, base: Path | None = None,
                    data_dir: str | None = None, host: str | None = None,
-                   port: int | None = None) -> Settings:
+                   port: int | None = None, store_url: str | None = None) -> Settings:
     """Validate an already parsed mapping; see :func:`load_settings`."""
     top = _Reader(file, data, "")
     top.check_known({"data_dir", "web", "store", "ledger", "scheduler", "targets"})
     web, store, ledger, sched = (top.child(n) for n in ("web", "store", "ledger", "scheduler"))
     web.check_known({"host", "port", "language", "timezone"})
-    store.check_known({"backend", "retention"})
+    store.check_known({"backend", "retention", "spool", "password_env", "token_env", "timeout",
+                       "gzip", "manage_schema"})
     ledger.check_known({"url"})
     sched.check_known({"interval", "timeout", "jitter", "max_workers"})
     root = _data_dir(top, base, data_dir)
@@ -158,8 +168,10 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
         web_port=_port(web, port),
         language=_choice(web, "language", LANGUAGES, "zh"),
         timezone=_timezone(web),
-        store_backend=_choice(store, "backend", STORE_BACKENDS, "embedded"),
+        store_backend=_store_backend(store, store_url),
         retention=_retention(store.child("retention")),
+        store_options=_store_options(store),
+        spool=_spool(store.child("spool")),
         ledger_url=ledger.get("url", str) or f"sqlite:///{root / 'ledger.sqlite'}",
         max_workers=_positive_int(sched, "max_workers", DEFAULTS["max_workers"]),
         targets=_targets(top, sched),
@@ -207,6 +219,38 @@ def _positive_int(reader: _Reader, name: str, default: int) -> int:
     if value < 1:
         raise ConfigError(reader.file, reader.key(name), f"must be at least 1, got {value}")
     return value
+
+
+def _store_backend(store: _Reader, flag: str | None) -> str:
+    value = flag or store.get("backend", str, "embedded")
+    if value != "embedded":
+        try:
+            parse_store_url(value)
+        except ValueError as exc:
+            file, key = ("(command line)", "--store") if flag else (store.file,
+                                                                     store.key("backend"))
+            raise ConfigError(file, key, str(exc)) from None
+    return value
+
+
+def _store_options(store: _Reader) -> dict[str, Any]:
+    return {"password_env": store.get("password_env", str, "INFLUXDB_PASSWORD"),
+            "token_env": store.get("token_env", str, "INFLUXDB_TOKEN"),
+            "timeout": store.duration("timeout", 10.0),
+            "use_gzip": store.get("gzip", bool, True),
+            "manage_schema": store.get("manage_schema", bool, True)}
+
+
+def _spool(reader: _Reader) -> dict[str, float]:
+    reader.check_known({"max_bytes", "max_age", "fsync"})
+    try:
+        max_bytes = parse_size(reader.data.get("max_bytes", "10GiB"))
+    except ValueError as exc:
+        raise ConfigError(reader.file, reader.key("max_bytes"), str(exc)) from None
+    if max_bytes < 2**20:
+        raise ConfigError(reader.file, reader.key("max_bytes"), "must be at least 1MiB")
+    return {"max_bytes": max_bytes, "max_age_seconds": reader.duration("max_age", 7 * 86400.0),
+            "fsync_seconds": reader.duration("fsync", 1.0)}
 
 
 def _retention(reader: _Reader) -> dict[str, float]:

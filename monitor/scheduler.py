@@ -30,6 +30,7 @@ from ledger.observed import record_facts
 from ledger.status import PollRecord, record_poll, register_targets, set_runtime_stats
 from monitor.config import Settings, TargetConfig
 from monitor.poller import RunningTarget
+from monitor.spool import Spool
 from monitor.store.base import TimeSeriesStore
 from monitor.writer import StoreWriter
 
@@ -47,7 +48,7 @@ class Monitor:
         self.settings = settings
         self.ledger = ledger
         self.store = store
-        self.writer = StoreWriter(store)
+        self.writer = StoreWriter(store, Spool(settings.spool_path, **settings.spool))
         workers = max(settings.max_workers, 4)
         self._pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="collect")
         factory = collector_factory or _make_collector

@@ -20,7 +20,7 @@ from ledger.db import Ledger
 from monitor.config import Settings, TargetConfig
 from monitor.poller import RunningTarget
 from monitor.scheduler import Monitor
-from monitor.store import open_store
+from monitor.store import open_configured_store
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -57,8 +57,7 @@ def run_all(settings: Settings) -> int:
     try:
         with data_dir_lock(settings.data_dir):
             ledger = Ledger(settings.ledger_url)
-            store = open_store(settings.store_backend, path=settings.store_path,
-                               retention=settings.retention)
+            store = open_configured_store(settings)
             app = create_app({"SETTINGS": settings, "LEDGER": ledger, "STORE": store})
             try:
                 server = waitress.create_server(app, host=settings.web_host,
@@ -93,8 +92,7 @@ def run_scheduler(settings: Settings) -> int:
     try:
         with data_dir_lock(settings.data_dir):
             ledger = Ledger(settings.ledger_url)
-            store = open_store(settings.store_backend, path=settings.store_path,
-                               retention=settings.retention)
+            store = open_configured_store(settings)
             monitor = Monitor(settings, ledger, store)
             monitor.start()
             signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -32,3 +32,21 @@ def parse_duration(value: object) -> float:
     if seconds < 0:
         raise ValueError(f"a duration cannot be negative: {value!r}")
     return seconds
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2,
+               "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3, "t": 1000**4,
+               "tb": 1000**4, "tib": 1024**4}
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([a-z]*)$")
+
+
+def parse_size(value: object) -> int:
+    """Return bytes for a number or a string such as ``"512MiB"``, ``"10GB"``, ``"2GiB"``."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a size such as 512MiB or 10GB, got {value!r}")
+    if isinstance(value, (int, float)) and value >= 0:
+        return int(value)
+    match = _SIZE.match(value.strip().lower()) if isinstance(value, str) else None
+    if not match or match.group(2) not in _SIZE_UNITS:
+        raise ValueError(f"expected a size such as 512MiB or 10GB, got {value!r}")
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])

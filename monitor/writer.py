@@ -1,149 +1,169 @@
-"""The store writer: one thread that batches samples into the time-series store.
+"""The store writer: samples into the spool, and a sender from the spool into the store.
 
-Polls hand their samples to :meth:`StoreWriter.submit` and return at once; a
-slow store never delays a poll. A failed write is retried with backoff and the
-batch is kept; only when the in-memory queue is full are new samples dropped,
-and every drop is counted and logged.
+:meth:`StoreWriter.submit` serializes a poll's samples to line protocol and
+appends them to the durable spool in the polling thread, so once a poll has
+returned its samples survive a crash. One sender thread reads spooled batches
+(by size, or by age once the oldest waits ``flush_seconds``), writes them to
+the store and acknowledges them. A failed write is retried with exponential
+backoff and jitter, from the last acknowledged position; a batch the store
+refuses (4xx) is set aside with its reason and the queue moves on.
 """
 
 from __future__ import annotations
 
-import collections
 import logging
+import random
 import threading
 import time
 from typing import Sequence
 
 from collectors.base import Sample
-from monitor.store.base import TimeSeriesStore
+from monitor.lineprotocol import Serializer
+from monitor.spool import Record, Spool, SpoolError
+from monitor.store.base import RejectedBatch, TimeSeriesStore
 
 _LOGGER = logging.getLogger(__name__)
+MAX_BACKOFF_SECONDS = 10.0
 
 
 class StoreWriter:
-    """Batches samples from many polls into few store writes."""
+    """Spools samples and delivers them to the store in batches."""
 
-    def __init__(self, store: TimeSeriesStore, *, max_queue: int = 1_000_000,
-                 batch_size: int = 5_000, flush_seconds: float = 1.0) -> None:
+    def __init__(self, store: TimeSeriesStore, spool: Spool, *, batch_bytes: int = 1 << 20,
+                 flush_seconds: float = 1.0) -> None:
         self.store = store
-        self.max_queue = max_queue
-        self.batch_size = batch_size
+        self.spool = spool
+        self.batch_bytes = batch_bytes
         self.flush_seconds = flush_seconds
-        self._queue: collections.deque[Sample] = collections.deque()
-        self._cond = threading.Condition()
+        self._serializer = Serializer()
+        self._serialize_lock = threading.Lock()
+        self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self._dropping = False
-        self._flushing = False
-        self.written_points = 0
-        self.written_samples = 0
-        self.write_errors = 0
+        self._failing = False
         self.dropped_samples = 0
+        self.written_points = 0
+        self.write_errors = 0
         self.write_seconds_sum = 0.0
         self.write_count = 0
         self.last_write_seconds = 0.0
 
     def start(self) -> None:
-        """Start the writer thread."""
-        self._thread = threading.Thread(target=self._loop, name="store-writer", daemon=True)
+        """Start the sender thread."""
+        self._thread = threading.Thread(target=self._loop, name="store-sender", daemon=True)
         self._thread.start()
 
     def submit(self, samples: Sequence[Sample]) -> int:
-        """Queue samples for writing; return how many were accepted."""
-        with self._cond:
-            room = self.max_queue - len(self._queue)
-            accepted = samples[:max(room, 0)]
-            self._queue.extend(accepted)
-            lost = len(samples) - len(accepted)
-            if lost:
-                self.dropped_samples += lost
-                if not self._dropping:
-                    _LOGGER.error("Store writer queue is full (%s samples); dropping new samples",
-                                  self.max_queue)
-                self._dropping = True
-            if len(self._queue) >= self.batch_size:
-                self._cond.notify()
-        return len(accepted)
+        """Spool samples durably; return how many were kept (0 if the spool failed)."""
+        if not samples:
+            return 0
+        with self._serialize_lock:
+            data = self._serializer.serialize(samples)
+        try:
+            self.spool.append(data, len(samples))
+        except SpoolError as exc:
+            self.dropped_samples += len(samples)
+            _LOGGER.error("Could not spool %s samples: %s", len(samples), exc)
+            return 0
+        if self.spool.pending_bytes >= self.batch_bytes:
+            self._wake.set()
+        return len(samples)
 
     @property
     def depth(self) -> int:
-        """Samples waiting to be written."""
-        return len(self._queue)
+        """Samples spooled and not yet acknowledged by the store."""
+        return self.spool.pending_samples
 
     def _loop(self) -> None:
         backoff = 0.5
-        while True:
-            with self._cond:
-                # Wait for a full batch, but no longer than flush_seconds for a partial one.
-                deadline = time.monotonic() + self.flush_seconds
-                while (len(self._queue) < self.batch_size and not self._stopping
-                       and not self._flushing and time.monotonic() < deadline):
-                    self._cond.wait(max(deadline - time.monotonic(), 0.001))
-                if self._stopping and not self._queue:
-                    return
-                batch = [self._queue[i] for i in range(min(self.batch_size, len(self._queue)))]
-            if not batch:
+        while not self._stopping:
+            self._wait_for_batch()
+            records = self.spool.read(self.batch_bytes)
+            if not records:
                 continue
-            if self._write(batch):
-                with self._cond:
-                    for _ in batch:
-                        self._queue.popleft()
-                    self._dropping = False
+            if self._deliver(records):
                 backoff = 0.5
-            else:
-                if self._stopping:
-                    return
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
+                continue
+            self.spool.rewind()
+            # Full jitter keeps many writers from retrying in step against one server.
+            self._wake.wait(random.uniform(0, backoff))
+            self._wake.clear()
+            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
-    def _write(self, batch: list[Sample]) -> bool:
-        started = time.perf_counter()
+    def _wait_for_batch(self) -> None:
+        deadline = time.monotonic() + self.flush_seconds
+        while not self._stopping and time.monotonic() < deadline:
+            if self.spool.pending_bytes >= self.batch_bytes or \
+                    self.spool.oldest_unsent_age() >= self.flush_seconds:
+                return
+            self._wake.wait(max(min(deadline - time.monotonic(), 0.2), 0.001))
+            self._wake.clear()
+
+    def _deliver(self, records: list[Record]) -> bool:
         try:
-            points = self.store.write(batch)
-        except Exception as exc:  # noqa: BLE001 - any store failure is retried, never fatal
+            self._write(b"".join(r.payload for r in records))
+        except RejectedBatch as exc:
+            if len(records) == 1:
+                self.spool.set_aside(records[0], str(exc))
+                self.spool.acknowledge(records)
+                return True
+            # Find the refused record(s): send one by one so good batches still land.
+            for record in records:
+                if not self._deliver([record]):
+                    return False
+            return True
+        except Exception as exc:  # noqa: BLE001 - any other failure is retried
             self.write_errors += 1
-            _LOGGER.warning("Store write of %s samples failed, will retry: %s", len(batch), exc)
+            if not self._failing:
+                _LOGGER.warning("Store write failed, retrying with backoff: %s", exc)
+            self._failing = True
             return False
+        if self._failing:
+            _LOGGER.info("Store writes recovered; %s samples still spooled",
+                         self.spool.pending_samples)
+        self._failing = False
+        self.spool.acknowledge(records)
+        return True
+
+    def _write(self, data: bytes) -> None:
+        started = time.perf_counter()
+        self.written_points += self.store.write_lines(data)
         elapsed = time.perf_counter() - started
-        self.written_points += points
-        self.written_samples += len(batch)
         self.write_seconds_sum += elapsed
         self.write_count += 1
         self.last_write_seconds = elapsed
-        return True
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until the queue is empty; return False if it did not empty in time."""
+        """Wait until every spooled sample is acknowledged; False if not within ``timeout``."""
         deadline = time.monotonic() + timeout
-        with self._cond:
-            self._flushing = True
-            self._cond.notify()
-        try:
-            while self._queue and time.monotonic() < deadline:
-                time.sleep(0.02)
-        finally:
-            self._flushing = False
-        return not self._queue
+        while self.spool.pending_samples and time.monotonic() < deadline:
+            self._wake.set()
+            time.sleep(0.005)
+        return not self.spool.pending_samples
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Write what is queued (within ``timeout``) and stop the thread."""
-        with self._cond:
-            self._stopping = True
-            self._cond.notify()
+        """Send what is spooled (within ``timeout``), stop the sender and close the spool.
+
+        What is not sent stays in the spool for the next start.
+        """
+        self.flush(timeout)
+        self._stopping = True
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        if self._queue:
-            _LOGGER.error("Store writer stopped with %s samples unwritten", len(self._queue))
+        self.spool.close()
 
     def stats(self) -> dict[str, float]:
         """Figures for /metrics."""
-        return {
-            "store_queue_depth": self.depth,
-            "store_written_points_total": self.written_points,
-            "store_written_samples_total": self.written_samples,
-            "store_write_errors_total": self.write_errors,
-            "store_dropped_samples_total": self.dropped_samples,
+        figures = self.spool.stats()
+        figures.update({
+            "store_queue_depth": float(self.depth),
+            "store_written_points_total": float(self.written_points),
+            "store_write_errors_total": float(self.write_errors),
+            "store_dropped_samples_total": float(self.dropped_samples
+                                                 + self.spool.counters["dropped_samples"]),
             "store_write_seconds_sum": self.write_seconds_sum,
-            "store_write_seconds_count": self.write_count,
+            "store_write_seconds_count": float(self.write_count),
             "store_last_write_seconds": self.last_write_seconds,
-        }
+        })
+        return figures

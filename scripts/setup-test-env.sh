@@ -11,6 +11,20 @@ PYTHON=${PYTHON:-python3}
     -e "Running pip as the 'root' user" -e "^$" || true
 "$PYTHON" -c "import flask, sqlalchemy, psycopg, pytest" # fail loudly if the install did not work
 
+# Debian packages of the real servers the tests run against (influxd 1.6 for the store).
+APT_PACKAGES=(influxdb)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "Installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    # The packages' own services are not started here; tests start their own on free ports.
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
 # PostgreSQL: the ledger tests run on it. It is normally running; start it if it is not.
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
     if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then

@@ -12,6 +12,7 @@ import pytest
 from ledger.db import Ledger
 from monitor.config import parse_settings
 from monitor.store import open_store
+from tests.servers import InfluxServer
 
 PG_ADMIN_URL = os.environ.get("INFRA_LEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parent.parent
@@ -44,6 +45,20 @@ def ledger(ledger_url):
     db = Ledger(ledger_url)
     yield db
     db.close()
+
+
+@pytest.fixture(scope="session")
+def influx_server(tmp_path_factory):
+    """One real influxd for the session; tests use their own databases on it."""
+    server = InfluxServer(tmp_path_factory.mktemp("influxd")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def influx_db(influx_server):
+    """A fresh database name on the session's influxd."""
+    return f"t_{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture

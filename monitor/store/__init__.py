@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from monitor.store.base import (AGGREGATES, Series, SeriesKey, StoreError, TimeSeriesStore,
-                                tags_match)
+from monitor.store.base import (AGGREGATES, RejectedBatch, Series, SeriesKey, StoreError,
+                                TimeSeriesStore, tags_match)
 
-__all__ = ["AGGREGATES", "Series", "SeriesKey", "StoreError", "TimeSeriesStore", "open_store",
+__all__ = ["AGGREGATES", "RejectedBatch", "Series", "SeriesKey", "StoreError", "TimeSeriesStore", "open_configured_store", "open_store",
            "tags_match"]
 
 
-def open_store(backend: str, *, path, retention: dict[str, float] | None = None
-               ) -> TimeSeriesStore:
-    """Open the store named by ``backend``; unknown names are rejected."""
+def open_store(backend: str, *, path, retention: dict[str, float] | None = None,
+               **options) -> TimeSeriesStore:
+    """Open the store named by ``backend``: ``embedded`` or an InfluxDB URL.
+
+    ``options`` go to the InfluxDB backend (credentials' variable names, timeout,
+    gzip, schema management); unknown backends are rejected.
+    """
     if backend == "embedded":
         from monitor.store.embedded import EmbeddedStore
         return EmbeddedStore(path, retention)
-    raise ValueError(f"unknown time-series store backend {backend!r}; known: embedded")
+    if backend.startswith(("influxdb://", "influxdb2://")):
+        from monitor.store.influx import InfluxStore
+        return InfluxStore(backend, retention=retention, **options)
+    raise ValueError(f"unknown time-series store backend {backend!r}; "
+                     "use embedded, influxdb://... or influxdb2://...")
+
+
+def open_configured_store(settings) -> TimeSeriesStore:
+    """Open the store the settings name."""
+    return open_store(settings.store_backend, path=settings.store_path,
+                      retention=settings.retention, **settings.store_options)

@@ -42,17 +42,28 @@ class Series:
 
 
 class StoreError(Exception):
-    """A store could not write or read; the message says why."""
+    """A store could not write or read; the message says why. Writes are retried."""
+
+
+class RejectedBatch(StoreError):
+    """The store refused a batch as malformed (HTTP 4xx): retrying cannot help."""
 
 
 class TimeSeriesStore(Protocol):
     """What the monitor and the web need from a time-series backend."""
 
     def write(self, samples: Iterable[Sample]) -> int:
-        """Store samples; return the number of points (sample fields) written.
+        """Store samples; return the number of samples written.
 
         Writing the same series and timestamp again replaces the value, so a
         replayed batch is harmless.
+        """
+
+    def write_lines(self, data: bytes) -> int:
+        """Store a batch of line protocol (as spooled); return the samples (lines) written.
+
+        Raises :class:`RejectedBatch` when the batch itself is bad and
+        :class:`StoreError` when the write may succeed later.
         """
 
     def query(self, measurement: str, field: str, start: float, end: float, *,

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Iterable
 
 from collectors.base import Sample
-from monitor.store.base import SeriesKey, StoreError, TagFilter, check_query, tags_match
+from monitor.lineprotocol import LineProtocolError, parse
+from monitor.store.base import (RejectedBatch, SeriesKey, StoreError, TagFilter, check_query,
+                                tags_match)
 from monitor.store.embedded_query import QueryPlanner, Tier
 
 _LOGGER = logging.getLogger(__name__)
@@ -79,14 +81,15 @@ class EmbeddedStore:
     # -- writing ---------------------------------------------------------------------------
 
     def write(self, samples: Iterable[Sample]) -> int:
-        """Store samples; the same series and timestamp written again replaces the value."""
+        """Store samples; return how many. The same series and timestamp again replaces."""
         partitions: dict[str, list[tuple[int, int, float]]] = {}
-        oldest = None
+        oldest, written = None, 0
         with self._lock:
             conn = self._writer
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 for sample in samples:
+                    written += 1
                     ts = sample.time // 1_000_000
                     oldest = ts if oldest is None or ts < oldest else oldest
                     rows = partitions.setdefault(self._partition(conn, TIERS[0], ts), [])
@@ -105,7 +108,15 @@ class EmbeddedStore:
                 self._ids.clear()
                 self._tables.clear()
                 raise StoreError(f"embedded store write failed: {exc}") from exc
-        return sum(len(rows) for rows in partitions.values())
+        return written
+
+    def write_lines(self, data: bytes) -> int:
+        """Store a batch of line protocol; a line that does not parse rejects the batch."""
+        try:
+            samples = list(parse(data))
+        except LineProtocolError as exc:
+            raise RejectedBatch(str(exc)) from None
+        return self.write(samples)
 
     def _series_id(self, conn: sqlite3.Connection, measurement: str, tags: str, field: str) -> int:
         key = (measurement, tags, field)

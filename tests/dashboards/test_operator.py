@@ -7,7 +7,7 @@ import time
 
 from collectors.base import Fact, Sample
 from ledger.observed import record_facts
-from ledger.status import PollRecord, record_poll, register_targets
+from ledger.status import PollRecord, record_poll, register_targets, set_runtime_stats
 
 UTC = dt.timezone.utc
 
@@ -31,6 +31,18 @@ def test_target_list_in_chinese_by_default(client, ledger):
     assert "正常" in page and "超时" in page
     assert "no answer within 5s" in page and "0.123" in page
     assert 'href="/targets/sw-core"' in page
+
+
+def test_target_list_shows_the_spool(client, ledger):
+    with ledger.session() as session:
+        set_runtime_stats(session, {"spool_depth_samples": 1234, "spool_bytes": 3 * 2**20,
+                                    "spool_oldest_age_seconds": 61.5,
+                                    "spool_rejected_batches_total": 2},
+                          dt.datetime.now(UTC))
+        session.commit()
+    table = client.get("/targets").get_data(as_text=True).split('id="spool"')[1]
+    assert "内置存储" in table and "1234" in table and "61.5" in table
+    assert "3.0 MiB" in table and "<td>2</td>" in table
 
 
 def test_english_on_request_and_remembered(client, ledger):

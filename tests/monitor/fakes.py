@@ -6,6 +6,8 @@ import threading
 import time
 
 from collectors.base import Collector, Fact, Observation
+from monitor.lineprotocol import parse
+from monitor.store import RejectedBatch, StoreError
 
 
 class CountingCollector(Collector):
@@ -60,7 +62,11 @@ class FlakyCollector(Collector):
 
 
 class RecordingStore:
-    """A store that keeps written samples in memory and fails the first ``failures`` writes."""
+    """A store that keeps written samples in memory.
+
+    It fails the first ``failures`` writes (retryably) and refuses, as a bad
+    batch, any batch holding the measurement ``poison``.
+    """
 
     def __init__(self, failures=0):
         self.failures = failures
@@ -70,9 +76,14 @@ class RecordingStore:
     def write(self, samples):
         self.attempts += 1
         if self.attempts <= self.failures:
-            raise OSError("disk I/O error")
+            raise StoreError("connection refused")
+        if any(s.measurement == "poison" for s in samples):
+            raise RejectedBatch("HTTP 400: field type conflict")
         self.samples.extend(samples)
-        return sum(len(s.fields) for s in samples)
+        return len(samples)
+
+    def write_lines(self, data):
+        return self.write(list(parse(data)))
 
     def maintain(self, now=None):
         pass

@@ -52,7 +52,16 @@ def test_target_defaults_come_from_the_scheduler_section():
     ({"web": {"port": 70000}}, "web.port", "0-65535"),
     ({"web": {"language": "fr"}}, "web.language", "one of zh, en"),
     ({"web": {"timezone": "Mars/Base"}}, "web.timezone", "unknown time zone"),
-    ({"store": {"backend": "rrd"}}, "store.backend", "one of embedded"),
+    ({"store": {"backend": "rrd"}}, "store.backend", "expected embedded, influxdb://"),
+    ({"store": {"backend": "influxdb://u:secret@127.0.0.1:8086/db"}}, "store.backend",
+     "no password in the URL"),
+    ({"store": {"backend": "influxdb://127.0.0.1:8086/"}}, "store.backend", "no database"),
+    ({"store": {"backend": "influxdb2://127.0.0.1:8086?org=o"}}, "store.backend",
+     "needs ?org=...&bucket="),
+    ({"store": {"spool": {"max_bytes": "lots"}}}, "store.spool.max_bytes", "size such as"),
+    ({"store": {"spool": {"max_bytes": 1000}}}, "store.spool.max_bytes", "at least 1MiB"),
+    ({"store": {"spool": {"max_age": "forever"}}}, "store.spool.max_age", "duration"),
+    ({"store": {"gzip": "yes"}}, "store.gzip", "expected bool"),
     ({"store": {"retention": {"raw": "1y", "1m": "1d"}}}, "store.retention.1m", "at least"),
     ({"scheduler": {"interval": "soon"}}, "scheduler.interval", "duration"),
     ({"targets": {"a": 1}}, "targets", "list"),
@@ -78,6 +87,18 @@ def test_errors_name_file_key_and_reason(data, key, reason):
     assert info.value.file == "/etc/infra-ledger.yaml"
     assert info.value.key == key
     assert reason in info.value.reason
+
+
+def test_store_url_from_the_command_line_wins(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("store: {backend: embedded, spool: {max_bytes: 2GiB, max_age: 2d}}\n")
+    settings = load_settings(path, store_url="influxdb://monitor@127.0.0.1:8086/infra?rp=raw")
+    assert settings.store_backend == "influxdb://monitor@127.0.0.1:8086/infra?rp=raw"
+    assert settings.spool == {"max_bytes": 2 * 2**30, "max_age_seconds": 2 * 86400.0,
+                              "fsync_seconds": 1.0}
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, store_url="influxdb:///nohost")
+    assert (info.value.file, info.value.key) == ("(command line)", "--store")
 
 
 def test_yaml_syntax_error_names_the_file(tmp_path):

@@ -40,8 +40,8 @@ class StoreContract:
         import time
         return base_time(time.time())
 
-    def test_write_counts_points(self, store, t0):
-        assert store.write(cpu_samples(t0, count=10)) == 2 * 10 * 2
+    def test_write_counts_samples(self, store, t0):
+        assert store.write(cpu_samples(t0, count=10)) == 2 * 10
 
     def test_raw_read_returns_every_point_in_order(self, store, t0):
         store.write(cpu_samples(t0, count=20))

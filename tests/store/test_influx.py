@@ -1,0 +1,102 @@
+"""The InfluxDB backend against a real influxd 1.6: the contract, then its own behaviour."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from collectors.base import Sample
+from monitor.store import RejectedBatch, StoreError
+from monitor.store.influx import InfluxStore, parse_store_url
+from tests.store.contract import StoreContract, base_time, cpu_samples
+
+RETENTION = {"raw": 2 * 86400, "1m": 35 * 86400, "1h": 730 * 86400}
+
+
+class TestInfluxContract(StoreContract):
+    @pytest.fixture
+    def store(self, influx_server, influx_db):
+        store = InfluxStore(influx_server.store_url(influx_db), retention=RETENTION)
+        yield store
+        store.close()
+
+
+def test_schema_has_database_retention_policies_and_continuous_queries(influx_server,
+                                                                       influx_db):
+    InfluxStore(influx_server.store_url(influx_db), retention=RETENTION).close()
+    rps = influx_server.query(influx_db, f'SHOW RETENTION POLICIES ON "{influx_db}"')
+    names = {row[0]: row[1] for row in rps["results"][0]["series"][0]["values"]}
+    assert names["rollup_1m"] == "840h0m0s" and names["rollup_1h"] == "17520h0m0s"
+    cqs = influx_server.query(influx_db, "SHOW CONTINUOUS QUERIES")
+    ours = [s for s in cqs["results"][0]["series"] if s["name"] == influx_db][0]["values"]
+    assert {row[0] for row in ours} == {"infraledger_rollup_1m", "infraledger_rollup_1h"}
+
+
+def test_a_bad_batch_is_rejected_not_retried(influx_server, influx_db):
+    store = InfluxStore(influx_server.store_url(influx_db), retention=RETENTION)
+    with pytest.raises(RejectedBatch, match="HTTP 400"):
+        store.write_lines(b"cpu,host=a usage=not-a-number 1\n")
+    store.write_lines(b"cpu,host=a usage=1.0 1000000000\n")
+    with pytest.raises(RejectedBatch, match="field type conflict"):
+        store.write_lines(b'cpu,host=a usage="text" 2000000000\n')
+    store.close()
+
+
+def test_a_missing_server_is_a_retryable_error(influx_db):
+    from tests.servers import free_port
+    store = InfluxStore(f"influxdb://127.0.0.1:{free_port()}/{influx_db}",
+                        manage_schema=False, timeout=1)
+    with pytest.raises(StoreError) as info:
+        store.write_lines(b"cpu usage=1.0 1\n")
+    assert not isinstance(info.value, RejectedBatch)
+    assert "did not answer" in str(info.value)
+
+
+def test_rewrites_of_the_same_series_and_time_are_idempotent_in_influxdb(influx_server,
+                                                                         influx_db):
+    store = InfluxStore(influx_server.store_url(influx_db), retention=RETENTION)
+    t0 = base_time(time.time())
+    batch = cpu_samples(t0, hosts=("a",), count=30)
+    for _ in range(3):
+        store.write(batch)
+    answer = influx_server.query(influx_db, 'SELECT count("usage_percent") FROM "cpu"')
+    assert answer["results"][0]["series"][0]["values"][0][1] == 30
+    store.close()
+
+
+def test_gzip_and_plain_bodies_both_land(influx_server, influx_db):
+    t0 = base_time(time.time())
+    for use_gzip, host in ((True, "g"), (False, "p")):
+        store = InfluxStore(influx_server.store_url(influx_db), use_gzip=use_gzip)
+        store.write([Sample("up", {"target": host}, {"value": 1.0}, t0 * 10**9)])
+        store.close()
+    reader = InfluxStore(influx_server.store_url(influx_db))
+    assert {s.key.tag_dict["target"] for s in reader.query("up", "value", t0, t0 + 1)} == {"g",
+                                                                                          "p"}
+    reader.close()
+
+
+def test_old_ranges_read_the_hourly_rollup(influx_server, influx_db):
+    now = [time.time()]
+    store = InfluxStore(influx_server.store_url(influx_db), retention=RETENTION,
+                        clock=lambda: now[0])
+    t0 = base_time(now[0])
+    # What the hourly continuous query writes: sum, count, min, max, last per field.
+    influx_server.write(influx_db, b"cpu,target=a sum_usage_percent=1080,count_usage_percent=240,"
+                                   b"max_usage_percent=9 %d\n" % (t0 * 10**9), rp="rollup_1h")
+    now[0] += 3 * 86400  # the raw data is now older than raw retention
+    got = store.query("cpu", "usage_percent", t0, t0 + 3600, interval=3600, agg="mean")
+    assert got[0].points == [(float(t0), 4.5)]
+    store.close()
+
+
+@pytest.mark.parametrize("url,expected", [
+    ("influxdb://monitor@db.local:8086/infra?rp=raw",
+     dict(version=1, host="db.local", port=8086, database="infra", rp="raw", user="monitor")),
+    ("influxdb2://127.0.0.1:8181?org=gov&bucket=ledger",
+     dict(version=2, host="127.0.0.1", port=8181, database="ledger", org="gov")),
+])
+def test_store_urls(url, expected):
+    target = parse_store_url(url)
+    assert {k: getattr(target, k) for k in expected} == expected
