@@ -49,15 +49,26 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, _handler)
 
 
+@contextlib.contextmanager
+def _opened(settings: Settings) -> Iterator[tuple[Ledger, object]]:
+    """Hold the data directory and open the ledger and store; close both on the way out."""
+    with data_dir_lock(settings.data_dir):
+        ledger = Ledger(settings.ledger_url)
+        store = open_configured_store(settings)
+        try:
+            yield ledger, store
+        finally:
+            store.close()
+            ledger.close()
+
+
 def run_all(settings: Settings) -> int:
     """Run the scheduler and the web UI in this process until interrupted."""
     import waitress
 
     from dashboards import create_app
     try:
-        with data_dir_lock(settings.data_dir):
-            ledger = Ledger(settings.ledger_url)
-            store = open_configured_store(settings)
+        with _opened(settings) as (ledger, store):
             app = create_app({"SETTINGS": settings, "LEDGER": ledger, "STORE": store})
             try:
                 server = waitress.create_server(app, host=settings.web_host,
@@ -78,8 +89,6 @@ def run_all(settings: Settings) -> int:
             finally:
                 server.close()
                 monitor.stop()
-                store.close()
-                ledger.close()
     except AlreadyRunning as exc:
         print(f"错误 (error): {exc}", file=sys.stderr)
         return 1
@@ -90,9 +99,7 @@ def run_scheduler(settings: Settings) -> int:
     """Run the scheduler alone until interrupted (the web tier runs from wsgi.py)."""
     stop = threading.Event()
     try:
-        with data_dir_lock(settings.data_dir):
-            ledger = Ledger(settings.ledger_url)
-            store = open_configured_store(settings)
+        with _opened(settings) as (ledger, store):
             monitor = Monitor(settings, ledger, store)
             monitor.start()
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -100,8 +107,6 @@ def run_scheduler(settings: Settings) -> int:
             _LOGGER.info("Infra Ledger scheduler: data in %s", settings.data_dir)
             stop.wait()
             monitor.stop()
-            store.close()
-            ledger.close()
     except AlreadyRunning as exc:
         print(f"错误 (error): {exc}", file=sys.stderr)
         return 1

@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ledger.db import Ledger
 from ledger.observed import observed_for_source
+from ledger.status import target_states
 from monitor.store.embedded import EmbeddedStore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -133,3 +134,33 @@ def test_collect_once_prints_json_lines():
     assert all(isinstance(s["time"], int) and s["time"] > 1.6e18 for s in samples)
     assert len(facts) == 1 and facts[0]["kind"] == "host" and facts[0]["keys"]["hostname"]
     assert "status=ok" in result.stderr
+
+
+def test_scheduler_alone_and_the_wsgi_app_share_the_data_dir(tmp_path, monkeypatch):
+    data_dir = tmp_path / "data"
+    proc = subprocess.Popen([sys.executable, "-m", "monitor", "scheduler", "--data-dir",
+                             str(data_dir)], cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        ledger_file = data_dir / "ledger.sqlite"
+        deadline = time.monotonic() + 60
+        polled = False
+        while not polled and time.monotonic() < deadline:
+            time.sleep(0.5)
+            if ledger_file.exists():
+                ledger = Ledger(f"sqlite:///{ledger_file}")
+                with ledger.session() as session:
+                    polled = any(s.polls_total for s in target_states(session))
+                ledger.close()
+        assert polled, "the scheduler did not poll within 60 s"
+        # The web tier as gunicorn would load it: wsgi.py reading the environment.
+        monkeypatch.setenv("INFRA_LEDGER_DATA_DIR", str(data_dir))
+        from dashboards import create_app
+        client = create_app().test_client()
+        page = client.get("/targets").get_data(as_text=True)
+        assert socket.gethostname() in page and "badge-ok" in page
+        assert client.get("/healthz").get_json()["scheduler"] == "running"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, proc.stderr.read()
+        proc.stderr.close()
