@@ -10,23 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
-from typing import Any, ClassVar, Iterable, Mapping
+from typing import Any, ClassVar, Mapping
 
 #: Poll outcomes, in order of severity.
 STATUS_OK = "ok"
 STATUS_PARTIAL = "partial"
 STATUS_ERROR = "error"
 STATUS_TIMEOUT = "timeout"
-STATUSES = (STATUS_OK, STATUS_PARTIAL, STATUS_ERROR, STATUS_TIMEOUT)
 
 #: Identity keys of a fact, strongest first (DESIGN.md, "Matching observed to declared").
 IDENTITY_KEYS = ("serial_number", "instance_uuid", "machine_uuid", "mac", "mgmt_ip", "hostname")
-
-
-def now_ns() -> int:
-    """Return the wall-clock time in integer nanoseconds since the epoch."""
-    return time.time_ns()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -167,13 +160,3 @@ def _coerce(opt: Option, value: Any) -> Any:
         return value
     raise OptionError(opt.name, f"expected {opt.type.__name__}, got {value!r}")
 
-
-def merge_tags(*parts: Iterable[tuple[str, str]] | Mapping[str, str]) -> dict[str, str]:
-    """Merge tag mappings left to right, dropping empty values."""
-    out: dict[str, str] = {}
-    for part in parts:
-        items = part.items() if isinstance(part, Mapping) else part
-        for key, value in items:
-            if value not in (None, ""):
-                out[str(key)] = str(value)
-    return out

@@ -17,12 +17,14 @@ class RateTracker:
 
     def __init__(self) -> None:
         self._previous: dict[Hashable, tuple[float, float]] = {}
+        self._touched: set[Hashable] = set()
 
     def rate(self, key: Hashable, value: float, at_seconds: float,
              wrap_bits: int | None = None) -> float | None:
         """Return the per-second rate of ``key`` since its last reading, or None."""
         previous = self._previous.get(key)
         self._previous[key] = (value, at_seconds)
+        self._touched.add(key)
         if previous is None:
             return None
         last_value, last_time = previous
@@ -42,7 +44,8 @@ class RateTracker:
         """Forget every previous reading (the target restarted)."""
         self._previous.clear()
 
-    def forget_missing(self, seen: set[Hashable]) -> None:
-        """Drop readings of counters not in ``seen`` (a NIC or disk went away)."""
-        for key in [k for k in self._previous if k not in seen]:
+    def forget_untouched(self) -> None:
+        """Drop counters not read since the last call (a NIC or disk went away)."""
+        for key in [k for k in self._previous if k not in self._touched]:
             del self._previous[key]
+        self._touched.clear()

@@ -14,11 +14,12 @@ from typing import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from collectors.base import Fact
+from collectors.base import IDENTITY_KEYS, Fact
 from ledger.models import ObservedAsset
 
 _LOGGER = logging.getLogger(__name__)
-KEY_COLUMNS = ("serial_number", "instance_uuid", "machine_uuid", "mgmt_ip", "hostname")
+#: Identity keys stored in their own columns (MACs go to ``mac`` and ``macs``).
+KEY_COLUMNS = tuple(key for key in IDENTITY_KEYS if key != "mac")
 
 
 def natural_key(fact: Fact) -> str | None:

@@ -89,6 +89,7 @@ class HostCollector(Collector):
         self._filesystems(obs, stamp)
         self._diskio(obs, stamp, seconds)
         self._network(obs, stamp, seconds)
+        self._rates.forget_untouched()
         obs.facts.append(host_fact(Path(self.config["root"])))
         return obs
 

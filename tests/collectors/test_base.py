@@ -48,11 +48,13 @@ def test_rates_across_a_32_bit_wrap():
     assert rates.rate("k", 100, 2.0, wrap_bits=32) == 100.0
 
 
-def test_forget_missing_and_reset():
+def test_forget_untouched_and_reset():
     rates = RateTracker()
     rates.rate("a", 1, 0.0)
     rates.rate("b", 1, 0.0)
-    rates.forget_missing({"a"})
-    assert rates.rate("b", 2, 1.0) is None and rates.rate("a", 2, 1.0) == 1.0
+    rates.forget_untouched()
+    rates.rate("a", 2, 1.0)  # "b" went away this poll
+    rates.forget_untouched()
+    assert rates.rate("b", 2, 2.0) is None and rates.rate("a", 4, 2.0) == 2.0
     rates.reset()
     assert rates.rate("a", 3, 2.0) is None
