@@ -59,7 +59,10 @@ class EmbeddedStore:
             " field TEXT NOT NULL, tags TEXT NOT NULL, UNIQUE (measurement, tags, field));"
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER);")
         self._ids: dict[tuple[str, str, str], int] = {}
-        self._catalog: dict[int, SeriesKey] = {}
+        # Series catalog, indexed by measurement so a query scans only its measurement.
+        self._by_measurement: dict[str, dict[int, SeriesKey]] = {}
+        self._max_id = 0
+        self._series_count = 0
         self._catalog_lock = threading.Lock()
         self._tables: set[str] = set()
         self._planner = QueryPlanner(TIERS, self._reader)
@@ -208,19 +211,15 @@ class EmbeddedStore:
     def series(self, measurement: str | None = None,
                tags: TagFilter | None = None) -> list[SeriesKey]:
         """List stored series matching the measurement and tag filter."""
-        catalog = self._refresh_catalog()
-        return sorted((key for key in catalog.values()
-                       if (measurement is None or key.measurement == measurement)
-                       and tags_match(key.tag_dict, tags)),
+        return sorted((key for key in self._catalog(measurement).values()
+                       if tags_match(key.tag_dict, tags)),
                       key=lambda k: (k.measurement, k.tags, k.field))
 
     def query(self, measurement, field, start, end, *, interval=None, agg="mean", tags=None):
         """Read series over ``[start, end)``; see :class:`TimeSeriesStore`."""
         check_query(start, end, interval, agg)
-        catalog = self._refresh_catalog()
-        ids = {sid: key for sid, key in catalog.items()
-               if key.measurement == measurement and key.field == field
-               and tags_match(key.tag_dict, tags)}
+        ids = {sid: key for sid, key in self._catalog(measurement).items()
+               if key.field == field and tags_match(key.tag_dict, tags)}
         if not ids:
             return []
         conn = self._reader()
@@ -232,20 +231,32 @@ class EmbeddedStore:
         except sqlite3.Error as exc:
             raise StoreError(f"embedded store query failed: {exc}") from exc
 
-    def _refresh_catalog(self) -> dict[int, SeriesKey]:
+    def _catalog(self, measurement: str | None) -> dict[int, SeriesKey]:
+        """Series ids and keys of one measurement (or all), including series new on disk."""
         with self._catalog_lock:
-            known = max(self._catalog, default=0)
-            rows = self._reader().execute(
-                "SELECT id, measurement, field, tags FROM series WHERE id > ?", (known,))
-            for sid, measurement, field, tags in rows:
-                pairs = tuple(tuple(pair) for pair in json.loads(tags))
-                self._catalog[sid] = SeriesKey(measurement, pairs, field)
-            return dict(self._catalog)
+            self._refresh_catalog()
+            if measurement is not None:
+                return dict(self._by_measurement.get(measurement, {}))
+            return {sid: key for keys in self._by_measurement.values()
+                    for sid, key in keys.items()}
+
+    def _refresh_catalog(self) -> None:
+        # Another process (the scheduler) may have added series since the last look.
+        rows = self._reader().execute(
+            "SELECT id, measurement, field, tags FROM series WHERE id > ?", (self._max_id,))
+        for sid, name, field, tags in rows:
+            pairs = tuple(tuple(pair) for pair in json.loads(tags))
+            self._by_measurement.setdefault(name, {})[sid] = SeriesKey(name, pairs, field)
+            self._max_id = max(self._max_id, sid)
+            self._series_count += 1
 
     def stats(self) -> dict[str, float]:
         """Return the file size and series count, for /metrics."""
         size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*"))
-        return {"bytes": float(size), "series": float(len(self._refresh_catalog()))}
+        with self._catalog_lock:
+            self._refresh_catalog()
+            count = self._series_count
+        return {"bytes": float(size), "series": float(count)}
 
     def close(self) -> None:
         """Close the writer connection (reader connections close with their threads)."""

@@ -86,3 +86,10 @@ def test_a_second_store_on_the_same_folder_reads_what_the_first_wrote(tmp_path):
     assert len(reader.query("cpu", "usage_percent", t0, t0 + 3600)[0].points) == 5
     writer.close()
     reader.close()
+
+
+def test_stats_count_series_written_by_this_store(embedded_store):
+    t0 = base_time(time.time())
+    embedded_store.write(cpu_samples(t0, hosts=("a", "b", "c"), count=2))
+    stats = embedded_store.stats()
+    assert stats["series"] == 6 and stats["bytes"] > 0
