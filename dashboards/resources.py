@@ -17,7 +17,7 @@ def init_app(app: Flask, settings: Settings, ledger: Ledger | None = None,
     if ledger is None:
         ledger = Ledger(settings.ledger_url)
     if store is None:
-        store = open_configured_store(settings)
+        store = open_configured_store(settings, writer=False)
     app.extensions[EXTENSION] = {"settings": settings, "ledger": ledger, "store": store}
 
 

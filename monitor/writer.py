@@ -91,12 +91,13 @@ class StoreWriter:
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
     def _wait_for_batch(self) -> None:
+        # A full batch goes at once; a partial one waits at most flush_seconds.
         deadline = time.monotonic() + self.flush_seconds
-        while not self._stopping and time.monotonic() < deadline:
-            if self.spool.pending_bytes >= self.batch_bytes or \
-                    self.spool.oldest_unsent_age() >= self.flush_seconds:
+        while not self._stopping and self.spool.pending_bytes < self.batch_bytes:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 return
-            self._wake.wait(max(min(deadline - time.monotonic(), 0.2), 0.001))
+            self._wake.wait(left)
             self._wake.clear()
 
     def _deliver(self, records: list[Record]) -> bool:

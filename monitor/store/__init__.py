@@ -26,7 +26,14 @@ def open_store(backend: str, *, path, retention: dict[str, float] | None = None,
                      "use embedded, influxdb://... or influxdb2://...")
 
 
-def open_configured_store(settings) -> TimeSeriesStore:
-    """Open the store the settings name."""
+def open_configured_store(settings, *, writer: bool = True) -> TimeSeriesStore:
+    """Open the store the settings name.
+
+    Only the writer (the scheduler) manages an InfluxDB schema; readers such as
+    web workers never issue CREATE statements.
+    """
+    options = dict(settings.store_options)
+    if not writer:
+        options["manage_schema"] = False
     return open_store(settings.store_backend, path=settings.store_path,
-                      retention=settings.retention, **settings.store_options)
+                      retention=settings.retention, **options)

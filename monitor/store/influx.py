@@ -37,6 +37,7 @@ from monitor.store.base import (RejectedBatch, Series, SeriesKey, StoreError, Ta
 
 _LOGGER = logging.getLogger(__name__)
 REJECT_STATUSES = {400, 413, 422}
+ROLLUP_RECHECK_SECONDS = 300
 ROLLUPS = (("rollup_1h", 3600, "1h"), ("rollup_1m", 60, "1m"))
 # InfluxQL over rollup fields for each aggregate (fields are <agg>_<field> from the CQs).
 ROLLUP_SELECT = {"mean": 'sum("sum_{f}") / sum("count_{f}")', "count": 'sum("count_{f}")',
@@ -98,6 +99,7 @@ class InfluxStore:
         self._serializer = Serializer()
         self._serialize_lock = threading.Lock()
         self._rollups_ready = False
+        self._rollups_checked_at: float | None = None
         if manage_schema and self.target.version == 1:
             self._ensure_schema()
 
@@ -227,13 +229,33 @@ class InfluxStore:
 
     def _rollup_for(self, start: float, interval: float | None) -> str | None:
         raw_kept = self.retention.get("raw")
-        if interval is None or not self._rollups_ready or raw_kept is None \
-                or start >= self._clock() - raw_kept:
+        if interval is None or raw_kept is None or start >= self._clock() - raw_kept \
+                or not self._have_rollups():
             return None
         for name, step, _ in ROLLUPS:
             if interval >= step and interval % step == 0:
                 return name
         return None
+
+    def _have_rollups(self) -> bool:
+        """Whether the rollup retention policies exist, whoever created them.
+
+        Looked up on first need and, while missing, again every few minutes, so a
+        reader that does not manage the schema (the web tier) still uses them.
+        """
+        now = self._clock()
+        if self._rollups_ready or (self._rollups_checked_at is not None
+                                   and now - self._rollups_checked_at < ROLLUP_RECHECK_SECONDS):
+            return self._rollups_ready
+        self._rollups_checked_at = now
+        try:
+            results = self._influxql(f"SHOW RETENTION POLICIES ON {_ident(self.target.database)}")
+        except StoreError:
+            return False
+        names = {row[0] for result in results for series in result.get("series", [])
+                 for row in series["values"]}
+        self._rollups_ready = all(name in names for name, _, _ in ROLLUPS)
+        return self._rollups_ready
 
     def _source(self, measurement: str, rp: str | None) -> str:
         rp = rp or self.target.rp

@@ -33,6 +33,16 @@ def test_schema_has_database_retention_policies_and_continuous_queries(influx_se
     assert {row[0] for row in ours} == {"infraledger_rollup_1m", "infraledger_rollup_1h"}
 
 
+def test_a_reader_creates_nothing(influx_server, influx_db):
+    store = InfluxStore(influx_server.store_url(influx_db), retention=RETENTION,
+                        manage_schema=False)
+    with pytest.raises(StoreError, match="database not found"):
+        store.query("cpu", "usage_percent", 0, 3600, interval=3600)
+    store.close()
+    databases = influx_server.query(influx_db, "SHOW DATABASES")
+    assert [influx_db] not in databases["results"][0]["series"][0]["values"]
+
+
 def test_a_bad_batch_is_rejected_not_retried(influx_server, influx_db):
     store = InfluxStore(influx_server.store_url(influx_db), retention=RETENTION)
     with pytest.raises(RejectedBatch, match="HTTP 400"):
@@ -79,8 +89,10 @@ def test_gzip_and_plain_bodies_both_land(influx_server, influx_db):
 
 def test_old_ranges_read_the_hourly_rollup(influx_server, influx_db):
     now = [time.time()]
+    InfluxStore(influx_server.store_url(influx_db), retention=RETENTION).close()  # the writer
+    # A reader (the web tier) does not manage the schema but finds the rollups.
     store = InfluxStore(influx_server.store_url(influx_db), retention=RETENTION,
-                        clock=lambda: now[0])
+                        clock=lambda: now[0], manage_schema=False)
     t0 = base_time(now[0])
     # What the hourly continuous query writes: sum, count, min, max, last per field.
     influx_server.write(influx_db, b"cpu,target=a sum_usage_percent=1080,count_usage_percent=240,"
