@@ -5,6 +5,7 @@
 - ``collect KIND [options] --once``: poll one target and print JSON lines.
 - ``check-config``: validate a configuration and print what it resolves to.
 - ``db upgrade``: bring the ledger schema up to date.
+- ``census template|export|import`` and ``audit verify``: see :mod:`monitor.census_cli`.
 
 Every command accepts ``--config FILE`` and ``--data-dir DIR``.
 """
@@ -18,6 +19,7 @@ from typing import Sequence
 
 from collectors import get_collector, kinds
 from collectors.base import Collector, Option
+from monitor import census_cli
 from monitor.config import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
@@ -47,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     kind_parsers = collect.add_subparsers(dest="kind", required=True, metavar="KIND")
     for kind in kinds():
         _add_collect_parser(kind_parsers, get_collector(kind), common)
+    census_cli.add_parsers(sub, common)
     return parser
 
 
@@ -95,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _collect(args, settings)
     if args.command == "check-config":
         return _check_config(settings)
+    if args.command in ("census", "audit"):
+        return census_cli.run(args, settings)
     from monitor import service
     if args.command == "db":
         return service.upgrade_ledger(settings)

@@ -19,6 +19,7 @@ import yaml
 
 from collectors import get_collector
 from collectors.base import OptionError
+from ledger.census.const import AUDIT_ALGORITHMS
 from monitor.store.influx import parse_store_url
 from monitor.units import parse_duration, parse_size
 
@@ -67,6 +68,7 @@ class Settings:
     ledger_url: str
     max_workers: int
     targets: tuple[TargetConfig, ...]
+    audit_hash: str = "sha256"
 
     @property
     def store_path(self) -> Path:
@@ -158,7 +160,7 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
     web.check_known({"host", "port", "language", "timezone"})
     store.check_known({"backend", "retention", "spool", "password_env", "token_env", "timeout",
                        "gzip", "manage_schema"})
-    ledger.check_known({"url"})
+    ledger.check_known({"url", "audit_hash"})
     sched.check_known({"interval", "timeout", "jitter", "max_workers"})
     root = _data_dir(top, base, data_dir)
     return Settings(
@@ -175,6 +177,7 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
         ledger_url=ledger.get("url", str) or f"sqlite:///{root / 'ledger.sqlite'}",
         max_workers=_positive_int(sched, "max_workers", DEFAULTS["max_workers"]),
         targets=_targets(top, sched),
+        audit_hash=_choice(ledger, "audit_hash", AUDIT_ALGORITHMS, "sha256"),
     )
 
 

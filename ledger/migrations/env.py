@@ -3,6 +3,7 @@
 from alembic import context
 
 from ledger.models import Base
+import ledger.census.tables  # noqa: F401  (registers the census tables on Base.metadata)
 
 config = context.config
 target_metadata = Base.metadata

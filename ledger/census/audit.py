@@ -1,0 +1,157 @@
+"""The change log: append-only, hash-chained records of every change to the census.
+
+Each record holds time, actor, batch (one import, one API request), object and the
+before/after of the fields that really changed. Its hash covers all of that and the
+previous record's hash, so an edited, inserted or deleted record breaks the chain at
+that point; ``audit_head`` (kept in the same transaction) reveals a removed tail.
+Triggers refuse UPDATE and DELETE on the tables; verification is for what bypasses them.
+
+SHA-256 is the default; SM3 (GB/T 32905) is chosen with ``ledger.audit_hash: sm3``. The
+algorithm is stored per record, so a ledger may switch without breaking its chain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from sqlalchemy import Connection, select, update
+
+from ledger.census.const import AUDIT_ALGORITHMS
+from ledger.census.tables import audit_head, audit_record
+
+GENESIS = "0" * 64
+UTC = dt.timezone.utc
+
+
+@dataclass(frozen=True)
+class Change:
+    """One changed object: ``changes`` maps field to ``[before, after]`` (JSON values)."""
+
+    action: str  # create | update | delete
+    object_type: str
+    object_key: str
+    changes: dict[str, list]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who changes the ledger and under which batch / request id."""
+
+    name: str
+    batch_id: str
+    request_id: str | None = None
+
+
+def digest(algorithm: str, payload: dict) -> str:
+    """The hex hash of a record's canonical JSON."""
+    if algorithm not in AUDIT_ALGORITHMS:
+        raise ValueError(f"unknown audit hash {algorithm!r}")
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.new(algorithm, text.encode("utf-8")).hexdigest()
+
+
+def _payload(row: dict) -> dict:
+    return {
+        "seq": row["seq"], "time": row["time"].isoformat(), "actor": row["actor"],
+        "batch_id": row["batch_id"], "request_id": row["request_id"],
+        "action": row["action"], "object_type": row["object_type"],
+        "object_key": row["object_key"], "changes": row["changes"],
+        "algorithm": row["algorithm"], "prev_hash": row["prev_hash"],
+    }
+
+
+def lock_head(conn: Connection) -> tuple[int, str]:
+    """Take the ledger's write lock; call first in every writing transaction.
+
+    On PostgreSQL the head row is locked FOR UPDATE. On SQLite a no-op UPDATE as the
+    transaction's first statement takes the database write lock before anything is read,
+    so no other writer can slip in between our reads and our writes.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.execute(update(audit_head).where(audit_head.c.id == 1)
+                     .values(seq=audit_head.c.seq))
+        row = conn.execute(select(audit_head.c.seq, audit_head.c.hash)
+                           .where(audit_head.c.id == 1)).one()
+    else:
+        row = conn.execute(select(audit_head.c.seq, audit_head.c.hash)
+                           .where(audit_head.c.id == 1).with_for_update()).one()
+    return row.seq, row.hash
+
+
+def append(conn: Connection, head: tuple[int, str], actor: Actor, changes: Iterable[Change],
+           algorithm: str = "sha256", now: dt.datetime | None = None) -> tuple[int, str]:
+    """Append one record per change after ``head`` (from :func:`lock_head`); new head."""
+    seq, prev = head
+    time = (now or dt.datetime.now(UTC)).astimezone(UTC)
+    rows = []
+    for change in changes:
+        seq += 1
+        row = {"seq": seq, "time": time, "actor": actor.name, "batch_id": actor.batch_id,
+               "request_id": actor.request_id, "action": change.action,
+               "object_type": change.object_type, "object_key": change.object_key,
+               "changes": change.changes, "algorithm": algorithm, "prev_hash": prev}
+        row["hash"] = prev = digest(algorithm, _payload(row))
+        rows.append(row)
+        if len(rows) >= 5000:
+            conn.execute(audit_record.insert(), rows)
+            rows = []
+    if rows:
+        conn.execute(audit_record.insert(), rows)
+    if seq != head[0]:
+        conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=prev))
+    return seq, prev
+
+
+@dataclass
+class VerifyResult:
+    """What :func:`verify` found: ``problems`` is empty when the chain is intact."""
+
+    records: int
+    head_hash: str
+    problems: list[str]
+
+
+def _records(conn: Connection) -> Iterator[dict]:
+    last = 0
+    while True:
+        batch = conn.execute(select(audit_record).where(audit_record.c.seq > last)
+                             .order_by(audit_record.c.seq).limit(10000)).mappings().all()
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1]["seq"]
+
+
+def verify(conn: Connection, *, limit_problems: int = 100) -> VerifyResult:
+    """Recompute the whole chain and compare it with the stored hashes and the head."""
+    problems: list[str] = []
+    expected_seq, prev, count = 1, GENESIS, 0
+    for row in _records(conn):
+        count += 1
+        if row["seq"] != expected_seq:
+            problems.append(f"records {expected_seq}..{row['seq'] - 1} are missing")
+        if row["prev_hash"] != prev:
+            problems.append(f"record {row['seq']}: does not follow the record before it")
+        try:
+            computed = digest(row["algorithm"], _payload(dict(row)))
+        except ValueError as exc:
+            computed = f"({exc})"
+        if computed != row["hash"]:
+            problems.append(f"record {row['seq']}: content does not match its hash "
+                            "(edited)")
+        prev, expected_seq = row["hash"], row["seq"] + 1
+        if len(problems) >= limit_problems:
+            break
+    head = conn.execute(select(audit_head.c.seq, audit_head.c.hash)
+                        .where(audit_head.c.id == 1)).one_or_none()
+    if head is None:
+        problems.append("the audit head is missing")
+    elif len(problems) < limit_problems and (head.seq != expected_seq - 1 or head.hash != prev):
+        problems.append(f"the head says {head.seq} records ending in {head.hash[:12]}…, the "
+                        f"log ends at {expected_seq - 1} with {prev[:12]}… (records removed "
+                        "from the end or head edited)")
+    return VerifyResult(records=count, head_hash=prev, problems=problems)

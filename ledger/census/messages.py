@@ -1,0 +1,63 @@
+"""Wording of census errors and reports in Simplified Chinese (default) and English."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # Cell values.
+    "required": ("必填项为空", "required value is empty"),
+    "too_long": ("超过 {limit} 个字符", "longer than {limit} characters"),
+    "not_int": ("不是整数", "not a whole number"),
+    "not_number": ("不是数字", "not a number"),
+    "negative": ("不能为负数", "must not be negative"),
+    "not_bool": ("应填 是/否", "expected yes/no (是/否)"),
+    "not_date": ("不是日期（可填 2020-05-01、2020/5/1、2020年5月）",
+                 "not a date (2020-05-01, 2020/5/1 or 2020年5月)"),
+    "not_money": ("不是金额（可填 12345.67、12345.67元、1.2万元）",
+                  "not an amount (12345.67, 12345.67元 or 1.2万元)"),
+    "money_precision": ("金额精度超过分", "amount is finer than one fen (0.01 元)"),
+    "level_range": ("等保级别应为 1-5 级", "protection level must be 1 to 5"),
+    "not_choice": ("不在可选值中（{allowed}）", "not one of the allowed values ({allowed})"),
+    "not_ip": ("不是 IP 地址", "not an IP address"),
+    "not_mac": ("不是 MAC 地址", "not a MAC address"),
+    # Rows and references.
+    "unknown_ref": ("引用的{target}不存在", "no such {target}"),
+    "out_of_scope": ("不在本部门范围内", "outside your department's scope"),
+    "code_taken": ("编号已被其他部门使用", "code belongs to another department's row"),
+    "duplicate_in_file": ("与第 {row} 行重复（{fields}）", "duplicates row {row} ({fields})"),
+    "duplicate_in_ledger": ("与台账中已有的 {code} 重复（{fields}）",
+                            "duplicates {code} already in the ledger ({fields})"),
+    "duplicate_hidden": ("与台账中其他部门的记录重复（{fields}）",
+                         "duplicates another department's row in the ledger ({fields})"),
+    "still_referenced": ("仍被 {other} {code} 引用，不能删除",
+                         "still referenced by {other} {code}, cannot be removed"),
+    "cycle": ("上级关系形成循环", "parent chain forms a cycle"),
+    "one_of": ("应填写且只填写一组：{groups}", "fill in exactly one group: {groups}"),
+    "unknown_field": ("未知字段", "unknown field"),
+    "regions_global": ("地区为全局数据，仅管理员可修改", "regions are shared; only an "
+                       "administrator may change them"),
+    # Files.
+    "not_workbook": ("不是有效的 Excel 工作簿（.xlsx）", "not an Excel workbook (.xlsx)"),
+    "encrypted": ("工作簿已加密，请取消密码后再导入", "the workbook is encrypted; remove the password"),
+    "legacy_xls": ("不支持旧版 .xls 格式，请另存为 .xlsx", "old .xls format; save as .xlsx"),
+    "corrupt": ("文件已损坏，无法读取：{detail}", "the file is corrupt: {detail}"),
+    "empty": ("文件中没有可导入的数据", "the file holds no census rows"),
+    "formula": ("单元格含公式 {cell}，请复制后“粘贴为数值”", "cell {cell} holds a formula; "
+                "paste values instead"),
+    "merged_header": ("表头有合并单元格 {cells}", "merged header cells {cells}"),
+    "no_header": ("找不到表头（第 1 行应为字段名）", "no header row (row 1 must name the fields)"),
+    "duplicate_column": ("列 {column} 重复", "column {column} appears twice"),
+    "unknown_column": ("未知列 {column}", "unknown column {column}"),
+    "missing_column": ("缺少必填列 {column}", "required column {column} is missing"),
+    "unknown_sheet": ("未知工作表", "unknown sheet"),
+    "csv_category": ("无法判断 CSV 属于哪个类别，请用 --category 指定",
+                     "cannot tell which category this CSV holds; use --category"),
+    "encoding": ("无法识别文件编码（支持 UTF-8、GBK/GB18030）",
+                 "unknown text encoding (UTF-8 or GBK/GB18030 expected)"),
+    "not_found": ("记录不存在", "no such row"),
+}
+
+
+def message(key: str, language: str = "zh", **params) -> str:
+    """The message ``key`` in ``language`` with ``params`` filled in."""
+    zh, en = MESSAGES[key]
+    return (zh if language == "zh" else en).format(**params)

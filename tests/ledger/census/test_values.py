@@ -1,0 +1,126 @@
+"""Cell parsing: what people type into census sheets, and the round trip of exports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+import pytest
+from hypothesis import given, strategies as st
+
+from ledger.census.fields import CATEGORIES, Field
+from ledger.census.values import InvalidValue, parse, to_cell, to_json
+
+D = dt.date
+DATE, MONEY = Field("d", "日期", "date", "date"), Field("m", "金额", "amount", "money")
+LEVEL, MAC = Field("l", "等保", "level", "level"), Field("mac", "MAC", "MAC", "mac")
+CHOICE = Field("c", "状态", "status", "choice", choices="consolidation_status")
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("2020-05-01", D(2020, 5, 1)), ("2020/5/1", D(2020, 5, 1)), ("2020.05.01", D(2020, 5, 1)),
+    ("2020年5月1日", D(2020, 5, 1)), ("2020年5月", D(2020, 5, 1)), ("2020-05", D(2020, 5, 1)),
+    ("20200501", D(2020, 5, 1)), (43952, D(2020, 5, 1)), (43952.0, D(2020, 5, 1)),
+    (dt.datetime(2020, 5, 1), D(2020, 5, 1)), ("2020-05-01 00:00:00", D(2020, 5, 1)),
+])
+def test_dates(raw, expected):
+    assert parse(DATE, raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["2020-13-01", "2020-02-30", "五月", 43952.5, -3,
+                                 dt.datetime(2020, 5, 1, 12, 30), True])
+def test_bad_dates(raw):
+    with pytest.raises(InvalidValue) as exc:
+        parse(DATE, raw)
+    assert exc.value.reason == "not_date"
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("1,234.5万元", "12345000.00"), ("12.5万", "125000.00"), ("¥3,500元", "3500.00"),
+    (185000.5, "185000.50"), (3500000, "3500000.00"), ("0.01", "0.01"),
+    ("12345678901234.56", "12345678901234.56"),
+])
+def test_money(raw, expected):
+    assert parse(MONEY, raw) == decimal.Decimal(expected)
+
+
+def test_money_unit_from_header_and_limits():
+    assert parse(MONEY, 1.5, unit=decimal.Decimal(10000)) == decimal.Decimal("15000.00")
+    for raw, reason in (("1.234", "money_precision"), ("-5", "negative"), ("abc", "not_money"),
+                        ("NaN", "not_money"), (True, "not_money")):
+        with pytest.raises(InvalidValue) as exc:
+            parse(MONEY, raw)
+        assert exc.value.reason == reason
+
+
+@pytest.mark.parametrize("raw, expected", [(3, 3), ("3", 3), ("三级", 3), ("第三级", 3),
+                                           ("等保二级", 2), ("5级", 5), (1.0, 1)])
+def test_levels(raw, expected):
+    assert parse(LEVEL, raw) == expected
+
+
+@pytest.mark.parametrize("raw", [0, 6, "六级", "3.5", 2.5])
+def test_bad_levels(raw):
+    with pytest.raises(InvalidValue):
+        parse(LEVEL, raw)
+
+
+def test_choices_accept_key_and_both_labels():
+    assert parse(CHOICE, "待关停") == parse(CHOICE, "to_be_closed") == \
+        parse(CHOICE, "To Be Closed") == "to_be_closed"
+    with pytest.raises(InvalidValue) as exc:
+        parse(CHOICE, "拆除")
+    assert "在用" in exc.value.params["allowed"]
+
+
+@pytest.mark.parametrize("raw", ["00-11-22-AA-BB-CC", "0011.22aa.bbcc", "001122aabbcc",
+                                 "00:11:22:aa:bb:cc"])
+def test_macs_normalise(raw):
+    assert parse(MAC, raw) == "00:11:22:aa:bb:cc"
+
+
+def test_required_and_text_rules():
+    code = CATEGORIES["device"].by_key["code"]
+    assert parse(code, 440300.0) == "440300"
+    for raw in (None, "  "):
+        with pytest.raises(InvalidValue) as exc:
+            parse(code, raw)
+        assert exc.value.reason == "required"
+    with pytest.raises(InvalidValue) as exc:
+        parse(code, "x" * 65)
+    assert exc.value.params == {"limit": 64}
+
+
+ALL_FIELDS = [spec for category in CATEGORIES.values() for spec in category.fields]
+
+
+@given(st.sampled_from(ALL_FIELDS), st.one_of(st.text(max_size=40), st.integers(),
+                                              st.floats(allow_nan=True), st.booleans()))
+def test_any_cell_gives_a_value_or_invalid_value(spec, raw):
+    try:
+        parse(spec, raw)
+    except InvalidValue as exc:
+        assert exc.reason
+
+
+@given(st.sampled_from([s for s in ALL_FIELDS if s.kind not in ("ref",)]), st.data())
+def test_exported_cells_import_to_the_same_value(spec, data):
+    values = {
+        "text": st.text(min_size=1, max_size=20).map(str.strip).filter(bool),
+        "int": st.integers(0, 10**12), "float": st.floats(0, 1e9), "bool": st.booleans(),
+        "date": st.dates(dt.date(1990, 1, 1), dt.date(2100, 1, 1)),
+        "money": st.decimals(0, 10**12, places=2), "level": st.integers(1, 5),
+        "choice": st.sampled_from([c[0] for c in __import__(
+            "ledger.census.const", fromlist=["CHOICES"]).CHOICES.get(spec.choices or "", ())]
+            or [None]),
+        "ip": st.ip_addresses().map(str), "mac": st.binary(min_size=6, max_size=6).map(
+            lambda b: ":".join(f"{x:02x}" for x in b)),
+    }[spec.kind]
+    value = data.draw(values)
+    if value is None:
+        return
+    if spec.kind == "text":
+        value = value[:spec.max_length]
+    for language in ("zh", "en"):
+        assert parse(spec, to_cell(spec, value, language)) == value
+    assert parse(spec, to_json(spec, value)) == value
