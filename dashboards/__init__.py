@@ -1,4 +1,6 @@
-"""The web tier (Flask): operator pages, /metrics and /healthz. It only reads.
+"""The web tier (Flask): operator pages, /metrics, /healthz and the census REST API.
+
+Pages only read; the census API writes through ``ledger.census.service`` alone.
 
 ``create_app`` is the application factory; ``wsgi.py`` serves it alone for
 gunicorn and ``python -m monitor run`` serves it beside the scheduler.
@@ -21,7 +23,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     ``STORE`` objects to share with a scheduler in the same process; without
     them the settings come from ``INFRA_LEDGER_CONFIG`` / ``INFRA_LEDGER_DATA_DIR``.
     """
-    from dashboards import i18n, metrics, operator, resources
+    from dashboards import api, i18n, metrics, operator, resources
 
     app = Flask(__name__)
     config = dict(test_config or {})
@@ -36,6 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     app.register_blueprint(operator.bp)
     app.register_blueprint(metrics.bp)
+    app.register_blueprint(api.bp)
 
     @app.get("/")
     def index():

@@ -1,0 +1,213 @@
+"""REST API of the declared census: ``/api/v1/census/...`` (OpenAPI at ``/api/v1/openapi.json``).
+
+- ``GET /census``: the categories and their fields.
+- ``GET /census/<category>``: a page of rows; ``page``, ``per_page`` (≤1000), ``q`` (code or
+  name contains), ``department`` (owner subtree) and any field as an equality filter.
+- ``POST /census/<category>``: declare a row; ``GET|PUT|PATCH|DELETE /census/<category>/<code>``.
+- ``POST /census/import``: an xlsx/csv upload (field ``file``) or JSON ``{category: [rows]}``,
+  with ``dry_run`` and ``replace``; all or nothing, like the command line.
+
+Values use keys (``in_use``), ISO dates and amounts in 元 as strings; labels and the
+census's other spellings are accepted on input. Until users and roles exist, the caller's
+department scope comes from the ``X-Department`` header (absent: the whole ledger) and the
+actor recorded in the change log from ``X-Actor``. Every call goes through
+:class:`ledger.census.service.CensusService`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from pathlib import Path
+
+from flask import Blueprint, abort, jsonify, request, url_for
+
+from dashboards.i18n import current_language
+from dashboards.openapi import openapi_document
+from dashboards.resources import get_ledger, get_settings
+from ledger.census.fields import CATEGORIES
+from ledger.census.files import FileRejected, read_file
+from ledger.census.planner import CensusError, InputSheet, Plan
+from ledger.census.service import CensusRejected, CensusService, Conflict, NotFound
+from ledger.census.snapshot import ScopeError
+from ledger.census.values import InvalidValue, to_json
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+RESERVED = {"page", "per_page", "q", "department", "lang"}
+MAX_PAGE = 1000
+
+
+def _service() -> CensusService:
+    request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+    actor = request.headers.get("X-Actor") or f"api:{request.remote_addr or '-'}"
+    return CensusService(get_ledger().engine, department=request.headers.get("X-Department"),
+                         actor=actor, language=current_language(),
+                         algorithm=get_settings().audit_hash, request_id=request_id[:64])
+
+
+def _json_record(category: str, record: dict) -> dict:
+    spec = CATEGORIES[category]
+    return {f.key: to_json(f, record.get(f.key)) for f in spec.fields}
+
+
+def _errors(errors: list[CensusError], status: int = 400):
+    return jsonify({"errors": [e.as_dict() for e in errors]}), status
+
+
+def _category(category: str) -> None:
+    if category not in CATEGORIES:
+        abort(404)
+
+
+@bp.errorhandler(CensusRejected)
+def _rejected(exc: CensusRejected):
+    return _errors(exc.errors)
+
+
+@bp.errorhandler(ScopeError)
+def _bad_scope(exc: ScopeError):
+    return jsonify({"errors": [{"reason": str(exc)}]}), 403
+
+
+@bp.errorhandler(NotFound)
+def _not_found(_exc: NotFound):
+    return jsonify({"errors": [{"reason": "not found"}]}), 404
+
+
+@bp.get("/census")
+def categories():
+    """The census categories and their fields."""
+    language = current_language()
+    return jsonify({key: {"label": c.label(language), "fields": [
+        {"key": f.key, "label": f.label(language), "kind": f.kind, "required": f.required,
+         **({"choices": f.choices} if f.choices else {}), **({"ref": f.ref} if f.ref else {})}
+        for f in c.fields]} for key, c in CATEGORIES.items()})
+
+
+@bp.get("/census/<category>")
+def list_rows(category: str):
+    """A page of the caller's rows of ``category``."""
+    _category(category)
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+        per_page = min(MAX_PAGE, max(1, int(request.args.get("per_page", 50))))
+    except ValueError:
+        return jsonify({"errors": [{"reason": "page and per_page must be integers"}]}), 400
+    spec = CATEGORIES[category]
+    filters = {k: v for k, v in request.args.items() if k not in RESERVED}
+    unknown = [k for k in filters if k not in spec.by_key]
+    if unknown:
+        return jsonify({"errors": [{"column": k, "reason": "unknown field"} for k in unknown]}), 400
+    try:
+        items, total = _service().list(category, filters=filters, search=request.args.get("q"),
+                                       department=request.args.get("department"), page=page,
+                                       per_page=per_page)
+    except InvalidValue as exc:
+        return jsonify({"errors": [{"reason": exc.reason}]}), 400
+    return jsonify({"items": [_json_record(category, r) for r in items], "total": total,
+                    "page": page, "per_page": per_page})
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, description="a JSON object is expected")
+    return body
+
+
+@bp.post("/census/<category>")
+def create_row(category: str):
+    """Declare one row."""
+    _category(category)
+    try:
+        record = _service().create(category, _body())
+    except Conflict as exc:
+        return jsonify({"errors": [{"column": "code", "value": str(exc),
+                                    "reason": "already exists"}]}), 409
+    response = jsonify(_json_record(category, record))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.read_row", category=category,
+                                           code=record["code"])
+    return response
+
+
+@bp.get("/census/<category>/<code>")
+def read_row(category: str, code: str):
+    """One row."""
+    _category(category)
+    return jsonify(_json_record(category, _service().get(category, code)))
+
+
+@bp.route("/census/<category>/<code>", methods=["PUT", "PATCH"])
+def update_row(category: str, code: str):
+    """Replace (PUT) or patch (PATCH) one row."""
+    _category(category)
+    record = _service().update(category, code, _body(), partial=request.method == "PATCH")
+    return jsonify(_json_record(category, record))
+
+
+@bp.delete("/census/<category>/<code>")
+def delete_row(category: str, code: str):
+    """Remove one row (409 while other rows reference it)."""
+    _category(category)
+    try:
+        _service().delete(category, code)
+    except CensusRejected as exc:
+        return _errors(exc.errors, 409)
+    return "", 204
+
+
+def _diff_json(plan: Plan) -> dict:
+    out = {}
+    for key, diff in plan.diffs.items():
+        spec = CATEGORIES[key]
+        out[key] = {
+            "new": [r["code"] for _row, r in diff.new],
+            "changed": {code: {f: [to_json(spec.by_key[f], b), to_json(spec.by_key[f], a)]
+                               for f, (b, a) in fields.items()}
+                        for _row, code, fields in diff.changed},
+            "unchanged": diff.unchanged, "removed": diff.removed}
+    return out
+
+
+def _sheets_from_json(body: dict) -> list[InputSheet]:
+    sheets = []
+    for key, rows in body.items():
+        if key not in CATEGORIES or not isinstance(rows, list) or \
+                not all(isinstance(r, dict) for r in rows):
+            abort(400, description=f"{key}: a list of row objects of a known category is expected")
+        fields = [f.key for f in CATEGORIES[key].fields
+                  if any(f.key in r for r in rows) or f.required]
+        sheets.append(InputSheet(key, key, fields, fields, [
+            (index, [row.get(f) for f in fields]) for index, row in enumerate(rows, start=1)]))
+    return sheets
+
+
+@bp.post("/census/import")
+def bulk_import():
+    """Import a census file or JSON rows, all or nothing."""
+    dry_run = request.args.get("dry_run", "").lower() in ("1", "true", "yes")
+    replace = request.args.get("replace", "").lower() in ("1", "true", "yes")
+    upload = request.files.get("file")
+    if upload is not None:
+        suffix = Path(upload.filename or "upload.xlsx").suffix or ".xlsx"
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"upload{suffix}"
+            upload.save(path)
+            try:
+                sheets = read_file(path, category=request.form.get("category"),
+                                   language=current_language())
+            except FileRejected as exc:
+                reason = str(exc).split(": ", 1)[-1]
+                return jsonify({"errors": [{"sheet": upload.filename, "reason": reason}]}), 400
+    else:
+        sheets = _sheets_from_json(_body())
+    result = _service().apply(sheets, replace=replace, dry_run=dry_run)
+    return jsonify({"applied": result.applied, "dry_run": dry_run, "batch_id": result.batch_id,
+                    "diff": _diff_json(result.plan)})
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 document of this API."""
+    return jsonify(openapi_document())

@@ -1,0 +1,118 @@
+"""The OpenAPI 3.1 document of the census API, built from the census field definitions."""
+
+from __future__ import annotations
+
+from ledger.census.const import CHOICES
+from ledger.census.fields import CATEGORIES, Field
+
+ERRORS = {"type": "object", "properties": {"errors": {"type": "array", "items": {
+    "type": "object", "properties": {
+        "sheet": {"type": ["string", "null"]}, "row": {"type": ["integer", "null"]},
+        "column": {"type": ["string", "null"]}, "value": {},
+        "reason": {"type": "string"}}}}}}
+
+
+def _field_schema(spec: Field) -> dict:
+    schema = {
+        "text": {"type": "string", "maxLength": spec.max_length},
+        "int": {"type": "integer", "minimum": 0}, "float": {"type": "number", "minimum": 0},
+        "bool": {"type": "boolean"}, "date": {"type": "string", "format": "date"},
+        "money": {"type": "string", "pattern": r"^\d+(\.\d{1,2})?$",
+                  "description": "amount in 元 (CNY)"},
+        "level": {"type": "integer", "minimum": 1, "maximum": 5},
+        "choice": {"type": "string", "enum": [c[0] for c in CHOICES.get(spec.choices or "", ())]},
+        "ref": {"type": "string", "description": f"code of a {spec.ref} row"},
+        "ip": {"type": "string"}, "mac": {"type": "string"},
+    }[spec.kind]
+    if not spec.required:
+        schema = {"anyOf": [schema, {"type": "null"}]}
+    return {**schema, "title": spec.zh, "description": spec.en}
+
+
+def _schemas() -> dict:
+    schemas = {"Errors": ERRORS}
+    for key, category in CATEGORIES.items():
+        schemas[key] = {
+            "type": "object", "title": category.zh, "description": category.en,
+            "properties": {f.key: _field_schema(f) for f in category.fields},
+            "required": [f.key for f in category.fields if f.required],
+            "additionalProperties": False}
+        schemas[f"{key}_page"] = {"type": "object", "properties": {
+            "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{key}"}},
+            "total": {"type": "integer"}, "page": {"type": "integer"},
+            "per_page": {"type": "integer"}}}
+    return schemas
+
+
+def _json(ref: str) -> dict:
+    return {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+
+
+def _error(description: str) -> dict:
+    return {"description": description, **_json("Errors")}
+
+
+def _paths() -> dict:
+    scope = {"name": "X-Department", "in": "header", "required": False,
+             "schema": {"type": "string"}, "description": "caller's department code (scope)"}
+    paths = {}
+    for key, category in CATEGORIES.items():
+        filters = [{"name": f.key, "in": "query", "required": False,
+                    "schema": {"type": "string"}} for f in category.fields
+                   if f.key != "department"]  # ?department= is the owner subtree
+        paths[f"/census/{key}"] = {
+            "get": {"operationId": f"list_{key}", "summary": f"list {category.en}",
+                    "parameters": [scope,
+                                   {"name": "page", "in": "query",
+                                    "schema": {"type": "integer", "minimum": 1}},
+                                   {"name": "per_page", "in": "query",
+                                    "schema": {"type": "integer", "minimum": 1,
+                                               "maximum": 1000}},
+                                   {"name": "q", "in": "query", "schema": {"type": "string"}},
+                                   {"name": "department", "in": "query",
+                                    "schema": {"type": "string"}}, *filters],
+                    "responses": {"200": {"description": "a page", **_json(f"{key}_page")},
+                                  "400": _error("bad filter")}},
+            "post": {"operationId": f"create_{key}", "summary": f"declare one of {category.en}",
+                     "parameters": [scope], "requestBody": {"required": True, **_json(key)},
+                     "responses": {"201": {"description": "created", **_json(key)},
+                                   "400": _error("invalid row"), "409": _error("code exists")}},
+        }
+        item = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+        paths[f"/census/{key}/{{code}}"] = {
+            "parameters": [item, scope],
+            "get": {"operationId": f"read_{key}", "responses": {
+                "200": {"description": "the row", **_json(key)}, "404": _error("no such row")}},
+            "put": {"operationId": f"replace_{key}", "requestBody": {"required": True,
+                                                                    **_json(key)},
+                    "responses": {"200": {"description": "replaced", **_json(key)},
+                                  "400": _error("invalid row"), "404": _error("no such row")}},
+            "patch": {"operationId": f"patch_{key}", "requestBody": {"required": True, "content": {
+                "application/json": {"schema": {"type": "object"}}}},
+                "responses": {"200": {"description": "patched", **_json(key)},
+                              "400": _error("invalid row"), "404": _error("no such row")}},
+            "delete": {"operationId": f"delete_{key}", "responses": {
+                "204": {"description": "removed"}, "404": _error("no such row"),
+                "409": _error("still referenced")}},
+        }
+    paths["/census/import"] = {"post": {
+        "operationId": "bulk_import", "summary": "import census rows, all or nothing",
+        "parameters": [scope, {"name": "dry_run", "in": "query", "schema": {"type": "boolean"}},
+                       {"name": "replace", "in": "query", "schema": {"type": "boolean"}}],
+        "requestBody": {"required": True, "content": {
+            "multipart/form-data": {"schema": {"type": "object", "properties": {
+                "file": {"type": "string", "format": "binary"},
+                "category": {"type": "string"}}}},
+            "application/json": {"schema": {"type": "object", "properties": {
+                key: {"type": "array", "items": {"type": "object"}} for key in CATEGORIES}}}}},
+        "responses": {"200": {"description": "the diff, and whether it was applied"},
+                      "400": _error("errors; nothing written")}}}
+    return paths
+
+
+def openapi_document() -> dict:
+    """The whole OpenAPI document."""
+    return {"openapi": "3.1.0",
+            "info": {"title": "Infra Ledger census API (政务信息化资产普查)", "version": "1"},
+            "servers": [{"url": "/api/v1"}], "paths": _paths(),
+            "components": {"schemas": _schemas()}}

@@ -1,0 +1,128 @@
+"""The census REST API through the Flask test client, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+
+import jsonschema
+import pytest
+from openapi_spec_validator import validate
+
+from ledger.census.audit import verify
+from tests.ledger.census.builders import filled_workbook
+
+
+@pytest.fixture
+def loaded(client, tmp_path):
+    """The sample census uploaded through the bulk import endpoint."""
+    book = filled_workbook(tmp_path / "c.xlsx").read_bytes()
+    response = client.post("/api/v1/census/import", data={
+        "file": (io.BytesIO(book), "普查表.xlsx")}, content_type="multipart/form-data")
+    assert response.status_code == 200, response.json
+    assert response.json["applied"] and response.json["diff"]["device"]["new"] == ["DEV01",
+                                                                                  "DEV02"]
+    return client
+
+
+def schema_of(client, name: str) -> dict:
+    document = client.get("/api/v1/openapi.json").json
+    return {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
+
+
+def test_openapi_document_is_valid_and_describes_responses(loaded):
+    document = loaded.get("/api/v1/openapi.json").json
+    validate(document)
+    assert "/census/device/{code}" in document["paths"]
+    page = loaded.get("/api/v1/census/device").json
+    jsonschema.validate(page, schema_of(loaded, "device_page"))
+    for category in ("data_center", "information_system", "cloud_resource", "dr_pair"):
+        for item in loaded.get(f"/api/v1/census/{category}").json["items"]:
+            jsonschema.validate(item, schema_of(loaded, category))
+
+
+def test_list_filters_search_and_pages(loaded):
+    first = loaded.get("/api/v1/census/device?per_page=1").json
+    assert (first["total"], [i["code"] for i in first["items"]]) == (2, ["DEV01"])
+    second = loaded.get("/api/v1/census/device?per_page=1&page=2").json
+    assert [i["code"] for i in second["items"]] == ["DEV02"]
+    assert [i["code"] for i in loaded.get(
+        "/api/v1/census/device?status=闲置").json["items"]] == ["DEV02"]
+    assert [i["code"] for i in loaded.get(
+        "/api/v1/census/device?data_center=DC01").json["items"]] == ["DEV01"]
+    assert [i["code"] for i in loaded.get(
+        "/api/v1/census/device?q=核心").json["items"]] == ["DEV01"]
+    assert [i["code"] for i in loaded.get(
+        "/api/v1/census/device?department=D002").json["items"]] == ["DEV02"]
+    item = loaded.get("/api/v1/census/data_center/DC01").json
+    assert (item["total_investment"], item["build_date"], item["consolidation_status"]) == \
+        ("12345000.00", "2018-05-01", "in_use")
+    assert loaded.get("/api/v1/census/device?colour=red").status_code == 400
+    assert loaded.get("/api/v1/census/device?status=broken").status_code == 400
+    assert loaded.get("/api/v1/census/nothing").status_code == 404
+
+
+def test_create_update_patch_delete_are_audited(loaded, ledger):
+    body = {"code": "DEV20", "name": "汇聚交换机", "department": "D001", "device_type": "switch",
+            "status": "in_use", "vendor": "Ruijie", "serial_number": "G1PD12345",
+            "purchase_price": "8.5万元", "purchase_date": "2023年3月"}
+    created = loaded.post("/api/v1/census/device", json=body, headers={"X-Actor": "李四"})
+    assert created.status_code == 201
+    assert created.headers["Location"].endswith("/api/v1/census/device/DEV20")
+    assert (created.json["purchase_price"], created.json["purchase_date"]) == \
+        ("85000.00", "2023-03-01")
+    assert loaded.post("/api/v1/census/device", json=body).status_code == 409
+    patched = loaded.patch("/api/v1/census/device/DEV20", json={"status": "闲置"})
+    assert (patched.status_code, patched.json["status"], patched.json["vendor"]) == \
+        (200, "idle", "Ruijie")
+    replaced = loaded.put("/api/v1/census/device/DEV20", json={
+        "name": "汇聚交换机", "department": "D001", "device_type": "switch", "status": "spare"})
+    assert (replaced.json["status"], replaced.json["vendor"]) == ("spare", None)
+    assert loaded.delete("/api/v1/census/device/DEV20").status_code == 204
+    assert loaded.get("/api/v1/census/device/DEV20").status_code == 404
+    with ledger.engine.connect() as conn:
+        result = verify(conn)
+        rows = conn.exec_driver_sql(
+            "SELECT action, actor, changes FROM audit_record WHERE object_key = 'DEV20' "
+            "ORDER BY seq").all()
+    assert result.problems == []
+    assert [r[0] for r in rows] == ["create", "update", "update", "delete"]
+    assert rows[0][1] == "李四"
+
+
+def test_errors_name_the_field_and_value(loaded):
+    bad = loaded.post("/api/v1/census/device", json={
+        "code": "DEV21", "name": "x", "department": "D999", "device_type": "switch",
+        "status": "in_use", "mac": "zz:zz"})
+    assert bad.status_code == 400
+    found = {(e["column"], e["value"]) for e in bad.json["errors"]}
+    assert found == {("department", "D999"), ("mac", "zz:zz")}
+    english = loaded.post("/api/v1/census/device?lang=en", json={"code": "DEV22", "colour": "red"})
+    assert english.json["errors"][0]["reason"] == "unknown field"
+    busy = loaded.delete("/api/v1/census/cloud_platform/CP01")
+    assert busy.status_code == 409
+    assert any("VM01" in e["reason"] for e in busy.json["errors"])
+
+
+def test_department_scope_header(loaded):
+    police = {"X-Department": "D002"}
+    assert [i["code"] for i in loaded.get("/api/v1/census/device", headers=police)
+            .json["items"]] == ["DEV02"]
+    assert loaded.get("/api/v1/census/device/DEV01", headers=police).status_code == 404
+    denied = loaded.patch("/api/v1/census/device/DEV02", headers=police,
+                          json={"department": "D001"})
+    assert denied.status_code == 400
+    assert loaded.get("/api/v1/census/device", headers={"X-Department": "nope"}) \
+        .status_code == 403
+
+
+def test_bulk_json_import_dry_run_and_bad_upload(loaded):
+    rows = {"device": [{"code": "DEV01", "name": "核心交换机", "department": "D001",
+                        "device_type": "switch", "status": "idle"}]}
+    dry = loaded.post("/api/v1/census/import?dry_run=1", json=rows).json
+    assert (dry["applied"], dry["diff"]["device"]["changed"]) == (
+        False, {"DEV01": {"status": ["in_use", "idle"]}})
+    assert loaded.get("/api/v1/census/device/DEV01").json["status"] == "in_use"
+    upload = loaded.post("/api/v1/census/import", data={
+        "file": (io.BytesIO(b"not a workbook"), "x.xlsx")}, content_type="multipart/form-data")
+    assert upload.status_code == 400
+    assert "不是有效的 Excel 工作簿" in upload.json["errors"][0]["reason"]
