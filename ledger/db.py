@@ -6,14 +6,19 @@ brought to the newest schema with :func:`upgrade` before anything else runs.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 from pathlib import Path
+from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: Key of the PostgreSQL advisory lock taken while migrating ("ILDG" in ASCII).
+MIGRATION_LOCK_KEY = 0x494C4447
 
 
 def make_engine(url: str) -> Engine:
@@ -43,8 +48,42 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the ledger schema to ``revision``."""
-    command.upgrade(alembic_config(engine), revision)
+    """Bring the ledger schema to ``revision``; concurrent callers take turns."""
+    with _migration_lock(engine):
+        command.upgrade(alembic_config(engine), revision)
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """One migrating process at a time: the scheduler and web workers start together.
+
+    SQLite runs DDL outside transactions, so two processes would both create the same
+    tables; a lock file beside the database serialises them. PostgreSQL uses a session
+    advisory lock held on a connection of its own for the whole upgrade.
+    """
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if not database or database == ":memory:":
+            yield
+            return
+        with open(f"{database}.migrate-lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            conn.commit()
 
 
 class Ledger:

@@ -54,6 +54,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "encoding": ("无法识别文件编码（支持 UTF-8、GBK/GB18030）",
                  "unknown text encoding (UTF-8 or GBK/GB18030 expected)"),
     "not_found": ("记录不存在", "no such row"),
+    "code_fixed": ("编号不能修改", "a row's code cannot change"),
 }
 
 

@@ -227,13 +227,14 @@ class _Planner:
             self.error(sheet.sheet, row, self.column_of(sheet, "code"), code, "code_taken")
             return
         if category.key == "department":
-            if code == scope.root and "parent" in record and \
-                    record["parent"] != (existing or {}).get("parent"):
-                self.error(sheet.sheet, row, self.column_of(sheet, "parent"),
-                           record["parent"], "out_of_scope")
-            elif code != scope.root and code not in inside:
-                self.error(sheet.sheet, row, self.column_of(sheet, "parent"),
-                           record.get("parent"), "out_of_scope")
+            parent = (self.final("department", code) or {}).get("parent")
+            if code == scope.root:
+                moved = parent != (existing or {}).get("parent")
+            else:
+                moved = parent not in inside
+            if moved:
+                self.error(sheet.sheet, row, self.column_of(sheet, "parent"), parent,
+                           "out_of_scope")
             return
         owner = record.get("department")
         if owner is not None and owner not in inside and self.exists("department", owner):

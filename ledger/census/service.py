@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, false, func, or_, select
 
 from ledger.census import audit
 from ledger.census.fields import CATEGORIES
@@ -76,7 +76,8 @@ class CensusService:
 
     def _write(self, sheets: list[InputSheet], *, replace: bool = False,
                remove: dict[str, list[str]] | None = None, dry_run: bool = False,
-               progress: Callable[[str], None] | None = None) -> ImportResult:
+               progress: Callable[[str], None] | None = None,
+               must_be_new: str | None = None) -> ImportResult:
         batch_id = uuid.uuid4().hex
         with self.engine.begin() as conn:
             head = None if dry_run else audit.lock_head(conn)
@@ -85,6 +86,8 @@ class CensusService:
                           language=self.language, progress=progress)
             if result.errors:
                 raise CensusRejected(result.errors)
+            if must_be_new and not result.diffs[must_be_new].new:
+                raise Conflict("already exists")  # created by someone else meanwhile
             if dry_run or result.empty:
                 return ImportResult(result, False, batch_id)
             writer = PlanWriter(conn, snapshot, result)
@@ -103,17 +106,18 @@ class CensusService:
             table = TABLES[category]
             if conn.execute(select(table.c.id).where(table.c.code == code)).first():
                 raise Conflict(code)
-        self.apply([self._sheet(category, values)])
+        self._write([self._sheet(category, values)], must_be_new=category)
         return self.get(category, code)
 
     def update(self, category: str, code: str, values: dict[str, Any], *,
                partial: bool = False) -> dict:
         """Replace (or with ``partial``, patch) the row ``code``; returns it."""
         current = self.get(category, code)
+        if values.get("code", code) != code:
+            raise CensusRejected([CensusError(category, None, "code", values.get("code"),
+                                              message("code_fixed", self.language),
+                                              self.language)])
         merged = {**current, **values} if partial else {**values, "code": code}
-        if merged.get("code") != code:
-            raise CensusRejected([CensusError(category, None, "code", merged.get("code"),
-                                              "code cannot change", self.language)])
         spec_keys = {f.key for f in CATEGORIES[category].fields}
         full = {key: merged.get(key) for key in spec_keys}
         self.apply([self._sheet(category, full)])
@@ -194,7 +198,7 @@ class CensusService:
         if spec.kind == "ref":
             target = TABLES[spec.ref]
             ref_id = conn.execute(select(target.c.id).where(target.c.code == value)).scalar()
-            return table.c[spec.column] == ref_id
+            return false() if ref_id is None else table.c[spec.column] == ref_id
         return table.c[spec.column] == value
 
     def _records(self, conn, category: str, rows) -> list[dict]:

@@ -49,6 +49,7 @@ def test_list_filters_search_and_pages(loaded):
         "/api/v1/census/device?status=闲置").json["items"]] == ["DEV02"]
     assert [i["code"] for i in loaded.get(
         "/api/v1/census/device?data_center=DC01").json["items"]] == ["DEV01"]
+    assert loaded.get("/api/v1/census/device?data_center=DC99").json["total"] == 0
     assert [i["code"] for i in loaded.get(
         "/api/v1/census/device?q=核心").json["items"]] == ["DEV01"]
     assert [i["code"] for i in loaded.get(
@@ -71,6 +72,8 @@ def test_create_update_patch_delete_are_audited(loaded, ledger):
     assert (created.json["purchase_price"], created.json["purchase_date"]) == \
         ("85000.00", "2023-03-01")
     assert loaded.post("/api/v1/census/device", json=body).status_code == 409
+    renamed = loaded.patch("/api/v1/census/device/DEV20", json={"code": "DEV21"})
+    assert renamed.status_code == 400 and renamed.json["errors"][0]["column"] == "code"
     patched = loaded.patch("/api/v1/census/device/DEV20", json={"status": "闲置"})
     assert (patched.status_code, patched.json["status"], patched.json["vendor"]) == \
         (200, "idle", "Ruijie")

@@ -64,6 +64,10 @@ def test_scoped_replace_never_touches_other_departments(imported, tmp_path):
         police.apply([InputSheet("department", "部门", ["code", "name", "parent"], list("ABC"),
                                  [(3, ["D002", "深圳市公安局", "D001"])])])
     assert exc.value.errors[0].reason == "不在本部门范围内"
+    with pytest.raises(CensusRejected) as exc:   # moving a sub-unit out of the subtree
+        police.apply([InputSheet("department", "部门", ["code", "name", "parent"], list("ABC"),
+                                 [(3, ["D00201", "福田分局", "D001"])])])
+    assert exc.value.errors[0].reason == "不在本部门范围内"
 
 
 def test_delete_is_refused_while_referenced(imported):
