@@ -1,3 +1,4 @@
 """The explicit list of built-in collectors. Add a new collector here."""
 
 from collectors.host import HostCollector  # noqa: F401
+from collectors.snmp.collector import SnmpCollector  # noqa: F401

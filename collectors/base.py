@@ -134,6 +134,13 @@ class Collector:
             resolved[opt.name] = _coerce(opt, given[opt.name])
         return resolved
 
+    @classmethod
+    def validate(cls, options: Mapping[str, Any]) -> None:
+        """Check resolved options beyond their types (raise OptionError(key, reason)).
+
+        Called when the configuration is loaded, so a bad target stops the start with
+        the file and key named; the default accepts everything."""
+
     def collect(self) -> Observation:
         """Poll the target once and return what was seen."""
         raise NotImplementedError

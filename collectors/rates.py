@@ -20,8 +20,12 @@ class RateTracker:
         self._touched: set[Hashable] = set()
 
     def rate(self, key: Hashable, value: float, at_seconds: float,
-             wrap_bits: int | None = None) -> float | None:
-        """Return the per-second rate of ``key`` since its last reading, or None."""
+             wrap_bits: int | None = None, max_rate: float | None = None) -> float | None:
+        """Return the per-second rate of ``key`` since its last reading, or None.
+
+        A wrap is believed only when the wrapped delta is under half the counter's range
+        and, given ``max_rate`` (the link's capacity), the rate is physically possible;
+        otherwise the counter was reset and there is no rate."""
         previous = self._previous.get(key)
         self._previous[key] = (value, at_seconds)
         self._touched.add(key)
@@ -36,7 +40,9 @@ class RateTracker:
             if wrap_bits is None:
                 return None
             delta += 2 ** wrap_bits
-            if delta < 0:
+            if delta < 0 or delta >= 2 ** (wrap_bits - 1):
+                return None
+            if max_rate is not None and delta / elapsed > max_rate:
                 return None
         return delta / elapsed
 

@@ -315,6 +315,7 @@ def _target(reader: _Reader, interval: float, timeout: float, jitter: float) -> 
                               f"expected a string, got {value!r}")
     try:
         options = collector.resolve_options(reader.get("options", dict, {}))
+        collector.validate(options)
     except OptionError as exc:
         raise ConfigError(reader.file, reader.key(f"options.{exc.key}"), exc.reason) from None
     return TargetConfig(name, kind, target_interval, target_timeout,

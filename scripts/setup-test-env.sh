@@ -11,8 +11,9 @@ PYTHON=${PYTHON:-python3}
     -e "Running pip as the 'root' user" -e "^$" || true
 "$PYTHON" -c "import flask, sqlalchemy, psycopg, pytest" # fail loudly if the install did not work
 
-# Debian packages of the real servers the tests run against (influxd 1.6 for the store).
-APT_PACKAGES=(influxdb)
+# Debian packages of the real servers the tests run against: influxd 1.6 for the store,
+# snmpd and the net-snmp tools for the SNMP collector, prometheus-snmp-exporter for its benchmark.
+APT_PACKAGES=(influxdb snmpd snmp prometheus-snmp-exporter)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -110,3 +110,116 @@ bind-address = "127.0.0.1:{self.rpc_port}"
         request = urllib.request.Request(f"{self.url}/write?{query}", data=lines, method="POST")
         with urllib.request.urlopen(request, timeout=30) as answer:
             assert answer.status == 204
+
+
+def free_udp_port() -> int:
+    """A UDP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _snmp_answers(port: int, community: str, deadline: float) -> bool:
+    """Whether an agent on ``port`` answers a GET of sysObjectID before ``deadline``."""
+    from collectors.snmp import ber
+    request = ber.encode_community_message(
+        1, community.encode(), ber.encode_pdu(ber.GET, 1, [(1, 3, 6, 1, 2, 1, 1, 2, 0)]))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.5)
+        while time.monotonic() < deadline:
+            try:
+                sock.sendto(request, ("127.0.0.1", port))
+                sock.recvfrom(65535)
+                return True
+            except OSError:
+                time.sleep(0.2)
+    return False
+
+
+class _Process:
+    """A child process we started, stopped by its PID."""
+
+    proc: subprocess.Popen | None = None
+    log: Path
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def _started(self, port: int, community: str, seconds: float) -> None:
+        if not _snmp_answers(port, community, time.monotonic() + seconds):
+            self.stop()
+            raise RuntimeError(f"agent did not answer on 127.0.0.1:{port}; see {self.log}")
+
+
+class SnmpSimServer(_Process):
+    """snmpsim serving every recording of ``data_dirs`` (community = file name)."""
+
+    def __init__(self, folder: Path, data_dirs: list[Path], probe_community: str) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_udp_port()
+        self.data_dirs = data_dirs
+        self.probe = probe_community
+        self.log = self.folder / "snmpsim.log"
+
+    def start(self) -> "SnmpSimServer":
+        command = [shutil.which("snmpsim-command-responder") or "snmpsim-command-responder",
+                   f"--agent-udpv4-endpoint=127.0.0.1:{self.port}",
+                   f"--cache-dir={self.folder / 'cache'}",
+                   f"--logging-method=file:{self.log}"]
+        command += [f"--data-dir={d}" for d in self.data_dirs]
+        env = {**os.environ, "SNMPSIM_ALLOW_ROOT": "true"}
+        self.proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        self._started(self.port, self.probe, 120)
+        return self
+
+
+SNMPD = shutil.which("snmpd") or "/usr/sbin/snmpd"
+
+
+class SnmpdServer(_Process):
+    """net-snmp's snmpd with a v2c community and v3 users, on its own port and folder."""
+
+    COMMUNITY = "infra-ledger-test"
+    USERS = {  # name: (auth protocol, auth passphrase, priv protocol, priv passphrase)
+        "md5des": ("MD5", "auth-pass-md5", "DES", "priv-pass-des"),
+        "shaaes": ("SHA", "auth-pass-sha1", "AES", "priv-pass-aes128"),
+        "sha256aes": ("SHA-256", "auth-pass-sha256", "AES", "priv-pass-aes256x"),
+        "sha512aes": ("SHA-512", "auth-pass-sha512", "AES", "priv-pass-sha512x"),
+        "sha256aes256": ("SHA-256", "auth-pass-sha256b", "AES-256", "priv-pass-aes256b"),
+        "sha1aes192": ("SHA", "auth-pass-sha1c", "AES-192", "priv-pass-aes192c"),
+        "authonly": ("SHA", "auth-only-pass", None, None),
+    }
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_udp_port()
+        self.log = self.folder / "snmpd.log"
+        lines = [f"agentAddress udp:127.0.0.1:{self.port}",
+                 f"rocommunity {self.COMMUNITY} 127.0.0.1",
+                 "sysLocation infra-ledger test rack", "sysContact tests@localhost",
+                 "sysName snmpd-test"]
+        for name, (auth, auth_key, priv, priv_key) in self.USERS.items():
+            lines.append(f"createUser {name} {auth} {auth_key}"
+                         + (f" {priv} {priv_key}" if priv else ""))
+            lines.append(f"rouser {name} {'priv' if priv else 'auth'}")
+        (self.folder / "snmpd.conf").write_text("\n".join(lines) + "\n")
+
+    def start(self) -> "SnmpdServer":
+        command = [SNMPD, "-f", "-C", "-c", str(self.folder / "snmpd.conf"), "-Lf",
+                   str(self.log), "-p", str(self.folder / "snmpd.pid"),
+                   f"--persistentDir={self.folder / 'persist'}", "-M", "/dev/null"]
+        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        self._started(self.port, self.COMMUNITY, 30)
+        return self

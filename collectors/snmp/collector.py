@@ -1,0 +1,346 @@
+"""SNMP collector: switches, routers, firewalls, UPS/PDU, storage and server BMCs.
+
+Measurements (tags; fields with units):
+
+- ``snmp``: ``uptime_seconds`` (sysUpTime), ``varbinds`` read this poll,
+  ``max_repetitions`` (GETBULK size after adapting to the agent).
+- ``interface`` (``ifindex``, ``ifname``): ``speed_bps``, ``admin_up``, ``oper_up``,
+  counters ``rx_bytes``, ``tx_bytes``, ``rx_packets``, ``tx_packets``, ``rx_errors``,
+  ``tx_errors``, ``rx_discards``, ``tx_discards``; rates ``<counter>_per_second``;
+  ``rx_utilization_percent``, ``tx_utilization_percent``. 64-bit counters where the agent
+  has them; rates survive 32-bit wraps, are dropped after a reboot (sysUpTime going back)
+  and never negative (a counter going backwards otherwise gives no rate).
+- ``cpu`` (``cpu`` = hrProcessorTable index or ``cpu-total``): ``usage_percent``.
+- ``storage`` (``index``, ``type`` = ram, virtual_memory, fixed_disk, …, ``descr``):
+  ``size_bytes``, ``used_bytes``, ``free_bytes``, ``used_percent``.
+- ``ups``: ``battery_status`` (1 unknown, 2 normal, 3 low, 4 depleted),
+  ``seconds_on_battery``, ``runtime_seconds``, ``charge_percent``, ``battery_voltage_volts``,
+  ``battery_temperature_celsius``, ``output_source``, ``output_frequency_hertz``;
+  ``ups_input`` (``line``): ``voltage_volts``, ``frequency_hertz``; ``ups_output``
+  (``line``): ``voltage_volts``, ``current_amperes``, ``power_watts``, ``load_percent``.
+
+One fact of kind ``device``: keys ``serial_number`` (chassis), ``mac`` (interface MACs),
+``mgmt_ip`` (the polled address), ``hostname`` (sysName); attributes ``vendor``, ``os``,
+``device_type``, ``model``, ``profile``, ``sys_descr``, ``sys_object_id``, ``location``,
+``contact``, ``ip_addresses``, ``interface_count``, ``cpu_models``, ``memory_bytes``,
+``entities`` (chassis, modules, power supplies, fans… from ENTITY-MIB). Inventory tables
+are re-read every ``inventory_interval``; the fact is repeated in between.
+
+Example output::
+
+    {"type": "sample", "measurement": "interface", "tags": {"ifindex": "6", "ifname":
+     "GigabitEthernet0/0/1"}, "fields": {"speed_bps": 1000000000.0, "oper_up": 1, ...}}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from collectors.base import STATUS_PARTIAL, Collector, Fact, Observation, Option, OptionError
+from collectors.rates import RateTracker
+from collectors.registry import register_collector
+from collectors.snmp import ber, mapping, mibs
+from collectors.snmp.client import SnmpError, SnmpSession, SnmpTarget
+from collectors.snmp.loop import call_soon, run
+from collectors.snmp.profiles import ProfileError, candidates, load_profiles, model_from
+from collectors.snmp.secrets import resolve_secret
+
+INVENTORY_TABLES = ("entity", "ip", "hr_device")
+RATE_COUNTERS = ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_errors", "tx_errors",
+                 "rx_discards", "tx_discards")
+
+
+@register_collector
+class SnmpCollector(Collector):
+    """Polls one SNMP agent."""
+
+    kind = "snmp"
+    description = "An SNMP agent (v1, v2c, v3): interfaces, CPU, storage, UPS and inventory"
+    options = (
+        Option("host", str, required=True, help="agent address"),
+        Option("port", int, 161, help="agent UDP port"),
+        Option("version", str, "2c", help="SNMP version: 1, 2c or 3"),
+        Option("community", str, "public", secret=True,
+               help="v1/v2c community, or env:NAME / file:PATH to read it from"),
+        Option("user", str, "", help="v3 user name"),
+        Option("auth_protocol", str, "", help="v3 auth: MD5, SHA, SHA224, SHA256, SHA384, "
+                                             "SHA512 (empty: noAuth)"),
+        Option("auth_key", str, "env:SNMP_AUTH_KEY", secret=True,
+               help="v3 auth passphrase, env:NAME or file:PATH"),
+        Option("priv_protocol", str, "", help="v3 privacy: DES, AES, AES192, AES256 "
+                                             "(empty: noPriv)"),
+        Option("priv_key", str, "env:SNMP_PRIV_KEY", secret=True,
+               help="v3 privacy passphrase, env:NAME or file:PATH"),
+        Option("context", str, "", help="v3 context name"),
+        Option("request_timeout", float, 2.0, help="seconds to wait for each response"),
+        Option("retries", int, 1, help="resends after a request times out"),
+        Option("max_repetitions", int, 25, help="GETBULK rows per request (adapts down)"),
+        Option("concurrency", int, 4, help="walks in flight to this agent at once"),
+        Option("inventory_interval", float, 3600.0,
+               help="seconds between re-reads of inventory tables (ENTITY-MIB, addresses)"),
+        Option("profile_dirs", list, [], help="extra folders of device profiles (YAML)"),
+    )
+
+    @classmethod
+    def validate(cls, options) -> None:
+        """Version, v3 protocols, secrets that resolve and profiles that load."""
+        try:
+            cls._make_target(options)
+        except OptionError:
+            raise
+        except ValueError as exc:
+            key, _, reason = str(exc).partition(": ")
+            if key not in {o.name for o in cls.options}:
+                key, reason = "options", str(exc)
+            raise OptionError(key, reason) from None
+        try:
+            load_profiles(options["profile_dirs"])
+        except ProfileError as exc:
+            raise OptionError("profile_dirs", str(exc)) from None
+
+    @staticmethod
+    def _make_target(config) -> SnmpTarget:
+        if config["version"] not in ("1", "2c", "3"):
+            raise OptionError("version", f"must be 1, 2c or 3, got {config['version']!r}")
+        if config["version"] == "3":
+            from collectors.snmp.usm import check_protocols
+            check_protocols(config["user"], config["auth_protocol"], config["priv_protocol"])
+        secret = {}
+        for key, needed in (("community", config["version"] != "3"),
+                            ("auth_key", config["version"] == "3" and config["auth_protocol"]),
+                            ("priv_key", config["version"] == "3" and config["priv_protocol"])):
+            try:
+                secret[key] = resolve_secret(config[key]) if needed else ""
+            except ValueError as exc:
+                raise OptionError(key, str(exc)) from None
+        target = SnmpTarget(
+            host=config["host"], port=config["port"], version=config["version"],
+            community=secret["community"], timeout=config["request_timeout"],
+            retries=config["retries"], max_repetitions=max(1, config["max_repetitions"]),
+            context=config["context"], user=config["user"],
+            auth_protocol=config["auth_protocol"].upper(), auth_key=secret["auth_key"],
+            priv_protocol=config["priv_protocol"].upper(), priv_key=secret["priv_key"])
+        if config["version"] == "3":
+            from collectors.snmp.usm import check_target
+            check_target(target)
+        return target
+
+    def __init__(self, name, options=None, timeout=10.0):
+        super().__init__(name, options, timeout)
+        config = self.config
+        self._profiles = load_profiles(config["profile_dirs"])
+        self._target = self._make_target(config)
+        self._session: SnmpSession | None = None
+        self._rates = RateTracker()
+        self._uptime: float | None = None
+        self._inventory_at = 0.0
+        self._inventory: dict = {}
+        self._identity: dict = {}
+        self._profile = None
+
+    def collect(self) -> Observation:
+        """Poll the agent once on the shared event loop."""
+        try:
+            return run(self._poll(), self.timeout)
+        except SnmpError as exc:
+            return Observation(status="timeout" if exc.kind == "timeout" else "error",
+                               error=str(exc))
+
+    def close(self) -> None:
+        """Close the target's socket."""
+        if self._session is not None:
+            call_soon(self._session.close)
+            self._session = None
+
+    async def _walk_tables(self, names: list[str]) -> tuple[dict, list[str]]:
+        gate = asyncio.Semaphore(max(1, self.config["concurrency"]))
+        problems: list[str] = []
+
+        async def walk(table: str, column: str, oid: tuple[int, ...]):
+            async with gate:
+                try:
+                    return table, column, await self._session.walk(oid)
+                except SnmpError as exc:
+                    if exc.kind in ("timeout", "walk"):
+                        raise
+                    problems.append(str(exc))
+                    return table, column, []
+
+        jobs = [walk(t, c, oid) for t in names for c, oid in mibs.TABLES[t].items()]
+        walked: dict[str, dict[str, list]] = {t: {} for t in names}
+        for table, column, result in await asyncio.gather(*jobs):
+            walked[table][column] = result
+        return walked, problems
+
+    async def _poll(self) -> Observation:
+        if self._session is None:
+            self._session = SnmpSession(self._target)
+        obs = Observation()
+        now = time.time()
+        stamp = time.time_ns()
+        system = await self._session.get(list(mibs.SYSTEM.values()))
+        found = {name: system.get(oid, (None, None))[1] for name, oid in mibs.SYSTEM.items()}
+        if found["sys_object_id"] is None and found["sys_descr"] is None:
+            raise SnmpError("agent", "the agent answered without the system group "
+                                     "(sysDescr, sysObjectID)")
+        self._check_reboot(found["sys_uptime"])
+        inventory_due = now - self._inventory_at >= self.config["inventory_interval"]
+        if inventory_due:
+            self._profile = await self._pick_profile(found)
+        tables = ["if", "ifx", "hr_storage", "hr_cpu"]
+        ups_scalars = await self._session.get(list(mibs.UPS_SCALARS.values()))
+        if ups_scalars:
+            tables += ["ups_input", "ups_output"]
+        if inventory_due:
+            tables += list(INVENTORY_TABLES)
+        walked, problems = await self._walk_tables(tables)
+        vendor, vendor_varbinds = await self._vendor_figures(inventory_due)
+        if inventory_due:
+            self._inventory = {t: walked[t] for t in INVENTORY_TABLES}
+            self._inventory_at = now
+        varbinds = len(system) + len(ups_scalars) + vendor_varbinds + sum(
+            len(rows) for table in walked.values() for rows in table.values())
+        interfaces = mapping.interfaces(walked["if"], walked["ifx"])
+        self._interface_samples(obs, interfaces, now, stamp)
+        self._host_samples(obs, walked, stamp)
+        figures: dict[tuple, dict] = {}
+        if ups_scalars:
+            self._ups_figures(figures, mapping.ups(ups_scalars, walked["ups_input"],
+                                                   walked["ups_output"]))
+        for key, fields in vendor.items():   # a vendor's own figures are more precise
+            figures.setdefault(key, {}).update(fields)
+        for (measurement, tags), fields in figures.items():
+            obs.add(measurement, dict(tags), fields, stamp)
+        obs.add("snmp", {}, {"uptime_seconds": (found["sys_uptime"] or 0) / 100,
+                             "varbinds": varbinds,
+                             "max_repetitions": self._session.max_repetitions}, stamp)
+        obs.facts.append(self._fact(found, interfaces, ups_scalars))
+        self._rates.forget_untouched()
+        if problems:
+            obs.status, obs.error = STATUS_PARTIAL, "; ".join(problems[:3])
+        return obs
+
+    def _check_reboot(self, ticks) -> None:
+        if ticks is None:
+            return
+        uptime = ticks / 100
+        if self._uptime is not None and uptime < self._uptime:
+            self._rates.reset()   # the device restarted: its counters started again
+        self._uptime = uptime
+
+    async def _pick_profile(self, found: dict):
+        descr = mapping.text(found["sys_descr"]) or ""
+        object_id = found["sys_object_id"] if isinstance(found["sys_object_id"], tuple) else None
+        for rule in candidates(self._profiles, object_id, descr):
+            if rule.probe is None or await self._session.get([rule.probe]):
+                return rule
+        return None
+
+    def _interface_samples(self, obs: Observation, interfaces: list[dict], now: float,
+                           stamp: int) -> None:
+        for entry in interfaces:
+            tags = {"ifindex": entry["index"], "ifname": entry["name"]}
+            fields = {"speed_bps": entry["speed_bps"], "admin_up": entry["admin_up"],
+                      "oper_up": entry["oper_up"]}
+            speed = entry["speed_bps"]
+            for name, (count, width) in entry["counters"].items():
+                fields[name] = count
+                limit = speed / 8 * 1.1 if speed and name.endswith("_bytes") else None
+                rate = self._rates.rate((entry["index"], name), count, now,
+                                        wrap_bits=32 if width == 32 else None, max_rate=limit)
+                if rate is not None and name in RATE_COUNTERS:
+                    fields[f"{name}_per_second"] = rate
+            for direction in ("rx", "tx"):
+                rate = fields.get(f"{direction}_bytes_per_second")
+                if rate is not None and speed:
+                    fields[f"{direction}_utilization_percent"] = min(100.0, rate * 8 / speed * 100)
+            obs.add("interface", tags, {k: v for k, v in fields.items() if v is not None}, stamp)
+
+    def _host_samples(self, obs: Observation, walked: dict, stamp: int) -> None:
+        loads, _models = mapping.processors(walked["hr_cpu"], {})
+        for index, load in loads:
+            obs.add("cpu", {"cpu": index}, {"usage_percent": load}, stamp)
+        if loads:
+            obs.add("cpu", {"cpu": "cpu-total"},
+                    {"usage_percent": sum(load for _i, load in loads) / len(loads)}, stamp)
+        for entry in mapping.storage(walked["hr_storage"]):
+            size, used = entry["size_bytes"], entry["used_bytes"]
+            obs.add("storage", {"index": entry["index"], "type": entry["type"],
+                                "descr": entry["descr"]},
+                    {"size_bytes": size, "used_bytes": used, "free_bytes": max(0, size - used),
+                     "used_percent": used / size * 100 if size else None}, stamp)
+
+    @staticmethod
+    def _ups_figures(figures: dict, ups: dict) -> None:
+        figures[("ups", ())] = dict(ups["scalars"])
+        for name, lines in (("ups_input", ups["inputs"]), ("ups_output", ups["outputs"])):
+            for line in lines:
+                figures[(name, (("line", line["line"]),))] = {
+                    k: v for k, v in line.items() if k != "line" and v is not None}
+
+    async def _vendor_figures(self, inventory_due: bool) -> tuple[dict, int]:
+        """The profile's vendor metrics (and, when due, its identity objects)."""
+        rule = self._profile
+        if rule is None or not (rule.metrics or rule.identity):
+            return {}, 0
+        scalars = [m.oid for m in rule.metrics if m.oid]
+        if inventory_due:
+            scalars += [oid for _key, oid in rule.identity]
+        found = await self._session.get(scalars) if scalars else {}
+        if inventory_due:
+            self._identity = {key: mapping.text(found[oid][1]) for key, oid in rule.identity
+                              if oid in found}
+        figures: dict[tuple, dict] = {}
+        count = len(found)
+        for metric in rule.metrics:
+            if metric.oid:
+                rows = [((), found.get(metric.oid))] if metric.oid in found else []
+            else:
+                walked = await self._session.walk(metric.column)
+                count += len(walked)
+                rows = [(oid[len(metric.column):], (tag, value)) for oid, tag, value in walked]
+            for index, (_tag, value) in rows:
+                if not isinstance(value, int) or isinstance(value, bool):
+                    continue
+                tags = metric.tags + ((("index", mapping.index_text(index)),) if index else ())
+                figures.setdefault((metric.measurement, tags), {})[metric.field] = round(
+                    value * metric.scale, 9)
+        return figures, count
+
+    def _fact(self, found: dict, interfaces: list[dict], ups_scalars: dict) -> Fact:
+        inventory = self._inventory
+        entities = mapping.entities(inventory.get("entity", {}))
+        box = mapping.chassis(entities) or {}
+        descr = mapping.text(found["sys_descr"]) or ""
+        _loads, cpu_models = mapping.processors({}, inventory.get("hr_device", {}))
+        ups = mapping.ups(ups_scalars, {}, {}) if ups_scalars else {}
+        rule = self._profile
+        macs = sorted({e["mac"] for e in interfaces if e["mac"]})
+        identity = self._identity
+        keys = {"serial_number": identity.get("serial_number") or box.get("serial"),
+                "mac": macs or None,
+                "mgmt_ip": self._target.host, "hostname": mapping.text(found["sys_name"])}
+        object_id = found["sys_object_id"]
+        attributes = {
+            "vendor": rule.vendor if rule else (box.get("manufacturer") or ups.get("manufacturer")),
+            "os": rule.os if rule else None,
+            "device_type": rule.device_type if rule else "other",
+            "profile": rule.name if rule else None,
+            "model": identity.get("model") or box.get("model") or ups.get("model")
+            or model_from(rule, descr),
+            "sys_descr": descr or None,
+            "sys_object_id": ber.oid_text(object_id) if isinstance(object_id, tuple) else None,
+            "location": mapping.text(found["sys_location"]),
+            "contact": mapping.text(found["sys_contact"]),
+            "software_version": identity.get("software_version") or box.get("software_rev"),
+            "ip_addresses": mapping.ip_addresses(inventory.get("ip", {})),
+            "interface_count": len(interfaces),
+            "cpu_models": cpu_models,
+            "memory_bytes": found["hr_memory_kib"] * 1024
+            if isinstance(found["hr_memory_kib"], int) else None,
+            "entities": [e for e in entities if e["class"] in (
+                "chassis", "module", "power_supply", "fan", "stack", "cpu")],
+        }
+        return Fact("device", {k: v for k, v in keys.items() if v},
+                    {k: v for k, v in attributes.items() if v not in (None, [], "")})

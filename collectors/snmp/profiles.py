@@ -1,0 +1,174 @@
+"""Device profiles: vendor, OS and device type from sysObjectID and sysDescr, kept as data.
+
+Profiles are YAML lists in ``collectors/snmp/profiles/*.yaml`` and in any folder named by
+the ``profile_dirs`` option, so a user adds a vendor without code. A rule matches when one
+of its ``sysobjectid`` prefixes matches (if it lists any), its ``sysdescr`` regex matches
+(if it has one) and its ``probe`` OID exists on the device (if it names one). Among
+matching rules the most specific wins: the longest sysObjectID prefix, then a sysDescr
+match, then a probe; later files (user folders) win ties over built-in ones.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from collectors.snmp.ber import parse_oid
+
+BUILTIN = Path(__file__).with_name("profiles")
+KEYS = {"name", "vendor", "os", "device_type", "sysobjectid", "sysdescr", "probe", "model",
+        "priority", "identity", "metrics"}
+IDENTITY_KEYS = {"serial_number", "model", "software_version"}
+METRIC_KEYS = {"oid", "column", "measurement", "field", "scale", "tags"}
+DEVICE_TYPES = {"server", "switch", "router", "firewall", "security", "storage", "ups", "pdu",
+                "cooling", "other"}
+
+
+class ProfileError(ValueError):
+    """A profile file that cannot be used: names the file, the rule and the reason."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One rule."""
+
+    name: str
+    vendor: str
+    os: str
+    device_type: str
+    sysobjectid: tuple[tuple[int, ...], ...]
+    sysdescr: re.Pattern | None
+    probe: tuple[int, ...] | None
+    model: re.Pattern | None
+    order: int
+    priority: int = 0
+    identity: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    metrics: tuple["Metric", ...] = ()
+
+    def score(self, object_id: tuple[int, ...] | None, descr: str) -> tuple | None:
+        """How specifically this rule matches (None: it does not); probes are checked later."""
+        prefix = 0
+        if self.sysobjectid:
+            matches = [len(p) for p in self.sysobjectid
+                       if object_id is not None and object_id[:len(p)] == p]
+            if not matches:
+                return None
+            prefix = max(matches)
+        if self.sysdescr is not None and not self.sysdescr.search(descr or ""):
+            return None
+        return (prefix, self.priority, self.sysdescr is not None, self.probe is not None,
+                self.order)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A vendor figure: a scalar ``oid`` or a table ``column`` (its index becomes the
+    ``index`` tag), scaled into the unit its field name states."""
+
+    measurement: str
+    field: str
+    oid: tuple[int, ...] | None
+    column: tuple[int, ...] | None
+    scale: float
+    tags: tuple[tuple[str, str], ...]
+
+
+def _rule(path: Path, number: int, raw, order: int) -> Profile:
+    where = f"{path}: rule {number}"
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{where}: expected a mapping")
+    unknown = set(raw) - KEYS
+    if unknown:
+        raise ProfileError(f"{where}: unknown keys {sorted(unknown)}")
+    for key in ("name", "vendor", "os", "device_type"):
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            raise ProfileError(f"{where}: {key} is required")
+    if raw["device_type"] not in DEVICE_TYPES:
+        raise ProfileError(f"{where}: device_type must be one of {sorted(DEVICE_TYPES)}")
+    try:
+        prefixes = tuple(parse_oid(str(p)) for p in raw.get("sysobjectid") or ())
+        probe = parse_oid(str(raw["probe"])) if raw.get("probe") else None
+        descr = re.compile(raw["sysdescr"]) if raw.get("sysdescr") else None
+        model = re.compile(raw["model"]) if raw.get("model") else None
+    except (ValueError, re.error) as exc:
+        raise ProfileError(f"{where} ({raw['name']}): {exc}") from None
+    if not prefixes and descr is None:
+        raise ProfileError(f"{where} ({raw['name']}): needs sysobjectid or sysdescr")
+    if model is not None and "model" not in model.groupindex:
+        raise ProfileError(f"{where} ({raw['name']}): model needs a group named 'model'")
+    where = f"{where} ({raw['name']})"
+    if not isinstance(raw.get("priority", 0), int):
+        raise ProfileError(f"{where}: priority must be a whole number")
+    return Profile(raw["name"], raw["vendor"], raw["os"], raw["device_type"], prefixes, descr,
+                   probe, model, order, raw.get("priority", 0), _identity(where, raw),
+                   tuple(_metric(where, n, m) for n, m in enumerate(raw.get("metrics") or (), 1)))
+
+
+def _identity(where: str, raw: dict) -> tuple:
+    identity = raw.get("identity") or {}
+    if not isinstance(identity, dict) or set(identity) - IDENTITY_KEYS:
+        raise ProfileError(f"{where}: identity maps {sorted(IDENTITY_KEYS)} to OIDs")
+    try:
+        return tuple((key, parse_oid(str(oid))) for key, oid in identity.items())
+    except ValueError as exc:
+        raise ProfileError(f"{where}: identity: {exc}") from None
+
+
+def _metric(where: str, number: int, raw) -> Metric:
+    where = f"{where}: metrics[{number}]"
+    if not isinstance(raw, dict) or set(raw) - METRIC_KEYS:
+        raise ProfileError(f"{where}: expected keys from {sorted(METRIC_KEYS)}")
+    if bool(raw.get("oid")) == bool(raw.get("column")):
+        raise ProfileError(f"{where}: give exactly one of oid (a scalar) or column (a table)")
+    for key in ("measurement", "field"):
+        if not isinstance(raw.get(key), str) or not re.fullmatch(r"[a-z][a-z0-9_]*", raw[key]):
+            raise ProfileError(f"{where}: {key} must be a lower_case name")
+    try:
+        oid = parse_oid(str(raw["oid"])) if raw.get("oid") else None
+        column = parse_oid(str(raw["column"])) if raw.get("column") else None
+        scale = float(raw.get("scale", 1))
+    except (ValueError, TypeError) as exc:
+        raise ProfileError(f"{where}: {exc}") from None
+    tags = raw.get("tags") or {}
+    if not isinstance(tags, dict):
+        raise ProfileError(f"{where}: tags must be a mapping")
+    return Metric(raw["measurement"], raw["field"], oid, column, scale,
+                  tuple((str(k), str(v)) for k, v in tags.items()))
+
+
+def load_profiles(extra_dirs: list[str] | tuple[str, ...] = ()) -> list[Profile]:
+    """Built-in rules followed by those in ``extra_dirs``; raises ProfileError."""
+    paths = sorted(BUILTIN.glob("*.yaml"))
+    for folder in extra_dirs:
+        if not Path(folder).is_dir():
+            raise ProfileError(f"{folder}: not a folder of profiles")
+        paths += sorted(Path(folder).glob("*.yaml"))
+    rules: list[Profile] = []
+    for path in paths:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        except (OSError, yaml.YAMLError) as exc:
+            raise ProfileError(f"{path}: {exc}") from None
+        if not isinstance(data, list):
+            raise ProfileError(f"{path}: expected a list of rules")
+        rules += [_rule(path, n, raw, len(rules) + n) for n, raw in enumerate(data, start=1)]
+    return rules
+
+
+def candidates(rules: list[Profile], object_id: tuple[int, ...] | None,
+               descr: str) -> list[Profile]:
+    """Matching rules, most specific first (probes still to be checked by the caller)."""
+    scored = [(rule.score(object_id, descr), rule) for rule in rules]
+    return [rule for score, rule in sorted(((s, r) for s, r in scored if s is not None),
+                                           key=lambda item: item[0], reverse=True)]
+
+
+def model_from(rule: Profile | None, descr: str) -> str | None:
+    """The model named in sysDescr by the rule's ``model`` regex."""
+    if rule is None or rule.model is None:
+        return None
+    found = rule.model.search(descr or "")
+    return found.group("model").strip() if found else None

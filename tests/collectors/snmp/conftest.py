@@ -1,0 +1,37 @@
+"""Real SNMP agents for the collector's tests: snmpsim serving recordings, and snmpd."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SHARED
+from tests.servers import SnmpdServer, SnmpSimServer
+
+#: The LibreNMS recordings (GPL-3.0): read where they are, never copied into the project.
+SNMPREC = Path(os.environ.get("INFRA_LEDGER_SNMPREC", SHARED / "fixtures" / "snmprec"))
+
+
+def snmpsim_recordings() -> Path:
+    """The recordings shipped inside the snmpsim package."""
+    import snmpsim
+    return Path(snmpsim.__file__).parent / "data" / "recorded"
+
+
+@pytest.fixture(scope="session")
+def snmpsim_server(tmp_path_factory):
+    """One snmpsim for the session; the community of a recording is its file name."""
+    server = SnmpSimServer(tmp_path_factory.mktemp("snmpsim"),
+                           [SNMPREC, snmpsim_recordings()], probe_community="vrp_5720").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def snmpd_server(tmp_path_factory):
+    """One net-snmp snmpd with a v2c community and v3 users (see tests/servers.py)."""
+    server = SnmpdServer(tmp_path_factory.mktemp("snmpd")).start()
+    yield server
+    server.stop()
