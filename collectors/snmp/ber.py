@@ -206,19 +206,44 @@ def decode_pdu(data: bytes, pos: int, end: int) -> Pdu:
     list_start, list_stop = expect(data, start, stop, SEQUENCE)
     if list_stop != stop:
         raise BerError("trailing bytes after the varbind list")
+    return Pdu(pdu_type, values[0], values[1], values[2],
+               _varbinds(data, list_start, list_stop))
+
+
+def _varbinds(data: bytes, pos: int, end: int) -> list:
+    """The varbind list between ``pos`` and ``end``.
+
+    The hot loop of every walk: varbinds of up to 127 bytes with an OID of up to 127
+    bytes (nearly all of them) are taken apart inline; anything else goes through the
+    general :func:`read_tlv` path, which checks every length the same way.
+    """
     varbinds = []
     append = varbinds.append
-    pos = list_start
-    while pos < list_stop:
-        vb_start, vb_stop = expect(data, pos, list_stop, SEQUENCE)
-        oid_start, oid_stop = expect(data, vb_start, vb_stop, OID)
+    while pos < end:
+        if end - pos >= 4 and data[pos] == SEQUENCE and data[pos + 1] < 0x80 \
+                and data[pos + 2] == OID and data[pos + 3] < 0x80:
+            vb_stop = pos + 2 + data[pos + 1]
+            oid_start = pos + 4
+            oid_stop = oid_start + data[pos + 3]
+            if vb_stop > end or oid_stop + 2 > vb_stop:
+                raise BerError("length runs past the end")
+        else:
+            vb_start, vb_stop = expect(data, pos, end, SEQUENCE)
+            oid_start, oid_stop = expect(data, vb_start, vb_stop, OID)
         tag, value_start, value_stop = read_tlv(data, oid_stop, vb_stop)
         if value_stop != vb_stop:
             raise BerError("trailing bytes in a varbind")
-        append((decode_oid(data, oid_start, oid_stop), tag,
-                decode_value(tag, data, value_start, value_stop)))
+        if tag == OCTET_STRING:
+            value = data[value_start:value_stop]
+        elif tag in UNSIGNED:
+            if value_stop - value_start > 9 or value_stop == value_start:
+                raise BerError("bad unsigned length")
+            value = int.from_bytes(data[value_start:value_stop], "big")
+        else:
+            value = decode_value(tag, data, value_start, value_stop)
+        append((decode_oid(data, oid_start, oid_stop), tag, value))
         pos = vb_stop
-    return Pdu(pdu_type, values[0], values[1], values[2], varbinds)
+    return varbinds
 
 
 def decode_community_message(data: bytes) -> tuple[int, bytes, Pdu]:

@@ -77,6 +77,8 @@ class SnmpCollector(Collector):
         Option("retries", int, 1, help="resends after a request times out"),
         Option("max_repetitions", int, 25, help="GETBULK rows per request (adapts down)"),
         Option("concurrency", int, 4, help="walks in flight to this agent at once"),
+        Option("bulk_columns", int, 8,
+               help="columns of one table asked for in each GETBULK (1: walk one by one)"),
         Option("inventory_interval", float, 3600.0,
                help="seconds between re-reads of inventory tables (ENTITY-MIB, addresses)"),
         Option("profile_dirs", list, [], help="extra folders of device profiles (YAML)"),
@@ -156,21 +158,27 @@ class SnmpCollector(Collector):
     async def _walk_tables(self, names: list[str]) -> tuple[dict, list[str]]:
         gate = asyncio.Semaphore(max(1, self.config["concurrency"]))
         problems: list[str] = []
+        per_request = max(1, self.config["bulk_columns"])
 
-        async def walk(table: str, column: str, oid: tuple[int, ...]):
+        async def walk(table: str, columns: dict[str, tuple[int, ...]]):
             async with gate:
                 try:
-                    return table, column, await self._session.walk(oid)
+                    found = await self._session.walk_columns(list(columns.values()))
                 except SnmpError as exc:
                     if exc.kind in ("timeout", "walk"):
                         raise
                     problems.append(str(exc))
-                    return table, column, []
+                    found = {}
+            return table, {name: found.get(oid, []) for name, oid in columns.items()}
 
-        jobs = [walk(t, c, oid) for t in names for c, oid in mibs.TABLES[t].items()]
+        jobs = []
+        for table in names:
+            items = list(mibs.TABLES[table].items())
+            for start in range(0, len(items), per_request):
+                jobs.append(walk(table, dict(items[start:start + per_request])))
         walked: dict[str, dict[str, list]] = {t: {} for t in names}
-        for table, column, result in await asyncio.gather(*jobs):
-            walked[table][column] = result
+        for table, columns in await asyncio.gather(*jobs):
+            walked[table].update(columns)
         return walked, problems
 
     async def _poll(self) -> Observation:

@@ -8,6 +8,7 @@ values a moving, wrapping, resetting or rebooting device would show.
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 
@@ -79,28 +80,32 @@ def test_move_wrap_backwards_and_reboot(counters_agent):
     collector = SnmpCollector("counters", {"host": "127.0.0.1", "port": port,
                                            "community": "counters"}, timeout=10)
     try:
-        set_values(port, state(100000, 2**32 - 3_000_000, 5_000, 2**63, 10**12))
+        # Polls half a second apart: eth1 is a 100 Mbit/s link, and a wrap is believed
+        # only when the rate it implies fits the link.
+        set_values(port, state(100000, 2**32 - 600_000, 5_000, 2**63, 10**12))
         first = interfaces(collector.collect())
         assert "rx_bytes_per_second" not in first["eth0"][0]     # one reading: no rate yet
-        assert first["eth1"][0]["rx_bytes"] == 2**32 - 3_000_000
+        assert first["eth1"][0]["rx_bytes"] == 2**32 - 600_000
 
-        # Moving, and eth1's 32-bit counter wraps: 3,000,000 + 1,000,000 bytes.
-        set_values(port, state(100500, 1_000_000, 2_005_000, 2**63 + 8_000_000, 10**12 + 500))
+        # Moving, and eth1's 32-bit counter wraps: 600,000 + 400,000 bytes.
+        set_values(port, state(100500, 400_000, 2_005_000, 2**63 + 8_000_000, 10**12 + 500))
+        time.sleep(0.5)
         second = interfaces(collector.collect())
         seconds = (second["eth1"][1] - first["eth1"][1]) / 1e9
-        assert second["eth1"][0]["rx_bytes_per_second"] == pytest.approx(4_000_000 / seconds,
+        assert second["eth1"][0]["rx_bytes_per_second"] == pytest.approx(1_000_000 / seconds,
                                                                           rel=1e-3)
         assert second["eth1"][0]["tx_bytes_per_second"] == pytest.approx(2_000_000 / seconds,
                                                                           rel=1e-3)
         assert second["eth0"][0]["rx_bytes_per_second"] == pytest.approx(8_000_000 / seconds,
                                                                           rel=1e-3)
         assert second["eth1"][0]["rx_utilization_percent"] == pytest.approx(
-            4_000_000 * 8 / seconds / 1e8 * 100, rel=1e-3)
+            1_000_000 * 8 / seconds / 1e8 * 100, rel=1e-3)
         assert second["eth0"][0]["speed_bps"] == 1e10              # ifHighSpeed wins
 
         # Counters cleared without a reboot: the 64-bit one went backwards, the 32-bit one
         # would need an impossible wrap (more than half its range): no rate, never negative.
         set_values(port, state(101000, 10, 2_005_100, 5, 10**12 + 900))
+        time.sleep(0.5)
         third = interfaces(collector.collect())
         assert "rx_bytes_per_second" not in third["eth0"][0]
         assert "rx_bytes_per_second" not in third["eth1"][0]
@@ -108,10 +113,12 @@ def test_move_wrap_backwards_and_reboot(counters_agent):
 
         # The device restarts: sysUpTime goes back, every counter starts again.
         set_values(port, state(50, 100, 100, 100, 100))
+        time.sleep(0.5)
         fourth = interfaces(collector.collect())
         assert not any(k.endswith("_per_second") for fields, _t in fourth.values() for k in fields)
 
         set_values(port, state(550, 1100, 100, 2100, 100))
+        time.sleep(0.5)
         fifth = interfaces(collector.collect())
         assert fifth["eth0"][0]["rx_bytes_per_second"] > 0
         assert all(v >= 0 for fields, _t in fifth.values() for k, v in fields.items()
