@@ -59,7 +59,7 @@ def in_namespace(argv: list[str]) -> int | None:
         return subprocess.run(run + [sys.executable, "-m", "bench.snmp", "--no-netns", *argv],
                               cwd=Path(__file__).resolve().parent.parent).returncode
     finally:
-        subprocess.run(["ip", "netns", "del", NAMESPACE])
+        subprocess.run(["ip", "netns", "del", NAMESPACE], stderr=subprocess.DEVNULL)
 
 
 def exporter_config(path: Path, community: str) -> None:

@@ -6,6 +6,7 @@
 - ``check-config``: validate a configuration and print what it resolves to.
 - ``db upgrade``: bring the ledger schema up to date.
 - ``census template|export|import`` and ``audit verify``: see :mod:`monitor.census_cli`.
+- ``discover CIDR...``: sweep for SNMP agents and print proposed targets (YAML).
 
 Every command accepts ``--config FILE`` and ``--data-dir DIR``.
 """
@@ -50,6 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
     for kind in kinds():
         _add_collect_parser(kind_parsers, get_collector(kind), common)
     census_cli.add_parsers(sub, common)
+    discover = sub.add_parser("discover", parents=[common],
+                              help="sweep CIDR ranges for SNMP agents, propose targets")
+    discover.add_argument("cidr", nargs="+", help="ranges such as 10.1.0.0/24")
+    discover.add_argument("--max-hosts", type=int, default=4096,
+                          help="refuse larger ranges (default 4096 addresses each)")
+    discover.add_argument("--concurrency", type=int, default=256)
+    discover.add_argument("--timeout", type=float, default=1.0, help="seconds per address")
+    discover.add_argument("--retries", type=int, default=0)
+    for option in get_collector("snmp").options:
+        if option.name in ("port", "version", "community", "user", "auth_protocol",
+                           "auth_key", "priv_protocol", "priv_key", "context",
+                           "profile_dirs"):
+            _add_option(discover, option)
     return parser
 
 
@@ -100,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check_config(settings)
     if args.command in ("census", "audit"):
         return census_cli.run(args, settings)
+    if args.command == "discover":
+        from monitor.discover_cli import run_discover
+        return run_discover(args)
     from monitor import service
     if args.command == "db":
         return service.upgrade_ledger(settings)

@@ -31,6 +31,10 @@ ERROR_NAMES = {0: "noError", 1: "tooBig", 2: "noSuchName", 3: "badValue", 4: "re
                18: "inconsistentName"}
 
 
+#: The first two arcs for each one-byte first sub-identifier (X.690 8.19.4).
+_HEADS = tuple((b // 40, b % 40) if b < 80 else (2, b - 80) for b in range(128))
+
+
 class BerError(ValueError):
     """Bytes that are not a well-formed SNMP message."""
 
@@ -241,7 +245,13 @@ def _varbinds(data: bytes, pos: int, end: int) -> list:
             value = int.from_bytes(data[value_start:value_stop], "big")
         else:
             value = decode_value(tag, data, value_start, value_stop)
-        append((decode_oid(data, oid_start, oid_stop), tag, value))
+        body = data[oid_start:oid_stop]
+        if body and max(body) < 0x80:
+            # Every arc below 128 (the common case): decoded in C, without a call.
+            oid = _HEADS[body[0]] + tuple(body[1:])
+        else:
+            oid = decode_oid(data, oid_start, oid_stop)
+        append((oid, tag, value))
         pos = vb_stop
     return varbinds
 

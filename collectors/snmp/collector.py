@@ -205,7 +205,11 @@ class SnmpCollector(Collector):
         walked, problems = await self._walk_tables(tables)
         vendor, vendor_varbinds = await self._vendor_figures(inventory_due)
         if inventory_due:
-            self._inventory = {t: walked[t] for t in INVENTORY_TABLES}
+            # Keep what the fact needs, not the walked tables (a thousand targets).
+            _loads, cpu_models = mapping.processors({}, walked["hr_device"])
+            self._inventory = {"entities": mapping.entities(walked["entity"]),
+                               "ip_addresses": mapping.ip_addresses(walked["ip"]),
+                               "cpu_models": cpu_models}
             self._inventory_at = now
         varbinds = len(system) + len(ups_scalars) + vendor_varbinds + sum(
             len(rows) for table in walked.values() for rows in table.values())
@@ -318,10 +322,10 @@ class SnmpCollector(Collector):
 
     def _fact(self, found: dict, interfaces: list[dict], ups_scalars: dict) -> Fact:
         inventory = self._inventory
-        entities = mapping.entities(inventory.get("entity", {}))
+        entities = inventory.get("entities", [])
         box = mapping.chassis(entities) or {}
         descr = mapping.text(found["sys_descr"]) or ""
-        _loads, cpu_models = mapping.processors({}, inventory.get("hr_device", {}))
+        cpu_models = inventory.get("cpu_models", [])
         ups = mapping.ups(ups_scalars, {}, {}) if ups_scalars else {}
         rule = self._profile
         macs = sorted({e["mac"] for e in interfaces if e["mac"]})
@@ -342,7 +346,7 @@ class SnmpCollector(Collector):
             "location": mapping.text(found["sys_location"]),
             "contact": mapping.text(found["sys_contact"]),
             "software_version": identity.get("software_version") or box.get("software_rev"),
-            "ip_addresses": mapping.ip_addresses(inventory.get("ip", {})),
+            "ip_addresses": inventory.get("ip_addresses", []),
             "interface_count": len(interfaces),
             "cpu_models": cpu_models,
             "memory_bytes": found["hr_memory_kib"] * 1024

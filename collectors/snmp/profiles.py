@@ -10,6 +10,7 @@ match, then a probe; later files (user folders) win ties over built-in ones.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,7 +141,15 @@ def _metric(where: str, number: int, raw) -> Metric:
 
 
 def load_profiles(extra_dirs: list[str] | tuple[str, ...] = ()) -> list[Profile]:
-    """Built-in rules followed by those in ``extra_dirs``; raises ProfileError."""
+    """Built-in rules followed by those in ``extra_dirs``; raises ProfileError.
+
+    Read once per process and folder list: a thousand targets share one list (a changed
+    profile takes effect at the next start)."""
+    return list(_load(tuple(extra_dirs)))
+
+
+@functools.lru_cache(maxsize=32)
+def _load(extra_dirs: tuple[str, ...]) -> tuple[Profile, ...]:
     paths = sorted(BUILTIN.glob("*.yaml"))
     for folder in extra_dirs:
         if not Path(folder).is_dir():
@@ -155,7 +164,7 @@ def load_profiles(extra_dirs: list[str] | tuple[str, ...] = ()) -> list[Profile]
         if not isinstance(data, list):
             raise ProfileError(f"{path}: expected a list of rules")
         rules += [_rule(path, n, raw, len(rules) + n) for n, raw in enumerate(data, start=1)]
-    return rules
+    return tuple(rules)
 
 
 def candidates(rules: list[Profile], object_id: tuple[int, ...] | None,

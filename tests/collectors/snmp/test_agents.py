@@ -261,3 +261,26 @@ def test_bad_snmp_targets_stop_the_configuration(tmp_path):
                               data_dir=str(tmp_path))
     # The configuration keeps the reference; only the collector reads the secret.
     assert settings.targets[0].options["community"] == f"file:{tmp_path / 'community'}"
+
+
+def test_discover_proposes_targets_that_load(snmpd_server, tmp_path, monkeypatch):
+    import yaml
+
+    from monitor.config import parse_settings
+
+    monkeypatch.setenv("DISCOVER_COMMUNITY", SnmpdServer.COMMUNITY)
+    found = subprocess.run([sys.executable, "-m", "monitor", "discover", "127.0.0.0/29",
+                            "--port", str(snmpd_server.port), "--community",
+                            "env:DISCOVER_COMMUNITY", "--timeout", "0.5"],
+                           cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert found.returncode == 0, found.stderr
+    assert "1 of 6 addresses answered" in found.stderr
+    assert "# 127.0.0.1: net-snmp Linux server" in found.stdout
+    assert SnmpdServer.COMMUNITY not in found.stdout          # the reference, not the secret
+    settings = parse_settings(yaml.safe_load(found.stdout), "proposed.yaml",
+                              data_dir=str(tmp_path))
+    assert [(t.name, t.kind, t.options["host"]) for t in settings.targets] == [
+        ("snmpd-test", "snmp", "127.0.0.1")]
+    too_big = subprocess.run([sys.executable, "-m", "monitor", "discover", "127.0.0.0/16"],
+                             cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert too_big.returncode == 2 and "more than the limit of 4096" in too_big.stderr
