@@ -1,6 +1,6 @@
 """Census import, dry-run diff and export of 100,000 rows (figures printed, nothing asserted).
 
-    python bench/census.py [--rows 100000] [--ledger URL]
+    python -m bench.census [--rows 100000] [--ledger URL]
 
 Builds a workbook of N device rows with the product's own template, then measures on a
 fresh ledger (SQLite in a temporary folder unless --ledger names a PostgreSQL database):
@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from ledger.census.files import read_file  # noqa: E402
-from ledger.census.service import CensusService  # noqa: E402
-from ledger.census.template import write_workbook  # noqa: E402
-from ledger.db import Ledger  # noqa: E402
+from ledger.census.files import read_file
+from ledger.census.service import CensusService
+from ledger.census.template import write_workbook
+from ledger.db import Ledger
 
 VENDORS = ["Huawei", "H3C", "Inspur", "Sugon", "ZTE", "Ruijie", "Lenovo", "Dell"]
 TYPES = ["server", "switch", "router", "firewall", "storage"]
