@@ -22,7 +22,8 @@ Measurements (tags; fields with units):
 One fact of kind ``device``: keys ``serial_number`` (chassis), ``mac`` (interface MACs),
 ``mgmt_ip`` (the polled address), ``hostname`` (sysName); attributes ``vendor``, ``os``,
 ``device_type``, ``model``, ``profile``, ``sys_descr``, ``sys_object_id``, ``location``,
-``contact``, ``ip_addresses``, ``interface_count``, ``cpu_models``, ``memory_bytes``,
+``contact``, ``ip_addresses``, ``interface_count``, ``interfaces`` (index, name, alias,
+ifType, speed, MAC, admin/oper state), ``cpu_models``, ``memory_bytes``,
 ``entities`` (chassis, modules, power supplies, fans… from ENTITY-MIB). Inventory tables
 are re-read every ``inventory_interval``; the fact is repeated in between.
 
@@ -348,6 +349,9 @@ class SnmpCollector(Collector):
             "software_version": identity.get("software_version") or box.get("software_rev"),
             "ip_addresses": inventory.get("ip_addresses", []),
             "interface_count": len(interfaces),
+            "interfaces": [{k: e[k] for k in ("index", "name", "alias", "type", "speed_bps",
+                                              "mac", "admin_up", "oper_up") if e[k] is not None}
+                           for e in interfaces],
             "cpu_models": cpu_models,
             "memory_bytes": found["hr_memory_kib"] * 1024
             if isinstance(found["hr_memory_kib"], int) else None,

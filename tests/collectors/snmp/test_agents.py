@@ -209,6 +209,8 @@ def test_snmpd_host_resources_and_fact(snmpd_server):
                                                                 rel=0.01)
     names = {s.tags["ifname"] for s in obs.samples if s.measurement == "interface"}
     assert "lo" in names
+    lo = next(i for i in fact.attributes["interfaces"] if i["name"] == "lo")
+    assert (lo["type"], lo["admin_up"], lo["oper_up"]) == (24, True, True)  # softwareLoopback
     # hrProcessorLoad appears only after snmpd's first minute; the processors are known at once.
     assert len(fact.attributes["cpu_models"]) == psutil.cpu_count()
 
