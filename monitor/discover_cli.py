@@ -42,7 +42,7 @@ def run_discover(args: argparse.Namespace) -> int:
                                              "request_timeout": args.timeout,
                                              "retries": args.retries})
         collector.validate(options)
-        template = collector._make_target(options)
+        template = collector.make_target(options)
     except (ValueError, OptionError) as exc:
         print(f"错误 (error): {exc}", file=sys.stderr)
         return 2

@@ -89,7 +89,7 @@ class SnmpCollector(Collector):
     def validate(cls, options) -> None:
         """Version, v3 protocols, secrets that resolve and profiles that load."""
         try:
-            cls._make_target(options)
+            cls.make_target(options)
         except OptionError:
             raise
         except ValueError as exc:
@@ -103,7 +103,8 @@ class SnmpCollector(Collector):
             raise OptionError("profile_dirs", str(exc)) from None
 
     @staticmethod
-    def _make_target(config) -> SnmpTarget:
+    def make_target(config) -> SnmpTarget:
+        """The wire-level target of resolved options, secrets read (raises OptionError)."""
         if config["version"] not in ("1", "2c", "3"):
             raise OptionError("version", f"must be 1, 2c or 3, got {config['version']!r}")
         if config["version"] == "3":
@@ -133,7 +134,7 @@ class SnmpCollector(Collector):
         super().__init__(name, options, timeout)
         config = self.config
         self._profiles = load_profiles(config["profile_dirs"])
-        self._target = self._make_target(config)
+        self._target = self.make_target(config)
         self._session: SnmpSession | None = None
         self._rates = RateTracker()
         self._uptime: float | None = None
@@ -314,7 +315,8 @@ class SnmpCollector(Collector):
                 count += len(walked)
                 rows = [(oid[len(metric.column):], (tag, value)) for oid, tag, value in walked]
             for index, (_tag, value) in rows:
-                if not isinstance(value, int) or isinstance(value, bool):
+                value = _number(value)
+                if value is None:
                     continue
                 tags = metric.tags + ((("index", mapping.index_text(index)),) if index else ())
                 figures.setdefault((metric.measurement, tags), {})[metric.field] = round(
@@ -360,3 +362,16 @@ class SnmpCollector(Collector):
         }
         return Fact("device", {k: v for k, v in keys.items() if v},
                     {k: v for k, v in attributes.items() if v not in (None, [], "")})
+
+
+def _number(value) -> float | int | None:
+    """A vendor figure as a number: integers, or text such as b"49.9" (Liebert)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, bytes):
+        try:
+            number = float(value.decode("ascii").strip())
+        except (UnicodeDecodeError, ValueError):
+            return None
+        return number if number == number and abs(number) != float("inf") else None
+    return None
