@@ -23,9 +23,17 @@ def test_no_config_polls_this_host_every_15_seconds(tmp_path):
     assert settings.store_backend == "embedded"
 
 
-def test_example_config_is_valid(tmp_path):
+def test_example_config_is_valid(tmp_path, monkeypatch):
+    # The example's SNMP targets name their secrets by environment variable.
+    for name in ("SNMP_COMMUNITY", "SNMP_AUTH_KEY", "SNMP_PRIV_KEY"):
+        monkeypatch.setenv(name, "example-secret")
     settings = load_settings(REPO / "config" / "example.yaml", data_dir=str(tmp_path))
     assert settings.targets and settings.retention["1h"] >= settings.retention["raw"]
+    assert [t.kind for t in settings.targets] == ["host", "snmp", "snmp"]
+    monkeypatch.delenv("SNMP_PRIV_KEY")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(REPO / "config" / "example.yaml", data_dir=str(tmp_path))
+    assert exc.value.key == "targets[2].options.priv_key"
 
 
 def test_flags_override_the_file(tmp_path):
