@@ -2,3 +2,4 @@
 
 from collectors.host import HostCollector  # noqa: F401
 from collectors.snmp.collector import SnmpCollector  # noqa: F401
+from collectors.prometheus.collector import PrometheusCollector  # noqa: F401

@@ -12,8 +12,9 @@ PYTHON=${PYTHON:-python3}
 "$PYTHON" -c "import flask, sqlalchemy, psycopg, pytest" # fail loudly if the install did not work
 
 # Debian packages of the real servers the tests run against: influxd 1.6 for the store,
-# snmpd and the net-snmp tools for the SNMP collector, prometheus-snmp-exporter for its benchmark.
-APT_PACKAGES=(influxdb snmpd snmp prometheus-snmp-exporter)
+# snmpd and the net-snmp tools for the SNMP collector, prometheus-snmp-exporter for its benchmark,
+# prometheus-node-exporter for the Prometheus collector.
+APT_PACKAGES=(influxdb snmpd snmp prometheus-snmp-exporter prometheus-node-exporter)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -223,3 +223,35 @@ class SnmpdServer(_Process):
                                      stderr=subprocess.DEVNULL)
         self._started(self.port, self.COMMUNITY, 30)
         return self
+
+
+NODE_EXPORTER = shutil.which("prometheus-node-exporter") or "/usr/bin/prometheus-node-exporter"
+
+
+class NodeExporterServer(_Process):
+    """Debian's prometheus-node-exporter on a free loopback port."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.log = self.folder / "node_exporter.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/metrics"
+
+    def start(self) -> "NodeExporterServer":
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen([NODE_EXPORTER,
+                                          f"--web.listen-address=127.0.0.1:{self.port}"],
+                                         stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(self.url, timeout=1).read()
+                return self
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"node_exporter did not answer; see {self.log}")

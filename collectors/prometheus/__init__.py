@@ -1,0 +1,1 @@
+"""Prometheus exporters: scrape any /metrics page; node_exporter mapped onto host measurements."""
