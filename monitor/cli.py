@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Library chatter (every job run, every migration plugin) hides what matters.
-    for noisy in ("apscheduler", "alembic"):
+    for noisy in ("apscheduler", "alembic", "redfish", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         settings = load_settings(args.config, data_dir=args.data_dir, store_url=args.store,

@@ -1,0 +1,1 @@
+"""Redfish BMCs (see collector.py)."""
