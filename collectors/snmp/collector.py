@@ -296,7 +296,7 @@ class SnmpCollector(Collector):
     async def _vendor_figures(self, inventory_due: bool) -> tuple[dict, int]:
         """The profile's vendor metrics (and, when due, its identity objects)."""
         rule = self._profile
-        if rule is None or not (rule.metrics or rule.identity):
+        if rule is None or not (rule.metrics or rule.identity or rule.tables):
             return {}, 0
         scalars = [m.oid for m in rule.metrics if m.oid]
         if inventory_due:
@@ -321,7 +321,28 @@ class SnmpCollector(Collector):
                 tags = metric.tags + ((("index", mapping.index_text(index)),) if index else ())
                 figures.setdefault((metric.measurement, tags), {})[metric.field] = round(
                     value * metric.scale, 9)
+        for table in rule.tables:
+            count += await self._labelled(table, figures)
         return figures, count
+
+    async def _labelled(self, table, figures: dict) -> int:
+        columns = [c for c in (table.label, table.value, table.unit, table.divisor) if c]
+        walked = await self._session.walk_columns(columns)
+        rows: dict[tuple, dict] = {}
+        for name, column in (("label", table.label), ("value", table.value),
+                             ("unit", table.unit), ("divisor", table.divisor)):
+            for oid, _tag, value in walked.get(column, []) if column else []:
+                rows.setdefault(oid[len(column):], {})[name] = value
+        for index, row in rows.items():
+            value, label = _number(row.get("value")), mapping.text(row.get("label"))
+            if value is None or not label:
+                continue
+            divisor = _number(row.get("divisor")) or 1
+            tags = (("sensor", label), ("unit", mapping.text(row.get("unit")) or ""),
+                    ("index", mapping.index_text(index)))
+            figures[(table.measurement, tags)] = {
+                "value": round(value / divisor / table.divide, 9)}
+        return sum(len(v) for v in walked.values())
 
     def _fact(self, found: dict, interfaces: list[dict], ups_scalars: dict) -> Fact:
         inventory = self._inventory

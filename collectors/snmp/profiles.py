@@ -21,7 +21,8 @@ from collectors.snmp.ber import parse_oid
 
 BUILTIN = Path(__file__).with_name("profiles")
 KEYS = {"name", "vendor", "os", "device_type", "sysobjectid", "sysdescr", "probe", "model",
-        "priority", "identity", "metrics"}
+        "priority", "identity", "metrics", "tables"}
+TABLE_KEYS = {"measurement", "label", "value", "unit", "divisor", "divide"}
 IDENTITY_KEYS = {"serial_number", "model", "software_version"}
 METRIC_KEYS = {"oid", "column", "measurement", "field", "scale", "tags"}
 DEVICE_TYPES = {"server", "switch", "router", "firewall", "security", "storage", "ups", "pdu",
@@ -48,6 +49,7 @@ class Profile:
     priority: int = 0
     identity: tuple[tuple[str, tuple[int, ...]], ...] = ()
     metrics: tuple["Metric", ...] = ()
+    tables: tuple["LabelledTable", ...] = ()
 
     def score(self, object_id: tuple[int, ...] | None, descr: str) -> tuple | None:
         """How specifically this rule matches (None: it does not); probes are checked later."""
@@ -62,6 +64,21 @@ class Profile:
             return None
         return (prefix, self.priority, self.sysdescr is not None, self.probe is not None,
                 self.order)
+
+
+@dataclass(frozen=True)
+class LabelledTable:
+    """A self-describing vendor table: each row names its reading (``label``), gives it
+    (``value``, a number or numeric text) and may give its ``unit`` and a ``divisor``
+    column (or a fixed ``divide``). Rows become ``measurement`` samples tagged ``sensor``,
+    ``unit`` and ``index`` with the field ``value``."""
+
+    measurement: str
+    label: tuple[int, ...]
+    value: tuple[int, ...]
+    unit: tuple[int, ...] | None
+    divisor: tuple[int, ...] | None
+    divide: float
 
 
 @dataclass(frozen=True)
@@ -105,7 +122,28 @@ def _rule(path: Path, number: int, raw, order: int) -> Profile:
         raise ProfileError(f"{where}: priority must be a whole number")
     return Profile(raw["name"], raw["vendor"], raw["os"], raw["device_type"], prefixes, descr,
                    probe, model, order, raw.get("priority", 0), _identity(where, raw),
-                   tuple(_metric(where, n, m) for n, m in enumerate(raw.get("metrics") or (), 1)))
+                   tuple(_metric(where, n, m) for n, m in enumerate(raw.get("metrics") or (), 1)),
+                   tuple(_table(where, n, t) for n, t in enumerate(raw.get("tables") or (), 1)))
+
+
+def _table(where: str, number: int, raw) -> LabelledTable:
+    where = f"{where}: tables[{number}]"
+    if not isinstance(raw, dict) or set(raw) - TABLE_KEYS or not raw.get("label") \
+            or not raw.get("value"):
+        raise ProfileError(f"{where}: needs label and value columns; keys from "
+                           f"{sorted(TABLE_KEYS)}")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", str(raw.get("measurement", ""))):
+        raise ProfileError(f"{where}: measurement must be a lower_case name")
+    try:
+        columns = {key: parse_oid(str(raw[key])) if raw.get(key) else None
+                   for key in ("label", "value", "unit", "divisor")}
+        divide = float(raw.get("divide", 1))
+    except (ValueError, TypeError) as exc:
+        raise ProfileError(f"{where}: {exc}") from None
+    if divide == 0:
+        raise ProfileError(f"{where}: divide must not be 0")
+    return LabelledTable(raw["measurement"], columns["label"], columns["value"], columns["unit"],
+                         columns["divisor"], divide)
 
 
 def _identity(where: str, raw: dict) -> tuple:

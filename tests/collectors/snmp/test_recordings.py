@@ -43,6 +43,11 @@ def summary(obs) -> dict:
         if samples:
             found[name] = {(s.tags.get("line") or s.tags.get("index") or "-"): dict(s.fields)
                            for s in samples}
+    for name in ("cooling", "power_environment"):    # self-describing vendor tables
+        samples = [s for s in obs.samples if s.measurement == name]
+        if samples:
+            found[name] = {"readings": len(samples), "first": {
+                f"{s.tags['sensor']} ({s.tags['unit']})": s.fields["value"] for s in samples[:4]}}
     return found
 
 
