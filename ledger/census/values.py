@@ -20,6 +20,7 @@ from ledger.census.fields import Field
 
 WAN = decimal.Decimal(10000)
 CENT = decimal.Decimal("0.01")
+MAX_MONEY = decimal.Decimal(10) ** 15
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
 TRUE_WORDS = {"是", "有", "y", "yes", "true", "1", "t"}
@@ -102,6 +103,8 @@ def _parse_int(spec: Field, raw, _unit):
         value = int(text.split(".")[0])
     if value < 0:
         raise InvalidValue("negative")
+    if value >= 2**63:   # what the ledger's BIGINT columns hold
+        raise InvalidValue("int_range")
     return value
 
 
@@ -179,6 +182,8 @@ def _parse_money(spec: Field, raw, unit):
     amount *= factor
     if amount < 0:
         raise InvalidValue("negative")
+    if amount >= MAX_MONEY:   # beyond any budget, and beyond what integer fen can hold
+        raise InvalidValue("money_range")
     if amount != amount.quantize(CENT):
         raise InvalidValue("money_precision")
     return amount.quantize(CENT)

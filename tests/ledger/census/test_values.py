@@ -47,7 +47,8 @@ def test_money(raw, expected):
 def test_money_unit_from_header_and_limits():
     assert parse(MONEY, 1.5, unit=decimal.Decimal(10000)) == decimal.Decimal("15000.00")
     for raw, reason in (("1.234", "money_precision"), ("-5", "negative"), ("abc", "not_money"),
-                        ("NaN", "not_money"), (True, "not_money")):
+                        ("NaN", "not_money"), (True, "not_money"), (1e26, "money_range"),
+                        ("1e30", "money_range")):
         with pytest.raises(InvalidValue) as exc:
             parse(MONEY, raw)
         assert exc.value.reason == reason
@@ -77,6 +78,14 @@ def test_choices_accept_key_and_both_labels():
                                  "00:11:22:aa:bb:cc"])
 def test_macs_normalise(raw):
     assert parse(MAC, raw) == "00:11:22:aa:bb:cc"
+
+
+def test_numbers_the_ledger_cannot_hold_are_refused():
+    cores = CATEGORIES["device"].by_key["cpu_cores"]
+    assert parse(cores, 2**63 - 1) == 2**63 - 1
+    with pytest.raises(InvalidValue) as exc:
+        parse(cores, str(2**63))
+    assert exc.value.reason == "int_range"
 
 
 def test_required_and_text_rules():
