@@ -9,7 +9,6 @@ the device's vendor, OS and type as comments. Progress and the summary go to std
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
 import sys
 

@@ -223,7 +223,7 @@ def monitor(*args, env=None):
 
 def test_cli_v2c_and_v3_with_secrets_from_the_environment(snmpd_server):
     v2c = monitor("--host", "127.0.0.1", "--port", str(snmpd_server.port), "--community",
-                  f"env:TEST_COMMUNITY", env={"TEST_COMMUNITY": SnmpdServer.COMMUNITY})
+                  "env:TEST_COMMUNITY", env={"TEST_COMMUNITY": SnmpdServer.COMMUNITY})
     assert v2c.returncode == 0, v2c.stderr
     lines = [json.loads(line) for line in v2c.stdout.splitlines()]
     assert {line["type"] for line in lines} == {"sample", "fact"}

@@ -6,7 +6,6 @@ from hypothesis import given, settings, strategies as st
 
 from collectors.snmp import ber
 
-
 oids = st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=12).map(
     lambda rest: (1, 3) + tuple(rest))
 
