@@ -4,3 +4,4 @@ from collectors.host import HostCollector  # noqa: F401
 from collectors.snmp.collector import SnmpCollector  # noqa: F401
 from collectors.prometheus.collector import PrometheusCollector  # noqa: F401
 from collectors.redfish.collector import RedfishCollector  # noqa: F401
+from collectors.libvirt.collector import LibvirtCollector  # noqa: F401

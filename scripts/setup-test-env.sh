@@ -14,7 +14,9 @@ PYTHON=${PYTHON:-python3}
 # Debian packages of the real servers the tests run against: influxd 1.6 for the store,
 # snmpd and the net-snmp tools for the SNMP collector, prometheus-snmp-exporter for its benchmark,
 # prometheus-node-exporter for the Prometheus collector.
-APT_PACKAGES=(influxdb snmpd snmp prometheus-snmp-exporter prometheus-node-exporter)
+# libvirt-dev and pkg-config let pip build libvirt-python (requirements-optional.txt).
+APT_PACKAGES=(influxdb snmpd snmp prometheus-snmp-exporter prometheus-node-exporter libvirt-dev
+              pkg-config)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -26,6 +28,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     # The packages' own services are not started here; tests start their own on free ports.
     apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Collectors whose Python bindings compile against a C library installed above.
+"$PYTHON" -m pip install --quiet --disable-pip-version-check -r requirements-optional.txt \
+    2>&1 | grep -v -e "^WARNING: Location" -e "Running pip as the 'root' user" -e "^$" || true
+"$PYTHON" -c "import libvirt"  # fail loudly if the build did not work
 
 # PostgreSQL: the ledger tests run on it. It is normally running; start it if it is not.
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

@@ -1,0 +1,1 @@
+"""KVM hosts through libvirt (see collector.py)."""
