@@ -1,0 +1,64 @@
+"""Facts of the cloud and hardware collectors become observed assets, on both backends."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import threading
+
+from sqlalchemy import select
+
+from collectors.libvirt.collector import LibvirtCollector
+from collectors.prometheus.collector import PrometheusCollector
+from collectors.redfish.collector import RedfishCollector
+from ledger.models import ObservedAsset
+from ledger.observed import record_facts
+from tests.collectors.libvirt.test_libvirt import NODE
+from tests.collectors.prometheus.test_prometheus import RECORDED, Page
+from tests.collectors.redfish.test_redfish import Mockup
+
+
+def serve(handler, **attributes):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    for name, value in attributes.items():
+        setattr(server, name, value)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_hosts_instances_and_servers_land_in_the_ledger(ledger):
+    bmc = serve(Mockup, faults={})
+    exporter = serve(Page, status=200, body=RECORDED.read_bytes(), token="")
+    try:
+        polls = {
+            "kvm-01": ("libvirt", LibvirtCollector("kvm-01", {"uri": f"test://{NODE}"})),
+            "bmc-01": ("redfish", RedfishCollector(
+                "bmc-01", {"url": f"http://127.0.0.1:{bmc.server_address[1]}"})),
+            "vm-01": ("prometheus", PrometheusCollector(
+                "vm-01", {"url": f"http://127.0.0.1:{exporter.server_address[1]}/metrics"})),
+        }
+        now = dt.datetime.now(dt.timezone.utc)
+        with ledger.session() as session:
+            for source, (kind, collector) in polls.items():
+                obs = collector.collect()
+                collector.close()
+                assert obs.status == "ok", obs.error
+                record_facts(session, source=source, collector=kind, facts=obs.facts,
+                             department="大数据局", seen_at=now)
+            session.commit()
+            rows = {(r.source, r.kind): r for r in session.scalars(select(ObservedAsset))}
+    finally:
+        for server in (bmc, exporter):
+            server.shutdown()
+            server.server_close()
+    guest = rows[("kvm-01", "instance")]
+    assert (guest.natural_key, guest.instance_uuid) == (
+        "instance:5d0f4c1e-7a3b-4f0e-9a61-2c8e4b1f0a11", "5d0f4c1e-7a3b-4f0e-9a61-2c8e4b1f0a11")
+    assert guest.attributes["vcpus"] == 8 and guest.macs == ["52:54:00:1a:2b:3c"]
+    server = rows[("bmc-01", "server")]
+    assert (server.natural_key, server.vendor, server.model) == (
+        "serial:Contoso:437XR1138R2", "Contoso", "3500")
+    host = rows[("vm-01", "host")]
+    assert host.hostname == "vm" and host.mac == "02:fc:00:00:00:01"
+    assert host.department == "大数据局"
+    assert ("kvm-01", "hypervisor") in rows
