@@ -113,6 +113,7 @@ class CensusService:
                partial: bool = False) -> dict:
         """Replace (or with ``partial``, patch) the row ``code``; returns it."""
         current = self.get(category, code)
+        self._sheet(category, values)   # refuses unknown fields before anything is merged
         if values.get("code", code) != code:
             raise CensusRejected([CensusError(category, None, "code", values.get("code"),
                                               message("code_fixed", self.language),

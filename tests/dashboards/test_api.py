@@ -72,6 +72,8 @@ def test_create_update_patch_delete_are_audited(loaded, ledger):
     assert (created.json["purchase_price"], created.json["purchase_date"]) == \
         ("85000.00", "2023-03-01")
     assert loaded.post("/api/v1/census/device", json=body).status_code == 409
+    unknown = loaded.patch("/api/v1/census/device/DEV20", json={"colour": "red"})
+    assert unknown.status_code == 400 and unknown.json["errors"][0]["column"] == "colour"
     renamed = loaded.patch("/api/v1/census/device/DEV20", json={"code": "DEV21"})
     assert renamed.status_code == 400 and renamed.json["errors"][0]["column"] == "code"
     patched = loaded.patch("/api/v1/census/device/DEV20", json={"status": "闲置"})
