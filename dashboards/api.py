@@ -27,6 +27,7 @@ from dashboards.openapi import openapi_document
 from dashboards.resources import get_ledger, get_settings
 from ledger.census.fields import CATEGORIES
 from ledger.census.files import FileRejected, read_file
+from ledger.census.messages import message
 from ledger.census.planner import CensusError, InputSheet, Plan
 from ledger.census.service import CensusRejected, CensusService, Conflict, NotFound
 from ledger.census.snapshot import ScopeError
@@ -171,15 +172,28 @@ def _diff_json(plan: Plan) -> dict:
 
 
 def _sheets_from_json(body: dict) -> list[InputSheet]:
+    """One sheet per category and set of given fields: a field a row leaves out is kept as
+    the ledger has it (as a column left out of a workbook), never cleared."""
     sheets = []
     for key, rows in body.items():
         if key not in CATEGORIES or not isinstance(rows, list) or \
                 not all(isinstance(r, dict) for r in rows):
             abort(400, description=f"{key}: a list of row objects of a known category is expected")
-        fields = [f.key for f in CATEGORIES[key].fields
-                  if any(f.key in r for r in rows) or f.required]
-        sheets.append(InputSheet(key, key, fields, fields, [
-            (index, [row.get(f) for f in fields]) for index, row in enumerate(rows, start=1)]))
+        order = [f.key for f in CATEGORIES[key].fields]
+        unknown = [CensusError(key, index, field, value,
+                               message("unknown_field", current_language()), current_language())
+                   for index, row in enumerate(rows, start=1)
+                   for field, value in row.items() if field not in order]
+        if unknown:
+            raise CensusRejected(unknown)
+        groups: dict[tuple, list] = {}
+        for index, row in enumerate(rows, start=1):
+            fields = tuple(sorted(row, key=order.index))
+            groups.setdefault(fields, []).append((index, [row[f] for f in fields]))
+        for fields, numbered in groups.items():
+            sheets.append(InputSheet(key, key, list(fields), list(fields), numbered))
+        if not rows:
+            sheets.append(InputSheet(key, key, order, order, []))
     return sheets
 
 

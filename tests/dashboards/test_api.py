@@ -127,6 +127,16 @@ def test_bulk_json_import_dry_run_and_bad_upload(loaded):
     assert (dry["applied"], dry["diff"]["device"]["changed"]) == (
         False, {"DEV01": {"status": ["in_use", "idle"]}})
     assert loaded.get("/api/v1/census/device/DEV01").json["status"] == "in_use"
+    # A field a row leaves out is kept, whatever the other rows carry.
+    mixed = {"device": [{"code": "DEV01", "name": "核心交换机", "department": "D001",
+                         "device_type": "switch", "status": "idle"},
+                        {"code": "DEV02", "name": "视频存储服务器", "department": "D00201",
+                         "device_type": "server", "status": "idle", "vendor": "Inspur"}]}
+    applied = loaded.post("/api/v1/census/import", json=mixed).json
+    assert applied["diff"]["device"]["changed"] == {"DEV01": {"status": ["in_use", "idle"]}}
+    assert loaded.get("/api/v1/census/device/DEV01").json["vendor"] == "Huawei"
+    unknown = loaded.post("/api/v1/census/import", json={"device": [{"code": "X", "colour": 1}]})
+    assert unknown.status_code == 400
     upload = loaded.post("/api/v1/census/import", data={
         "file": (io.BytesIO(b"not a workbook"), "x.xlsx")}, content_type="multipart/form-data")
     assert upload.status_code == 400
