@@ -286,3 +286,48 @@ def test_discover_proposes_targets_that_load(snmpd_server, tmp_path, monkeypatch
     too_big = subprocess.run([sys.executable, "-m", "monitor", "discover", "127.0.0.0/16"],
                              cwd=REPO, capture_output=True, text=True, timeout=60)
     assert too_big.returncode == 2 and "more than the limit of 4096" in too_big.stderr
+
+
+def test_scheduler_polls_snmp_targets_into_store_and_ledger(snmpd_server, tmp_path,
+                                                            embedded_store, monkeypatch):
+    """Two SNMP targets (one answering, one not) through the real scheduler and store."""
+    import time as clock
+
+    from ledger.db import Ledger
+    from ledger.observed import observed_for_source
+    from ledger.status import target_states
+    from monitor.config import parse_settings
+    from monitor.scheduler import Monitor
+
+    monkeypatch.setenv("E2E_COMMUNITY", SnmpdServer.COMMUNITY)
+    silent = FakeAgent(lambda pdu: None)
+    settings = parse_settings({"scheduler": {"jitter": 0}, "targets": [
+        {"name": "snmpd", "kind": "snmp", "interval": 2, "tags": {"department": "大数据局"},
+         "options": {"host": "127.0.0.1", "port": snmpd_server.port,
+                     "community": "env:E2E_COMMUNITY"}},
+        {"name": "dead", "kind": "snmp", "interval": 2, "timeout": 2,
+         "options": {"host": "127.0.0.1", "port": silent.port, "request_timeout": 0.5,
+                     "retries": 0}}]}, "(test)", data_dir=str(tmp_path / "data"))
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    monitor = Monitor(settings, ledger, embedded_store)
+    monitor.start()
+    try:
+        deadline = clock.monotonic() + 30
+        while clock.monotonic() < deadline:
+            with ledger.session() as session:
+                states = {s.name: s for s in target_states(session)}
+            if states["snmpd"].polls_total >= 2 and states["dead"].polls_total >= 1:
+                break
+            clock.sleep(0.2)
+    finally:
+        monitor.stop()
+        silent.stop()
+    assert states["snmpd"].status == "ok" and states["dead"].status == "timeout"
+    now = clock.time()
+    series = embedded_store.query("interface", "rx_bytes_per_second", now - 600, now + 1,
+                                  tags={"target": "snmpd"})
+    assert series, "two polls give interface rates in the store"
+    with ledger.session() as session:
+        (asset,) = observed_for_source(session, "snmpd")
+    assert (asset.kind, asset.hostname, asset.department) == ("device", "snmpd-test", "大数据局")
+    ledger.close()
