@@ -89,7 +89,7 @@ class Plan:
 
 
 class _Planner:
-    def __init__(self, snapshot: Snapshot, sheets: list[InputSheet], replace: bool,
+    def __init__(self, snapshot: Snapshot | None, sheets: list[InputSheet], replace: bool,
                  language: str, remove: dict[str, list[str]] | None = None) -> None:
         self.remove = remove or {}
         self.snap = snapshot
@@ -370,13 +370,36 @@ class _Planner:
         return diffs
 
 
-def plan(snapshot: Snapshot, sheets: list[InputSheet], *, replace: bool = False,
+@dataclass
+class ParsedInput:
+    """Phase 1 of :func:`plan` (every cell typed), which needs no database: done before
+    the writer's lock is taken, so a long import holds the ledger for less time."""
+
+    sheets: list[InputSheet]
+    language: str
+    errors: list[CensusError]
+    records: dict[str, dict[str, dict]]
+    where: dict[str, dict[str, tuple[InputSheet, int]]]
+
+
+def parse_input(sheets: list[InputSheet], *, language: str = "zh") -> ParsedInput:
+    """Type every cell of ``sheets`` (see :class:`ParsedInput`)."""
+    planner = _Planner(None, sheets, False, language)
+    planner.parse_sheets()
+    return ParsedInput(sheets, language, planner.errors, planner.records, planner.where)
+
+
+def plan(snapshot: Snapshot, sheets: list[InputSheet] | ParsedInput, *, replace: bool = False,
          remove: dict[str, list[str]] | None = None, language: str = "zh",
          progress: Callable[[str], None] | None = None) -> Plan:
     """Validate ``sheets`` (and the removal of ``remove``'s codes) against ``snapshot``
-    and compute the diff (see module doc)."""
-    planner = _Planner(snapshot, sheets, replace, language, remove)
-    planner.parse_sheets()
+    and compute the diff (see module doc). ``sheets`` may come already typed by
+    :func:`parse_input`."""
+    parsed = sheets if isinstance(sheets, ParsedInput) else parse_input(sheets,
+                                                                        language=language)
+    planner = _Planner(snapshot, parsed.sheets, replace, parsed.language, remove)
+    planner.errors = list(parsed.errors)
+    planner.records, planner.where = parsed.records, parsed.where
     if progress:
         progress("checked cells")
     planner.mark_removed()

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, false, func, or_, select
 from ledger.census import audit
 from ledger.census.fields import CATEGORIES
 from ledger.census.messages import message
-from ledger.census.planner import CensusError, InputSheet, Plan, plan
+from ledger.census.planner import CensusError, InputSheet, Plan, parse_input, plan
 from ledger.census.snapshot import Scope, Snapshot
 from ledger.census.tables import TABLES
 from ledger.census.values import InvalidValue, parse
@@ -79,10 +79,11 @@ class CensusService:
                progress: Callable[[str], None] | None = None,
                must_be_new: str | None = None) -> ImportResult:
         batch_id = uuid.uuid4().hex
+        parsed = parse_input(sheets, language=self.language)   # no lock needed for cells
         with self.engine.begin() as conn:
             head = None if dry_run else audit.lock_head(conn)
             snapshot = Snapshot(conn, self.scope(conn))
-            result = plan(snapshot, sheets, replace=replace, remove=remove,
+            result = plan(snapshot, parsed, replace=replace, remove=remove,
                           language=self.language, progress=progress)
             if result.errors:
                 raise CensusRejected(result.errors)
