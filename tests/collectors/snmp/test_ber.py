@@ -95,3 +95,33 @@ def test_damaged_responses_raise_only_ber_error(data):
             ber.decode_community_message(candidate)
         except ber.BerError:
             pass
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(["noAuth", "auth", "authPriv"]), st.data())
+def test_v3_damaged_messages_raise_only_protocol_errors(level, data):
+    """Real v3 messages of our own encoder, damaged: authentication, decryption and parsing
+    must all fail cleanly."""
+    from collectors.snmp.client import SnmpError, SnmpTarget
+    from collectors.snmp.usm import UsmSecurity
+
+    options = {"noAuth": {}, "auth": {"auth_protocol": "SHA", "auth_key": "auth-pass"},
+               "authPriv": {"auth_protocol": "SHA", "auth_key": "auth-pass",
+                            "priv_protocol": "AES", "priv_key": "priv-pass"}}[level]
+    security = UsmSecurity(SnmpTarget("127.0.0.1", version="3", user="u", **options))
+    security.engine_id, security.boots, security.time = b"\x80\x00\x1f\x88\x04", 3, 1000
+    security.message_id, security.salt = 100, 5      # fixed, so every example is alike
+    security.auth_key = b"k" * 20 if security.auth else b""
+    security.priv_key = b"p" * 16 if security.priv else b""
+    message = bytearray(security.encode(ber.encode_pdu(
+        ber.RESPONSE, 7, [(1, 3, 6, 1, 2, 1, 1, 5, 0)])))
+    assert security.decode(bytes(message)).request_id == 7      # intact: decodes
+    for _ in range(data.draw(st.integers(1, 3))):
+        position = data.draw(st.integers(0, len(message) - 1))
+        message[position] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(message)))
+    for candidate in (bytes(message), bytes(message[:cut])):
+        try:
+            security.decode(candidate)
+        except (ber.BerError, SnmpError):
+            pass
