@@ -46,14 +46,17 @@ def test_hosts_instances_and_servers_land_in_the_ledger(ledger):
                 record_facts(session, source=source, collector=kind, facts=obs.facts,
                              department="大数据局", seen_at=now)
             session.commit()
-            rows = {(r.source, r.kind): r for r in session.scalars(select(ObservedAsset))}
+            assets = list(session.scalars(select(ObservedAsset)))
+            rows = {(r.source, r.kind): r for r in assets}
     finally:
         for server in (bmc, exporter):
             server.shutdown()
             server.server_close()
-    guest = rows[("kvm-01", "instance")]
-    assert (guest.natural_key, guest.instance_uuid) == (
-        "instance:5d0f4c1e-7a3b-4f0e-9a61-2c8e4b1f0a11", "5d0f4c1e-7a3b-4f0e-9a61-2c8e4b1f0a11")
+    guests = {r.natural_key: r for r in assets if r.kind == "instance"}
+    assert set(guests) == {"instance:5d0f4c1e-7a3b-4f0e-9a61-2c8e4b1f0a11",
+                           "instance:9b2e6d4a-1c3f-4e5a-8b7c-0d9e8f7a6b54"}
+    guest = guests["instance:5d0f4c1e-7a3b-4f0e-9a61-2c8e4b1f0a11"]
+    assert guest.instance_uuid == "5d0f4c1e-7a3b-4f0e-9a61-2c8e4b1f0a11"
     assert guest.attributes["vcpus"] == 8 and guest.macs == ["52:54:00:1a:2b:3c"]
     server = rows[("bmc-01", "server")]
     assert (server.natural_key, server.vendor, server.model) == (
