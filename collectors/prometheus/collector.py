@@ -27,7 +27,7 @@ from collectors.base import STATUS_ERROR, Collector, Observation, Option, Option
 from collectors.prometheus import node_exporter
 from collectors.rates import RateTracker
 from collectors.registry import register_collector
-from collectors.snmp.secrets import resolve_secret
+from collectors.secrets import resolve_secret
 
 MAX_BYTES = 64 * 1024 * 1024
 

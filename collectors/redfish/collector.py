@@ -30,7 +30,7 @@ import urllib.parse
 from collectors.base import STATUS_ERROR, STATUS_PARTIAL, Collector, Fact, Observation, Option
 from collectors.base import OptionError
 from collectors.registry import register_collector
-from collectors.snmp.secrets import resolve_secret
+from collectors.secrets import resolve_secret
 
 GIB = 1024 ** 3
 MIB = 1024 ** 2

@@ -45,7 +45,7 @@ from collectors.snmp import ber, mapping, mibs
 from collectors.snmp.client import SnmpError, SnmpSession, SnmpTarget
 from collectors.snmp.loop import call_soon, run
 from collectors.snmp.profiles import ProfileError, candidates, load_profiles, model_from
-from collectors.snmp.secrets import resolve_secret
+from collectors.secrets import resolve_secret
 
 INVENTORY_TABLES = ("entity", "ip", "hr_device")
 RATE_COUNTERS = ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_errors", "tx_errors",

@@ -1,7 +1,8 @@
 """Secret option values by reference: ``env:NAME`` or ``file:PATH``, or a literal.
 
-The resolved value is only ever handed to the protocol code; options marked ``secret``
-are never printed by the command line or logged.
+Shared by every collector with credentials (SNMP communities and v3 keys, BMC passwords,
+exporter tokens). The resolved value is only ever handed to the protocol code; options
+marked ``secret`` are never printed by the command line or logged.
 """
 
 from __future__ import annotations
