@@ -10,6 +10,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from collectors.base import OptionError
+
+
+def resolve_option(options, key: str) -> str:
+    """The secret option ``key`` of resolved ``options``; OptionError naming it if unreadable."""
+    try:
+        return resolve_secret(options[key])
+    except ValueError as exc:
+        raise OptionError(key, str(exc)) from None
+
 
 def resolve_secret(value: str) -> str:
     """The secret ``value`` refers to; raises ValueError naming the missing source."""

@@ -27,7 +27,7 @@ from collectors.base import STATUS_ERROR, Collector, Observation, Option, Option
 from collectors.prometheus import node_exporter
 from collectors.rates import RateTracker
 from collectors.registry import register_collector
-from collectors.secrets import resolve_secret
+from collectors.secrets import resolve_option
 
 MAX_BYTES = 64 * 1024 * 1024
 
@@ -53,15 +53,12 @@ class PrometheusCollector(Collector):
         if options["mapping"] not in ("auto", "node_exporter", "none"):
             raise OptionError("mapping", "must be auto, node_exporter or none")
         if options["bearer_token"]:
-            try:
-                resolve_secret(options["bearer_token"])
-            except ValueError as exc:
-                raise OptionError("bearer_token", str(exc)) from None
+            resolve_option(options, "bearer_token")
 
     def __init__(self, name, options=None, timeout=10.0):
         super().__init__(name, options, timeout)
         self.validate(self.config)
-        self._token = resolve_secret(self.config["bearer_token"]) \
+        self._token = resolve_option(self.config, "bearer_token") \
             if self.config["bearer_token"] else ""
         self._rates = RateTracker()
 

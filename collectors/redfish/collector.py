@@ -30,7 +30,7 @@ import urllib.parse
 from collectors.base import STATUS_ERROR, STATUS_PARTIAL, Collector, Fact, Observation, Option
 from collectors.base import OptionError
 from collectors.registry import register_collector
-from collectors.secrets import resolve_secret
+from collectors.secrets import resolve_option
 
 GIB = 1024 ** 3
 MIB = 1024 ** 2
@@ -62,15 +62,12 @@ class RedfishCollector(Collector):
         if urllib.parse.urlsplit(options["url"]).scheme not in ("http", "https"):
             raise OptionError("url", "must be an http:// or https:// URL")
         if options["username"]:
-            try:
-                resolve_secret(options["password"])
-            except ValueError as exc:
-                raise OptionError("password", str(exc)) from None
+            resolve_option(options, "password")
 
     def __init__(self, name, options=None, timeout=10.0):
         super().__init__(name, options, timeout)
         self.validate(self.config)
-        self._password = resolve_secret(self.config["password"]) \
+        self._password = resolve_option(self.config, "password") \
             if self.config["username"] else ""
         self._client = None
 

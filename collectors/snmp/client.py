@@ -196,53 +196,24 @@ class SnmpSession:
 
     async def walk(self, root: tuple[int, ...]) -> list[tuple[tuple[int, ...], int, object]]:
         """Every (oid, tag, value) under ``root``, in order."""
-        results: list = []
-        current = root
-        size = len(root)
-        bulk = self.target.version != "1"
-        while True:
-            repetitions = self.max_repetitions
-            try:
-                pdu = await self.request(ber.GETBULK if bulk else ber.GETNEXT, [current],
-                                         max_repetitions=repetitions if bulk else 0)
-            except SnmpError as exc:
-                if exc.kind == "timeout" and bulk and repetitions > 1:
-                    self.max_repetitions = max(1, repetitions // 2)
-                    continue
-                raise
-            if pdu.error_status == 1 and bulk and repetitions > 1:   # tooBig
-                self.max_repetitions = max(1, repetitions // 2)
-                continue
-            if pdu.error_status == 2 and not bulk:                   # v1 end of MIB
-                return results
-            if pdu.error_status:
-                raise SnmpError("agent", f"walk of {ber.oid_text(root)} failed: "
-                                f"{ber.ERROR_NAMES.get(pdu.error_status, pdu.error_status)}")
-            if not pdu.varbinds:
-                return results
-            for oid, tag, value in pdu.varbinds:
-                if tag == ber.END_OF_MIB_VIEW or oid[:size] != root:
-                    return results
-                if oid <= current:
-                    raise SnmpError("walk", f"agent returned {ber.oid_text(oid)} after "
-                                    f"{ber.oid_text(current)} while walking "
-                                    f"{ber.oid_text(root)} (loop or wrong order)")
-                results.append((oid, tag, value))
-                current = oid
+        return (await self.walk_columns([root]))[root]
 
     async def walk_columns(self, roots: list[tuple[int, ...]]) -> dict[tuple, list]:
         """Walk several columns of one table together: one GETBULK carries every
         unfinished column (rows come back interleaved), so a 15-column table costs a
-        few requests instead of one walk per column. v1 walks each column alone."""
-        if self.target.version == "1" or len(roots) == 1:
+        few requests instead of one walk per column. v1 has no GETBULK: it walks each
+        column alone with GETNEXT, and its noSuchName marks the end of the MIB."""
+        bulk = self.target.version != "1"
+        if not bulk and len(roots) > 1:
             return {root: await self.walk(root) for root in roots}
         results: dict[tuple, list] = {root: [] for root in roots}
         position = {root: root for root in roots}
         while position:
             columns = list(position)
-            repetitions = self.max_repetitions
+            repetitions = self.max_repetitions if bulk else 0
             try:
-                pdu = await self.request(ber.GETBULK, [position[c] for c in columns],
+                pdu = await self.request(ber.GETBULK if bulk else ber.GETNEXT,
+                                         [position[c] for c in columns],
                                          max_repetitions=repetitions)
             except SnmpError as exc:
                 if exc.kind == "timeout" and repetitions > 1:
@@ -252,14 +223,15 @@ class SnmpSession:
             if pdu.error_status == 1 and repetitions > 1:   # tooBig
                 self.max_repetitions = max(1, repetitions // 2)
                 continue
+            if pdu.error_status == 2 and not bulk:           # v1 end of MIB
+                break
             if pdu.error_status:
-                raise SnmpError("agent", "walk failed: "
+                raise SnmpError("agent", f"walk of {ber.oid_text(columns[0])} failed: "
                                 f"{ber.ERROR_NAMES.get(pdu.error_status, pdu.error_status)}")
             if not pdu.varbinds:
                 break
-            progress = self._take_rows(pdu.varbinds, columns, position, results)
-            if not progress:
-                raise SnmpError("walk", "agent answered a bulk walk without any next row")
+            if not self._take_rows(pdu.varbinds, columns, position, results):
+                raise SnmpError("walk", "agent answered a walk without any next row")
         return results
 
     @staticmethod

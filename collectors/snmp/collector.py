@@ -45,7 +45,7 @@ from collectors.snmp import ber, mapping, mibs
 from collectors.snmp.client import SnmpError, SnmpSession, SnmpTarget
 from collectors.snmp.loop import call_soon, run
 from collectors.snmp.profiles import ProfileError, candidates, load_profiles, model_from
-from collectors.secrets import resolve_secret
+from collectors.secrets import resolve_option
 
 INVENTORY_TABLES = ("entity", "ip", "hr_device")
 RATE_COUNTERS = ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_errors", "tx_errors",
@@ -110,14 +110,10 @@ class SnmpCollector(Collector):
         if config["version"] == "3":
             from collectors.snmp.usm import check_protocols
             check_protocols(config["user"], config["auth_protocol"], config["priv_protocol"])
-        secret = {}
-        for key, needed in (("community", config["version"] != "3"),
-                            ("auth_key", config["version"] == "3" and config["auth_protocol"]),
-                            ("priv_key", config["version"] == "3" and config["priv_protocol"])):
-            try:
-                secret[key] = resolve_secret(config[key]) if needed else ""
-            except ValueError as exc:
-                raise OptionError(key, str(exc)) from None
+        secret = {key: resolve_option(config, key) if needed else "" for key, needed in (
+            ("community", config["version"] != "3"),
+            ("auth_key", config["version"] == "3" and config["auth_protocol"]),
+            ("priv_key", config["version"] == "3" and config["priv_protocol"]))}
         target = SnmpTarget(
             host=config["host"], port=config["port"], version=config["version"],
             community=secret["community"], timeout=config["request_timeout"],

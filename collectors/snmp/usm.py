@@ -63,9 +63,11 @@ def check_target(target) -> None:
             raise ValueError(f"{name}: a passphrase needs at least 8 characters")
 
 
-def _localized(passphrase: str, engine_id: bytes, hash_function) -> bytes:
+def _localized(passphrase: bytes, engine_id: bytes, hash_function) -> bytes:
+    """RFC 3414 A.2: passphrase to key, localised to the engine (Reeder extends keys by
+    feeding a key back in as the passphrase)."""
     from pysnmp.proto.secmod.rfc3414 import localkey  # only v3 targets pay for pysnmp
-    ku = bytes(localkey.hash_passphrase(passphrase.encode(), hash_function))
+    ku = bytes(localkey.hash_passphrase(passphrase, hash_function))
     return hash_function(ku + engine_id + ku).digest()
 
 
@@ -115,16 +117,17 @@ class UsmSecurity:
             raise SnmpError("protocol", "SNMPv3 engine discovery: the agent sent no engine ID")
         if self.auth:
             hash_function = AUTH[self.auth][0]
-            self.auth_key = _localized(self.target.auth_key, self.engine_id, hash_function)
+            self.auth_key = _localized(self.target.auth_key.encode(), self.engine_id,
+                                       hash_function)
             if self.priv:
                 self.priv_key = self._priv_key(hash_function)
 
     def _priv_key(self, hash_function) -> bytes:
-        key = _localized(self.target.priv_key, self.engine_id, hash_function)
+        key = _localized(self.target.priv_key.encode(), self.engine_id, hash_function)
         size = 16 if self.priv == "DES" else PRIV[self.priv]
         while len(key) < size:
             if self.priv.endswith("C"):   # Reeder: the key is itself a passphrase hash
-                key += _localized_from_key(key, self.engine_id, hash_function)
+                key += _localized(key, self.engine_id, hash_function)
             else:                          # Blumenthal: append the hash of what we have
                 key += hash_function(key).digest()
         return key[:size]
@@ -263,9 +266,3 @@ class UsmSecurity:
                                         f"{REPORTS.get(reason, ber.oid_text(oid))}")
         raise SnmpError("protocol", "SNMPv3 agent sent an unexpected report")
 
-
-def _localized_from_key(key: bytes, engine_id: bytes, hash_function) -> bytes:
-    """Reeder key extension: treat the key as a passphrase hash and localise it again."""
-    from pysnmp.proto.secmod.rfc3414 import localkey
-    ku = bytes(localkey.hash_passphrase(key, hash_function))
-    return hash_function(ku + engine_id + ku).digest()

@@ -80,7 +80,6 @@ class Plan:
     diffs: dict[str, CategoryDiff]
     #: Typed records of the input by category and code (present fields only).
     records: dict[str, dict[str, dict]]
-    rows: dict[str, dict[str, int]]
 
     @property
     def empty(self) -> bool:
@@ -159,7 +158,7 @@ class _Planner:
         return self.snap.rows[category].records.get(code)
 
     def exists(self, category: str, code: str) -> bool:
-        return code in self.records[category] or code in self.where[category] or (
+        return code in self.where[category] or (
             code in self.snap.codes[category] and code not in self.removed[category])
 
     def mark_removed(self) -> None:
@@ -406,7 +405,4 @@ def plan(snapshot: Snapshot, sheets: list[InputSheet] | ParsedInput, *, replace:
     planner.check_rows()
     if progress:
         progress("checked references and duplicates")
-    diffs = planner.diff()
-    rows = {key: {code: where[1] for code, where in codes.items()}
-            for key, codes in planner.where.items()}
-    return Plan(errors=planner.errors, diffs=diffs, records=planner.records, rows=rows)
+    return Plan(errors=planner.errors, diffs=planner.diff(), records=planner.records)

@@ -88,7 +88,8 @@ class CensusService:
             if result.errors:
                 raise CensusRejected(result.errors)
             if must_be_new and not result.diffs[must_be_new].new:
-                raise Conflict("already exists")  # created by someone else meanwhile
+                # Declared by someone else between our check and this lock.
+                raise Conflict(next(iter(result.records[must_be_new]), ""))
             if dry_run or result.empty:
                 return ImportResult(result, False, batch_id)
             writer = PlanWriter(conn, snapshot, result)
@@ -178,13 +179,13 @@ class CensusService:
         with self.engine.connect() as conn:
             scope = self.scope(conn)
             query = select(table)
-            if not scope.unrestricted and category != "region":
-                column = table.c.id if category == "department" else table.c.department_id
-                query = query.where(column.in_(scope.department_ids))
-            if department is not None and category != "region":
-                sub = Scope.for_department(conn, department)
-                column = table.c.id if category == "department" else table.c.department_id
-                query = query.where(column.in_(sub.department_ids))
+            owner = None if category == "region" else \
+                table.c.id if category == "department" else table.c.department_id
+            if owner is not None and not scope.unrestricted:
+                query = query.where(owner.in_(scope.department_ids))
+            if owner is not None and department is not None:
+                query = query.where(owner.in_(Scope.for_department(conn, department)
+                                              .department_ids))
             for key, raw in (filters or {}).items():
                 query = query.where(self._filter(conn, spec.by_key[key], table, raw))
             if search:

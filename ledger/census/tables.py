@@ -36,7 +36,7 @@ class Money(TypeDecorator):
         return None if value is None else (decimal.Decimal(value) / 100).quantize(CENT)
 
 
-def _column(category: Category, spec: Field) -> Column:
+def _column(spec: Field) -> Column:
     nullable = not spec.required
     if spec.kind == "ref":
         return Column(spec.column, Integer, ForeignKey(f"census_{spec.ref}.id"),
@@ -56,7 +56,7 @@ def _column(category: Category, spec: Field) -> Column:
 def _table(category: Category) -> Table:
     columns = [Column("id", Integer, primary_key=True)]
     for spec in category.fields:
-        column = _column(category, spec)
+        column = _column(spec)
         if spec.key == "code":
             column.unique = True
         columns.append(column)
