@@ -5,3 +5,4 @@ from collectors.snmp.collector import SnmpCollector  # noqa: F401
 from collectors.prometheus.collector import PrometheusCollector  # noqa: F401
 from collectors.redfish.collector import RedfishCollector  # noqa: F401
 from collectors.libvirt.collector import LibvirtCollector  # noqa: F401
+from collectors.openstack.collector import OpenStackCollector  # noqa: F401

@@ -19,7 +19,8 @@ STATUS_ERROR = "error"
 STATUS_TIMEOUT = "timeout"
 
 #: Identity keys of a fact, strongest first (DESIGN.md, "Matching observed to declared").
-IDENTITY_KEYS = ("serial_number", "instance_uuid", "machine_uuid", "mac", "mgmt_ip", "hostname")
+IDENTITY_KEYS = ("serial_number", "instance_uuid", "machine_uuid", "mac", "mgmt_ip", "hostname",
+                 "resource_id")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -163,6 +164,8 @@ def _coerce(opt: Option, value: Any) -> Any:
         return float(value)
     if opt.type is list and isinstance(value, (list, tuple)):
         return list(value)
+    if opt.type is dict and isinstance(value, Mapping):
+        return dict(value)
     if isinstance(value, opt.type) and not (opt.type is int and isinstance(value, bool)):
         return value
     raise OptionError(opt.name, f"expected {opt.type.__name__}, got {value!r}")

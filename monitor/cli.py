@@ -89,9 +89,23 @@ def _add_option(parser: argparse.ArgumentParser, option: Option) -> None:
         parser.add_argument(flag, dest=f"opt_{option.name}", default=None,
                             type=lambda text: [p for p in text.split(",") if p],
                             help=help_text + "; comma-separated")
+    elif option.type is dict:
+        parser.add_argument(flag, dest=f"opt_{option.name}", default=None, type=_pairs,
+                            help=help_text + "; KEY=VALUE,KEY=VALUE")
     else:
         parser.add_argument(flag, dest=f"opt_{option.name}", default=None, type=option.type,
                             help=help_text)
+
+
+def _pairs(text: str) -> dict[str, str]:
+    """``a=b,c=d`` as a mapping (a dict option on the command line)."""
+    pairs = {}
+    for part in (p for p in text.split(",") if p.strip()):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise argparse.ArgumentTypeError(f"{part!r} is not KEY=VALUE")
+        pairs[key.strip()] = value.strip()
+    return pairs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
