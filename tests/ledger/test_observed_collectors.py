@@ -65,3 +65,30 @@ def test_hosts_instances_and_servers_land_in_the_ledger(ledger):
     assert host.hostname == "vm" and host.mac == "02:fc:00:00:00:01"
     assert host.department == "大数据局"
     assert ("kvm-01", "hypervisor") in rows
+
+
+def test_cloud_projects_map_to_departments_in_the_ledger(ledger):
+    from collectors.openstack.collector import OpenStackCollector
+    from tests.apis.openstack import PROJECT_ID, OpenStackAPI
+
+    with OpenStackAPI() as api:
+        collector = OpenStackCollector("zwy", {
+            "auth_url": api.url, "username": "admin", "password": "secret",
+            "departments": {PROJECT_ID: "大数据局"}})
+        obs = collector.collect()
+        collector.close()
+    assert obs.status == "ok", obs.error
+    now = dt.datetime.now(dt.timezone.utc)
+    with ledger.session() as session:
+        record_facts(session, source="zwy", collector="openstack", facts=obs.facts,
+                     department="政务云中心", seen_at=now)
+        session.commit()
+        rows = {r.natural_key: r for r in session.scalars(select(ObservedAsset))}
+    server = rows["instance:f5dc173b-6804-445a-a6d8-c705dad5b5eb"]
+    assert server.department == "大数据局"            # the project's mapping wins
+    assert server.attributes["vcpus"] == 1 and server.macs == ["00:0c:29:0d:11:74"]
+    volume = rows["res:volume:cinder:cb49b381-9012-40cb-b8ee-80c19a4801b5"]
+    assert volume.department == "政务云中心"          # unmapped project: the target's tag
+    assert rows["ip:192.168.1.135/host2"].kind == "hypervisor"
+    assert {r.kind for r in rows.values()} == {"instance", "hypervisor", "volume",
+                                               "storage_pool"}
