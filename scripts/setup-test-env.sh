@@ -15,8 +15,9 @@ PYTHON=${PYTHON:-python3}
 # snmpd and the net-snmp tools for the SNMP collector, prometheus-snmp-exporter for its benchmark,
 # prometheus-node-exporter for the Prometheus collector.
 # libvirt-dev and pkg-config let pip build libvirt-python (requirements-optional.txt).
+# golang-go and govmomi's sources build the vCenter simulator (tests/apis/vcsim) offline.
 APT_PACKAGES=(influxdb snmpd snmp prometheus-snmp-exporter prometheus-node-exporter libvirt-dev
-              pkg-config)
+              pkg-config golang-go golang-github-vmware-govmomi-dev)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

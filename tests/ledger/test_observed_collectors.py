@@ -92,3 +92,29 @@ def test_cloud_projects_map_to_departments_in_the_ledger(ledger):
     assert rows["ip:192.168.1.135/host2"].kind == "hypervisor"
     assert {r.kind for r in rows.values()} == {"instance", "hypervisor", "volume",
                                                "storage_pool"}
+
+
+def test_vsphere_hosts_and_vms_land_in_the_ledger(ledger):
+    from collectors.vsphere.collector import VsphereCollector
+    from tests.apis.vcsim import VcSim
+
+    with VcSim() as sim:
+        collector = VsphereCollector("vc", {"url": sim.url, "username": "ledger",
+                                            "password": "secret", "verify_tls": False,
+                                            "departments": {"Resources": "大数据局"}})
+        obs = collector.collect()
+        collector.close()
+    assert obs.status == "ok", obs.error
+    with ledger.session() as session:
+        record_facts(session, source="vc", collector="vsphere", facts=obs.facts,
+                     department=None, seen_at=dt.datetime.now(dt.timezone.utc))
+        session.commit()
+        rows = list(session.scalars(select(ObservedAsset)))
+    kinds = {}
+    for row in rows:
+        kinds.setdefault(row.kind, []).append(row)
+    # Four hosts sharing the simulator's one serial stay four assets (keyed by UUID).
+    assert len(kinds["hypervisor"]) == 4 and len(kinds["instance"]) == 4
+    assert all(r.natural_key.startswith("uuid:") for r in kinds["hypervisor"])
+    assert {r.department for r in kinds["instance"]} == {"大数据局"}   # every pool is "Resources"
+    assert len(kinds["datastore"]) == 1

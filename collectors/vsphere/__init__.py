@@ -1,0 +1,1 @@
+"""vSphere collector (pyvmomi)."""
