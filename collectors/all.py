@@ -7,3 +7,4 @@ from collectors.redfish.collector import RedfishCollector  # noqa: F401
 from collectors.libvirt.collector import LibvirtCollector  # noqa: F401
 from collectors.openstack.collector import OpenStackCollector  # noqa: F401
 from collectors.vsphere.collector import VsphereCollector  # noqa: F401
+from collectors.kubernetes.collector import KubernetesCollector  # noqa: F401

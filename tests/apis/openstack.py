@@ -477,3 +477,22 @@ def _server_form(server: dict, version: tuple[int, int]) -> dict:
     shown = dict(server)
     shown["flavor"] = {"id": "1", "links": []}
     return shown
+
+
+def main() -> None:
+    """Serve a generated cloud until standard input closes (for bench/inventory.py)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--servers", type=int, default=10000)
+    parser.add_argument("--hosts", type=int, default=500)
+    args = parser.parse_args()
+    api = OpenStackAPI(Dataset.generated(args.servers, args.hosts)).start()
+    print(json.dumps({"url": api.url}), flush=True)
+    sys.stdin.read()
+    api.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -118,3 +118,22 @@ def test_vsphere_hosts_and_vms_land_in_the_ledger(ledger):
     assert all(r.natural_key.startswith("uuid:") for r in kinds["hypervisor"])
     assert {r.department for r in kinds["instance"]} == {"大数据局"}   # every pool is "Resources"
     assert len(kinds["datastore"]) == 1
+
+
+def test_kubernetes_nodes_and_namespaces_land_in_the_ledger(ledger):
+    from collectors.kubernetes.collector import KubernetesCollector
+    from tests.apis.kubernetes import TOKEN, KubernetesAPI
+
+    with KubernetesAPI() as api:
+        collector = KubernetesCollector("k8s", {"url": api.url, "token": TOKEN,
+                                                "department_label": "ledger.gov/department"})
+        obs = collector.collect()
+        collector.close()
+    assert obs.status == "ok", obs.error
+    with ledger.session() as session:
+        record_facts(session, source="k8s", collector="kubernetes", facts=obs.facts,
+                     department=None, seen_at=dt.datetime.now(dt.timezone.utc))
+        session.commit()
+        rows = {r.natural_key: r for r in session.scalars(select(ObservedAsset))}
+    assert rows["uuid:aa829ca9-73d7-064d-9019-df07404ad448"].mgmt_ip == "192.168.0.113"
+    assert rows["res:namespace:k8s:dsj-prod"].department == "大数据局"

@@ -1,0 +1,1 @@
+"""Kubernetes collector (official client)."""
