@@ -462,9 +462,9 @@ def _session_lost(exc: BaseException) -> bool:
 
 def describe(exc: BaseException) -> str:
     """One line for a vim fault, a transport error or an unreadable answer."""
-    msg = getattr(exc, "msg", None) or str(exc).strip().splitlines()[0] if str(exc).strip() \
-        else type(exc).__name__
     name = type(exc).__name__
+    text = str(exc).strip()
+    msg = getattr(exc, "msg", None) or (text.splitlines()[0] if text else name)
     if name == "InvalidLogin" or "InvalidLogin" in name:
         return "login failed (user or password)"
     if isinstance(exc, socket.timeout) or "timed out" in str(msg):
