@@ -112,6 +112,13 @@ bind-address = "127.0.0.1:{self.rpc_port}"
             assert answer.status == 204
 
 
+def free_tcp_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def free_udp_port() -> int:
     """A UDP port on 127.0.0.1 that is free right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:

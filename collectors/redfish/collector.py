@@ -36,6 +36,18 @@ GIB = 1024 ** 3
 MIB = 1024 ** 2
 
 
+def _int(value) -> int | None:
+    """An integer property that may arrive as a number or as a numeric string."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return int(value)
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
 class RedfishError(Exception):
     """A failed request, with the path and what the BMC said."""
 
@@ -125,7 +137,7 @@ class RedfishCollector(Collector):
                     {"power_on": system.get("PowerState") == "On",
                      "health_ok": (system.get("Status") or {}).get("Health") == "OK"}, stamp)
             try:
-                obs.facts.append(self._fact(system, bmc))
+                obs.facts.append(self._fact(system, bmc, problems))
             except (RedfishError, ValueError, KeyError, TypeError) as exc:
                 problems.append(str(exc))
         if problems:
@@ -213,26 +225,36 @@ class RedfishCollector(Collector):
             field = "speed_percent" if unit == "Percent" else "speed_rpm"
             obs.add("fan", {"chassis": name, "fan": label}, {field: fan.get("Reading")}, stamp)
 
-    def _fact(self, system: dict, bmc: dict) -> Fact:
+    def _sub(self, system: dict, key: str, problems: list[str]) -> list[dict]:
+        """A system's sub-collection; one that fails is named, the fact is still made."""
+        path = self._link(system, key)
+        if path is None:
+            return []
+        try:
+            return self._members(path)
+        except (RedfishError, ValueError, KeyError, TypeError) as exc:
+            problems.append(str(exc))
+            return []
+
+    def _fact(self, system: dict, bmc: dict, problems: list[str]) -> Fact:
         processors = []
-        path = self._link(system, "Processors")
-        for cpu in (self._members(path) if path else []):
+        for cpu in self._sub(system, "Processors", problems):
             processors.append({k: v for k, v in {
                 "socket": cpu.get("Socket") or cpu.get("Id"), "type": cpu.get("ProcessorType"),
                 "model": cpu.get("Model"), "manufacturer": cpu.get("Manufacturer"),
                 "architecture": cpu.get("ProcessorArchitecture"),
-                "cores": cpu.get("TotalCores"), "threads": cpu.get("TotalThreads"),
-                "max_speed_mhz": cpu.get("MaxSpeedMHz")}.items() if v is not None})
+                # Some services (sushy-tools, older BMCs) send numbers as strings.
+                "cores": _int(cpu.get("TotalCores")), "threads": _int(cpu.get("TotalThreads")),
+                "max_speed_mhz": _int(cpu.get("MaxSpeedMHz"))}.items() if v is not None})
         memory = []
-        path = self._link(system, "Memory")
-        for dimm in (self._members(path) if path else []):
-            if dimm.get("CapacityMiB"):
-                memory.append({"id": dimm.get("Id"), "capacity_bytes": dimm["CapacityMiB"] * MIB,
+        for dimm in self._sub(system, "Memory", problems):
+            if _int(dimm.get("CapacityMiB")):
+                memory.append({"id": dimm.get("Id"),
+                               "capacity_bytes": _int(dimm["CapacityMiB"]) * MIB,
                                "type": dimm.get("MemoryDeviceType"),
                                "speed_mhz": dimm.get("OperatingSpeedMhz")})
         macs = []
-        path = self._link(system, "EthernetInterfaces")
-        for nic in (self._members(path) if path else []):
+        for nic in self._sub(system, "EthernetInterfaces", problems):
             mac = (nic.get("MACAddress") or nic.get("PermanentMACAddress") or "").lower()
             if mac:
                 macs.append(mac)
