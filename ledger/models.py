@@ -6,6 +6,13 @@
   by the scheduler and read by the web tier (which never polls).
 - ``runtime_stat``: gauges and counters of the scheduler process (store writer
   queue, write latency) for ``/metrics`` in a separate web process.
+- ``utilization_day``: one observed resource's daily utilization summary (mean, p95 and
+  max of CPU, memory, network and disk, with the share of the day that had samples).
+- ``reconcile_pair``: the current outcome of reconciliation per declared and/or observed
+  asset (matched, mismatch, undeclared, missing, suspect, conflict), with the key that matched.
+- ``finding``: what an analysis found (a pair that is not clean, an idle resource, an
+  overdue migration), with its lifecycle (open, acknowledged, resolved) and first/last seen.
+- ``analysis_run``: when each analysis last ran, over which scope, and its summary.
 """
 
 from __future__ import annotations
@@ -13,8 +20,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, Index, Integer, String, Text,
-                        TypeDecorator, UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index,
+                        Integer, String, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 UTC = dt.timezone.utc
@@ -74,7 +81,28 @@ class ObservedAsset(Base):
     macs: Mapped[list[str]] = mapped_column(default=list)
     mgmt_ip: Mapped[str | None] = mapped_column(String(64))
     hostname: Mapped[str | None] = mapped_column(String(255))
+    #: The department code as the target's tag or the collector's mapping named it; kept
+    #: even when no census department has that code (shown as unknown, never dropped).
     department: Mapped[str | None] = mapped_column(String(128))
+    #: The census department that code names (None while unknown).
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("census_department.id", ondelete="SET NULL"), index=True)
+    #: Codes from the target's tags: census data center, cloud platform, dedicated network.
+    data_center: Mapped[str | None] = mapped_column(String(128))
+    platform: Mapped[str | None] = mapped_column(String(128))
+    network: Mapped[str | None] = mapped_column(String(128))
+    # Figures every analysis reads, lifted out of ``attributes`` when the fact is recorded
+    # so reconciliation and the compute ledger read columns, not a million JSON documents.
+    cpu_model: Mapped[str | None] = mapped_column(String(255))
+    cpu_sockets: Mapped[int | None] = mapped_column(Integer)
+    cpu_cores: Mapped[int | None] = mapped_column(Integer)
+    cpu_threads: Mapped[int | None] = mapped_column(Integer)
+    vcpus: Mapped[int | None] = mapped_column(Integer)
+    memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    disk_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    gpus: Mapped[int | None] = mapped_column(Integer)
+    architecture: Mapped[str | None] = mapped_column(String(32))
+    power_state: Mapped[str | None] = mapped_column(String(32))
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -108,3 +136,117 @@ class RuntimeStat(Base):
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class UtilizationDay(Base):
+    """One observed resource's utilization over one day (in the configured time zone).
+
+    Percentages for CPU, memory and disk, bit/s for network; ``coverage`` is the share of
+    the day that had samples, and a day under the configured minimum is ``low_coverage``
+    (never counted as idle).
+    """
+
+    __tablename__ = "utilization_day"
+
+    asset_id: Mapped[int] = mapped_column(
+        ForeignKey("observed_asset.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True, index=True)
+    cpu_mean: Mapped[float | None] = mapped_column(Float)
+    cpu_p95: Mapped[float | None] = mapped_column(Float)
+    cpu_max: Mapped[float | None] = mapped_column(Float)
+    memory_mean: Mapped[float | None] = mapped_column(Float)
+    memory_p95: Mapped[float | None] = mapped_column(Float)
+    memory_max: Mapped[float | None] = mapped_column(Float)
+    net_in_mean: Mapped[float | None] = mapped_column(Float)
+    net_in_p95: Mapped[float | None] = mapped_column(Float)
+    net_in_max: Mapped[float | None] = mapped_column(Float)
+    net_out_mean: Mapped[float | None] = mapped_column(Float)
+    net_out_p95: Mapped[float | None] = mapped_column(Float)
+    net_out_max: Mapped[float | None] = mapped_column(Float)
+    disk_mean: Mapped[float | None] = mapped_column(Float)
+    disk_p95: Mapped[float | None] = mapped_column(Float)
+    disk_max: Mapped[float | None] = mapped_column(Float)
+    coverage: Mapped[float] = mapped_column(Float)
+    low_coverage: Mapped[bool] = mapped_column(Boolean)
+    demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SummaryDay(Base):
+    """A day whose utilization summaries are complete (backfill skips it)."""
+
+    __tablename__ = "summary_day"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    resources: Mapped[int] = mapped_column(Integer)
+    finished_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ReconcilePair(Base):
+    """The current reconciliation outcome of one declared and/or observed asset."""
+
+    __tablename__ = "reconcile_pair"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(255), unique=True)
+    outcome: Mapped[str] = mapped_column(String(16), index=True)
+    department_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    declared_category: Mapped[str | None] = mapped_column(String(32))
+    declared_id: Mapped[int | None] = mapped_column(Integer)
+    declared_code: Mapped[str | None] = mapped_column(String(64))
+    observed_asset_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    observed_source: Mapped[str | None] = mapped_column(String(128))
+    observed_kind: Mapped[str | None] = mapped_column(String(32))
+    observed_keys: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    also_seen_by: Mapped[list[str] | None] = mapped_column(JSON)
+    matched_by: Mapped[str | None] = mapped_column(String(32))
+    differences: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    first_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Finding(Base):
+    """Something an analysis found, with its lifecycle.
+
+    ``fingerprint`` names the condition (kind, declared asset, observed asset, field), so a
+    run that finds it again updates ``last_seen`` instead of adding a row; ``active`` says
+    whether the last run still found it. A finding whose condition clears is resolved by
+    the analysis; one whose condition returns is reopened.
+    """
+
+    __tablename__ = "finding"
+    __table_args__ = (Index("ix_finding_kind_state", "kind", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, index=True)
+    department_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    declared_category: Mapped[str | None] = mapped_column(String(32))
+    declared_code: Mapped[str | None] = mapped_column(String(64))
+    observed_asset_id: Mapped[int | None] = mapped_column(Integer)
+    observed_source: Mapped[str | None] = mapped_column(String(128))
+    field: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Money the finding ties up or concerns, in fen (idle investment), for sorting/totals.
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    state_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    state_changed_by: Mapped[str] = mapped_column(String(255))
+    state_reason: Mapped[str | None] = mapped_column(Text)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AnalysisRun(Base):
+    """One run of an analysis (reconcile, summaries, idle, migration, compute)."""
+
+    __tablename__ = "analysis_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    analysis: Mapped[str] = mapped_column(String(32), index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(255))
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)

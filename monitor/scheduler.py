@@ -92,8 +92,7 @@ class Monitor:
             with self.ledger.session() as session:
                 if obs.facts:
                     record_facts(session, source=name, collector=running.target.kind,
-                                 facts=obs.facts, department=running.target.tags.get("department"),
-                                 seen_at=seen_at)
+                                 facts=obs.facts, tags=running.target.tags, seen_at=seen_at)
                 record_poll(session, PollRecord(
                     name=name, kind=running.target.kind, status=obs.status,
                     duration_seconds=obs.duration_seconds, error=obs.error,

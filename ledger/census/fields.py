@@ -195,6 +195,8 @@ DEVICE = Category("device", "设备", "devices", (
     Field("mac", "MAC地址", "MAC address", "mac", identity=True),
     Field("hostname", "主机名", "hostname", identity=True),
     Field("data_center", "所在数据中心", "data center", "ref", ref="data_center"),
+    Field("information_system", "所属信息系统", "information system", "ref",
+          ref="information_system"),
     Field("rack", "机柜位置", "rack position", max_length=64),
     Field("cpu_model", "CPU型号", "CPU model"),
     Field("cpu_cores", "CPU核数", "CPU cores", "int"),

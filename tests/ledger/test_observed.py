@@ -24,11 +24,19 @@ def server(serial="CN7475123", memory=64):
 def test_natural_key_takes_the_strongest_identity():
     assert natural_key(server()) == "serial:Huawei:CN7475123"
     assert natural_key(Fact("vm", {"instance_uuid": "u-1", "mac": "aa"}, {})) == "instance:u-1"
-    assert natural_key(Fact("host", {"mac": ["b", "a"], "hostname": "h"}, {})) == "mac:a"
+    assert natural_key(Fact("host", {"mac": ["52:54:00:00:00:0b", "52:54:00:00:00:0a"],
+                                     "hostname": "h"}, {})) == "mac:52:54:00:00:00:0a"
     assert natural_key(Fact("host", {"mgmt_ip": "10.0.0.1", "hostname": "h"}, {})) \
         == "ip:10.0.0.1/h"
     assert natural_key(Fact("host", {"hostname": "h"}, {})) == "host:h"
     assert natural_key(Fact("host", {}, {"model": "x"})) is None
+
+
+def test_placeholders_are_never_natural_keys():
+    fact = Fact("server", {"serial_number": "To be filled by O.E.M.",
+                           "machine_uuid": "00000000-0000-0000-0000-000000000000",
+                           "mac": ["00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"], "hostname": "h"}, {})
+    assert natural_key(fact) == "host:h"
 
 
 def test_first_seen_stays_and_last_seen_moves(ledger):

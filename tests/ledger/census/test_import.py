@@ -96,10 +96,10 @@ def test_export_then_import_changes_nothing(imported, tmp_path, suffix):
 
 def test_dry_run_reports_field_changes_and_writes_nothing(imported, tmp_path):
     rows = copy.deepcopy(ROWS)
-    rows["设备"][0][15] = "闲置"                       # status
-    rows["设备"][1][17] = "190000"                     # purchase price
+    rows["设备"][0][16] = "闲置"                       # status
+    rows["设备"][1][18] = "190000"                     # purchase price
     rows["设备"].append(["DEV03", "防火墙", "D001", "防火墙", "Hillstone", "SG-6000", "HS0001"]
-                       + [None] * 8 + ["在用"])
+                       + [None] * 9 + ["在用"])
     rows["数据中心"].pop(1)
     rows["云资源"] = []
     rows["灾备关系"] = []
@@ -123,7 +123,7 @@ def test_dry_run_reports_field_changes_and_writes_nothing(imported, tmp_path):
 
 def test_applied_changes_are_audited_field_by_field(imported, tmp_path):
     rows = copy.deepcopy(ROWS)
-    rows["设备"][0][15] = "闲置"
+    rows["设备"][0][16] = "闲置"
     CensusService(imported.engine, actor="张三").apply(
         read_file(filled_workbook(tmp_path / "e.xlsx", rows)))
     with imported.engine.connect() as conn:
@@ -150,7 +150,7 @@ def test_every_bad_row_is_located_and_nothing_is_written(ledger, tmp_path):
     rows["数据中心"][1][15] = "三百万"                 # amount
     rows["设备"][1][6] = "2102351931DMK8000123"       # serial of DEV01 again (same vendor? no)
     rows["设备"][1][4] = "Huawei"
-    rows["设备"][1][16] = "2021-02-30"                # date
+    rows["设备"][1][17] = "2021-02-30"                # date
     rows["云资源"][0][5] = "CP99"                      # unknown platform
     rows["部门"].append(["D001", "重复部门"])          # duplicate code
     rows["灾备关系"][0][6] = "CP01"                    # both pairs filled
@@ -158,7 +158,7 @@ def test_every_bad_row_is_located_and_nothing_is_written(ledger, tmp_path):
     found = {(e.sheet, e.row, e.column, e.value) for e in errors}
     assert ("数据中心", 3, "J(等保级别)", "六级") in found
     assert ("数据中心", 4, "P(总投资(元))", "三百万") in found
-    assert ("设备", 4, "Q(购置日期)", "2021-02-30") in found
+    assert ("设备", 4, "R(购置日期)", "2021-02-30") in found
     assert ("设备", 4, "G(序列号)", "2102351931DMK8000123") in found
     assert ("云资源", 3, "F(所在云平台)", "CP99") in found
     assert ("部门", 6, "A(编号)", "D001") in found
@@ -174,7 +174,7 @@ def test_every_bad_row_is_located_and_nothing_is_written(ledger, tmp_path):
 
 def test_duplicates_against_the_ledger(imported, tmp_path):
     rows = {"设备": [["DEV09", "新交换机", "D001", "交换机", "huawei", "X", "2102351931DMK8000123",
-                      None, "00:11:22:aa:bb:cc"] + [None] * 6 + ["在用"]]}
+                      None, "00:11:22:aa:bb:cc"] + [None] * 7 + ["在用"]]}
     errors = _errors(imported, tmp_path, rows)
     assert {(e.column, e.reason) for e in errors} == {
         ("G(序列号)", "与台账中已有的 DEV01 重复（厂商+序列号）"),
