@@ -121,8 +121,8 @@ class DepartmentResolver:
         return cls._from_rows(rows)
 
     @classmethod
-    def everything(cls, session: Session) -> "DepartmentResolver":
-        """Every department (for re-resolving the whole ledger)."""
+    def everything(cls, session) -> "DepartmentResolver":
+        """Every department (for re-resolving the whole ledger); a session or connection."""
         table = TABLES["department"]
         return cls._from_rows(session.execute(
             select(table.c.id, table.c.code, table.c.name)).all())
@@ -238,17 +238,3 @@ def observed_for_source(session: Session, source: str) -> list[ObservedAsset]:
     """Return the assets one source observed, most recently seen first."""
     return list(session.scalars(select(ObservedAsset).where(ObservedAsset.source == source)
                                 .order_by(ObservedAsset.last_seen.desc())))
-
-
-def resolve_departments(session: Session) -> int:
-    """Re-resolve every observed asset's department code (after a census import declared
-    departments that earlier polls named); return how many rows changed."""
-    resolver = DepartmentResolver.everything(session)
-    changed = 0
-    for asset in session.scalars(select(ObservedAsset).where(
-            ObservedAsset.department.is_not(None))):
-        wanted = resolver.resolve(asset.department)
-        if asset.department_id != wanted:
-            asset.department_id = wanted
-            changed += 1
-    return changed

@@ -20,7 +20,7 @@ from typing import Sequence
 
 from collectors import get_collector, kinds
 from collectors.base import Collector, Option
-from monitor import census_cli
+from monitor import analysis_cli, census_cli
 from monitor.config import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     for kind in kinds():
         _add_collect_parser(kind_parsers, get_collector(kind), common)
     census_cli.add_parsers(sub, common)
+    analysis_cli.add_parsers(sub, common)
     discover = sub.add_parser("discover", parents=[common],
                               help="sweep CIDR ranges for SNMP agents, propose targets")
     discover.add_argument("cidr", nargs="+", help="ranges such as 10.1.0.0/24")
@@ -128,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check_config(settings)
     if args.command in ("census", "audit"):
         return census_cli.run(args, settings)
+    if args.command in ("poll", "reconcile", "findings"):
+        return analysis_cli.run(args, settings)
     if args.command == "discover":
         from monitor.discover_cli import run_discover
         return run_discover(args)

@@ -20,6 +20,8 @@ import yaml
 from collectors import get_collector
 from collectors.base import OptionError
 from ledger.census.const import AUDIT_ALGORITHMS
+from ledger.policy import AnalysisPolicy
+from monitor.config_analysis import AnalysisConfigError, AnalysisSchedule, parse_analysis
 from monitor.store.influx import parse_store_url
 from monitor.units import parse_duration, parse_size
 
@@ -69,6 +71,8 @@ class Settings:
     max_workers: int
     targets: tuple[TargetConfig, ...]
     audit_hash: str = "sha256"
+    analysis: AnalysisPolicy = dataclasses.field(default_factory=AnalysisPolicy)
+    analysis_schedule: AnalysisSchedule = dataclasses.field(default_factory=AnalysisSchedule)
 
     @property
     def store_path(self) -> Path:
@@ -155,7 +159,7 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
                    port: int | None = None, store_url: str | None = None) -> Settings:
     """Validate an already parsed mapping; see :func:`load_settings`."""
     top = _Reader(file, data, "")
-    top.check_known({"data_dir", "web", "store", "ledger", "scheduler", "targets"})
+    top.check_known({"data_dir", "web", "store", "ledger", "scheduler", "targets", "analysis"})
     web, store, ledger, sched = (top.child(n) for n in ("web", "store", "ledger", "scheduler"))
     web.check_known({"host", "port", "language", "timezone"})
     store.check_known({"backend", "retention", "spool", "password_env", "token_env", "timeout",
@@ -163,13 +167,18 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
     ledger.check_known({"url", "audit_hash"})
     sched.check_known({"interval", "timeout", "jitter", "max_workers"})
     root = _data_dir(top, base, data_dir)
+    timezone = _timezone(web)
+    try:
+        analysis, schedule = parse_analysis(top.data.get("analysis"), base, timezone)
+    except AnalysisConfigError as exc:
+        raise ConfigError(file, f"analysis.{exc.key}", exc.reason) from None
     return Settings(
         source=file,
         data_dir=root,
         web_host=host or web.get("host", str, "127.0.0.1"),
         web_port=_port(web, port),
         language=_choice(web, "language", LANGUAGES, "zh"),
-        timezone=_timezone(web),
+        timezone=timezone,
         store_backend=_store_backend(store, store_url),
         retention=_retention(store.child("retention")),
         store_options=_store_options(store),
@@ -178,6 +187,8 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
         max_workers=_positive_int(sched, "max_workers", DEFAULTS["max_workers"]),
         targets=_targets(top, sched),
         audit_hash=_choice(ledger, "audit_hash", AUDIT_ALGORITHMS, "sha256"),
+        analysis=analysis,
+        analysis_schedule=schedule,
     )
 
 

@@ -24,7 +24,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor as APThreadPool
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from collectors import Collector, get_collector
+from collectors import Collector, Observation, get_collector
 from ledger.db import Ledger
 from ledger.observed import record_facts
 from ledger.status import PollRecord, record_poll, register_targets, set_runtime_stats
@@ -81,7 +81,27 @@ class Monitor:
         self._scheduler.start()
         _LOGGER.info("Scheduler started with %s targets", len(self.targets))
 
-    def poll_target(self, name: str) -> None:
+    def poll_once(self, names: list[str] | None = None) -> dict[str, Observation]:
+        """Poll the named targets (default: all) once, concurrently, record everything as
+        the scheduled polls do, deliver the samples to the store and close the targets."""
+        with self.ledger.session() as session:
+            register_targets(session, {t.name: (t.target.kind, t.target.interval)
+                                       for t in self.targets.values()})
+            session.commit()
+        self.writer.start()
+        try:
+            wanted = names or list(self.targets)
+            with concurrent.futures.ThreadPoolExecutor(max(1, min(len(wanted), 32))) as pool:
+                polled = dict(zip(wanted, pool.map(self.poll_target, wanted)))
+        finally:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self.writer.stop()
+            self.publish_stats()
+            for target in self.targets.values():
+                target.close()
+        return polled
+
+    def poll_target(self, name: str) -> Observation:
         """Poll one target and record what it returned."""
         running = self.targets[name]
         obs = running.poll()
@@ -101,6 +121,7 @@ class Monitor:
                 session.commit()
         except Exception:  # noqa: BLE001 - a ledger hiccup must not stop other polls
             _LOGGER.exception("Recording the poll of %s in the ledger failed", name)
+        return obs
 
     def maintain_store(self) -> None:
         """Roll up and expire the time-series store."""

@@ -113,6 +113,32 @@ def run_scheduler(settings: Settings) -> int:
     return 0
 
 
+def poll_targets(settings: Settings, names: list[str], stream: IO[str] = sys.stdout) -> int:
+    """Poll the configured targets (or the named ones) once and record everything; 0 when
+    every poll succeeded (fully or partly), 1 otherwise, 2 for an unknown target name."""
+    configured = {t.name for t in settings.targets}
+    unknown = [name for name in names if name not in configured]
+    if unknown:
+        print(f"错误 (error): {settings.source}: no target named {', '.join(unknown)}; "
+              f"configured: {', '.join(sorted(configured)) or 'none'}", file=sys.stderr)
+        return 2
+    try:
+        with _opened(settings) as (ledger, store):
+            polled = Monitor(settings, ledger, store).poll_once(names or None)
+    except AlreadyRunning as exc:
+        print(f"错误 (error): {exc}; the running scheduler polls on schedule, or stop it to "
+              "poll now", file=sys.stderr)
+        return 1
+    failed = 0
+    for name, obs in polled.items():
+        ok = obs.status in (STATUS_OK, STATUS_PARTIAL)
+        failed += not ok
+        detail = "" if ok else f" error={obs.error}"
+        stream.write(f"{name}: status={obs.status} duration={obs.duration_seconds:.3f}s "
+                     f"samples={len(obs.samples)} facts={len(obs.facts)}{detail}\n")
+    return 1 if failed else 0
+
+
 def upgrade_ledger(settings: Settings) -> int:
     """Bring the ledger schema to the newest revision."""
     Ledger(settings.ledger_url).close()

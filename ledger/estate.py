@@ -1,0 +1,107 @@
+"""The estate as the analyses read it: declared rows and observed rows as plain records.
+
+Analyses are pure functions over what these loaders return (SQLAlchemy rows with named
+columns, or any object with the same attributes in tests); the loaders read only the
+columns an analysis needs, so a million assets cost a million small tuples, never a
+million ORM objects or JSON documents.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterable
+
+from sqlalchemy import Connection, select
+
+from ledger.census.snapshot import Scope
+from ledger.census.tables import TABLES
+from ledger.models import ObservedAsset, TargetState
+
+#: Observed-asset columns the analyses read.
+OBSERVED_COLUMNS = ("id", "source", "collector", "kind", "natural_key", "serial_number",
+                    "vendor", "model", "instance_uuid", "machine_uuid", "macs", "mgmt_ip",
+                    "hostname", "department", "department_id", "data_center", "platform",
+                    "network", "cpu_model", "cpu_sockets", "cpu_cores", "cpu_threads", "vcpus",
+                    "memory_bytes", "disk_bytes", "gpus", "architecture", "power_state",
+                    "first_seen", "last_seen")
+DEVICE_COLUMNS = ("id", "code", "name", "department_id", "device_type", "vendor", "model",
+                  "serial_number", "management_ip", "mac", "hostname", "data_center_id",
+                  "information_system_id", "cpu_model", "cpu_cores", "memory_gib", "status",
+                  "purchase_price")
+RESOURCE_COLUMNS = ("id", "code", "name", "department_id", "resource_type", "instance_id",
+                    "platform_id", "information_system_id", "vcpu", "memory_gib", "disk_gib",
+                    "ip_address", "hostname", "status", "annual_cost")
+
+
+@dataclasses.dataclass
+class CodeBook:
+    """Codes and names of one census category, to show ids as codes and to resolve what a
+    target's tag names (a code, or a name only one row has)."""
+
+    codes: dict[int, str]
+    names: dict[int, str]
+    by_code: dict[str, int]
+    by_name: dict[str, int | None]
+
+    @classmethod
+    def load(cls, conn: Connection, category: str) -> "CodeBook":
+        table = TABLES[category]
+        codes, names, by_name = {}, {}, {}
+        for id_, code, name in conn.execute(select(table.c.id, table.c.code, table.c.name)):
+            codes[id_], names[id_] = code, name
+            by_name[name] = None if name in by_name else id_
+        return cls(codes, names, {c: i for i, c in codes.items()}, by_name)
+
+    def resolve(self, value: str | None) -> int | None:
+        """The id a tag value names (by code, else by a unique name), or None."""
+        if not value:
+            return None
+        return self.by_code.get(value) or self.by_name.get(value)
+
+    def code(self, id_: int | None) -> str | None:
+        """The code of ``id_`` (None for None)."""
+        return None if id_ is None else self.codes.get(id_)
+
+
+@dataclasses.dataclass
+class Departments:
+    """Departments with their parents, to scope results and roll figures up the tree."""
+
+    book: CodeBook
+    parent: dict[int, int | None]
+    region: dict[int, int | None]
+
+    @classmethod
+    def load(cls, conn: Connection) -> "Departments":
+        table = TABLES["department"]
+        rows = conn.execute(select(table.c.id, table.c.parent_id, table.c.region_id)).all()
+        return cls(CodeBook.load(conn, "department"), {r.id: r.parent_id for r in rows},
+                   {r.id: r.region_id for r in rows})
+
+    def in_scope(self, scope: Scope, department_id: int | None) -> bool:
+        """Whether a row owned by ``department_id`` is the scope's."""
+        return scope.covers(department_id)
+
+
+def observed_rows(conn: Connection, kinds: Iterable[str] | None = None) -> list:
+    """Observed assets (the analysis columns), optionally of some kinds only."""
+    table = ObservedAsset.__table__
+    query = select(*(table.c[name] for name in OBSERVED_COLUMNS)).order_by(table.c.id)
+    if kinds is not None:
+        query = query.where(table.c.kind.in_(sorted(kinds)))
+    return conn.execute(query).all()
+
+
+def declared_rows(conn: Connection, category: str) -> list:
+    """Declared devices or cloud resources (the analysis columns)."""
+    columns = DEVICE_COLUMNS if category == "device" else RESOURCE_COLUMNS
+    table = TABLES[category]
+    return conn.execute(select(*(table.c[c] for c in columns)).order_by(table.c.id)).all()
+
+
+def target_states(conn: Connection) -> dict[str, object]:
+    """Every target's poll state by name (interval, last success)."""
+    table = TargetState.__table__
+    return {row.name: row for row in conn.execute(
+        select(table.c.name, table.c.kind, table.c.interval_seconds, table.c.last_success,
+               table.c.last_poll, table.c.up))}

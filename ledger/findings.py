@@ -1,0 +1,262 @@
+"""Findings and their lifecycle: open, acknowledged, resolved; first and last seen.
+
+An analysis reports what it finds now as :class:`Found` items; :func:`sync` turns them
+into ledger rows: a new condition opens a finding, one found again only moves
+``last_seen`` (a run twice gives the same findings, no duplicates), one no longer found is
+resolved by the analysis, one that returns is reopened. People acknowledge and resolve
+through :func:`transition`. Every state change is a record in the census's hash-chained
+change log (object type ``finding``), with actor, time and reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any, Iterable
+
+from sqlalchemy import Connection, Engine, func, select, update
+
+from ledger.census import audit
+from ledger.census.snapshot import Scope
+from ledger.const import FINDING_STATES, TRANSITIONS
+from ledger.models import Finding
+
+UTC = dt.timezone.utc
+CHUNK = 2000
+#: What the analyses write as the actor of their own transitions.
+SYSTEM_ACTOR = "system:analysis"
+
+
+@dataclasses.dataclass(frozen=True)
+class Found:
+    """One condition an analysis found now. ``fingerprint`` names it across runs."""
+
+    fingerprint: str
+    kind: str
+    department_id: int | None
+    details: dict[str, Any]
+    declared_category: str | None = None
+    declared_code: str | None = None
+    observed_asset_id: int | None = None
+    observed_source: str | None = None
+    field: str | None = None
+    amount_fen: int | None = None
+
+
+@dataclasses.dataclass
+class SyncResult:
+    """What one :func:`sync` did."""
+
+    opened: int = 0
+    reopened: int = 0
+    resolved: int = 0
+    updated: int = 0
+    active: int = 0
+
+
+class FindingError(ValueError):
+    """A transition that is not allowed, or a reason that is missing; ``reason`` is a key of
+    :data:`MESSAGES`."""
+
+    def __init__(self, reason: str, **params: Any) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.params = params
+
+
+MESSAGES = {
+    "not_found": ("没有这条发现（或不在你的部门范围内）", "no such finding (or not in your scope)"),
+    "bad_state": ("状态只能是 open、acknowledged 或 resolved", "state must be open, "
+                  "acknowledged or resolved"),
+    "bad_transition": ("不能从“{before}”改为“{after}”", "cannot go from {before} to {after}"),
+    "reason_required": ("解决或重新打开时必须填写原因", "a reason is required to resolve or reopen"),
+}
+
+
+def message(error: FindingError, language: str) -> str:
+    """The error in ``language``."""
+    zh, en = MESSAGES[error.reason]
+    return (zh if language == "zh" else en).format(**error.params)
+
+
+def sync(conn: Connection, kinds: frozenset[str], found: Iterable[Found], *, now: dt.datetime,
+         actor: str = SYSTEM_ACTOR) -> tuple[SyncResult, list[audit.Change]]:
+    """Bring the findings of ``kinds`` in line with ``found``; returns what changed and the
+    change-log records to append (the caller holds the audit head lock)."""
+    result, changes = SyncResult(), []
+    table = Finding.__table__
+    existing = {row.fingerprint: row for row in conn.execute(
+        select(table.c.id, table.c.fingerprint, table.c.state, table.c.active,
+               table.c.details, table.c.department_id, table.c.amount_fen)
+        .where(table.c.kind.in_(sorted(kinds))))}
+    inserts, updates, seen = [], [], set()
+    for item in found:
+        if item.fingerprint in seen:
+            continue
+        seen.add(item.fingerprint)
+        row = existing.get(item.fingerprint)
+        if row is None:
+            inserts.append(_new_row(item, now, actor))
+            changes.append(_change("create", item.fingerprint, {
+                "kind": [None, item.kind], "state": [None, "open"]}))
+            result.opened += 1
+            continue
+        values = {}
+        if row.state == "resolved":
+            values.update(state="open", state_changed_at=now, state_changed_by=actor,
+                          state_reason="condition returned", reopened=table.c.reopened + 1)
+            changes.append(_change("update", item.fingerprint, {
+                "state": ["resolved", "open"], "reason": [None, "condition returned"]}))
+            result.reopened += 1
+        if not row.active:
+            values["active"] = True
+        if row.details != item.details or row.department_id != item.department_id or \
+                row.amount_fen != item.amount_fen:
+            values.update(details=item.details, department_id=item.department_id,
+                          amount_fen=item.amount_fen)
+        if values:
+            updates.append((row.id, values))
+            result.updated += 1
+    for fingerprint, row in existing.items():
+        if fingerprint in seen or not row.active:
+            continue
+        values = {"active": False}
+        if row.state != "resolved":
+            values.update(state="resolved", state_changed_at=now, state_changed_by=actor,
+                          state_reason="condition cleared")
+            changes.append(_change("update", fingerprint, {
+                "state": [row.state, "resolved"], "reason": [None, "condition cleared"]}))
+            result.resolved += 1
+        updates.append((row.id, values))
+    _write(conn, inserts, updates)
+    # Everything still found moves its last_seen in one statement, not one per row.
+    conn.execute(update(table).where(table.c.kind.in_(sorted(kinds)), table.c.active.is_(True))
+                 .values(last_seen=now))
+    result.active = len(seen)
+    return result, changes
+
+
+def _new_row(item: Found, now: dt.datetime, actor: str) -> dict:
+    return {"fingerprint": item.fingerprint, "kind": item.kind, "state": "open", "active": True,
+            "department_id": item.department_id, "declared_category": item.declared_category,
+            "declared_code": item.declared_code, "observed_asset_id": item.observed_asset_id,
+            "observed_source": item.observed_source, "field": item.field,
+            "details": item.details, "amount_fen": item.amount_fen, "first_seen": now,
+            "last_seen": now, "state_changed_at": now, "state_changed_by": actor,
+            "state_reason": None, "reopened": 0}
+
+
+def _write(conn: Connection, inserts: list[dict], updates: list[tuple[int, dict]]) -> None:
+    table = Finding.__table__
+    for start in range(0, len(inserts), CHUNK):
+        conn.execute(table.insert(), inserts[start:start + CHUNK])
+    for id_, values in updates:
+        conn.execute(update(table).where(table.c.id == id_).values(**values))
+
+
+def _change(action: str, fingerprint: str, changes: dict) -> audit.Change:
+    return audit.Change(action, "finding", fingerprint[:255], changes)
+
+
+def transition(engine: Engine, finding_id: int, state: str, *, actor: str, reason: str | None,
+               scope: Scope | None = None, algorithm: str = "sha256",
+               request_id: str | None = None) -> dict:
+    """Move one finding to ``state`` as ``actor`` (acknowledge, resolve, reopen); the change
+    goes to the change log. Raises :class:`FindingError`."""
+    if state not in FINDING_STATES:
+        raise FindingError("bad_state")
+    reason = (reason or "").strip() or None
+    if state in ("resolved", "open") and not reason:
+        raise FindingError("reason_required")
+    table = Finding.__table__
+    with engine.begin() as conn:
+        head = audit.lock_head(conn)
+        row = conn.execute(select(table).where(table.c.id == finding_id)).mappings().first()
+        if row is None or (scope is not None and not scope.covers(row["department_id"])):
+            raise FindingError("not_found")
+        if (row["state"], state) not in TRANSITIONS:
+            raise FindingError("bad_transition", before=row["state"], after=state)
+        now = dt.datetime.now(UTC)
+        conn.execute(update(table).where(table.c.id == finding_id).values(
+            state=state, state_changed_at=now, state_changed_by=actor, state_reason=reason))
+        audit.append(conn, head, audit.Actor(actor, uuid.uuid4().hex, request_id),
+                     [_change("update", row["fingerprint"], {
+                         "state": [row["state"], state], "reason": [None, reason]})],
+                     algorithm, now)
+        return dict(conn.execute(select(table).where(table.c.id == finding_id))
+                    .mappings().one())
+
+
+def counts(conn: Connection, scope: Scope, kinds: Iterable[str] | None = None) -> dict:
+    """Active and resolved findings by kind and state, within ``scope``."""
+    table = Finding.__table__
+    query = select(table.c.kind, table.c.state, func.count()).group_by(table.c.kind,
+                                                                      table.c.state)
+    if kinds is not None:
+        query = query.where(table.c.kind.in_(sorted(kinds)))
+    if not scope.unrestricted:
+        query = query.where(table.c.department_id.in_(scope.department_ids))
+    out: dict[str, dict[str, int]] = {}
+    for kind, state, count in conn.execute(query):
+        out.setdefault(kind, {})[state] = count
+    return out
+
+
+def query(scope: Scope, *, kind: str | None = None, state: str | None = None,
+          active_only: bool = True, department_ids: frozenset[int] | None = None):
+    """The SELECT of findings within ``scope`` and the given filters, newest first."""
+    table = Finding.__table__
+    statement = select(table)
+    if not scope.unrestricted:
+        statement = statement.where(table.c.department_id.in_(scope.department_ids))
+    if department_ids is not None:
+        statement = statement.where(table.c.department_id.in_(department_ids))
+    if kind:
+        statement = statement.where(table.c.kind == kind)
+    if state:
+        statement = statement.where(table.c.state == state)
+    if active_only:
+        statement = statement.where(table.c.active.is_(True))
+    return statement.order_by(table.c.last_seen.desc(), table.c.id.desc())
+
+
+def page(conn: Connection, scope: Scope, *, page_number: int = 1, per_page: int = 100,
+         **filters: Any) -> tuple[list[dict], int]:
+    """A page of findings as JSON objects, and the total."""
+    statement = query(scope, **filters)
+    total = conn.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
+    rows = conn.execute(statement.limit(per_page).offset((page_number - 1) * per_page)).mappings()
+    departments = _department_codes(conn)
+    return [as_json(row, departments) for row in rows], total
+
+
+def listing(conn: Connection, scope: Scope, **filters: Any) -> list[dict]:
+    """Every finding within ``scope`` and the filters, as JSON objects."""
+    departments = _department_codes(conn)
+    return [as_json(row, departments) for row in conn.execute(query(scope, **filters))
+            .mappings()]
+
+
+def _department_codes(conn: Connection) -> dict[int, str]:
+    from ledger.census.tables import TABLES
+    table = TABLES["department"]
+    return dict(conn.execute(select(table.c.id, table.c.code)).all())
+
+
+def as_json(row, departments: dict[int, str]) -> dict[str, Any]:
+    """One finding as the API and ``--json`` show it (amounts in 元 as text)."""
+    amount = row["amount_fen"]
+    return {
+        "id": row["id"], "kind": row["kind"], "state": row["state"], "active": row["active"],
+        "department": departments.get(row["department_id"]),
+        "declared": None if row["declared_code"] is None else {
+            "category": row["declared_category"], "code": row["declared_code"]},
+        "observed": None if row["observed_source"] is None else {
+            "asset_id": row["observed_asset_id"], "source": row["observed_source"]},
+        "field": row["field"], "details": row["details"],
+        "amount": None if amount is None else f"{amount // 100}.{amount % 100:02d}",
+        "first_seen": row["first_seen"].isoformat(), "last_seen": row["last_seen"].isoformat(),
+        "state_changed_at": row["state_changed_at"].isoformat(),
+        "state_changed_by": row["state_changed_by"], "state_reason": row["state_reason"],
+        "reopened": row["reopened"]}

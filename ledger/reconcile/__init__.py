@@ -1,0 +1,9 @@
+"""Reconciliation: what departments declared against what the collectors observe.
+
+- :mod:`~ledger.reconcile.normalize`: identity values and fields in comparable form;
+- :mod:`~ledger.reconcile.entities`: observed rows that are one thing;
+- :mod:`~ledger.reconcile.match`: keys, strongest first, to declared assets;
+- :mod:`~ledger.reconcile.compare`: field-by-field differences;
+- :mod:`~ledger.reconcile.engine`: the pure function from rows to pairs and findings;
+- :mod:`~ledger.reconcile.store`: running it on the ledger and reading the results.
+"""

@@ -1,0 +1,128 @@
+"""Identity values and compared fields in one comparable form.
+
+Serial numbers compare without case or spaces, MACs as ``aa:bb:cc:dd:ee:ff``, addresses
+in their canonical text, host names by their short name without case, vendors through
+an alias table (华为 = Huawei = HUAWEI TECHNOLOGIES CO., LTD.), models and CPU models with
+trademarks, frequencies and punctuation removed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from collectors.identity import clean_serial, clean_uuid, is_placeholder_mac
+
+#: Canonical vendor names and what departments and devices call them. Users report
+#: vendors however they like; devices say "HUAWEI TECHNOLOGIES CO., LTD." or "New H3C".
+VENDOR_ALIASES = {
+    "huawei": ("huawei", "华为", "超聚变", "xfusion"),
+    "h3c": ("h3c", "新华三", "new h3c", "hangzhou h3c", "华三"),
+    "hpe": ("hpe", "hp", "hewlett packard enterprise", "hewlett-packard", "惠普", "慧与"),
+    "inspur": ("inspur", "浪潮"),
+    "sugon": ("sugon", "曙光", "中科曙光", "dawning"),
+    "lenovo": ("lenovo", "联想"),
+    "dell": ("dell", "戴尔", "dell emc", "dell inc"),
+    "zte": ("zte", "中兴"),
+    "ruijie": ("ruijie", "锐捷"),
+    "hillstone": ("hillstone", "山石网科", "山石"),
+    "sangfor": ("sangfor", "深信服"),
+    "cisco": ("cisco", "思科"),
+    "juniper": ("juniper", "瞻博"),
+    "ibm": ("ibm",),
+    "vmware": ("vmware",),
+    "supermicro": ("supermicro", "super micro", "超微"),
+    "greatwall": ("greatwall", "great wall", "长城"),
+    "unis": ("unis", "紫光", "紫光恒越"),
+    "maipu": ("maipu", "迈普"),
+    "topsec": ("topsec", "天融信"),
+    "venustech": ("venustech", "启明星辰"),
+    "dptech": ("dptech", "迪普"),
+    "apc": ("apc", "schneider", "施耐德"),
+    "vertiv": ("vertiv", "维谛", "liebert", "emerson", "艾默生"),
+    "eaton": ("eaton", "伊顿"),
+    "kehua": ("kehua", "科华"),
+}
+_ALIAS = [(re.compile(re.escape(alias) if not alias.isascii() else
+                      rf"(?<![a-z0-9]){re.escape(alias)}(?![a-z0-9])"), canonical)
+          for alias, canonical in sorted(((a, c) for c, aliases in VENDOR_ALIASES.items()
+                                          for a in aliases), key=lambda pair: -len(pair[0]))]
+_NOISE = re.compile(r"\(r\)|\(tm\)|®|™|\bcpu\b|@\s*[\d.]+\s*[gm]hz|\bprocessor\b|"
+                    r"\bco\.?,?\s*ltd\.?|\binc\.?|\bcorporation\b|\bcorp\.?|\btechnologies\b|"
+                    r"\btechnology\b|有限公司|股份")
+_PUNCT = re.compile(r"[\s\-_,.()/]+")
+
+
+def serial(value: object) -> str | None:
+    """A serial number to compare (upper case, no spaces), or None for placeholders."""
+    text = clean_serial(value)
+    return None if text is None else text.replace(" ", "").upper()
+
+
+def uuid(value: object) -> str | None:
+    """A UUID to compare (lower case, no braces), or None for placeholders."""
+    text = clean_uuid(str(value).strip("{} ") if value is not None else None)
+    return text
+
+
+def mac(value: object) -> str | None:
+    """A MAC as ``aa:bb:cc:dd:ee:ff``, or None (placeholders, not a MAC)."""
+    if value is None or is_placeholder_mac(value):
+        return None
+    bare = re.sub(r"[^0-9a-f]", "", str(value).lower())
+    return ":".join(bare[i:i + 2] for i in range(0, 12, 2))
+
+
+def ip(value: object) -> str | None:
+    """An address in canonical text, or None when it is no address or not unicast."""
+    if value in (None, ""):
+        return None
+    try:
+        address = ipaddress.ip_address(str(value).strip().split("/")[0])
+    except ValueError:
+        return None
+    if address.is_unspecified or address.is_loopback or address.is_multicast:
+        return None
+    return address.compressed
+
+
+def host(value: object) -> str | None:
+    """A host name's short form without case ("WEB1.gov.local" → "web1")."""
+    if value in (None, ""):
+        return None
+    text = str(value).strip().lower().rstrip(".")
+    if not text or text in ("localhost", "localhost.localdomain"):
+        return None
+    return text if ip(text) else text.split(".")[0]
+
+
+def vendor(value: object) -> str | None:
+    """A vendor's canonical name (or its cleaned text when the alias table lacks it)."""
+    if value in (None, ""):
+        return None
+    text = _NOISE.sub(" ", str(value).lower())
+    for pattern, canonical in _ALIAS:
+        if pattern.search(text):
+            return canonical
+    cleaned = _PUNCT.sub("", text)
+    return cleaned or None
+
+
+def vendors_agree(a: object, b: object) -> bool:
+    """Whether two vendor texts can name the same vendor (unknown agrees with anything)."""
+    left, right = vendor(a), vendor(b)
+    return left is None or right is None or left == right or left in right or right in left
+
+
+def model(value: object) -> str | None:
+    """A model or CPU model to compare: no trademarks, frequency, punctuation or case."""
+    if value in (None, ""):
+        return None
+    text = _PUNCT.sub("", _NOISE.sub(" ", str(value).lower()))
+    return text or None
+
+
+def models_agree(declared: object, observed: object) -> bool:
+    """Whether the declared model is the observed one (either may be the fuller name)."""
+    left, right = model(declared), model(observed)
+    return left is None or right is None or left in right or right in left

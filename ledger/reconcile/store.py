@@ -1,0 +1,202 @@
+"""Reconciliation against the ledger: read the estate, keep pairs and findings, list them.
+
+:func:`run` reads declared and observed rows in one transaction, reconciles them (a pure
+function, :mod:`ledger.reconcile.engine`), then, holding the ledger's write lock, writes
+only the pairs that changed and syncs the findings (their lifecycle changes go to the
+change log). A run is idempotent: run twice, the same pairs and findings.
+:func:`list_pairs` and :func:`summary` read results within a department scope.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, select, update
+
+from ledger import findings
+from ledger.census import audit
+from ledger.census.snapshot import Scope
+from ledger.const import RECONCILE_KINDS
+from ledger.estate import (CodeBook, Departments, declared_rows, observed_rows,
+                           target_states)
+from ledger.models import AnalysisRun, Finding, ObservedAsset, ReconcilePair
+from ledger.observed import DepartmentResolver
+from ledger.policy import ReconcilePolicy
+from ledger.reconcile.compare import Books
+from ledger.reconcile.engine import Inputs, reconcile
+
+UTC = dt.timezone.utc
+CHUNK = 2000
+PAIR_COLUMNS = ("outcome", "department_id", "declared_category", "declared_id",
+                "declared_code", "observed_asset_id", "observed_source", "observed_kind",
+                "observed_keys", "also_seen_by", "matched_by", "differences", "note",
+                "first_seen", "last_seen")
+OUTCOME_ORDER = ("matched", "undeclared", "missing", "suspect", "mismatch", "conflict")
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What one reconciliation run found and changed."""
+
+    run_id: int
+    summary: dict[str, int]
+    findings: findings.SyncResult
+    pairs_written: int
+
+
+def load_inputs(conn: Connection, now: dt.datetime) -> Inputs:
+    """Everything reconciliation reads, from one consistent snapshot."""
+    books = Books(Departments.load(conn), CodeBook.load(conn, "data_center"),
+                  CodeBook.load(conn, "cloud_platform"))
+    return Inputs(declared_rows(conn, "device"), declared_rows(conn, "cloud_resource"),
+                  observed_rows(conn), books, target_states(conn), now)
+
+
+def run(engine: Engine, policy: ReconcilePolicy, *, now: dt.datetime | None = None,
+        actor: str = findings.SYSTEM_ACTOR, algorithm: str = "sha256") -> RunResult:
+    """Reconcile the whole ledger and keep the results (see the module docstring)."""
+    now = now or dt.datetime.now(UTC)
+    started = dt.datetime.now(UTC)
+    with engine.begin() as conn:
+        resolve_departments(conn)
+    with engine.connect() as conn:
+        outcome = reconcile(load_inputs(conn, now), policy)
+    with engine.begin() as conn:
+        head = audit.lock_head(conn)
+        written = write_pairs(conn, outcome.pairs)
+        synced, changes = findings.sync(conn, RECONCILE_KINDS, outcome.found, now=now,
+                                        actor=actor)
+        if changes:
+            audit.append(conn, head, audit.Actor(actor, uuid.uuid4().hex), changes, algorithm,
+                         now)
+        summary = outcome.summary
+        run_id = conn.execute(AnalysisRun.__table__.insert().values(
+            analysis="reconcile", started_at=started, finished_at=dt.datetime.now(UTC),
+            actor=actor, summary={**summary, "findings": dataclasses.asdict(synced)})
+        ).inserted_primary_key[0]
+    return RunResult(run_id, summary, synced, written)
+
+
+def resolve_departments(conn: Connection) -> int:
+    """Point observed assets at the census departments their codes name (a census import
+    may have declared them since the poll); return how many changed."""
+    table = ObservedAsset.__table__
+    resolver = DepartmentResolver.everything(conn)
+    changed = 0
+    for row in conn.execute(select(table.c.id, table.c.department, table.c.department_id)
+                            .where(table.c.department.is_not(None))).all():
+        wanted = resolver.resolve(row.department)
+        if wanted != row.department_id:
+            conn.execute(update(table).where(table.c.id == row.id)
+                         .values(department_id=wanted))
+            changed += 1
+    return changed
+
+
+def write_pairs(conn: Connection, pairs: list[dict]) -> int:
+    """Make ``reconcile_pair`` hold exactly ``pairs``, touching only rows that changed."""
+    table = ReconcilePair.__table__
+    existing = {row.fingerprint: row for row in conn.execute(
+        select(table.c.id, table.c.fingerprint, *(table.c[c] for c in PAIR_COLUMNS)))}
+    wanted = {p["fingerprint"]: p for p in pairs}
+    gone = [row.id for fp, row in existing.items() if fp not in wanted]
+    for start in range(0, len(gone), CHUNK):
+        conn.execute(delete(table).where(table.c.id.in_(gone[start:start + CHUNK])))
+    new = [p for fp, p in wanted.items() if fp not in existing]
+    for start in range(0, len(new), CHUNK):
+        conn.execute(table.insert(), new[start:start + CHUNK])
+    changed = 0
+    for fp, pair in wanted.items():
+        row = existing.get(fp)
+        if row is not None and any(getattr(row, c) != pair[c] for c in PAIR_COLUMNS):
+            conn.execute(update(table).where(table.c.id == row.id)
+                         .values({c: pair[c] for c in PAIR_COLUMNS}))
+            changed += 1
+    return len(gone) + len(new) + changed
+
+
+def finding_fingerprints(pair) -> list[str]:
+    """The findings a pair stands for (none for a clean match)."""
+    declared = f"d:{pair.declared_category}:{pair.declared_id}" if pair.declared_id else None
+    observed = f"o:{pair.observed_asset_id}" if pair.observed_asset_id else None
+    if pair.outcome == "undeclared":
+        return [f"undeclared|{observed}"]
+    if pair.outcome in ("missing", "suspect"):
+        return [f"{pair.outcome}|{declared}"]
+    if pair.outcome == "conflict":
+        return [f"conflict|{declared}|{observed}"]
+    if pair.outcome == "mismatch":
+        return [f"mismatch|{declared}|{d['field']}" for d in pair.differences or []]
+    return []
+
+
+def _scoped(query, column, scope: Scope):
+    return query if scope.unrestricted else query.where(column.in_(scope.department_ids))
+
+
+def summary(conn: Connection, scope: Scope) -> dict[str, int]:
+    """Pairs per outcome within ``scope``."""
+    table = ReconcilePair.__table__
+    counts = dict(conn.execute(_scoped(select(table.c.outcome, func.count())
+                                       .group_by(table.c.outcome), table.c.department_id,
+                                       scope)).all())
+    return {k: counts.get(k, 0) for k in OUTCOME_ORDER}
+
+
+def list_pairs(conn: Connection, scope: Scope, *, outcome: str | None = None, page: int = 1,
+               per_page: int = 100) -> tuple[list[dict[str, Any]], int]:
+    """A page of pairs within ``scope``, in ledger order, as documented JSON objects."""
+    table = ReconcilePair.__table__
+    query = _scoped(select(table), table.c.department_id, scope)
+    if outcome:
+        query = query.where(table.c.outcome == outcome)
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(query.order_by(table.c.id).limit(per_page)
+                        .offset((page - 1) * per_page)).all()
+    states = _states(conn, [fp for row in rows for fp in finding_fingerprints(row)])
+    departments = CodeBook.load(conn, "department")
+    return [_pair_json(row, states, departments) for row in rows], total
+
+
+def _states(conn: Connection, fingerprints: list[str]) -> dict[str, str]:
+    table = Finding.__table__
+    out = {}
+    for start in range(0, len(fingerprints), CHUNK):
+        chunk = fingerprints[start:start + CHUNK]
+        out.update(conn.execute(select(table.c.fingerprint, table.c.state)
+                                .where(table.c.fingerprint.in_(chunk))).all())
+    return out
+
+
+def _pair_json(row, states: dict[str, str], departments: CodeBook) -> dict[str, Any]:
+    found = [states[fp] for fp in finding_fingerprints(row) if fp in states]
+    state = next((s for s in ("open", "acknowledged", "resolved") if s in found), None)
+    declared = None if row.declared_id is None else {
+        "category": row.declared_category, "code": row.declared_code,
+        "department": departments.code(row.department_id)}
+    observed = None if row.observed_asset_id is None else {
+        "source": row.observed_source, "kind": row.observed_kind, "keys": row.observed_keys,
+        "also_seen_by": row.also_seen_by or []}
+    return {"outcome": row.outcome, "state": state, "declared": declared,
+            "observed": observed, "matched_by": row.matched_by,
+            "differences": row.differences or [], "note": row.note,
+            "first_seen": _iso(row.first_seen), "last_seen": _iso(row.last_seen)}
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def all_pairs(conn: Connection, scope: Scope) -> list[dict[str, Any]]:
+    """Every pair within ``scope`` (the command line's ``--json``)."""
+    items, total, page = [], None, 1
+    while total is None or len(items) < total:
+        chunk, total = list_pairs(conn, scope, page=page, per_page=5000)
+        if not chunk:
+            break
+        items.extend(chunk)
+        page += 1
+    return items

@@ -1,0 +1,175 @@
+"""Reconciliation on the ledger (SQLite and PostgreSQL): idempotent runs, the findings'
+lifecycle in the change log, department scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from collectors.base import Fact
+from ledger import findings
+from ledger.census.audit import verify
+from ledger.census.files import read_file
+from ledger.census.service import CensusService
+from ledger.census.snapshot import Scope
+from ledger.census.tables import audit_record
+from ledger.models import Finding, ReconcilePair
+from ledger.observed import record_facts
+from ledger.policy import ReconcilePolicy
+from ledger.reconcile import store
+from tests.ledger.census.builders import filled_workbook
+
+UTC = dt.timezone.utc
+GIB = 1024 ** 3
+NOW = dt.datetime.now(UTC).replace(microsecond=0)
+
+
+def switch(model="CE12808"):
+    return Fact("device", {"serial_number": "2102351931DMK8000123", "mgmt_ip": "10.0.0.1",
+                           "hostname": "core-sw-1"},
+                {"vendor": "Huawei", "model": model, "device_type": "switch"})
+
+
+def vm(vcpus=8):
+    return Fact("instance", {"instance_uuid": "6f1c1c1e-8a7e-4b6b-9a0c-1b2c3d4e5f60",
+                             "hostname": "web1"},
+                {"vcpus": vcpus, "memory_bytes": 16 * GIB, "disk_bytes": 200 * GIB,
+                 "department": "D001", "power_state": "running"})
+
+
+def stranger():
+    return Fact("host", {"machine_uuid": "1e0a7c2e-0000-4000-8000-00000000abcd",
+                         "hostname": "shadow-it"}, {"memory_bytes": 8 * GIB})
+
+
+@pytest.fixture
+def estate(ledger, tmp_path):
+    CensusService(ledger.engine, actor="test").apply(
+        read_file(filled_workbook(tmp_path / "c.xlsx")))
+    observe(ledger, switch(), vm(), stranger())
+    return ledger
+
+
+def observe(ledger, *facts, at=None):
+    with ledger.session() as session:
+        record_facts(session, source="core-sw-1", collector="snmp", facts=[facts[0]],
+                     tags={"department": "D001", "datacenter": "DC01"}, seen_at=at or NOW)
+        if len(facts) > 1:
+            record_facts(session, source="zwy-vc", collector="vsphere", facts=facts[1:],
+                         tags={"platform": "CP01"}, seen_at=at or NOW)
+        session.commit()
+
+
+def reconcile(ledger, **kwargs):
+    return store.run(ledger.engine, ReconcilePolicy(), now=NOW, **kwargs)
+
+
+def active(ledger):
+    with ledger.engine.connect() as conn:
+        return {(r.kind, r.declared_code, r.field, r.state) for r in conn.execute(
+            select(Finding).where(Finding.active.is_(True)))}
+
+
+def audit_count(ledger):
+    with ledger.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(audit_record)).scalar_one()
+
+
+def test_a_run_is_idempotent(estate):
+    first = reconcile(estate)
+    assert first.summary == {"matched": 2, "undeclared": 1, "missing": 1, "suspect": 0,
+                             "mismatch": 0, "conflict": 0}
+    assert active(estate) == {("undeclared", None, None, "open"),
+                              ("missing", "DEV02", None, "open")}
+    with estate.engine.connect() as conn:
+        pairs_before = conn.execute(select(ReconcilePair).order_by(ReconcilePair.id)).all()
+    records = audit_count(estate)
+    second = reconcile(estate)
+    assert second.summary == first.summary and second.pairs_written == 0
+    assert (second.findings.opened, second.findings.resolved) == (0, 0)
+    assert audit_count(estate) == records
+    with estate.engine.connect() as conn:
+        assert conn.execute(select(ReconcilePair).order_by(ReconcilePair.id)).all() == pairs_before
+        assert conn.execute(select(func.count()).select_from(Finding)).scalar_one() == 2
+
+
+def test_findings_clear_reopen_and_are_acknowledged_in_the_change_log(estate):
+    reconcile(estate)
+    observe(estate, switch("CE6881"), vm(vcpus=16))
+    result = reconcile(estate)
+    assert result.summary["mismatch"] == 2
+    assert {(k, c, f) for k, c, f, _s in active(estate)} >= {
+        ("mismatch", "DEV01", "model"), ("mismatch", "VM01", "vcpu")}
+    observe(estate, switch(), vm(vcpus=16))                   # the model is put right
+    reconcile(estate)
+    with estate.engine.connect() as conn:
+        fixed = conn.execute(select(Finding).where(Finding.field == "model")).one()
+    assert (fixed.state, fixed.active, fixed.state_reason) == ("resolved", False,
+                                                                "condition cleared")
+    observe(estate, switch("CE6881"), vm(vcpus=16))           # and wrong again
+    reconcile(estate)
+    with estate.engine.connect() as conn:
+        again = conn.execute(select(Finding).where(Finding.field == "model")).one()
+    assert (again.id, again.state, again.active, again.reopened) == (fixed.id, "open", True, 1)
+    assert again.first_seen == fixed.first_seen
+
+    vcpu = next(f for f in findings.listing(estate.engine.connect(), Scope.everything())
+                if f["field"] == "vcpu")
+    findings.transition(estate.engine, vcpu["id"], "acknowledged", actor="张三",
+                        reason="扩容已报批")
+    with pytest.raises(findings.FindingError) as exc:
+        findings.transition(estate.engine, vcpu["id"], "resolved", actor="张三", reason=" ")
+    assert exc.value.reason == "reason_required"
+    findings.transition(estate.engine, vcpu["id"], "resolved", actor="张三",
+                        reason="台账已更正为 16 核")
+    with estate.engine.connect() as conn:
+        assert verify(conn).problems == []
+        trail = conn.execute(select(audit_record.c.actor, audit_record.c.changes)
+                             .where(audit_record.c.object_type == "finding",
+                                    audit_record.c.object_key == f"mismatch|d:cloud_resource:"
+                                    f"{_resource_id(conn)}|vcpu")
+                             .order_by(audit_record.c.seq)).all()
+    assert [(a, c["state"]) for a, c in trail] == [
+        (findings.SYSTEM_ACTOR, [None, "open"]), ("张三", ["open", "acknowledged"]),
+        ("张三", ["acknowledged", "resolved"])]
+    reconcile(estate)                                           # still wrong: reopened
+    with estate.engine.connect() as conn:
+        assert conn.execute(select(Finding.state).where(Finding.id == vcpu["id"])).scalar() \
+            == "open"
+
+
+def _resource_id(conn):
+    from ledger.census.tables import TABLES
+    table = TABLES["cloud_resource"]
+    return conn.execute(select(table.c.id).where(table.c.code == "VM01")).scalar_one()
+
+
+def test_results_and_transitions_stay_in_the_department(estate):
+    reconcile(estate)
+    police = Scope.for_department(estate.engine.connect(), "D002")
+    with estate.engine.connect() as conn:
+        pairs, total = store.list_pairs(conn, police)
+        assert total == 1 and pairs[0]["declared"] == {
+            "category": "device", "code": "DEV02", "department": "D00201"}
+        assert store.summary(conn, police)["missing"] == 1
+        others = [f["id"] for f in findings.listing(conn, Scope.everything())
+                  if f["department"] != "D00201"]
+    with pytest.raises(findings.FindingError) as exc:
+        findings.transition(estate.engine, others[0], "acknowledged", actor="x", reason=None,
+                            scope=police)
+    assert exc.value.reason == "not_found"
+
+
+def test_departments_declared_after_the_poll_are_resolved(ledger, tmp_path):
+    with ledger.session() as session:
+        record_facts(session, source="sw", collector="snmp", facts=[switch()],
+                     tags={"department": "D001"}, seen_at=NOW)
+        session.commit()
+    reconcile(ledger)
+    assert ("unknown_department", None, None, "open") in active(ledger)
+    CensusService(ledger.engine, actor="test").apply(
+        read_file(filled_workbook(tmp_path / "c.xlsx")))
+    reconcile(ledger)
+    assert not any(kind == "unknown_department" for kind, *_ in active(ledger))
