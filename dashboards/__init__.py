@@ -23,7 +23,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     ``STORE`` objects to share with a scheduler in the same process; without
     them the settings come from ``INFRA_LEDGER_CONFIG`` / ``INFRA_LEDGER_DATA_DIR``.
     """
-    from dashboards import api, i18n, metrics, operator, resources
+    from dashboards import analysis_api, api, i18n, metrics, operator, resources
 
     app = Flask(__name__)
     config = dict(test_config or {})
@@ -39,6 +39,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(operator.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(analysis_api.bp)
 
     @app.get("/")
     def index():

@@ -1,7 +1,9 @@
-"""The OpenAPI 3.1 document of the census API, built from the census field definitions."""
+"""The OpenAPI 3.1 document of the API, built from the census field definitions and the
+analyses' constants (``dashboards/openapi_analysis.py``)."""
 
 from __future__ import annotations
 
+from dashboards import openapi_analysis
 from ledger.census.const import CHOICES
 from ledger.census.fields import CATEGORIES, Field
 
@@ -30,7 +32,7 @@ def _field_schema(spec: Field) -> dict:
 
 
 def _schemas() -> dict:
-    schemas = {"Errors": ERRORS}
+    schemas = {"Errors": ERRORS, **openapi_analysis.schemas()}
     for key, category in CATEGORIES.items():
         schemas[key] = {
             "type": "object", "title": category.zh, "description": category.en,
@@ -107,12 +109,14 @@ def _paths() -> dict:
                 key: {"type": "array", "items": {"type": "object"}} for key in CATEGORIES}}}}},
         "responses": {"200": {"description": "the diff, and whether it was applied"},
                       "400": _error("errors; nothing written")}}}
+    paths.update(openapi_analysis.paths(scope, _error))
     return paths
 
 
 def openapi_document() -> dict:
     """The whole OpenAPI document."""
     return {"openapi": "3.1.0",
-            "info": {"title": "Infra Ledger census API (政务信息化资产普查)", "version": "1"},
+            "info": {"title": "Infra Ledger API (政务云网算力一本账): census and analyses",
+                     "version": "1"},
             "servers": [{"url": "/api/v1"}], "paths": _paths(),
             "components": {"schemas": _schemas()}}

@@ -28,13 +28,14 @@ FINDING_KINDS: Labels = {
     "conflict": ("匹配冲突", "matching conflict"),
     "unknown_department": ("未知部门编码", "unknown department code"),
     "idle": ("闲置资源", "idle resource"),
+    "oversized": ("配置过高", "oversized resource"),
     "migration_overdue": ("迁移上云逾期", "cloud migration overdue"),
     "network_overdue": ("专网整合逾期", "network integration overdue"),
     "dc_still_active": ("关停机房仍在运行", "closed data center still active"),
 }
 RECONCILE_KINDS = frozenset({"undeclared", "missing", "suspect", "mismatch", "conflict",
                              "unknown_department"})
-IDLE_KINDS = frozenset({"idle"})
+IDLE_KINDS = frozenset({"idle", "oversized"})
 MIGRATION_KINDS = frozenset({"migration_overdue", "network_overdue", "dc_still_active"})
 
 #: Lifecycle states of a finding.

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select
 
 from ledger.census.snapshot import Scope
 from ledger.census.tables import TABLES
-from ledger.models import ObservedAsset, TargetState
+from ledger.models import ObservedAsset, ReconcilePair, TargetState
 
 #: Observed-asset columns the analyses read.
 OBSERVED_COLUMNS = ("id", "source", "collector", "kind", "natural_key", "serial_number",
@@ -28,6 +28,11 @@ DEVICE_COLUMNS = ("id", "code", "name", "department_id", "device_type", "vendor"
                   "serial_number", "management_ip", "mac", "hostname", "data_center_id",
                   "information_system_id", "cpu_model", "cpu_cores", "memory_gib", "status",
                   "purchase_price")
+SYSTEM_COLUMNS = ("id", "code", "name", "department_id", "usage_status", "build_type",
+                  "network_type", "dedicated_network_id", "run_location", "current_platform_id",
+                  "current_data_center_id", "migration_plan", "migration_target_id",
+                  "migration_due", "migration_status", "total_investment",
+                  "approving_department")
 RESOURCE_COLUMNS = ("id", "code", "name", "department_id", "resource_type", "instance_id",
                     "platform_id", "information_system_id", "vcpu", "memory_gib", "disk_gib",
                     "ip_address", "hostname", "status", "annual_cost")
@@ -92,11 +97,25 @@ def observed_rows(conn: Connection, kinds: Iterable[str] | None = None) -> list:
     return conn.execute(query).all()
 
 
+COLUMNS = {"device": DEVICE_COLUMNS, "cloud_resource": RESOURCE_COLUMNS,
+           "information_system": SYSTEM_COLUMNS}
+
+
 def declared_rows(conn: Connection, category: str) -> list:
-    """Declared devices or cloud resources (the analysis columns)."""
-    columns = DEVICE_COLUMNS if category == "device" else RESOURCE_COLUMNS
+    """Declared devices, cloud resources or information systems (the analysis columns)."""
+    columns = COLUMNS[category]
     table = TABLES[category]
     return conn.execute(select(*(table.c[c] for c in columns)).order_by(table.c.id)).all()
+
+
+def matched_declared(conn: Connection) -> dict[int, tuple[str, int]]:
+    """Observed entity id -> the declared asset reconciliation paired it with."""
+    table = ReconcilePair.__table__
+    return {row.observed_asset_id: (row.declared_category, row.declared_id)
+            for row in conn.execute(select(table.c.observed_asset_id, table.c.declared_category,
+                                           table.c.declared_id).where(
+                table.c.observed_asset_id.is_not(None), table.c.declared_id.is_not(None),
+                table.c.outcome.in_(("matched", "mismatch", "suspect"))))}
 
 
 def target_states(conn: Connection) -> dict[str, object]:

@@ -204,10 +204,13 @@ def counts(conn: Connection, scope: Scope, kinds: Iterable[str] | None = None) -
 
 
 def query(scope: Scope, *, kind: str | None = None, state: str | None = None,
-          active_only: bool = True, department_ids: frozenset[int] | None = None):
+          active_only: bool = True, department_ids: frozenset[int] | None = None,
+          ids: Iterable[int] | None = None):
     """The SELECT of findings within ``scope`` and the given filters, newest first."""
     table = Finding.__table__
     statement = select(table)
+    if ids is not None:
+        statement = statement.where(table.c.id.in_(list(ids)))
     if not scope.unrestricted:
         statement = statement.where(table.c.department_id.in_(scope.department_ids))
     if department_ids is not None:

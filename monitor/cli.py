@@ -20,7 +20,7 @@ from typing import Sequence
 
 from collectors import get_collector, kinds
 from collectors.base import Collector, Option
-from monitor import analysis_cli, census_cli
+from monitor import analysis_cli, census_cli, ledger_cli
 from monitor.config import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_collect_parser(kind_parsers, get_collector(kind), common)
     census_cli.add_parsers(sub, common)
     analysis_cli.add_parsers(sub, common)
+    ledger_cli.add_parser(sub, common)
     discover = sub.add_parser("discover", parents=[common],
                               help="sweep CIDR ranges for SNMP agents, propose targets")
     discover.add_argument("cidr", nargs="+", help="ranges such as 10.1.0.0/24")
@@ -131,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return census_cli.run(args, settings)
     if args.command in ("poll", "reconcile", "findings"):
         return analysis_cli.run(args, settings)
+    if args.command == "ledger":
+        return ledger_cli.run(args, settings)
     if args.command == "discover":
         from monitor.discover_cli import run_discover
         return run_discover(args)

@@ -22,22 +22,28 @@ from typing import Callable
 
 from apscheduler.executors.pool import ThreadPoolExecutor as APThreadPool
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from collectors import Collector, Observation, get_collector
+from ledger.analyses import run_daily
 from ledger.db import Ledger
+from ledger.reconcile import store as reconcile_store
 from ledger.observed import record_facts
 from ledger.status import PollRecord, record_poll, register_targets, set_runtime_stats
 from monitor.config import Settings, TargetConfig
 from monitor.poller import RunningTarget
 from monitor.spool import Spool
 from monitor.store.base import TimeSeriesStore
+from monitor.summaries import summarize
 from monitor.writer import StoreWriter
 
 _LOGGER = logging.getLogger(__name__)
 UTC = dt.timezone.utc
 STATS_SECONDS = 5
 MAINTAIN_SECONDS = 60
+#: First analyses a little after the start, once the first polls have landed.
+ANALYSIS_DELAY_SECONDS = 60
 
 
 class Monitor:
@@ -78,6 +84,7 @@ class Monitor:
                                 id="maintain-store")
         self._scheduler.add_job(self.publish_stats, IntervalTrigger(seconds=STATS_SECONDS),
                                 id="publish-stats", next_run_time=now)
+        self._add_analysis_jobs(now)
         self._scheduler.start()
         _LOGGER.info("Scheduler started with %s targets", len(self.targets))
 
@@ -122,6 +129,44 @@ class Monitor:
         except Exception:  # noqa: BLE001 - a ledger hiccup must not stop other polls
             _LOGGER.exception("Recording the poll of %s in the ledger failed", name)
         return obs
+
+    def _add_analysis_jobs(self, now: dt.datetime) -> None:
+        """Reconcile every ``reconcile_every``; after each day (at ``daily_at`` local time)
+        summarize it and run the daily analyses. A start also catches up on missed days."""
+        schedule = self.settings.analysis_schedule
+        first = now + dt.timedelta(seconds=ANALYSIS_DELAY_SECONDS)
+        self._scheduler.add_job(self.reconcile, IntervalTrigger(
+            seconds=schedule.reconcile_every), id="reconcile", next_run_time=first)
+        self._scheduler.add_job(self.daily_analyses, CronTrigger(
+            hour=schedule.daily_at.hour, minute=schedule.daily_at.minute,
+            timezone=self.settings.timezone), id="daily-analyses")
+        self._scheduler.add_job(self.summarize, id="summaries-catch-up", next_run_time=first)
+
+    def summarize(self) -> None:
+        """Write the daily summaries of finished days still missing."""
+        try:
+            summarize(self.ledger, self.store, timezone=self.settings.timezone,
+                      min_coverage=self.settings.analysis.min_coverage)
+        except Exception:  # noqa: BLE001 - retried at the next run
+            _LOGGER.exception("Daily summaries failed")
+
+    def reconcile(self) -> None:
+        """Reconcile the census with what is observed."""
+        try:
+            result = reconcile_store.run(self.ledger.engine, self.settings.analysis.reconcile,
+                                         algorithm=self.settings.audit_hash)
+            _LOGGER.info("Reconciled: %s", result.summary)
+        except Exception:  # noqa: BLE001 - retried at the next run
+            _LOGGER.exception("Reconciliation failed")
+
+    def daily_analyses(self) -> None:
+        """Summaries of the day that ended, then reconciliation, idle and migration."""
+        self.summarize()
+        try:
+            run_daily(self.ledger.engine, self.settings.analysis,
+                      algorithm=self.settings.audit_hash)
+        except Exception:  # noqa: BLE001 - retried the next day, or by hand
+            _LOGGER.exception("Daily analyses failed")
 
     def maintain_store(self) -> None:
         """Roll up and expire the time-series store."""

@@ -14,8 +14,9 @@ Measurements (tags; fields with units):
   ``memory_allocated_bytes`` and ``running_domains`` (powered-on VMs on the host), ``up``,
   ``maintenance``, ``uptime_seconds``.
 - ``vm`` (``instance``, ``uuid``, ``host``): ``running``, ``vcpus``, ``memory_bytes``,
-  ``disk_bytes`` (committed), ``cpu_used_mhz``, ``memory_used_bytes`` (guest active),
-  ``host_memory_bytes`` (consumed on the host).
+  ``disk_bytes`` (committed), ``cpu_used_mhz``, ``cpu_usage_percent`` (of its vCPUs at the
+  host's clock), ``memory_used_bytes`` (guest active), ``host_memory_bytes`` (consumed on
+  the host).
 - ``cluster`` (``cluster``): ``hosts``, ``effective_hosts``, ``cpu_cores``, ``cpus``,
   ``cpu_mhz_total``, ``cpu_effective_mhz``, ``memory_bytes``, ``memory_effective_bytes``.
 - ``datastore`` (``datastore``, ``type``): ``capacity_bytes``, ``free_bytes``,
@@ -295,12 +296,15 @@ class VsphereCollector(Collector):
                 row["memory_allocated_bytes"] += memory
                 row["running_domains"] += 1
             uuid = (props.get("config.instanceUuid") or moid).lower()
-            host_name = hosts.get(host_moid, {}).get("name", "") if host_moid else ""
+            host_props = hosts.get(host_moid, {}) if host_moid else {}
+            host_name = host_props.get("name", "")
+            used_mhz = props.get("summary.quickStats.overallCpuUsage")
             obs.add("vm", {"instance": props.get("name", moid), "uuid": uuid,
                            "host": host_name},
                     {"running": running, "vcpus": vcpus, "memory_bytes": memory or None,
                      "disk_bytes": props.get("summary.storage.committed"),
-                     "cpu_used_mhz": props.get("summary.quickStats.overallCpuUsage"),
+                     "cpu_used_mhz": used_mhz,
+                     "cpu_usage_percent": _vm_cpu_percent(used_mhz, vcpus, host_props),
                      "memory_used_bytes": _mb(props.get("summary.quickStats.guestMemoryUsage")),
                      "host_memory_bytes": _mb(props.get("summary.quickStats.hostMemoryUsage"))},
                     stamp)
@@ -396,6 +400,14 @@ class VsphereCollector(Collector):
             "ip_address": props.get("guest.ipAddress"), "addresses": addresses}
         return Fact("instance", {k: v for k, v in keys.items() if v},
                     {k: v for k, v in attributes.items() if v not in (None, "", [])})
+
+
+def _vm_cpu_percent(used_mhz, vcpus, host_props) -> float | None:
+    """A VM's CPU use as a share of its vCPUs at its host's clock (quickStats give MHz)."""
+    mhz = host_props.get("summary.hardware.cpuMhz")
+    if used_mhz is None or not vcpus or not mhz:
+        return None
+    return min(used_mhz / (vcpus * mhz) * 100, 100.0)
 
 
 def _host_fact(props, cluster) -> Fact:

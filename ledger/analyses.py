@@ -1,0 +1,313 @@
+"""Running the analyses on the ledger: load, judge (pure functions), keep the findings.
+
+- :func:`run_idle`: idle resources and rightsizing from the daily summaries;
+- :func:`run_migration`: migration and consolidation progress;
+- :func:`run_daily`: reconciliation, then idle, then migration (each reads the last's
+  results), as the scheduler does after the day's summaries;
+- :func:`compute_ledger`, :func:`kpis`, :func:`migration_progress`: read on demand within
+  a department scope (the command line, the API, later pages).
+
+Findings go through :func:`ledger.findings.sync`, so every run is idempotent and every
+lifecycle change is in the change log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, func, select
+
+from ledger import findings
+from ledger.census import audit
+from ledger.census.snapshot import Scope
+from ledger.census.tables import TABLES
+from ledger.compute import ComputeInputs, compute, cpu_usage, load_tables
+from ledger.const import IDLE_KINDS, MIGRATION_KINDS
+from ledger.estate import (CodeBook, declared_rows, matched_declared, observed_rows)
+from ledger.idle import IdleInputs, analyse
+from ledger.migration import MigrationInputs, Progress, progress
+from ledger.models import AnalysisRun, Finding
+from ledger.policy import AnalysisPolicy
+from ledger.reconcile import store as reconcile_store
+from ledger.reconcile.entities import Entity, build
+from ledger.utilization import recent
+
+UTC = dt.timezone.utc
+
+
+def today(policy: AnalysisPolicy, now: dt.datetime) -> dt.date:
+    """The date of ``now`` in the analyses' time zone."""
+    return now.astimezone(ZoneInfo(policy.timezone)).date()
+
+
+def entities(conn: Connection, policy: AnalysisPolicy) -> list[Entity]:
+    """Observed entities, as reconciliation groups them."""
+    return build(observed_rows(conn), policy.reconcile.placeholders)[0]
+
+
+def _declared(conn: Connection) -> dict[tuple[str, int], Any]:
+    return {(category, row.id): row for category in ("device", "cloud_resource",
+                                                     "information_system")
+            for row in declared_rows(conn, category)}
+
+
+def _persist(engine: Engine, analysis: str, kinds: frozenset[str], found, summary: dict,
+             *, now: dt.datetime, started: dt.datetime, actor: str, algorithm: str) -> dict:
+    with engine.begin() as conn:
+        head = audit.lock_head(conn)
+        synced, changes = findings.sync(conn, kinds, found, now=now, actor=actor)
+        if changes:
+            audit.append(conn, head, audit.Actor(actor, uuid.uuid4().hex), changes, algorithm,
+                         now)
+        summary = {**summary, "findings": dataclasses.asdict(synced)}
+        conn.execute(AnalysisRun.__table__.insert().values(
+            analysis=analysis, started_at=started, finished_at=dt.datetime.now(UTC),
+            actor=actor, summary=summary))
+    return summary
+
+
+def run_idle(engine: Engine, policy: AnalysisPolicy, *, now: dt.datetime | None = None,
+             actor: str = findings.SYSTEM_ACTOR, algorithm: str = "sha256") -> dict:
+    """Judge every resource with summaries; keep idle and oversized findings."""
+    now = now or dt.datetime.now(UTC)
+    started = dt.datetime.now(UTC)
+    day = today(policy, now)
+    window = max([p.window_days for p in policy.idle.values()] +
+                 [policy.rightsizing.window_days])
+    with engine.connect() as conn:
+        inputs = IdleInputs(entities(conn, policy),
+                            recent(conn, day - dt.timedelta(days=window)),
+                            matched_declared(conn), _declared(conn), day)
+    outcome = analyse(inputs, policy)
+    return _persist(engine, "idle", IDLE_KINDS, outcome.found, outcome.summary(), now=now,
+                    started=started, actor=actor, algorithm=algorithm)
+
+
+def _activity(conn: Connection, policy: AnalysisPolicy, found: list[Entity],
+              now: dt.datetime) -> tuple[dict, dict]:
+    """Declared asset -> active/idle/gone (unseen when absent), and the same per entity."""
+    links = matched_declared(conn)
+    table = Finding.__table__
+    idle = set(conn.execute(select(table.c.observed_asset_id).where(
+        table.c.kind == "idle", table.c.active.is_(True),
+        table.c.observed_asset_id.is_not(None))).scalars())
+    gone_after = dt.timedelta(seconds=policy.reconcile.missing_after)
+    per_entity = {e.id: "gone" if now - e.last_seen > gone_after else
+                  "idle" if e.id in idle else "active" for e in found}
+    per_ref = {ref: per_entity[eid] for eid, ref in links.items() if eid in per_entity}
+    return per_ref, per_entity
+
+
+def migration_inputs(conn: Connection, policy: AnalysisPolicy, now: dt.datetime
+                     ) -> MigrationInputs:
+    """Everything migration progress reads."""
+    found = entities(conn, policy)
+    per_ref, per_entity = _activity(conn, policy, found, now)
+    day = today(policy, now)
+    traffic = _traffic(conn, found, day - dt.timedelta(days=7))
+    networks, centers = CodeBook.load(conn, "dedicated_network"), CodeBook.load(conn,
+                                                                                "data_center")
+    by_network: dict[str, list] = {}
+    by_center: dict[str, int] = {}
+    for entity in found:
+        net = networks.code(networks.resolve(entity.value("network")[0]))
+        if net:
+            by_network.setdefault(net, []).append((per_entity[entity.id],
+                                                   traffic.get(entity.id)))
+        place = centers.code(centers.resolve(entity.value("data_center")[0]))
+        if place and per_entity[entity.id] != "gone":
+            by_center[place] = by_center.get(place, 0) + 1
+    return MigrationInputs(
+        declared_rows(conn, "information_system"), declared_rows(conn, "cloud_resource"),
+        declared_rows(conn, "device"), _rows(conn, "dedicated_network"),
+        _rows(conn, "data_center"), per_ref, by_network, by_center,
+        CodeBook.load(conn, "cloud_platform").codes, day)
+
+
+def _rows(conn: Connection, category: str) -> list:
+    table = TABLES[category]
+    return conn.execute(select(table).order_by(table.c.id)).all()
+
+
+def _traffic(conn: Connection, found: list[Entity], since: dt.date) -> dict[int, float]:
+    summaries = recent(conn, since)
+    out = {}
+    for entity in found:
+        values = [(d.net_in_p95 or 0) + (d.net_out_p95 or 0) for row in entity.rows
+                  for d in summaries.get(row.id, ()) if not d.low_coverage]
+        if values:
+            out[entity.id] = max(values)
+    return out
+
+
+def run_migration(engine: Engine, policy: AnalysisPolicy, *, now: dt.datetime | None = None,
+                  actor: str = findings.SYSTEM_ACTOR, algorithm: str = "sha256") -> dict:
+    """Judge migration and consolidation progress; keep overdue and still-active findings."""
+    now = now or dt.datetime.now(UTC)
+    started = dt.datetime.now(UTC)
+    with engine.connect() as conn:
+        result = progress(migration_inputs(conn, policy, now))
+    summary = {**result.rates(), "systems": len(result.systems),
+               "networks": len(result.networks), "data_centers": len(result.data_centers)}
+    return _persist(engine, "migration", MIGRATION_KINDS, result.found, summary, now=now,
+                    started=started, actor=actor, algorithm=algorithm)
+
+
+def run_daily(engine: Engine, policy: AnalysisPolicy, *, now: dt.datetime | None = None,
+              actor: str = findings.SYSTEM_ACTOR, algorithm: str = "sha256") -> dict:
+    """Reconciliation, idle detection and migration progress, in that order."""
+    reconciled = reconcile_store.run(engine, policy.reconcile, now=now, actor=actor,
+                                     algorithm=algorithm)
+    return {"reconcile": reconciled.summary,
+            "idle": run_idle(engine, policy, now=now, actor=actor, algorithm=algorithm),
+            "migration": run_migration(engine, policy, now=now, actor=actor,
+                                       algorithm=algorithm)}
+
+
+def migration_progress(engine: Engine, policy: AnalysisPolicy, scope: Scope, *,
+                       now: dt.datetime | None = None) -> dict[str, Any]:
+    """Progress of the scope's systems, networks and data centers, with per-department and
+    per-region counts."""
+    now = now or dt.datetime.now(UTC)
+    with engine.connect() as conn:
+        result = progress(migration_inputs(conn, policy, now))
+        departments = CodeBook.load(conn, "department")
+        regions = _department_regions(conn)
+    kept = Progress(*(
+        [item for item in items if scope.covers(item["department_id"])]
+        for items in (result.systems, result.networks, result.data_centers)), [])
+    by_department = kept.by_department()
+    by_region: dict[str, dict[str, int]] = {}
+    for department_id, counts in by_department.items():
+        region = regions.get(department_id) or "(unknown)"
+        for name, value in counts.items():
+            by_region.setdefault(region, {}).setdefault(name, 0)
+            by_region[region][name] += value
+
+    def shown(items):
+        return [{**{k: v for k, v in item.items() if k != "department_id"},
+                 "department": departments.code(item["department_id"])} for item in items]
+    return {"rates": kept.rates(), "systems": shown(kept.systems),
+            "networks": shown(kept.networks), "data_centers": shown(kept.data_centers),
+            "by_department": {departments.code(k) or "(unknown)": v
+                              for k, v in by_department.items()},
+            "by_region": by_region,
+            "overdue": shown([i for i in kept.systems + kept.networks if i["overdue"]])}
+
+
+def _department_regions(conn: Connection) -> dict[int, str | None]:
+    departments, regions = TABLES["department"], TABLES["region"]
+    return dict(conn.execute(select(departments.c.id, regions.c.code).join_from(
+        departments, regions, departments.c.region_id == regions.c.id, isouter=True)).all())
+
+
+def compute_ledger(engine: Engine, policy: AnalysisPolicy, scope: Scope, *, by: str,
+                   now: dt.datetime | None = None) -> dict[str, Any]:
+    """The compute ledger of the scope, grouped ``by`` region, department, dc, platform or
+    arch."""
+    now = now or dt.datetime.now(UTC)
+    tables = load_tables(policy.cpu_models_file, policy.flops_file)
+    with engine.connect() as conn:
+        rows = observed_rows(conn)
+        found = build(rows, policy.reconcile.placeholders)[0]
+        links = matched_declared(conn)
+        declared = _declared(conn)
+        books = {k: CodeBook.load(conn, k) for k in ("department", "data_center",
+                                                     "cloud_platform", "region")}
+        department_region = dict(conn.execute(select(TABLES["department"].c.id,
+                                                     TABLES["department"].c.region_id)).all())
+        center_region = dict(conn.execute(select(TABLES["data_center"].c.id,
+                                                 TABLES["data_center"].c.region_id)).all())
+        usage = cpu_usage(found, recent(conn, today(policy, now) - dt.timedelta(days=7)),
+                          today(policy, now) - dt.timedelta(days=7))
+        accelerators = _accelerators(conn, rows)
+    owner, place, platform, region = {}, {}, {}, {}
+    for entity in found:
+        row = declared.get(links.get(entity.id)) if entity.id in links else None
+        owner[entity.id] = row.department_id if row is not None else \
+            entity.value("department_id")[0]
+        center = books["data_center"].resolve(entity.value("data_center")[0]) or \
+            getattr(row, "data_center_id", None)
+        place[entity.id] = books["data_center"].code(center)
+        platform[entity.id] = books["cloud_platform"].code(
+            books["cloud_platform"].resolve(entity.value("platform")[0]) or
+            getattr(row, "platform_id", None))
+        region[entity.id] = books["region"].code(center_region.get(center) or
+                                                 department_region.get(owner[entity.id]))
+    kept = [e for e in found if scope.covers(owner[e.id])]
+    storage = [r for r in rows if r.kind in ("datastore", "storage_pool")
+               and scope.covers(r.department_id)]
+    inputs = ComputeInputs(kept, storage, owner, place, platform, region, usage, accelerators,
+                           books["department"].codes)
+    return {"as_of": now.isoformat(), **compute(inputs, tables, by)}
+
+
+def _accelerators(conn: Connection, rows) -> dict[int, list[str]]:
+    """Accelerator models of the few rows that report accelerators (BMC processor lists)."""
+    from ledger.models import ObservedAsset
+    ids = [r.id for r in rows if r.gpus]
+    out = {}
+    for start in range(0, len(ids), 1000):
+        for id_, attributes in conn.execute(select(ObservedAsset.id, ObservedAsset.attributes)
+                                            .where(ObservedAsset.id.in_(ids[start:start + 1000]))):
+            models = [p.get("model") for p in (attributes or {}).get("processors") or []
+                      if isinstance(p, dict) and p.get("type") == "GPU" and p.get("model")]
+            if models:
+                out[id_] = models
+    return out
+
+
+def kpis(engine: Engine, policy: AnalysisPolicy, scope: Scope, *,
+         now: dt.datetime | None = None) -> dict[str, Any]:
+    """The KPIs of the scope against their configured targets."""
+    now = now or dt.datetime.now(UTC)
+    with engine.connect() as conn:
+        outcomes = reconcile_store.summary(conn, scope)
+        amounts = _idle_amounts(conn, scope)
+    rates = migration_progress(engine, policy, scope, now=now)["rates"]
+    declared = sum(outcomes[k] for k in ("matched", "mismatch", "missing", "suspect"))
+    observed = sum(outcomes[k] for k in ("matched", "mismatch", "undeclared"))
+    values = {
+        "ledger_accuracy": (outcomes["matched"], declared),
+        "coverage": (outcomes["matched"] + outcomes["mismatch"], observed),
+        "cloud_migration_rate": (rates["cloud_migration_rate"], None),
+        "network_integration_rate": (rates["network_integration_rate"], None),
+        "idle_investment_reclaimed": (amounts["reclaimed"],
+                                      amounts["reclaimed"] + amounts["idle"]),
+    }
+    out = {}
+    for name, (numerator, denominator) in values.items():
+        value = numerator if denominator is None else (
+            round(numerator / denominator, 4) if denominator else None)
+        target = policy.kpi_targets.get(name)
+        out[name] = {"value": value, "target": target,
+                     "met": None if value is None or target is None else value >= target}
+        if denominator is not None:
+            out[name].update(numerator=numerator, denominator=denominator)
+    out["idle_investment"] = {"value": f"{amounts['idle'] / 100:.2f}", "unit": "CNY"}
+    return out
+
+
+def _idle_amounts(conn: Connection, scope: Scope) -> dict[str, int]:
+    table = Finding.__table__
+    query = select(table.c.active, func.coalesce(func.sum(table.c.amount_fen), 0)).where(
+        table.c.kind == "idle").group_by(table.c.active)
+    if not scope.unrestricted:
+        query = query.where(table.c.department_id.in_(scope.department_ids))
+    sums = dict(conn.execute(query).all())
+    return {"idle": int(sums.get(True, 0)), "reclaimed": int(sums.get(False, 0))}
+
+
+def last_runs(conn: Connection) -> dict[str, dict[str, Any]]:
+    """The newest run of each analysis: when, by whom, its summary."""
+    table = AnalysisRun.__table__
+    newest = select(table.c.analysis, func.max(table.c.id).label("id")).group_by(
+        table.c.analysis).subquery()
+    rows = conn.execute(select(table).join(newest, table.c.id == newest.c.id)).mappings()
+    return {row["analysis"]: {"finished_at": row["finished_at"].isoformat(),
+                              "actor": row["actor"], "summary": row["summary"]} for row in rows}
+
