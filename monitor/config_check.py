@@ -1,0 +1,58 @@
+"""What ``check-config`` says about census codes the targets name.
+
+Target tags (``department``, ``datacenter``, ``platform``, ``network``) and the department
+mappings of cloud collectors name census rows by code. A code the census lacks is not an
+error — polls keep it as given and it shows as unknown until the census declares it — so
+these are warnings, each naming the file, the key and the code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitor.config import Settings
+
+#: Target tag -> census category it names.
+TAGS = {"department": "department", "datacenter": "data_center", "data_center": "data_center",
+        "platform": "cloud_platform", "network": "dedicated_network"}
+
+
+def census_warnings(settings: Settings) -> list[str]:
+    """One line per code the census lacks (or a line saying why codes were not checked)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ledger.db import Ledger
+    from ledger.estate import CodeBook
+
+    if settings.ledger_url.startswith("sqlite:///") and \
+            not Path(settings.ledger_url.removeprefix("sqlite:///")).exists():
+        return ["census codes not checked: the ledger does not exist yet"]
+    ledger = Ledger(settings.ledger_url, migrate=False)
+    try:
+        with ledger.engine.connect() as conn:
+            books = {c: CodeBook.load(conn, c) for c in set(TAGS.values())}
+    except SQLAlchemyError as exc:
+        return [f"census codes not checked: the ledger cannot be read ({type(exc).__name__})"]
+    finally:
+        ledger.close()
+    warnings = []
+    for index, target in enumerate(settings.targets):
+        named = [(f"tags.{tag}", TAGS[tag], value) for tag, value in target.tags.items()
+                 if tag in TAGS]
+        mapping = target.options.get("departments")
+        if isinstance(mapping, dict):
+            named += [(f"options.departments.{key}", "department", str(value))
+                      for key, value in mapping.items()]
+        for key, category, value in named:
+            book = books[category]
+            if value in book.by_code:
+                continue
+            named_id = book.by_name.get(value)
+            where = f"{settings.source}: targets[{index}].{key}: {value!r}"
+            if named_id:
+                warnings.append(f"{where} is the name of {category} {book.code(named_id)}; "
+                                "prefer its code (a name resolves only while it is unique)")
+            else:
+                warnings.append(f"{where} is no {category} code in the census (kept as "
+                                "given and shown as unknown until the census declares it)")
+    return warnings
