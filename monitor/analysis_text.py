@@ -40,6 +40,11 @@ def _pick(pair: tuple[str, str], language: str) -> str:
     return pair[0] if language == "zh" else pair[1]
 
 
+def category_label(category: str, language: str) -> str:
+    """One asset's category: 设备 / device (the sheet names are plural in English)."""
+    return CATEGORIES[category].zh if language == "zh" else category.replace("_", " ")
+
+
 def reconcile_text(summary: dict[str, int], pairs: list[dict], result, scope,
                    language: str) -> str:
     """The summary line, what the run changed, and the pairs that need attention."""
@@ -62,7 +67,7 @@ def _pair_line(pair: dict, language: str) -> str:
     parts = []
     if pair["declared"]:
         declared = pair["declared"]
-        parts.append(f"{CATEGORIES[declared['category']].label(language)} {declared['code']}")
+        parts.append(f"{category_label(declared['category'], language)} {declared['code']}")
     if pair["observed"]:
         observed = pair["observed"]
         parts.append(f"{observed['source']}/{observed['kind']} {_keys(observed['keys'], language)}")
@@ -122,7 +127,7 @@ def findings_text(items: list[dict], language: str) -> str:
         subject = []
         if item["declared"]:
             category = item["declared"]["category"]
-            subject.append(f"{CATEGORIES[category].label(language)} {item['declared']['code']}")
+            subject.append(f"{category_label(category, language)} {item['declared']['code']}")
         if item["observed"]:
             subject.append(item["observed"]["source"])
         if item["field"] and item["kind"] == "mismatch":
