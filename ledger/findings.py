@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import json
 import uuid
 from typing import Any, Iterable
 
@@ -80,6 +82,13 @@ def message(error: FindingError, language: str) -> str:
     return (zh if language == "zh" else en).format(**error.params)
 
 
+def digest(item: Found) -> str:
+    """A hash of what a run reports about a finding (details, owner, amount)."""
+    text = json.dumps([item.details, item.department_id, item.amount_fen], sort_keys=True,
+                      ensure_ascii=False, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
 def sync(conn: Connection, kinds: frozenset[str], found: Iterable[Found], *, now: dt.datetime,
          actor: str = SYSTEM_ACTOR) -> tuple[SyncResult, list[audit.Change]]:
     """Bring the findings of ``kinds`` in line with ``found``; returns what changed and the
@@ -87,17 +96,16 @@ def sync(conn: Connection, kinds: frozenset[str], found: Iterable[Found], *, now
     result, changes = SyncResult(), []
     table = Finding.__table__
     existing = {row.fingerprint: row for row in conn.execute(
-        select(table.c.id, table.c.fingerprint, table.c.state, table.c.active,
-               table.c.details, table.c.department_id, table.c.amount_fen)
+        select(table.c.id, table.c.fingerprint, table.c.state, table.c.active, table.c.digest)
         .where(table.c.kind.in_(sorted(kinds))))}
     inserts, updates, seen = [], [], set()
     for item in found:
         if item.fingerprint in seen:
             continue
         seen.add(item.fingerprint)
-        row = existing.get(item.fingerprint)
+        row, item_digest = existing.get(item.fingerprint), digest(item)
         if row is None:
-            inserts.append(_new_row(item, now, actor))
+            inserts.append(_new_row(item, item_digest, now, actor))
             changes.append(_change("create", item.fingerprint, {
                 "kind": [None, item.kind], "state": [None, "open"]}))
             result.opened += 1
@@ -111,10 +119,9 @@ def sync(conn: Connection, kinds: frozenset[str], found: Iterable[Found], *, now
             result.reopened += 1
         if not row.active:
             values["active"] = True
-        if row.details != item.details or row.department_id != item.department_id or \
-                row.amount_fen != item.amount_fen:
+        if row.digest != item_digest:
             values.update(details=item.details, department_id=item.department_id,
-                          amount_fen=item.amount_fen)
+                          amount_fen=item.amount_fen, digest=item_digest)
         if values:
             updates.append((row.id, values))
             result.updated += 1
@@ -137,8 +144,9 @@ def sync(conn: Connection, kinds: frozenset[str], found: Iterable[Found], *, now
     return result, changes
 
 
-def _new_row(item: Found, now: dt.datetime, actor: str) -> dict:
+def _new_row(item: Found, item_digest: str, now: dt.datetime, actor: str) -> dict:
     return {"fingerprint": item.fingerprint, "kind": item.kind, "state": "open", "active": True,
+            "digest": item_digest,
             "department_id": item.department_id, "declared_category": item.declared_category,
             "declared_code": item.declared_code, "observed_asset_id": item.observed_asset_id,
             "observed_source": item.observed_source, "field": item.field,

@@ -188,6 +188,8 @@ class ReconcilePair(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(255), unique=True)
+    #: Hash of the other columns: a run compares it to see which pairs changed.
+    digest: Mapped[str] = mapped_column(String(32))
     outcome: Mapped[str] = mapped_column(String(16), index=True)
     department_id: Mapped[int | None] = mapped_column(Integer, index=True)
     declared_category: Mapped[str | None] = mapped_column(String(32))
@@ -229,6 +231,8 @@ class Finding(Base):
     observed_source: Mapped[str | None] = mapped_column(String(128))
     field: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Hash of details, owner and amount: a run compares it to see what changed.
+    digest: Mapped[str] = mapped_column(String(32))
     #: Money the finding ties up or concerns, in fen (idle investment), for sorting/totals.
     amount_fen: Mapped[int | None] = mapped_column(BigInteger)
     first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -39,7 +39,7 @@ def differences(category: str, row, entity: Entity, books: Books,
         observed, source = entity.value(column)
         if observed is not None and observed_of is not None:
             observed = observed_of(observed, books)
-        if declared in (None, "") or observed in (None, ""):
+        if declared in (None, "") or observed in (None, "") or declared == observed:
             continue
         if not agree(declared, observed, tolerance_percent, books):
             out.append(_difference(field, declared, observed, source))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any, Iterable, Sequence
 
 from ledger.reconcile import normalize
@@ -137,17 +137,20 @@ def build(rows: Sequence, extra_placeholders: Iterable[str] = ()) -> tuple[list[
 
 def _shared(rows: Sequence, links: list[list[tuple[str, str]]]) -> set[tuple[str, str]]:
     """Values two rows of one collector both carry (placeholders in disguise)."""
-    holders: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row, values in zip(rows, links):
-        for value in set(values):
-            holders[value][row.collector] += 1
-    return {value for value, by in holders.items() if max(by.values()) > 1}
+    counts = Counter((value, row.collector) for row, values in zip(rows, links)
+                     for value in set(values))
+    return {value for (value, _collector), count in counts.items() if count > 1}
 
 
 def _entity(rows: list, links: list[list[tuple[str, str]]],
             shared: set[tuple[str, str]]) -> Entity:
-    order = sorted(range(len(rows)), key=lambda i: (PRIORITY.get(rows[i].kind, 9), rows[i].id))
-    entity = Entity(id=min(r.id for r in rows), rows=[rows[i] for i in order])
+    if len(rows) == 1:   # most assets are seen by one source
+        order = [0]
+        entity = Entity(id=rows[0].id, rows=rows)
+    else:
+        order = sorted(range(len(rows)), key=lambda i: (PRIORITY.get(rows[i].kind, 9),
+                                                        rows[i].id))
+        entity = Entity(id=min(r.id for r in rows), rows=[rows[i] for i in order])
     for i in order:
         row = rows[i]
         for tag, value in links[i]:

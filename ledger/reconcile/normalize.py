@@ -8,10 +8,12 @@ trademarks, frequencies and punctuation removed.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
-from collectors.identity import clean_serial, clean_uuid, is_placeholder_mac
+from collectors.identity import (PLACEHOLDER_SERIALS, PLACEHOLDER_UUIDS, clean_serial, clean_uuid,
+                                 is_placeholder_mac)
 
 #: Canonical vendor names and what departments and devices call them. Users report
 #: vendors however they like; devices say "HUAWEI TECHNOLOGIES CO., LTD." or "New H3C".
@@ -53,20 +55,33 @@ _NOISE = re.compile(r"\(r\)|\(tm\)|®|™|\bcpu\b|@\s*[\d.]+\s*[gm]hz|\bprocesso
 _PUNCT = re.compile(r"[\s\-_,.()/]+")
 
 
+_HEX = frozenset("0123456789abcdef")
+
+
 def serial(value: object) -> str | None:
     """A serial number to compare (upper case, no spaces), or None for placeholders."""
+    if isinstance(value, str) and value.isalnum() and len(set(value)) > 1 and \
+            value.lower() not in PLACEHOLDER_SERIALS:
+        return value.upper()   # the common case, without the general rule's cost
     text = clean_serial(value)
     return None if text is None else text.replace(" ", "").upper()
 
 
 def uuid(value: object) -> str | None:
     """A UUID to compare (lower case, no braces), or None for placeholders."""
-    text = clean_uuid(str(value).strip("{} ") if value is not None else None)
-    return text
+    if isinstance(value, str) and len(value) == 36 and value.count("-") == 4 and \
+            value.islower() and len(set(value)) > 2 and value not in PLACEHOLDER_UUIDS:
+        return value
+    return clean_uuid(str(value).strip("{} ") if value is not None else None)
 
 
 def mac(value: object) -> str | None:
     """A MAC as ``aa:bb:cc:dd:ee:ff``, or None (placeholders, not a MAC)."""
+    if isinstance(value, str) and len(value) == 17 and value[2::3] == ":::::" and \
+            set(value[0::3] + value[1::3]) <= _HEX:
+        # Already in the ledger's form: only the placeholder checks remain.
+        bare = value.replace(":", "")
+        return None if int(bare[1], 16) & 1 or len(set(bare)) == 1 else value
     if value is None or is_placeholder_mac(value):
         return None
     bare = re.sub(r"[^0-9a-f]", "", str(value).lower())
@@ -77,8 +92,16 @@ def ip(value: object) -> str | None:
     """An address in canonical text, or None when it is no address or not unicast."""
     if value in (None, ""):
         return None
+    text = str(value).strip().split("/")[0]
+    parts = text.split(".")
+    if len(parts) == 4 and all(p.isdigit() and len(p) <= 3 for p in parts):
+        # IPv4, the common case, without ipaddress's cost (a million rows a run).
+        octets = [int(p) for p in parts]
+        if max(octets) > 255 or octets[0] in (0, 127) or 224 <= octets[0] <= 239:
+            return None
+        return ".".join(map(str, octets))
     try:
-        address = ipaddress.ip_address(str(value).strip().split("/")[0])
+        address = ipaddress.ip_address(text)
     except ValueError:
         return None
     if address.is_unspecified or address.is_loopback or address.is_multicast:
@@ -93,14 +116,22 @@ def host(value: object) -> str | None:
     text = str(value).strip().lower().rstrip(".")
     if not text or text in ("localhost", "localhost.localdomain"):
         return None
-    return text if ip(text) else text.split(".")[0]
+    if ":" in text or text.replace(".", "").isdigit():
+        return ip(text) or text
+    return text.split(".")[0]
 
 
 def vendor(value: object) -> str | None:
     """A vendor's canonical name (or its cleaned text when the alias table lacks it)."""
     if value in (None, ""):
         return None
-    text = _NOISE.sub(" ", str(value).lower())
+    return _vendor(str(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _vendor(value: str) -> str | None:
+    """Vendor names repeat across a whole estate: each is worked out once."""
+    text = _NOISE.sub(" ", value.lower())
     for pattern, canonical in _ALIAS:
         if pattern.search(text):
             return canonical
@@ -118,7 +149,12 @@ def model(value: object) -> str | None:
     """A model or CPU model to compare: no trademarks, frequency, punctuation or case."""
     if value in (None, ""):
         return None
-    text = _PUNCT.sub("", _NOISE.sub(" ", str(value).lower()))
+    return _model(str(value))
+
+
+@functools.lru_cache(maxsize=16384)
+def _model(value: str) -> str | None:
+    text = _PUNCT.sub("", _NOISE.sub(" ", value.lower()))
     return text or None
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
 
 from ledger import findings
 from ledger.census import audit
@@ -96,26 +97,38 @@ def resolve_departments(conn: Connection) -> int:
     return changed
 
 
+def pair_digest(pair: dict) -> str:
+    """A hash of a pair's columns, so a run reads one short column to find what changed."""
+    # repr is deterministic here: the engine builds every dict in the same key order.
+    text = repr(tuple(pair[c] for c in PAIR_COLUMNS))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
 def write_pairs(conn: Connection, pairs: list[dict]) -> int:
     """Make ``reconcile_pair`` hold exactly ``pairs``, touching only rows that changed."""
     table = ReconcilePair.__table__
-    existing = {row.fingerprint: row for row in conn.execute(
-        select(table.c.id, table.c.fingerprint, *(table.c[c] for c in PAIR_COLUMNS)))}
-    wanted = {p["fingerprint"]: p for p in pairs}
-    gone = [row.id for fp, row in existing.items() if fp not in wanted]
-    for start in range(0, len(gone), CHUNK):
-        conn.execute(delete(table).where(table.c.id.in_(gone[start:start + CHUNK])))
-    new = [p for fp, p in wanted.items() if fp not in existing]
+    existing = {fp: (id_, digest) for id_, fp, digest in conn.execute(
+        select(table.c.id, table.c.fingerprint, table.c.digest))}
+    gone = {fp: id_ for fp, (id_, _d) in existing.items()}
+    new, changed = [], []
+    for pair in pairs:
+        digest = pair_digest(pair)
+        found = existing.get(pair["fingerprint"])
+        if found is None:
+            new.append({**pair, "digest": digest})
+        elif gone.pop(pair["fingerprint"], None) is not None and found[1] != digest:
+            changed.append({"pair_id": found[0], "v_digest": digest,
+                            **{f"v_{c}": pair[c] for c in PAIR_COLUMNS}})
+    stale = list(gone.values())
+    for start in range(0, len(stale), CHUNK):
+        conn.execute(delete(table).where(table.c.id.in_(stale[start:start + CHUNK])))
     for start in range(0, len(new), CHUNK):
         conn.execute(table.insert(), new[start:start + CHUNK])
-    changed = 0
-    for fp, pair in wanted.items():
-        row = existing.get(fp)
-        if row is not None and any(getattr(row, c) != pair[c] for c in PAIR_COLUMNS):
-            conn.execute(update(table).where(table.c.id == row.id)
-                         .values({c: pair[c] for c in PAIR_COLUMNS}))
-            changed += 1
-    return len(gone) + len(new) + changed
+    if changed:
+        conn.execute(update(table).where(table.c.id == bindparam("pair_id"))
+                     .values({c: bindparam(f"v_{c}") for c in (*PAIR_COLUMNS, "digest")}),
+                     changed)
+    return len(stale) + len(new) + len(changed)
 
 
 def finding_fingerprints(pair) -> list[str]:
