@@ -39,10 +39,11 @@ def describe(values: Sequence[float]) -> dict[str, float]:
 
 @dataclasses.dataclass
 class Day:
-    """One resource's day: per-metric values (per minute) and the share of the day covered."""
+    """One resource's day: per-metric statistics (:func:`describe` of its minutes) and the
+    share of the day covered."""
 
     asset_id: int
-    values: dict[str, list[float]]
+    stats: dict[str, dict[str, float]]
     coverage: float
 
     def row(self, day: dt.date, min_coverage: float, demo: bool = False) -> dict:
@@ -50,8 +51,7 @@ class Day:
         row = {"asset_id": self.asset_id, "day": day, "coverage": round(self.coverage, 4),
                "low_coverage": self.coverage < min_coverage, "demo": demo}
         for metric in METRICS:
-            values = self.values.get(metric)
-            stats = describe(values) if values else {}
+            stats = self.stats.get(metric, {})
             for stat in STATS:
                 value = stats.get(stat)
                 row[f"{metric}_{stat}"] = None if value is None else round(value, 4)

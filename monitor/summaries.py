@@ -25,12 +25,14 @@ from sqlalchemy import select
 
 from ledger.db import Ledger
 from ledger.models import ObservedAsset, TargetState
-from ledger.utilization import Day, done_days, write_day
+from ledger.utilization import Day, describe, done_days, write_day
 from monitor.store.base import StoreError, TimeSeriesStore
 
 _LOGGER = logging.getLogger(__name__)
 UTC = dt.timezone.utc
 STEP = 60
+#: Targets read per query: bounds memory by a chunk's series, not the estate's.
+CHUNK_TARGETS = 200
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,58 +130,76 @@ def day_bounds(day: dt.date, timezone: str) -> tuple[float, float]:
 
 
 def collect_day(store: TimeSeriesStore, index: AssetIndex, intervals: dict[str, float],
-                day: dt.date, timezone: str, collectors: Iterable[str]) -> list[Day]:
-    """Read one day of every signal of the given collector kinds; one Day per resource."""
+                day: dt.date, timezone: str, sources: dict[str, set[str]]) -> list[Day]:
+    """Read one day of every signal; one Day per resource that had samples.
+
+    ``sources`` maps collector kinds to their targets. Targets are read in chunks and each
+    signal's statistics are taken as soon as its series are in, so memory stays bounded
+    by one chunk's series, whatever the size of the estate."""
     start, end = day_bounds(day, timezone)
-    # asset -> metric -> minute -> [values of the asset's series]
-    buckets: dict[int, dict[str, dict[float, list[float]]]] = defaultdict(
-        lambda: defaultdict(lambda: defaultdict(list)))
-    combine: dict[str, str] = {}
+    stats: dict[int, dict[str, dict[str, float]]] = defaultdict(dict)
+    minutes: dict[int, int] = defaultdict(int)
     targets: dict[int, str] = {}
-    seen = set()
-    for collector in sorted(set(collectors)):
-        for signal in SIGNALS.get(collector, ()):
-            if (signal.measurement, signal.field, signal.kind, signal.filters) in seen:
-                continue
-            seen.add((signal.measurement, signal.field, signal.kind, signal.filters))
-            for asset, target, minute, value in _read(store, index, signal, start, end):
-                buckets[asset][signal.metric][minute].append(value)
-                combine[signal.metric] = signal.combine
-                targets[asset] = target
+    for collector, names in sorted(sources.items()):
+        ordered = sorted(names)
+        for first in range(0, len(ordered), CHUNK_TARGETS):
+            chunk = ordered[first:first + CHUNK_TARGETS]
+            for signal in SIGNALS.get(collector, ()):
+                per_asset = _combined(store, index, signal, start, end, chunk, targets)
+                for asset, per_minute in per_asset.items():
+                    stats[asset][signal.metric] = describe(list(per_minute.values()))
+                    minutes[asset] = max(minutes[asset], len(per_minute))
     days = []
-    for asset, metrics in buckets.items():
-        values = {m: [_combine(v, combine[m]) for _t, v in sorted(per_minute.items())]
-                  for m, per_minute in metrics.items()}
-        minutes = max(len(per_minute) for per_minute in metrics.values())
+    for asset, metrics in stats.items():
         step = max(STEP, intervals.get(targets[asset]) or STEP)
-        days.append(Day(asset, values, min(1.0, minutes * step / (end - start))))
+        days.append(Day(asset, metrics, min(1.0, minutes[asset] * step / (end - start))))
     return days
 
 
+def _combined(store: TimeSeriesStore, index: AssetIndex, signal: Signal, start: float,
+              end: float, chunk: list[str], targets: dict[int, str]
+              ) -> dict[int, dict[float, float]]:
+    """Per asset, the signal's value per minute, its several series combined."""
+    by_asset: dict[int, list[dict[float, float]]] = defaultdict(list)
+    for asset, target, points in _read(store, index, signal, start, end, chunk):
+        by_asset[asset].append(points)
+        targets[asset] = target
+    out = {}
+    for asset, series in by_asset.items():
+        if len(series) == 1:      # most signals: one series per resource
+            out[asset] = series[0]
+            continue
+        merged: dict[float, list[float]] = defaultdict(list)
+        for points in series:
+            for minute, value in points.items():
+                merged[minute].append(value)
+        out[asset] = {minute: _combine(v, signal.combine) for minute, v in merged.items()}
+    return out
+
+
 def _read(store: TimeSeriesStore, index: AssetIndex, signal: Signal, start: float,
-          end: float):
-    """(asset, target, minute, value) of every series of ``signal`` over the day."""
-    tags = dict(signal.filters)
+          end: float, chunk: list[str]):
+    """(asset, target, {minute: value}) of every series of ``signal`` over the day."""
+    tags = {**dict(signal.filters), "target": chunk}
     series = store.query(signal.measurement, signal.field, start, end, interval=STEP,
-                         agg="mean", tags=tags or None)
+                         agg="mean", tags=tags)
     divisors = {}
     if signal.ratio:
         divisors = {s.key.tags: dict(s.points) for s in store.query(
-            signal.measurement, signal.ratio, start, end, interval=STEP, agg="mean",
-            tags=tags or None)}
+            signal.measurement, signal.ratio, start, end, interval=STEP, agg="mean", tags=tags)}
+    scale = signal.scale
     for one in series:
         tag_dict = one.key.tag_dict
         asset = index.find(signal, tag_dict)
         if asset is None:
             continue
-        below = divisors.get(one.key.tags) if signal.ratio else None
-        for ts, value in one.points:
-            if signal.ratio:
-                total = (below or {}).get(ts)
-                if not total:
-                    continue
-                value = value / total * 100
-            yield asset, tag_dict.get("target", ""), ts, value * signal.scale
+        if signal.ratio:
+            below = divisors.get(one.key.tags) or {}
+            points = {ts: value / below[ts] * 100 * scale for ts, value in one.points
+                      if below.get(ts)}
+        else:
+            points = {ts: value * scale for ts, value in one.points}
+        yield asset, tag_dict.get("target", ""), points
 
 
 def _combine(values: list[float], how: str) -> float:
@@ -206,7 +226,10 @@ def summarize(ledger: Ledger, store: TimeSeriesStore, *, timezone: str, min_cove
         intervals = dict(conn.execute(select(TargetState.name, TargetState.interval_seconds)
                                       ).all())
     index = AssetIndex(rows)
-    collectors = {row.collector for row in rows}
+    sources: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        if row.collector in SIGNALS:
+            sources[row.collector].add(row.source)
     todo = sorted({first + dt.timedelta(days=n) for n in range(days_back)
                    if first + dt.timedelta(days=n) not in done} | set(redo))
     written = []
@@ -214,7 +237,7 @@ def summarize(ledger: Ledger, store: TimeSeriesStore, *, timezone: str, min_cove
         if day >= today:
             continue
         try:
-            days = collect_day(store, index, intervals, day, timezone, collectors)
+            days = collect_day(store, index, intervals, day, timezone, sources)
         except StoreError as exc:
             _LOGGER.warning("Summaries of %s postponed: the store cannot be read: %s", day, exc)
             break
