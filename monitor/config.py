@@ -20,6 +20,7 @@ import yaml
 from collectors import get_collector
 from collectors.base import OptionError
 from ledger.census.const import AUDIT_ALGORITHMS
+from monitor.security_config import SecuritySettings, parse_security
 from monitor.store.influx import parse_store_url
 from monitor.units import parse_duration, parse_size
 
@@ -69,6 +70,7 @@ class Settings:
     max_workers: int
     targets: tuple[TargetConfig, ...]
     audit_hash: str = "sha256"
+    security: SecuritySettings = dataclasses.field(default_factory=SecuritySettings)
 
     @property
     def store_path(self) -> Path:
@@ -155,7 +157,7 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
                    port: int | None = None, store_url: str | None = None) -> Settings:
     """Validate an already parsed mapping; see :func:`load_settings`."""
     top = _Reader(file, data, "")
-    top.check_known({"data_dir", "web", "store", "ledger", "scheduler", "targets"})
+    top.check_known({"data_dir", "web", "store", "ledger", "scheduler", "targets", "security"})
     web, store, ledger, sched = (top.child(n) for n in ("web", "store", "ledger", "scheduler"))
     web.check_known({"host", "port", "language", "timezone"})
     store.check_known({"backend", "retention", "spool", "password_env", "token_env", "timeout",
@@ -163,10 +165,11 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
     ledger.check_known({"url", "audit_hash"})
     sched.check_known({"interval", "timeout", "jitter", "max_workers"})
     root = _data_dir(top, base, data_dir)
+    web_host = host or web.get("host", str, "127.0.0.1")
     return Settings(
         source=file,
         data_dir=root,
-        web_host=host or web.get("host", str, "127.0.0.1"),
+        web_host=web_host,
         web_port=_port(web, port),
         language=_choice(web, "language", LANGUAGES, "zh"),
         timezone=_timezone(web),
@@ -178,6 +181,7 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
         max_workers=_positive_int(sched, "max_workers", DEFAULTS["max_workers"]),
         targets=_targets(top, sched),
         audit_hash=_choice(ledger, "audit_hash", AUDIT_ALGORITHMS, "sha256"),
+        security=parse_security(top.child("security"), root, web_host),
     )
 
 
