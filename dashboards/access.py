@@ -190,7 +190,8 @@ def refuse(status: int, reason: str) -> Response:
             response.headers["WWW-Authenticate"] = 'Bearer realm="infra-ledger"'
         return response
     if status == 401:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?"),
+                                ended=g.get("session_ended")))
     return Response(render_template("refused.html", reason=reason, status=status), status)
 
 

@@ -18,7 +18,8 @@ from flask import (Blueprint, Response, abort, current_app, g, redirect, render_
                    url_for)
 
 from dashboards.access import (SESSION_COOKIE, body_limit, caller_scope, current_identity,
-                               is_loopback, public, requires, services, source_address)
+                               is_loopback, public, refuse, requires, services,
+                               source_address)
 from dashboards.i18n import current_language, translate
 from dashboards.oidc import OidcClient, OidcError, map_claims
 from dashboards.resources import get_settings
@@ -139,8 +140,8 @@ def login():
                                        request.form.get("password", ""))
             except PolicyError as exc:
                 error = exc.text(current_language())
-    elif g.get("session_ended"):
-        error = translate(f"session_ended_{g.session_ended}")
+    elif request.args.get("ended") in ("idle", "absolute"):
+        error = translate(f"session_ended_{request.args['ended']}")
     oidc = get_settings().security.oidc
     status = 200 if error is None or request.method == "GET" else 401
     return render_template("login.html", error=error, login_token=_login_token(),
@@ -285,7 +286,9 @@ def password():
 def logout():
     """End the session (the CSRF token is checked: no logging out from another site)."""
     session = g.get("session")
-    if session is not None and _session_form_ok():
+    if session is not None and not _session_form_ok():
+        return refuse(403, translate("csrf_refused"))
+    if session is not None:
         services().sessions.end(session.id)
         if session.user_id is not None:
             user = services().identity.user_by_id(session.user_id)
