@@ -36,8 +36,19 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     ``PASSWORD_HASHER`` for the identity service; without them the settings come from
     ``INFRA_LEDGER_CONFIG`` / ``INFRA_LEDGER_DATA_DIR``.
     """
-    from dashboards import (access, admin, api, auditlog, auth, census_pages, i18n, metrics,
-                            operator, overview, resources)
+    from dashboards import (
+        access,
+        admin,
+        api,
+        auditlog,
+        auth,
+        census_pages,
+        i18n,
+        metrics,
+        operator,
+        overview,
+        resources,
+    )
 
     app = Flask(__name__)
     config = dict(test_config or {})
@@ -49,6 +60,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     ledger, store = config.pop("LEDGER", None), config.pop("STORE", None)
     clock, hasher = config.pop("CLOCK", None), config.pop("PASSWORD_HASHER", None)
     app.config.update(config)
+    if settings.security.proxy_hops:
+        # Behind N reverse proxies (TLS at nginx): trust their X-Forwarded-For/Proto/Host, so
+        # lockouts count the real client address and cookies know the request was HTTPS.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = settings.security.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     resources.init_app(app, settings, ledger, store)
     _identity_services(app, settings, clock, hasher)
     i18n.init_app(app)

@@ -48,8 +48,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import (Flask, Response, abort, current_app, g, jsonify, redirect, render_template,
-                   request, url_for)
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from dashboards.i18n import current_language, translate
 from dashboards.resources import get_ledger, get_settings
@@ -263,7 +273,7 @@ def _cross_site() -> bool:
 
 def _identify():
     """The identity of the bearer token or session, None if neither, or a refusal."""
-    from dashboards.auth import load_session   # the auth blueprint owns the cookie
+    from dashboards.auth import load_session  # the auth blueprint owns the cookie
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, value = header.partition(" ")

@@ -17,10 +17,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "session_ended_absolute": "会话已达最长时限，请重新登录",
         "totp_title": "动态口令", "totp_code": "6 位动态口令", "confirm": "确认",
         "enroll_title": "绑定动态口令",
-        "enroll_help": "特权账户须使用双因素认证：用身份验证器应用（如 FreeOTP、Google Authenticator）扫描二维码，或手动输入密钥，然后输入应用显示的 6 位动态口令。",
+        "enroll_help": ("特权账户须使用双因素认证：用身份验证器应用（如 FreeOTP、"
+                        "Google Authenticator）扫描二维码，或手动输入密钥，然后输入应用显示的"
+                        " 6 位动态口令。"),
         "enroll_secret": "密钥：",
         "password_title": "修改口令", "password_forced": "口令已过期或为初始口令，请先修改。",
-        "password_rules": "口令至少 %d 个字符，须包含大写字母、小写字母、数字、符号中的至少 %d 类，且不能包含用户名。",
+        "password_rules": ("口令至少 %d 个字符，须包含大写字母、小写字母、数字、符号中的"
+                           "至少 %d 类，且不能包含用户名。"),
         "current_password": "当前口令", "new_password": "新口令", "repeat_password": "再次输入",
         "passwords_differ": "两次输入的口令不一致", "password_changed": "口令已修改",
         "save": "保存", "home": "返回首页",
@@ -60,11 +63,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "session_ended_absolute": "Your session reached its maximum length; sign in again",
         "totp_title": "One-time code", "totp_code": "6-digit code", "confirm": "Confirm",
         "enroll_title": "Set up the one-time code",
-        "enroll_help": "Privileged accounts use two factors: scan the QR code with an authenticator app (FreeOTP, Google Authenticator...) or type the key, then enter the 6-digit code it shows.",
+        "enroll_help": ("Privileged accounts use two factors: scan the QR code with an "
+                        "authenticator app (FreeOTP, Google Authenticator...) or type the key, "
+                        "then enter the 6-digit code it shows."),
         "enroll_secret": "Key:",
         "password_title": "Change password",
         "password_forced": "Your password expired or is an initial one: change it first.",
-        "password_rules": "At least %d characters from at least %d of: upper case, lower case, digits, symbols; not containing the user name.",
+        "password_rules": ("At least %d characters from at least %d of: upper case, lower "
+                           "case, digits, symbols; not containing the user name."),
         "current_password": "Current password", "new_password": "New password",
         "repeat_password": "Repeat", "passwords_differ": "The two passwords differ",
         "password_changed": "Password changed", "save": "Save", "home": "Home",

@@ -20,8 +20,8 @@ from dashboards.access import requires
 from dashboards.charts import COMMON_TAGS, ChartSpec, charts_for
 from dashboards.i18n import translate
 from dashboards.resources import get_ledger, get_settings, get_store
-from ledger.models import TargetState
 from ledger.identity.roles import TARGETS_READ
+from ledger.models import TargetState
 from ledger.observed import observed_for_source
 from ledger.status import runtime_stats, target_states
 from monitor.poller import TARGET_TAG

@@ -169,3 +169,20 @@ def test_login_form_has_its_own_csrf_token(app, anonymous):
     make_user(app, "ops", {"operator"})
     forged = anonymous.post("/login", data={"username": "ops", "password": "x" * 12})
     assert forged.status_code == 401 and "CSRF" in forged.get_data(as_text=True)
+
+
+def test_behind_a_proxy_the_client_address_and_https_count(ledger, embedded_store, tmp_path):
+    proxied = parse_settings({"security": {"proxy_hops": 1,
+                                           "allowed_hosts": ["ledger.gov.example"]}},
+                             "(test)", data_dir=str(tmp_path / "d"))
+    app = create_app({"SETTINGS": proxied, "LEDGER": ledger, "STORE": embedded_store})
+    browser = app.test_client()
+    forwarded = {"X-Forwarded-For": "198.51.100.23", "X-Forwarded-Proto": "https",
+                 "X-Forwarded-Host": "ledger.gov.example"}
+    page = browser.get("/login", headers=forwarded)
+    assert page.status_code == 200 and "Secure" in page.headers["Set-Cookie"]
+    assert page.headers["Strict-Transport-Security"].startswith("max-age=")
+    # Through the proxy, /metrics is not "loopback" even though the proxy is.
+    assert browser.get("/metrics", headers=forwarded).status_code == 401
+    assert browser.get("/login", headers={"Host": "ledger.gov.example"}).status_code == 200
+    assert browser.get("/login").status_code == 400     # localhost is not configured here

@@ -7,8 +7,8 @@ import time
 
 from collectors.base import Fact, Sample
 from ledger.observed import record_facts
-from tests.dashboards.users import make_token, make_user
 from ledger.status import PollRecord, record_poll, register_targets, set_runtime_stats
+from tests.dashboards.users import make_token, make_user
 
 UTC = dt.timezone.utc
 
