@@ -48,18 +48,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import (
-    Flask,
-    Response,
-    abort,
-    current_app,
-    g,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import (Flask, Response, abort, current_app, g, jsonify, redirect, render_template,
+                   request, url_for)
 
 from dashboards.i18n import current_language, translate
 from dashboards.resources import get_ledger, get_settings

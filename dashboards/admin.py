@@ -16,14 +16,8 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from dashboards.access import body_limit, caller_scope, requires, services
 from dashboards.i18n import current_language, translate
 from ledger.identity.policy import PolicyError
-from ledger.identity.roles import (
-    GRANTS_MANAGE,
-    LOCKS_MANAGE,
-    ROLES,
-    TOKENS_MANAGE,
-    USERS_MANAGE,
-    USERS_READ,
-)
+from ledger.identity.roles import (GRANTS_MANAGE, LOCKS_MANAGE, ROLES, TOKENS_MANAGE, USERS_MANAGE,
+                                   USERS_READ)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 FORM_LIMIT = 16 * 1024

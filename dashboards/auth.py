@@ -14,30 +14,11 @@ import os
 import secrets
 
 import segno
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    g,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import (Blueprint, Response, abort, current_app, g, redirect, render_template, request,
+                   url_for)
 
-from dashboards.access import (
-    SESSION_COOKIE,
-    body_limit,
-    caller_scope,
-    current_identity,
-    is_loopback,
-    public,
-    refuse,
-    requires,
-    services,
-    source_address,
-)
+from dashboards.access import (SESSION_COOKIE, body_limit, caller_scope, current_identity,
+                               is_loopback, public, refuse, requires, services, source_address)
 from dashboards.i18n import current_language, translate
 from dashboards.oidc import OidcClient, OidcError, map_claims
 from dashboards.resources import get_settings
