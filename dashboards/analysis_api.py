@@ -8,22 +8,25 @@
   ``GET /analysis/runs``.
 
 Every read is limited to the caller's department scope (below the routes, in the ledger's
-functions); the scope comes from the caller's identity (``X-Department`` until users and
-roles exist). Documented in the OpenAPI document at ``/api/v1/openapi.json``.
+functions); the scope and the actor come from the caller's identity (``dashboards.access``),
+``?department=`` only narrows it. Reading reconciliation and findings needs
+``findings.read``; running reconciliation and changing a finding's state ``census.write``;
+the compute ledger, migration progress and KPIs ``overview.read``. Documented in the
+OpenAPI document at ``/api/v1/openapi.json``.
 """
 
 from __future__ import annotations
 
-import uuid
-
 from flask import Blueprint, jsonify, request
 
+from dashboards.access import caller_scope, requires
 from dashboards.i18n import current_language
 from dashboards.resources import get_ledger, get_settings
 from ledger import analyses, findings
 from ledger.census.snapshot import Scope, ScopeError
 from ledger.compute import DIMENSIONS
 from ledger.const import FINDING_KINDS, FINDING_STATES, OUTCOMES
+from ledger.identity.roles import CENSUS_WRITE, FINDINGS_READ, OVERVIEW_READ
 from ledger.reconcile import store
 
 bp = Blueprint("analysis", __name__, url_prefix="/api/v1")
@@ -34,22 +37,18 @@ class BadRequest(ValueError):
     """A query parameter the API cannot take."""
 
 
-def caller_scope() -> Scope:
-    """The caller's department scope (``X-Department`` until identities exist)."""
-    department = request.headers.get("X-Department")
+def ledger_scope() -> Scope:
+    """The caller's department scope (from the identity), narrowed by ``?department=``."""
+    caller = caller_scope()
     with get_ledger().engine.connect() as conn:
-        scope = Scope.everything() if not department else Scope.for_department(conn, department)
+        scope = caller.ledger_scope(conn)
         narrow = request.args.get("department")
-        if narrow:
-            inner = Scope.for_department(conn, narrow)
-            if not scope.unrestricted:
-                return Scope(narrow, inner.department_ids & scope.department_ids)
-            return inner
-    return scope
-
-
-def _actor() -> str:
-    return request.headers.get("X-Actor") or f"api:{request.remote_addr or '-'}"
+        if not narrow:
+            return scope
+        inner = Scope.for_department(conn, narrow)
+    if scope.unrestricted:
+        return inner
+    return Scope(narrow, inner.department_ids & scope.department_ids)
 
 
 def _paging() -> tuple[int, int]:
@@ -79,11 +78,12 @@ def _bad_scope(exc: ScopeError):
 
 
 @bp.get("/reconciliation")
+@requires(FINDINGS_READ)
 def reconciliation():
     """The summary and a page of reconciliation pairs."""
     page, per_page = _paging()
     outcome = _choice("outcome", OUTCOMES)
-    scope = caller_scope()
+    scope = ledger_scope()
     with get_ledger().engine.connect() as conn:
         pairs, total = store.list_pairs(conn, scope, outcome=outcome, page=page,
                                         per_page=per_page)
@@ -93,12 +93,13 @@ def reconciliation():
 
 
 @bp.post("/reconciliation")
+@requires(FINDINGS_READ, unsafe=CENSUS_WRITE)
 def reconcile():
-    """Run reconciliation now; returns the whole ledger's summary and what changed."""
+    """Run reconciliation now; returns the caller's summary (and, unscoped, what changed)."""
     settings = get_settings()
-    result = store.run(get_ledger().engine, settings.analysis.reconcile, actor=_actor(),
-                       algorithm=settings.audit_hash)
-    scope = caller_scope()
+    result = store.run(get_ledger().engine, settings.analysis.reconcile,
+                       actor=caller_scope().actor, algorithm=settings.audit_hash)
+    scope = ledger_scope()
     with get_ledger().engine.connect() as conn:
         summary = store.summary(conn, scope)
     out = {"run_id": result.run_id, "summary": summary}
@@ -110,12 +111,13 @@ def reconcile():
 
 
 @bp.get("/findings")
+@requires(FINDINGS_READ)
 def list_findings():
     """A page of findings."""
     page, per_page = _paging()
     active = request.args.get("active", "true").lower() not in ("0", "false", "no", "all")
     with get_ledger().engine.connect() as conn:
-        items, total = findings.page(conn, caller_scope(), page_number=page, per_page=per_page,
+        items, total = findings.page(conn, ledger_scope(), page_number=page, per_page=per_page,
                                      kind=_choice("kind", FINDING_KINDS),
                                      state=_choice("state", FINDING_STATES),
                                      active_only=active)
@@ -123,28 +125,30 @@ def list_findings():
 
 
 @bp.get("/findings/<int:finding_id>")
+@requires(FINDINGS_READ)
 def read_finding(finding_id: int):
     """One finding."""
     with get_ledger().engine.connect() as conn:
-        items = findings.listing(conn, caller_scope(), active_only=False, ids=[finding_id])
+        items = findings.listing(conn, ledger_scope(), active_only=False, ids=[finding_id])
     if not items:
         return jsonify({"errors": [{"reason": "not found"}]}), 404
     return jsonify(items[0])
 
 
 @bp.post("/findings/<int:finding_id>/state")
+@requires(FINDINGS_READ, unsafe=CENSUS_WRITE)
 def transition(finding_id: int):
     """Acknowledge, resolve or reopen a finding (``reason`` required to resolve/reopen)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("state"), str) or \
             not isinstance(body.get("reason") or "", str):
         raise BadRequest('a JSON object {"state": ..., "reason": ...} is expected')
+    caller = caller_scope()
     try:
-        findings.transition(get_ledger().engine, finding_id, body["state"], actor=_actor(),
-                            reason=body.get("reason"), scope=caller_scope(),
+        findings.transition(get_ledger().engine, finding_id, body["state"], actor=caller.actor,
+                            reason=body.get("reason"), scope=ledger_scope(),
                             algorithm=get_settings().audit_hash,
-                            request_id=(request.headers.get("X-Request-Id")
-                                        or uuid.uuid4().hex)[:64])
+                            request_id=caller.request_id)
     except findings.FindingError as exc:
         status = 404 if exc.reason == "not_found" else 409 if exc.reason == "bad_transition" \
             else 400
@@ -154,25 +158,28 @@ def transition(finding_id: int):
 
 
 @bp.get("/compute")
+@requires(OVERVIEW_READ)
 def compute():
     """The compute ledger, grouped ``by`` a dimension."""
     by = _choice("by", DIMENSIONS) or "department"
     settings = get_settings()
     return jsonify(analyses.compute_ledger(get_ledger().engine, settings.analysis,
-                                           caller_scope(), by=by))
+                                           ledger_scope(), by=by))
 
 
 @bp.get("/migration")
+@requires(OVERVIEW_READ)
 def migration():
     """Migration and consolidation progress."""
     return jsonify(analyses.migration_progress(get_ledger().engine, get_settings().analysis,
-                                               caller_scope()))
+                                               ledger_scope()))
 
 
 @bp.get("/kpi")
+@requires(OVERVIEW_READ)
 def kpi():
     """The KPIs against their targets."""
-    return jsonify(analyses.kpis(get_ledger().engine, get_settings().analysis, caller_scope()))
+    return jsonify(analyses.kpis(get_ledger().engine, get_settings().analysis, ledger_scope()))
 
 
 def _runs(conn, scope: Scope) -> dict:
@@ -188,4 +195,4 @@ def _runs(conn, scope: Scope) -> dict:
 def runs():
     """The newest run of each analysis."""
     with get_ledger().engine.connect() as conn:
-        return jsonify(_runs(conn, caller_scope()))
+        return jsonify(_runs(conn, ledger_scope()))

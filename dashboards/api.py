@@ -8,23 +8,23 @@
   with ``dry_run`` and ``replace``; all or nothing, like the command line.
 
 Values use keys (``in_use``), ISO dates and amounts in 元 as strings; labels and the
-census's other spellings are accepted on input. Until users and roles exist, the caller's
-department scope comes from the ``X-Department`` header (absent: the whole ledger) and the
-actor recorded in the change log from ``X-Actor``. Every call goes through
+census's other spellings are accepted on input. The caller's department scope and the
+actor recorded in the change log come from the authenticated identity (an API token or a
+session, see :mod:`dashboards.access`); ``X-Department`` and ``X-Actor`` mean nothing.
+Reads need ``census.read``, writes ``census.write``. Every call goes through
 :class:`ledger.census.service.CensusService`.
 """
 
 from __future__ import annotations
 
 import tempfile
-import uuid
 from pathlib import Path
 
 from flask import Blueprint, abort, jsonify, request, url_for
 
+from dashboards.access import body_limit, caller_scope, requires
 from dashboards.i18n import current_language
 from dashboards.openapi import openapi_document
-from dashboards.resources import get_ledger, get_settings
 from ledger.census.fields import CATEGORIES
 from ledger.census.files import FileRejected, read_file
 from ledger.census.messages import message
@@ -32,6 +32,7 @@ from ledger.census.planner import CensusError, InputSheet, Plan
 from ledger.census.service import CensusRejected, CensusService, Conflict, NotFound
 from ledger.census.snapshot import ScopeError
 from ledger.census.values import InvalidValue, to_json
+from ledger.identity.roles import CENSUS_READ, CENSUS_WRITE
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 RESERVED = {"page", "per_page", "q", "department", "lang"}
@@ -39,11 +40,7 @@ MAX_PAGE = 1000
 
 
 def _service() -> CensusService:
-    request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
-    actor = request.headers.get("X-Actor") or f"api:{request.remote_addr or '-'}"
-    return CensusService(get_ledger().engine, department=request.headers.get("X-Department"),
-                         actor=actor, language=current_language(),
-                         algorithm=get_settings().audit_hash, request_id=request_id[:64])
+    return caller_scope().census()
 
 
 def _json_record(category: str, record: dict) -> dict:
@@ -76,6 +73,7 @@ def _not_found(_exc: NotFound):
 
 
 @bp.get("/census")
+@requires(CENSUS_READ)
 def categories():
     """The census categories and their fields."""
     language = current_language()
@@ -86,6 +84,7 @@ def categories():
 
 
 @bp.get("/census/<category>")
+@requires(CENSUS_READ)
 def list_rows(category: str):
     """A page of the caller's rows of ``category``."""
     _category(category)
@@ -117,6 +116,7 @@ def _body() -> dict:
 
 
 @bp.post("/census/<category>")
+@requires(CENSUS_READ, CENSUS_WRITE)
 def create_row(category: str):
     """Declare one row."""
     _category(category)
@@ -133,6 +133,7 @@ def create_row(category: str):
 
 
 @bp.get("/census/<category>/<code>")
+@requires(CENSUS_READ)
 def read_row(category: str, code: str):
     """One row."""
     _category(category)
@@ -140,6 +141,7 @@ def read_row(category: str, code: str):
 
 
 @bp.route("/census/<category>/<code>", methods=["PUT", "PATCH"])
+@requires(CENSUS_READ, CENSUS_WRITE)
 def update_row(category: str, code: str):
     """Replace (PUT) or patch (PATCH) one row."""
     _category(category)
@@ -148,6 +150,7 @@ def update_row(category: str, code: str):
 
 
 @bp.delete("/census/<category>/<code>")
+@requires(CENSUS_READ, CENSUS_WRITE)
 def delete_row(category: str, code: str):
     """Remove one row (409 while other rows reference it)."""
     _category(category)
@@ -198,6 +201,8 @@ def _sheets_from_json(body: dict) -> list[InputSheet]:
 
 
 @bp.post("/census/import")
+@requires(CENSUS_READ, CENSUS_WRITE)
+@body_limit("import_max_body")
 def bulk_import():
     """Import a census file or JSON rows, all or nothing."""
     dry_run = request.args.get("dry_run", "").lower() in ("1", "true", "yes")
@@ -222,6 +227,7 @@ def bulk_import():
 
 
 @bp.get("/openapi.json")
+@requires(CENSUS_READ)
 def openapi():
     """The OpenAPI 3.1 document of this API."""
     return jsonify(openapi_document())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import json
 from typing import Sequence
 from zoneinfo import ZoneInfo
 
@@ -31,5 +33,8 @@ def line_chart(title: str, lines: Sequence[tuple[str, Sequence[tuple[float, floa
 
 
 def to_html(figure: go.Figure) -> str:
-    """Render a figure as an HTML fragment; plotly.js is served by the app itself."""
-    return figure.to_html(full_html=False, include_plotlyjs=False, config=PLOT_CONFIG)
+    """Render a figure as an HTML fragment without inline script (the page's CSP forbids
+    it): the figure rides in a data attribute and ``static/charts.js`` draws it with the
+    plotly.js the app serves itself."""
+    return (f'<div class="plotly-graph-div" data-figure="{html.escape(figure.to_json())}" '
+            f'data-config="{html.escape(json.dumps(PLOT_CONFIG))}"></div>')

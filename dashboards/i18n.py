@@ -74,6 +74,16 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+def _merge() -> None:
+    # The identity pages keep their words in their own module.
+    from dashboards.i18n_identity import MESSAGES as IDENTITY
+    for lang, words in IDENTITY.items():
+        MESSAGES[lang].update(words)
+
+
+_merge()
+
+
 def translate(key: str, lang: str | None = None) -> str:
     """Return the message for ``key`` in ``lang`` (default: this request's language)."""
     lang = lang or current_language()

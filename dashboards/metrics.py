@@ -1,5 +1,9 @@
 """``/metrics`` (Prometheus text format) and ``/healthz``.
 
+Both are open on loopback and need a token (``metrics.read``: operators, the system
+administrator) elsewhere, or as ``security.metrics`` / ``security.healthz`` say. Neither
+names a department: targets and process figures only.
+
 The figures are read from the ledger, where the scheduler process writes them
 after every poll and every few seconds, so any web process (also a gunicorn
 worker apart from the scheduler) exposes the same numbers.
@@ -14,7 +18,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 from sqlalchemy import text
 
+from dashboards.access import open_per, requires
 from dashboards.resources import get_ledger
+from ledger.identity.roles import METRICS_READ
 from ledger.status import runtime_stats, target_states
 
 bp = Blueprint("metrics", __name__)
@@ -115,6 +121,8 @@ def _runtime_families(stats):
 
 
 @bp.get("/metrics")
+@open_per("metrics")
+@requires(METRICS_READ)
 def metrics():
     """Prometheus exposition of poll, store and scheduler figures."""
     registry = CollectorRegistry(auto_describe=False)
@@ -123,6 +131,8 @@ def metrics():
 
 
 @bp.get("/healthz")
+@open_per("healthz")
+@requires(METRICS_READ)
 def healthz():
     """200 when the ledger answers; says whether the scheduler reports in."""
     try:

@@ -14,6 +14,17 @@ ERRORS = {"type": "object", "properties": {"errors": {"type": "array", "items": 
         "reason": {"type": "string"}}}}}}
 
 
+#: An API token (the caller's roles and department scope come from it), or the browser
+#: session cookie with the CSRF token in a header for state-changing calls.
+SECURITY = {
+    "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "ilt_…",
+               "description": "API token from the account page or 'monitor user token create'"},
+    "session": {"type": "apiKey", "in": "cookie", "name": "il_session"},
+    "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
+             "description": "required with the session cookie on POST, PUT, PATCH, DELETE"},
+}
+
+
 def _field_schema(spec: Field) -> dict:
     schema = {
         "text": {"type": "string", "maxLength": spec.max_length},
@@ -55,8 +66,6 @@ def _error(description: str) -> dict:
 
 
 def _paths() -> dict:
-    scope = {"name": "X-Department", "in": "header", "required": False,
-             "schema": {"type": "string"}, "description": "caller's department code (scope)"}
     paths = {}
     for key, category in CATEGORIES.items():
         filters = [{"name": f.key, "in": "query", "required": False,
@@ -64,8 +73,7 @@ def _paths() -> dict:
                    if f.key != "department"]  # ?department= is the owner subtree
         paths[f"/census/{key}"] = {
             "get": {"operationId": f"list_{key}", "summary": f"list {category.en}",
-                    "parameters": [scope,
-                                   {"name": "page", "in": "query",
+                    "parameters": [{"name": "page", "in": "query",
                                     "schema": {"type": "integer", "minimum": 1}},
                                    {"name": "per_page", "in": "query",
                                     "schema": {"type": "integer", "minimum": 1,
@@ -76,13 +84,13 @@ def _paths() -> dict:
                     "responses": {"200": {"description": "a page", **_json(f"{key}_page")},
                                   "400": _error("bad filter")}},
             "post": {"operationId": f"create_{key}", "summary": f"declare one of {category.en}",
-                     "parameters": [scope], "requestBody": {"required": True, **_json(key)},
+                     "requestBody": {"required": True, **_json(key)},
                      "responses": {"201": {"description": "created", **_json(key)},
                                    "400": _error("invalid row"), "409": _error("code exists")}},
         }
         item = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
         paths[f"/census/{key}/{{code}}"] = {
-            "parameters": [item, scope],
+            "parameters": [item],
             "get": {"operationId": f"read_{key}", "responses": {
                 "200": {"description": "the row", **_json(key)}, "404": _error("no such row")}},
             "put": {"operationId": f"replace_{key}", "requestBody": {"required": True,
@@ -99,7 +107,7 @@ def _paths() -> dict:
         }
     paths["/census/import"] = {"post": {
         "operationId": "bulk_import", "summary": "import census rows, all or nothing",
-        "parameters": [scope, {"name": "dry_run", "in": "query", "schema": {"type": "boolean"}},
+        "parameters": [{"name": "dry_run", "in": "query", "schema": {"type": "boolean"}},
                        {"name": "replace", "in": "query", "schema": {"type": "boolean"}}],
         "requestBody": {"required": True, "content": {
             "multipart/form-data": {"schema": {"type": "object", "properties": {
@@ -109,7 +117,7 @@ def _paths() -> dict:
                 key: {"type": "array", "items": {"type": "object"}} for key in CATEGORIES}}}}},
         "responses": {"200": {"description": "the diff, and whether it was applied"},
                       "400": _error("errors; nothing written")}}}
-    paths.update(openapi_analysis.paths(scope, _error))
+    paths.update(openapi_analysis.paths(_error))
     return paths
 
 
@@ -119,4 +127,5 @@ def openapi_document() -> dict:
             "info": {"title": "Infra Ledger API (政务云网算力一本账): census and analyses",
                      "version": "1"},
             "servers": [{"url": "/api/v1"}], "paths": _paths(),
-            "components": {"schemas": _schemas()}}
+            "security": [{"bearer": []}, {"session": [], "csrf": []}],
+            "components": {"schemas": _schemas(), "securitySchemes": SECURITY}}

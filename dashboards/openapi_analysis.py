@@ -93,8 +93,9 @@ def schemas() -> dict:
     }
 
 
-def paths(scope: dict, error) -> dict:
-    """Paths of the analysis API; ``scope`` is the scope header, ``error`` builds errors."""
+def paths(error) -> dict:
+    """Paths of the analysis API; ``error`` builds an error response. The caller's scope
+    comes from its identity (the document's security schemes)."""
     def query(name: str, schema: dict) -> dict:
         return {"name": name, "in": "query", "required": False, "schema": schema}
     paging = [query("page", {"type": "integer", "minimum": 1}),
@@ -105,26 +106,26 @@ def paths(scope: dict, error) -> dict:
     return {
         "/reconciliation": {
             "get": {"operationId": "reconciliation", "summary": "reconciliation pairs",
-                    "parameters": [scope, *paging,
+                    "parameters": [*paging,
                                    query("outcome", {"type": "string", "enum": list(OUTCOMES)})],
                     "responses": {"200": _json("ReconciliationPage", "summary and a page"),
                                   "400": error("bad parameter"), "403": error("bad scope")}},
             "post": {"operationId": "reconcile", "summary": "run reconciliation now",
-                     "parameters": [scope],
-                     "responses": {"200": {"description": "summary of the run"}}}},
+                     "responses": {"200": {"description": "summary of the run"},
+                                   "403": error("not allowed")}}},
         "/findings": {"get": {
             "operationId": "list_findings", "summary": "findings",
-            "parameters": [scope, *paging,
+            "parameters": [*paging,
                            query("kind", {"type": "string", "enum": list(FINDING_KINDS)}),
                            query("state", {"type": "string", "enum": list(FINDING_STATES)}),
                            query("active", {"type": "string", "enum": ["true", "false",
                                                                        "all"]})],
             "responses": {"200": _json("FindingsPage", "a page of findings"),
                           "400": error("bad parameter")}}},
-        "/findings/{finding_id}": {"parameters": [finding_id, scope], "get": {
+        "/findings/{finding_id}": {"parameters": [finding_id], "get": {
             "operationId": "read_finding",
             "responses": {"200": _json("Finding", "the finding"), "404": error("not found")}}},
-        "/findings/{finding_id}/state": {"parameters": [finding_id, scope], "post": {
+        "/findings/{finding_id}/state": {"parameters": [finding_id], "post": {
             "operationId": "transition_finding", "summary": "acknowledge, resolve or reopen",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["state"], "properties": {
@@ -135,17 +136,16 @@ def paths(scope: dict, error) -> dict:
                           "404": error("not found"), "409": error("transition not allowed")}}},
         "/compute": {"get": {
             "operationId": "compute_ledger", "summary": "the compute ledger (算力一本账)",
-            "parameters": [scope, query("department", {"type": "string"}),
+            "parameters": [query("department", {"type": "string"}),
                            query("by", {"type": "string", "enum": list(DIMENSIONS)})],
             "responses": {"200": _json("Compute", "totals, groups, composition")}}},
         "/migration": {"get": {
             "operationId": "migration", "summary": "migration and consolidation progress",
-            "parameters": [scope, query("department", {"type": "string"})],
+            "parameters": [query("department", {"type": "string"})],
             "responses": {"200": _json("Migration", "progress with evidence")}}},
         "/kpi": {"get": {"operationId": "kpi", "summary": "KPIs against their targets",
-                         "parameters": [scope, query("department", {"type": "string"})],
+                         "parameters": [query("department", {"type": "string"})],
                          "responses": {"200": _json("Kpi", "the KPIs")}}},
         "/analysis/runs": {"get": {"operationId": "analysis_runs",
-                                   "parameters": [scope],
                                    "responses": {"200": {"description": "newest runs"}}}},
     }

@@ -16,9 +16,11 @@ import plotly.offline
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from dashboards import figures
+from dashboards.access import requires
 from dashboards.charts import COMMON_TAGS, ChartSpec, charts_for
 from dashboards.i18n import translate
 from dashboards.resources import get_ledger, get_settings, get_store
+from ledger.identity.roles import TARGETS_READ
 from ledger.models import TargetState
 from ledger.observed import observed_for_source
 from ledger.status import runtime_stats, target_states
@@ -31,6 +33,7 @@ RANGES = {"1h": (3600, 20), "1d": (86400, 300), "1w": (7 * 86400, 3600)}
 
 
 @bp.get("/targets")
+@requires(TARGETS_READ)
 def targets():
     """List every target with its last poll, status, duration and error."""
     with get_ledger().session() as session:
@@ -52,6 +55,7 @@ def _store_label(backend: str) -> str:
 
 
 @bp.get("/targets/<name>")
+@requires(TARGETS_READ)
 def target(name: str):
     """One target: its state, charts over the chosen range, and what it observed."""
     with get_ledger().session() as session:

@@ -7,6 +7,7 @@
 - ``db upgrade``: bring the ledger schema up to date.
 - ``census template|export|import`` and ``audit verify``: see :mod:`monitor.census_cli`.
 - ``discover CIDR...``: sweep for SNMP agents and print proposed targets (YAML).
+- ``user ...``: accounts, roles and API tokens; see :mod:`monitor.user_cli`.
 
 Every command accepts ``--config FILE`` and ``--data-dir DIR``.
 """
@@ -20,7 +21,7 @@ from typing import Sequence
 
 from collectors import get_collector, kinds
 from collectors.base import Collector, Option
-from monitor import analysis_cli, census_cli, ledger_cli
+from monitor import analysis_cli, census_cli, ledger_cli, user_cli
 from monitor.config import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     census_cli.add_parsers(sub, common)
     analysis_cli.add_parsers(sub, common)
     ledger_cli.add_parser(sub, common)
+    user_cli.add_parsers(sub, common)
     discover = sub.add_parser("discover", parents=[common],
                               help="sweep CIDR ranges for SNMP agents, propose targets")
     discover.add_argument("cidr", nargs="+", help="ranges such as 10.1.0.0/24")
@@ -134,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return analysis_cli.run(args, settings)
     if args.command == "ledger":
         return ledger_cli.run(args, settings)
+    if args.command == "user":
+        return user_cli.run(args, settings)
     if args.command == "discover":
         from monitor.discover_cli import run_discover
         return run_discover(args)

@@ -22,6 +22,7 @@ from collectors.base import OptionError
 from ledger.census.const import AUDIT_ALGORITHMS
 from ledger.policy import AnalysisPolicy
 from monitor.config_analysis import AnalysisConfigError, AnalysisSchedule, parse_analysis
+from monitor.security_config import SecuritySettings, parse_security
 from monitor.store.influx import parse_store_url
 from monitor.units import parse_duration, parse_size
 
@@ -73,6 +74,7 @@ class Settings:
     audit_hash: str = "sha256"
     analysis: AnalysisPolicy = dataclasses.field(default_factory=AnalysisPolicy)
     analysis_schedule: AnalysisSchedule = dataclasses.field(default_factory=AnalysisSchedule)
+    security: SecuritySettings = dataclasses.field(default_factory=SecuritySettings)
 
     @property
     def store_path(self) -> Path:
@@ -159,7 +161,8 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
                    port: int | None = None, store_url: str | None = None) -> Settings:
     """Validate an already parsed mapping; see :func:`load_settings`."""
     top = _Reader(file, data, "")
-    top.check_known({"data_dir", "web", "store", "ledger", "scheduler", "targets", "analysis"})
+    top.check_known({"data_dir", "web", "store", "ledger", "scheduler", "targets", "analysis",
+                     "security"})
     web, store, ledger, sched = (top.child(n) for n in ("web", "store", "ledger", "scheduler"))
     web.check_known({"host", "port", "language", "timezone"})
     store.check_known({"backend", "retention", "spool", "password_env", "token_env", "timeout",
@@ -167,6 +170,7 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
     ledger.check_known({"url", "audit_hash"})
     sched.check_known({"interval", "timeout", "jitter", "max_workers"})
     root = _data_dir(top, base, data_dir)
+    web_host = host or web.get("host", str, "127.0.0.1")
     timezone = _timezone(web)
     try:
         analysis, schedule = parse_analysis(top.data.get("analysis"), base, timezone)
@@ -175,7 +179,7 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
     return Settings(
         source=file,
         data_dir=root,
-        web_host=host or web.get("host", str, "127.0.0.1"),
+        web_host=web_host,
         web_port=_port(web, port),
         language=_choice(web, "language", LANGUAGES, "zh"),
         timezone=timezone,
@@ -189,6 +193,7 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
         audit_hash=_choice(ledger, "audit_hash", AUDIT_ALGORITHMS, "sha256"),
         analysis=analysis,
         analysis_schedule=schedule,
+        security=parse_security(top.child("security"), root, web_host),
     )
 
 

@@ -16,8 +16,9 @@ PYTHON=${PYTHON:-python3}
 # prometheus-node-exporter for the Prometheus collector.
 # libvirt-dev and pkg-config let pip build libvirt-python (requirements-optional.txt).
 # golang-go and govmomi's sources build the vCenter simulator (tests/apis/vcsim) offline.
+# chromium and fonts-noto-cjk: the Playwright tests sign in as each role in a real browser.
 APT_PACKAGES=(influxdb snmpd snmp prometheus-snmp-exporter prometheus-node-exporter libvirt-dev
-              pkg-config golang-go golang-github-vmware-govmomi-dev)
+              pkg-config golang-go golang-github-vmware-govmomi-dev chromium fonts-noto-cjk)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -34,6 +35,9 @@ fi
 "$PYTHON" -m pip install --quiet --disable-pip-version-check -r requirements-optional.txt \
     2>&1 | grep -v -e "^WARNING: Location" -e "Running pip as the 'root' user" -e "^$" || true
 "$PYTHON" -c "import libvirt"  # fail loudly if the build did not work
+
+# The OpenID Connect provider the single sign-on tests start (oidc-provider, from npm).
+[ -d tests/oidc/node_modules/oidc-provider ] || npm ci --prefix tests/oidc --no-audit --no-fund --silent
 
 # PostgreSQL: the ledger tests run on it. It is normally running; start it if it is not.
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -29,9 +30,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as response:
+def get(url: str, token: str | None = None) -> str:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                                timeout=10) as response:
         return response.read().decode()
+
+
+def operator_token(data_dir: Path) -> str:
+    """An operator account and its API token, made with the command line."""
+    common = ["--data-dir", str(data_dir)]
+    created = subprocess.run([sys.executable, "-m", "monitor", "user", "create", "e2e-ops",
+                              "--role", "operator", "--password-stdin", *common], cwd=REPO,
+                             input="Operator-Pass-2026\n", capture_output=True, text=True,
+                             timeout=60)
+    assert created.returncode == 0, created.stderr
+    token = subprocess.run([sys.executable, "-m", "monitor", "user", "token", "create",
+                            "e2e-ops", "--role", "operator", *common], cwd=REPO,
+                           capture_output=True, text=True, timeout=60)
+    assert token.returncode == 0, token.stderr
+    return token.stdout.strip()
 
 
 def polls_done(base: str) -> float:
@@ -80,9 +98,13 @@ def test_run_polls_stores_and_serves(running_monitor):
     else:
         pytest.fail("two poll cycles did not complete within 60 s")
 
-    page = get(base + "/targets/e2e-host")
+    token = operator_token(data_dir)
+    page = get(base + "/targets/e2e-host", token)
     assert "plotly-graph-div" in page and "CPU使用率" in page and "e2e-host" in page
-    assert "e2e-host" in get(base + "/targets")
+    assert "e2e-host" in get(base + "/targets", token)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        get(base + "/targets/e2e-host?lang=en", token[:-2] + "xx")
+    assert refused.value.code == 401
     metrics = get(base + "/metrics")
     assert 'infraledger_target_up{kind="host",target="e2e-host"} 1.0' in metrics
     assert json.loads(get(base + "/healthz"))["status"] == "ok"
@@ -157,6 +179,7 @@ def test_scheduler_alone_and_the_wsgi_app_share_the_data_dir(tmp_path, monkeypat
         monkeypatch.setenv("INFRA_LEDGER_DATA_DIR", str(data_dir))
         from dashboards import create_app
         client = create_app().test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {operator_token(data_dir)}"
         page = client.get("/targets").get_data(as_text=True)
         assert socket.gethostname() in page and "badge-ok" in page
         assert client.get("/healthz").get_json()["scheduler"] == "running"

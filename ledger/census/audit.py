@@ -106,6 +106,25 @@ def append(conn: Connection, head: tuple[int, str], actor: Actor, changes: Itera
     return seq, prev
 
 
+def list_records(conn: Connection, *, object_types: Iterable[str] | None = None,
+                 exclude_types: Iterable[str] | None = None, actor: str | None = None,
+                 action: str | None = None, before_seq: int | None = None,
+                 limit: int = 200) -> list[dict]:
+    """The newest records first (for the audit administrator's pages), filtered."""
+    query = select(audit_record).order_by(audit_record.c.seq.desc()).limit(limit)
+    if object_types is not None:
+        query = query.where(audit_record.c.object_type.in_(list(object_types)))
+    if exclude_types is not None:
+        query = query.where(audit_record.c.object_type.not_in(list(exclude_types)))
+    if actor:
+        query = query.where(audit_record.c.actor == actor)
+    if action:
+        query = query.where(audit_record.c.action == action)
+    if before_seq is not None:
+        query = query.where(audit_record.c.seq < before_seq)
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
 @dataclass
 class VerifyResult:
     """What :func:`verify` found: ``problems`` is empty when the chain is intact."""

@@ -11,6 +11,7 @@ from openapi_spec_validator import validate
 
 from collectors.base import Fact
 from ledger.observed import record_facts
+from tests.dashboards.users import make_token, make_user
 from tests.ledger.census.builders import filled_workbook
 
 NOW = dt.datetime.now(dt.timezone.utc)
@@ -38,6 +39,15 @@ def estate(client, app, tmp_path):
     return client
 
 
+def as_user(app, username, roles, department=None):
+    """A client calling with a token of a new account holding ``roles``."""
+    make_user(app, username, roles, department)
+    caller = app.test_client()
+    caller.environ_base["HTTP_AUTHORIZATION"] = \
+        f"Bearer {make_token(app, username, roles, department)}"
+    return caller
+
+
 def schema(client, name):
     document = client.get("/api/v1/openapi.json").json
     return {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
@@ -58,50 +68,61 @@ def test_reconciliation_pages_match_the_openapi_document(estate):
     assert estate.get("/api/v1/reconciliation?page=x").status_code == 400
 
 
-def test_a_department_sees_only_its_pairs_and_findings(estate):
-    police = {"X-Department": "D002"}
-    page = estate.get("/api/v1/reconciliation", headers=police).json
+def test_a_department_sees_only_its_pairs_and_findings(estate, app):
+    police = as_user(app, "police.officer", {"data_officer"}, "D002")
+    page = police.get("/api/v1/reconciliation").json
     assert {p["declared"]["code"] if p["declared"] else p["observed"]["source"]
             for p in page["pairs"]} == {"DEV02", "video-01"}
     assert page["last_run"] is None or "summary" not in page["last_run"]
-    findings = estate.get("/api/v1/findings", headers=police).json
+    findings = police.get("/api/v1/findings").json
     assert {f["department"] for f in findings["items"]} == {"D00201"}
     other = estate.get("/api/v1/findings?kind=mismatch").json["items"][0]["id"]
-    assert estate.get(f"/api/v1/findings/{other}", headers=police).status_code == 404
-    assert estate.post(f"/api/v1/findings/{other}/state", headers=police,
+    assert police.get(f"/api/v1/findings/{other}").status_code == 404
+    assert police.post(f"/api/v1/findings/{other}/state",
                        json={"state": "acknowledged"}).status_code == 404
-    assert estate.get("/api/v1/reconciliation",
-                      headers={"X-Department": "NOPE"}).status_code == 403
+    assert police.get("/api/v1/reconciliation?department=D001").json["pairs"] == []
+    assert estate.get("/api/v1/reconciliation?department=NOPE").status_code == 403
+    # Leadership reads the overview figures, not the findings; nobody runs without a role.
+    leader = as_user(app, "the.leader", {"leader"})
+    assert leader.get("/api/v1/kpi").status_code == 200
+    assert leader.get("/api/v1/findings").status_code == 403
+    assert leader.post("/api/v1/reconciliation").status_code == 403
+    assert app.test_client().get("/api/v1/reconciliation").status_code == 401
 
 
-def test_findings_are_acknowledged_and_resolved_with_a_reason(estate):
+def test_findings_are_acknowledged_and_resolved_with_a_reason(estate, app):
     page = estate.get("/api/v1/findings?kind=mismatch").json
     jsonschema.validate(page, schema(estate, "FindingsPage"))
     finding = page["items"][0]
+    officer = as_user(app, "li.si", {"data_officer"}, "D001")
     url = f"/api/v1/findings/{finding['id']}/state"
-    acked = estate.post(url, json={"state": "acknowledged", "reason": "核实中"},
-                        headers={"X-Actor": "李四"})
+    acked = officer.post(url, json={"state": "acknowledged", "reason": "核实中"},
+                         headers={"X-Actor": "forged"})
     assert acked.status_code == 200
-    assert (acked.json["state"], acked.json["state_changed_by"]) == ("acknowledged", "李四")
-    refused = estate.post(url, json={"state": "resolved"})
+    assert acked.json["state"] == "acknowledged"
+    assert acked.json["state_changed_by"].startswith("li.si[token ")   # never X-Actor
+    refused = officer.post(url, json={"state": "resolved"})
     assert refused.status_code == 400 and "原因" in refused.json["errors"][0]["reason"]
-    english = estate.post(url + "?lang=en", json={"state": "resolved"})
+    english = officer.post(url + "?lang=en", json={"state": "resolved"})
     assert "reason" in english.json["errors"][0]["reason"]
-    done = estate.post(url, json={"state": "resolved", "reason": "台账已更正"}).json
+    done = officer.post(url, json={"state": "resolved", "reason": "台账已更正"}).json
     assert (done["state"], done["state_reason"]) == ("resolved", "台账已更正")
-    assert estate.post(url, json={"state": "acknowledged"}).status_code == 409
-    assert estate.post(url, data="x").status_code == 400
+    assert officer.post(url, json={"state": "acknowledged"}).status_code == 409
+    assert officer.post(url, data="x").status_code == 400
     jsonschema.validate(done, schema(estate, "Finding"))
+    finance = as_user(app, "fin.wang", {"finance"})
+    assert finance.get(f"/api/v1/findings/{finding['id']}").status_code == 200
+    assert finance.post(url, json={"state": "open", "reason": "x"}).status_code == 403
 
 
-def test_compute_migration_and_kpis_are_served(estate):
+def test_compute_migration_and_kpis_are_served(estate, app):
     compute = estate.get("/api/v1/compute?by=arch").json
     jsonschema.validate(compute, schema(estate, "Compute"))
     assert estate.get("/api/v1/compute?by=colour").status_code == 400
     migration = estate.get("/api/v1/migration").json
     jsonschema.validate(migration, schema(estate, "Migration"))
     assert {s["code"] for s in migration["systems"]} == {"IS01", "IS02"}
-    police = estate.get("/api/v1/migration", headers={"X-Department": "D002"}).json
+    police = as_user(app, "police.lead", {"leader"}, "D002").get("/api/v1/migration").json
     assert {s["code"] for s in police["systems"]} == {"IS02"}
     kpi = estate.get("/api/v1/kpi").json
     jsonschema.validate(kpi, schema(estate, "Kpi"))

@@ -9,6 +9,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from ledger.census.audit import verify
+from tests.dashboards.users import make_token, make_user
 from tests.ledger.census.builders import filled_workbook
 
 
@@ -91,7 +92,7 @@ def test_create_update_patch_delete_are_audited(loaded, ledger):
             "ORDER BY seq").all()
     assert result.problems == []
     assert [r[0] for r in rows] == ["create", "update", "update", "delete"]
-    assert rows[0][1] == "李四"
+    assert rows[0][1] == "tester[token 1]"   # the identity, never the X-Actor header
 
 
 def test_errors_name_the_field_and_value(loaded):
@@ -108,16 +109,23 @@ def test_errors_name_the_field_and_value(loaded):
     assert any("VM01" in e["reason"] for e in busy.json["errors"])
 
 
-def test_department_scope_header(loaded):
-    police = {"X-Department": "D002"}
+def test_department_scope_comes_from_the_token(loaded, app):
+    make_user(app, "police", {"data_officer"}, "D002")
+    police = {"Authorization": f"Bearer {make_token(app, 'police', {'data_officer'}, 'D002')}",
+              "X-Department": "D001"}   # a header naming another department changes nothing
     assert [i["code"] for i in loaded.get("/api/v1/census/device", headers=police)
             .json["items"]] == ["DEV02"]
     assert loaded.get("/api/v1/census/device/DEV01", headers=police).status_code == 404
     denied = loaded.patch("/api/v1/census/device/DEV02", headers=police,
                           json={"department": "D001"})
     assert denied.status_code == 400
-    assert loaded.get("/api/v1/census/device", headers={"X-Department": "nope"}) \
-        .status_code == 403
+    # The department of a token whose department was removed from the census: refused.
+    make_user(app, "gone", {"finance"}, "D00201")
+    gone = make_token(app, "gone", {"finance"}, "D00201")
+    assert loaded.delete("/api/v1/census/device/DEV02").status_code == 204
+    assert loaded.delete("/api/v1/census/department/D00201").status_code == 204
+    assert loaded.get("/api/v1/census/device", headers={
+        "Authorization": f"Bearer {gone}"}).status_code == 403
 
 
 def test_bulk_json_import_dry_run_and_bad_upload(loaded):

@@ -8,6 +8,7 @@ import time
 from collectors.base import Fact, Sample
 from ledger.observed import record_facts
 from ledger.status import PollRecord, record_poll, register_targets, set_runtime_stats
+from tests.dashboards.users import make_token, make_user
 
 UTC = dt.timezone.utc
 
@@ -85,5 +86,9 @@ def test_plotly_is_served_locally(client):
     assert response.headers["Cache-Control"].startswith("public")
 
 
-def test_index_redirects_to_targets(client):
-    assert client.get("/").headers["Location"].endswith("/targets")
+def test_index_redirects_to_the_first_page_the_roles_allow(client, app):
+    make_user(app, "ops", {"operator"})
+    token = make_token(app, "ops", {"operator"})
+    assert client.get("/", headers={"Authorization": f"Bearer {token}"}) \
+        .headers["Location"].endswith("/targets")
+    assert client.get("/").headers["Location"].endswith("/overview")

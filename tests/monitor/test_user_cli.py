@@ -1,0 +1,56 @@
+"""``python -m monitor user ...``: the first administrators, grants, tokens, lockouts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pyotp
+
+from ledger.census.audit import list_records, verify
+from ledger.db import Ledger
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def user(data_dir, *args, password=None):
+    return subprocess.run([sys.executable, "-m", "monitor", "user", *args, "--data-dir",
+                           str(data_dir)], cwd=REPO, capture_output=True, text=True,
+                          timeout=120, input=None if password is None else password + "\n")
+
+
+def test_first_administrators_and_tokens(tmp_path):
+    data = tmp_path / "data"
+    created = user(data, "create", "sysadmin", "--role", "system_admin", "--password-stdin",
+                   password="First-Admin-2026!")
+    assert created.returncode == 0, created.stderr
+    uri = next(line for line in created.stdout.splitlines() if line.startswith("uri: "))
+    assert pyotp.parse_uri(uri[5:]).name == "sysadmin"
+    two = user(data, "create", "both", "--role", "system_admin", "--role", "audit_admin",
+               "--password-stdin", password="Other-Admin-2026!")
+    assert two.returncode == 1 and "三员分立" in two.stderr
+    weak = user(data, "create", "weak", "--role", "operator", "--password-stdin",
+                password="password")
+    assert weak.returncode == 1 and "至少 12 个字符" in weak.stderr
+    assert user(data, "create", "ops", "--role", "operator", "--password-stdin",
+                password="Operator-2026-ok").returncode == 0
+    token = user(data, "token", "create", "ops", "--role", "operator", "--days", "7")
+    assert token.returncode == 0 and token.stdout.startswith("ilt_")
+    refused = user(data, "token", "create", "sysadmin", "--role", "system_admin")
+    assert refused.returncode == 1
+    listing = user(data, "list").stdout
+    assert "sysadmin\tlocal\tsystem_admin\t-\ttotp=yes" in listing and "ops\tlocal\toperator" in \
+        listing
+    assert "\tops\toperator" in user(data, "token", "list").stdout
+    assert user(data, "token", "revoke", "1").returncode == 0
+    assert user(data, "unlock", "ops").returncode == 0
+    assert user(data, "disable", "ops").returncode == 0
+    ledger = Ledger(f"sqlite:///{data / 'ledger.sqlite'}")
+    with ledger.engine.connect() as conn:
+        assert verify(conn).problems == []
+        actions = [r["action"] for r in reversed(list_records(conn))]
+    ledger.close()
+    assert actions == ["create", "grant", "totp_enroll", "create", "grant", "token_create",
+                       "token_revoke", "unlock", "disable"]
+    assert (data / "secret.key").stat().st_mode & 0o777 == 0o600
