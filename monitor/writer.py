@@ -58,16 +58,18 @@ class StoreWriter:
         if not samples:
             return 0
         with self._serialize_lock:
-            data = self._serializer.serialize(samples)
+            data, lines = self._serializer.serialize_counted(samples)
+        if not lines:
+            return 0
         try:
-            self.spool.append(data, len(samples))
+            self.spool.append(data, lines)
         except SpoolError as exc:
-            self.dropped_samples += len(samples)
-            _LOGGER.error("Could not spool %s samples: %s", len(samples), exc)
+            self.dropped_samples += lines
+            _LOGGER.error("Could not spool %s samples: %s", lines, exc)
             return 0
         if self.spool.pending_bytes >= self.batch_bytes:
             self._wake.set()
-        return len(samples)
+        return lines
 
     @property
     def depth(self) -> int:

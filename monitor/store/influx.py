@@ -31,7 +31,7 @@ import threading
 import time
 import urllib.parse
 
-from monitor.lineprotocol import Serializer, split_unescaped, unescape
+from monitor.lineprotocol import Serializer, parse_series_key
 from monitor.store.base import (RejectedBatch, Series, SeriesKey, StoreError, TagFilter,
                                 check_query)
 
@@ -278,7 +278,7 @@ class InfluxStore:
         for result in self._influxql(statement):
             for series in result.get("series", []):
                 for (raw_key,) in series["values"]:
-                    name, tag_pairs = _parse_series_key(raw_key)
+                    name, tag_pairs = parse_series_key(raw_key)
                     keys.extend(SeriesKey(name, tag_pairs, f)
                                 for f in fields_by_measurement.get(name, []))
         return sorted(keys, key=lambda k: (k.measurement, k.tags, k.field))
@@ -312,12 +312,3 @@ def _tag_where(tags: TagFilter | None) -> str:
         values = [accepted] if isinstance(accepted, str) else list(accepted)
         clauses.append("(" + " OR ".join(f"{_ident(name)} = {_literal(v)}" for v in values) + ")")
     return "".join(f" AND {c}" for c in clauses)
-
-
-def _parse_series_key(raw: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    name, *pairs = split_unescaped(raw, ",")
-    tags = []
-    for pair in pairs:
-        key, value = split_unescaped(pair, "=", 1)
-        tags.append((unescape(key), unescape(value)))
-    return unescape(name), tuple(sorted(tags))
