@@ -40,9 +40,10 @@ REJECT_STATUSES = {400, 413, 422}
 ROLLUP_RECHECK_SECONDS = 300
 ROLLUPS = (("rollup_1h", 3600, "1h"), ("rollup_1m", 60, "1m"))
 # InfluxQL over rollup fields for each aggregate (fields are <agg>_<field> from the CQs).
-ROLLUP_SELECT = {"mean": 'sum("sum_{f}") / sum("count_{f}")', "count": 'sum("count_{f}")',
-                 "sum": 'sum("sum_{f}")', "min": 'min("min_{f}")', "max": 'max("max_{f}")',
-                 "last": 'last("last_{f}")'}
+# Each {part} is the quoted identifier of the rollup field "<part>_<field>".
+ROLLUP_SELECT = {"mean": "sum({sum}) / sum({count})", "count": "sum({count})",
+                 "sum": "sum({sum})", "min": "min({min})", "max": "max({max})",
+                 "last": "last({last})"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,8 +214,9 @@ class InfluxStore:
             select = f"SELECT {_ident(field)} AS v FROM {self._source(measurement, None)}"
             statement = f"{select} WHERE {where} GROUP BY *"
         else:
-            expr = (ROLLUP_SELECT[agg].format(f=field.replace('"', '\\"')) if rollup
-                    else f"{agg}({_ident(field)})")
+            expr = (ROLLUP_SELECT[agg].format(**{part: _ident(f"{part}_{field}") for part in
+                                                 ("sum", "count", "min", "max", "last")})
+                    if rollup else f"{agg}({_ident(field)})")
             statement = (f"SELECT {expr} AS v FROM {self._source(measurement, rollup)} "
                          f"WHERE {where} GROUP BY time({int(interval * 1000)}ms), * fill(none)")
         out = []
