@@ -5,7 +5,9 @@ interval (30 minutes by default), so a ledger write that fails once would lose
 them for that long. The scheduler keeps such facts here and retries them every
 few seconds. Newer facts of a source supersede its pending ones (they describe
 the same things later), and the backlog holds at most ``max_sources`` sources:
-beyond that the oldest pending source is dropped and its facts counted.
+beyond that the oldest pending source is dropped and its facts counted. Facts the
+ledger refuses as data (a NUL byte in PostgreSQL text, a value out of range) are never
+kept: no retry could write them; they are dropped and counted too.
 """
 
 from __future__ import annotations
@@ -48,6 +50,14 @@ class FactBacklog:
             while len(self._pending) > self.max_sources:
                 _, oldest = self._pending.popitem(last=False)
                 self.dropped_facts += len(oldest.facts)
+
+    def refused(self, source: str, pending: PendingFacts) -> None:
+        """The ledger refused ``pending`` as data (it can never be written): drop it, counted."""
+        with self._lock:
+            self.write_errors += 1
+            self.dropped_facts += len(pending.facts)
+            if self._pending.get(source) is pending:
+                del self._pending[source]
 
     def superseded(self, source: str) -> None:
         """Newer facts of ``source`` were written: its pending ones are out of date."""

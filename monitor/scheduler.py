@@ -24,6 +24,7 @@ from typing import Callable
 from apscheduler.executors.pool import ThreadPoolExecutor as APThreadPool
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import DataError
 
 from collectors import Collector, get_collector
 from ledger.db import Ledger
@@ -97,33 +98,43 @@ class Monitor:
         if obs.samples:
             self.writer.submit(obs.samples)
         seen_at = dt.datetime.now(UTC)
-        pending = PendingFacts(running.target.kind, tuple(obs.facts),
-                               running.target.tags.get("department"), seen_at)
+        if obs.facts:
+            self._write_facts(name, PendingFacts(running.target.kind, tuple(obs.facts),
+                                                 running.target.tags.get("department"), seen_at))
+        # Apart from the facts, so facts the ledger refuses never hide the poll's outcome.
+        try:
+            with self.ledger.session() as session:
+                record_poll(session, PollRecord(
+                    name=name, kind=running.target.kind, status=obs.status,
+                    duration_seconds=obs.duration_seconds, error=obs.error,
+                    samples=len(obs.samples), at=seen_at,
+                    interval_seconds=running.target.interval))
+                session.commit()
+        except Exception:  # noqa: BLE001 - a ledger hiccup must not stop other polls
+            _LOGGER.exception("Recording the poll of %s in the ledger failed", name)
+
+    def _write_facts(self, name: str, pending: PendingFacts) -> None:
         with self._fact_locks[name]:
             try:
-                with self.ledger.session() as session:
-                    if obs.facts:
-                        self._record_facts(session, name, pending)
-                    record_poll(session, PollRecord(
-                        name=name, kind=running.target.kind, status=obs.status,
-                        duration_seconds=obs.duration_seconds, error=obs.error,
-                        samples=len(obs.samples), at=seen_at,
-                        interval_seconds=running.target.interval))
-                    session.commit()
-            except Exception:  # noqa: BLE001 - a ledger hiccup must not stop other polls
-                _LOGGER.exception("Recording the poll of %s in the ledger failed", name)
-                if obs.facts:
-                    self.backlog.keep(name, pending)
-                    _LOGGER.warning("Kept %s facts of %s to write when the ledger answers",
-                                    len(obs.facts), name)
-                return
-        if obs.facts:
-            self.backlog.superseded(name)
+                self._record_facts(name, pending)
+            except DataError as exc:  # these facts can never be written (a NUL byte in text)
+                self.backlog.refused(name, pending)
+                _LOGGER.error("The ledger refused %s facts of %s; they are dropped: %s",
+                              len(pending.facts), name, exc)
+            except Exception:  # noqa: BLE001 - kept and retried, see retry_facts
+                _LOGGER.exception("Recording the facts of %s in the ledger failed", name)
+                self.backlog.keep(name, pending)
+                _LOGGER.warning("Kept %s facts of %s to write when the ledger answers",
+                                len(pending.facts), name)
+            else:
+                self.backlog.superseded(name)
 
-    @staticmethod
-    def _record_facts(session, source: str, pending: PendingFacts) -> None:
-        record_facts(session, source=source, collector=pending.collector, facts=pending.facts,
-                     department=pending.department, seen_at=pending.seen_at)
+    def _record_facts(self, source: str, pending: PendingFacts) -> None:
+        with self.ledger.session() as session:
+            record_facts(session, source=source, collector=pending.collector,
+                         facts=pending.facts, department=pending.department,
+                         seen_at=pending.seen_at)
+            session.commit()
 
     def retry_facts(self) -> None:
         """Write facts that earlier polls could not, oldest source first."""
@@ -132,9 +143,12 @@ class Monitor:
                 if not self.backlog.is_pending(source, pending):
                     continue  # a newer poll wrote (or kept) fresher facts meanwhile
                 try:
-                    with self.ledger.session() as session:
-                        self._record_facts(session, source, pending)
-                        session.commit()
+                    self._record_facts(source, pending)
+                except DataError as exc:
+                    self.backlog.refused(source, pending)
+                    _LOGGER.error("The ledger refused %s facts of %s; they are dropped: %s",
+                                  len(pending.facts), source, exc)
+                    continue
                 except Exception as exc:  # noqa: BLE001 - tried again on the next run
                     if not self._ledger_failing:
                         _LOGGER.warning("Pending facts still cannot be written: %s", exc)

@@ -11,6 +11,7 @@ from ledger.observed import observed_for_source
 from ledger.status import runtime_stats, target_states
 from monitor.config import parse_settings
 from monitor.scheduler import Monitor
+from collectors.base import Fact
 from tests.monitor.fakes import CountingCollector, RecordingStore, SlowCollector
 
 
@@ -129,3 +130,39 @@ def test_facts_a_failed_ledger_write_lost_are_written_later(tmp_path, ledger):
     assert stats["ledger_retried_facts_total"].value == 1
     assert stats["ledger_fact_write_errors_total"].value == 1
     assert stats["ledger_pending_fact_sources"].value == 0
+
+
+class NulCollector(CountingCollector):
+    """Reports a fact whose model holds a NUL byte, as a broken BMC or SNMP agent may."""
+
+    kind = "nul"
+
+    def collect(self):
+        obs = super().collect()
+        obs.facts = [Fact("server", {"hostname": self.name}, {"model": "R640\x00"})]
+        return obs
+
+
+def test_a_fact_the_ledger_can_never_take_does_not_block_the_poll_record(tmp_path, ledger):
+    settings = parse_settings({"scheduler": {"jitter": 0}, "targets": [
+        {"name": "bmc", "kind": "host", "interval": 1}]}, "(test)",
+        data_dir=str(tmp_path / "data"))
+    collector = NulCollector("bmc")
+    monitor = Monitor(settings, ledger, RecordingStore(), collector_factory=lambda t: collector)
+    monitor.start()
+    try:
+        deadline = time.monotonic() + 20
+        while len(collector.polls) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+    finally:
+        monitor.stop()
+    with ledger.session() as session:
+        (state,) = target_states(session)
+        assets = observed_for_source(session, "bmc")
+    assert state.polls_total >= 3 and state.status == "ok"
+    if ledger.engine.dialect.name == "postgresql":  # PostgreSQL text cannot hold NUL
+        assert assets == [] and monitor.backlog.snapshot() == []
+        assert monitor.backlog.stats()["ledger_dropped_facts_total"] >= 3
+    else:
+        assert assets[0].model == "R640\x00"
