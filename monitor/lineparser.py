@@ -4,17 +4,18 @@ The embedded store replays the spool through this parser, so it must accept
 what influxd accepts, refuse what influxd refuses, and read back the same
 measurement, tag and field names. influxd scans the measurement and tags by
 looking at the *previous* byte for a backslash, the fields by skipping
-backslash *pairs*, and unescapes measurements (``\\,`` ``\\ ``), tags (``\\,``
-``\\=`` ``\\ ``) and field keys (``\\,`` ``\\=`` ``\\ `` ``\\"``, left to right)
-differently; this module follows each rule as influxd 1.6 applies it
-(``models/points.go``, ``pkg/escape``), and ``tests/monitor/test_lineprotocol.py``
-fuzzes both against a real influxd. String fields are read and skipped: the
-embedded store keeps numbers only.
+backslash *pairs*; it unescapes tags by replacing ``\\,`` ``\\=`` ``\\ ``, and
+measurements and field keys left to right (``\\,`` ``\\=`` ``\\ `` ``\\"``). This
+module follows each rule as influxd 1.6 applies it (``models/points.go``,
+``pkg/escape``), and ``tests/monitor/test_lineprotocol_influxd.py`` fuzzes it
+against a real influxd. String fields are read and skipped: the embedded store
+keeps numbers only.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
 from typing import Iterator
 
@@ -26,6 +27,7 @@ MIN_TIME, MAX_TIME = -(2**63) + 2, 2**63 - 2
 TRUE = ("t", "T", "true", "True", "TRUE")
 FALSE = ("f", "F", "false", "False", "FALSE")
 _UNESCAPED = ',=" '
+_FLOAT = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?").fullmatch
 
 
 class LineProtocolError(ValueError):
@@ -317,6 +319,11 @@ def _unescape(text: str) -> str:
 
 def _value(raw: str) -> float | None:
     """A field value as a float (None for a string), refusing what influxd refuses."""
+    if _FLOAT(raw):  # what the serializer writes: decimal floats influxd scans and parses
+        value = float(raw)
+        if not math.isfinite(value):
+            raise ValueError("invalid float")
+        return value
     first = raw[0]
     if first == '"':
         return None

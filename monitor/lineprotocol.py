@@ -6,9 +6,10 @@ a float: a field that is an integer in one poll and a float in the next would
 otherwise be a type conflict that InfluxDB rejects.
 
 Names are escaped as influxd 1.x reads them: commas, equals signs and spaces
-everywhere, and double quotes in measurements and field keys. A few names have no form influxd can read back, and a line
-that carries one would be refused (and with it the whole batch) or land under a
-corrupted tag. :func:`storable_name` maps those, the same way for both stores:
+everywhere, and double quotes in measurements and field keys. A few names have
+no form influxd can read back, and a line that carries one would be refused
+(and with it the whole batch) or land under a corrupted tag. :func:`storable_name`
+maps those, the same way for both stores:
 
 - a backslash at the end of a name, or right before a character that gets
   escaped, becomes ``＼`` (U+FF3C), since influxd would take it as an escape;
