@@ -51,6 +51,14 @@ RUNTIME = {
     "spool_rejected_batches_total": ("counter", "Batches the store refused, set aside."),
     "spool_rejected_samples_total": ("counter", "Samples in batches set aside."),
     "spool_write_errors_total": ("counter", "Spool appends that failed (disk full, I/O)."),
+    "spool_write_failing": ("gauge", "1 while spool appends fail (until one succeeds)."),
+    "spool_ack_write_errors_total": ("counter", "Spool ack files that could not be written."),
+    "ledger_pending_fact_sources": ("gauge", "Sources whose facts wait for a ledger retry."),
+    "ledger_pending_facts": ("gauge", "Facts waiting for a ledger retry."),
+    "ledger_fact_write_errors_total": ("counter", "Ledger writes of facts that failed."),
+    "ledger_retried_facts_total": ("counter", "Facts written by a retry."),
+    "ledger_dropped_facts_total": ("counter",
+                                   "Pending facts dropped: too many sources waiting."),
     "scheduler_targets": ("gauge", "Targets the scheduler polls."),
     "scheduler_heartbeat_timestamp_seconds": ("gauge", "When the scheduler last reported."),
     "scheduler_start_timestamp_seconds": ("gauge", "When the scheduler started."),
@@ -134,7 +142,11 @@ def metrics():
 @open_per("healthz")
 @requires(METRICS_READ)
 def healthz():
-    """200 when the ledger answers; says whether the scheduler reports in."""
+    """200 when the ledger answers and nothing is being lost; 503 otherwise.
+
+    Unhealthy: the ledger does not answer, the spool cannot append (samples are
+    being dropped, e.g. a full disk), or a scheduler that reported stopped doing so.
+    """
     try:
         with get_ledger().session() as session:
             session.execute(text("SELECT 1"))
@@ -144,5 +156,9 @@ def healthz():
     beat = stats.get("scheduler_heartbeat_timestamp_seconds")
     age = None if beat is None else round(time.time() - beat.value, 1)
     scheduler = "not reporting" if age is None or age > HEARTBEAT_STALE_SECONDS else "running"
-    return jsonify({"status": "ok", "ledger": "ok", "scheduler": scheduler,
-                    "scheduler_heartbeat_age_seconds": age})
+    failing = stats.get("spool_write_failing")
+    spool = "write failing" if failing is not None and failing.value else "ok"
+    healthy = spool == "ok" and (age is None or scheduler == "running")
+    return jsonify({"status": "ok" if healthy else "error", "ledger": "ok",
+                    "scheduler": scheduler, "scheduler_heartbeat_age_seconds": age,
+                    "spool": spool}), 200 if healthy else 503

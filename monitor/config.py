@@ -22,6 +22,7 @@ from collectors.base import OptionError
 from ledger.census.const import AUDIT_ALGORITHMS
 from ledger.policy import AnalysisPolicy
 from monitor.config_analysis import AnalysisConfigError, AnalysisSchedule, parse_analysis
+from monitor.lineprotocol import RESERVED_KEY, TAG, storable_name
 from monitor.security_config import SecuritySettings, parse_security
 from monitor.store.influx import parse_store_url
 from monitor.units import parse_duration, parse_size
@@ -130,6 +131,34 @@ class _Reader:
 
     def child(self, name: str) -> "_Reader":
         return _Reader(self.file, self.data.get(name), self.key(name))
+
+
+def _check_storable(reader: _Reader, name: str, text: str, what_zh: str, what_en: str) -> None:
+    """Refuse a tag key or value that line protocol cannot carry as written (influxd 1.x)."""
+    reason = None
+    if not text:
+        reason = f"{what_zh}不能为空 ({what_en} cannot be empty)"
+    elif text == RESERVED_KEY and what_en == "a tag key":
+        reason = f"{what_zh} time 为时序库保留字 ({what_en} 'time' is reserved by InfluxDB)"
+    elif "\n" in text or "\r" in text or "\0" in text:
+        reason = (f"{what_zh}不能包含换行符或 NUL 字符 ({what_en} cannot contain a line break "
+                  f"or a NUL character)")
+    elif not text.isprintable() and _not_utf8(text):
+        reason = f"{what_zh}不是有效的 UTF-8 文本 ({what_en} is not valid UTF-8 text)"
+    elif storable_name(text, TAG) != text:
+        reason = (f"{what_zh}中的反斜杠不能位于末尾，也不能紧接在逗号、等号或空格之前，"
+                  f"时序库无法原样保存 ({what_en} cannot end with a backslash or have one "
+                  f"right before a comma, equals sign or space: line protocol cannot carry it)")
+    if reason:
+        raise ConfigError(reader.file, reader.key(name), f"{reason}: {text!r}")
+
+
+def _not_utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
@@ -310,6 +339,7 @@ def _target(reader: _Reader, interval: float, timeout: float, jitter: float) -> 
     if not name or not TARGET_NAME.match(name):
         raise ConfigError(reader.file, reader.key("name"),
                           "required; 1-128 characters without spaces, '/', '?', '#' or '%'")
+    _check_storable(reader, "name", name, "目标名", "the target name")  # it is the target tag
     kind = reader.get("kind", str)
     try:
         collector = get_collector(kind or "")
@@ -329,6 +359,8 @@ def _target(reader: _Reader, interval: float, timeout: float, jitter: float) -> 
         if not isinstance(value, (str, int)) or isinstance(value, bool):
             raise ConfigError(reader.file, reader.key(f"tags.{key}"),
                               f"expected a string, got {value!r}")
+        _check_storable(reader, f"tags.{key}", str(key), "标签名", "a tag key")
+        _check_storable(reader, f"tags.{key}", str(value), "标签值", "a tag value")
     try:
         options = collector.resolve_options(reader.get("options", dict, {}))
         collector.validate(options)

@@ -3,8 +3,9 @@
 Each target is an APScheduler interval job with jitter; a job polls through its
 :class:`~monitor.poller.RunningTarget` and hands the observation on: samples to
 the store writer, facts to the ledger's observed assets, and the poll's outcome
-to the ledger's target state. Housekeeping jobs roll up the embedded store and
-publish runtime figures for ``/metrics``.
+to the ledger's target state. Facts the ledger could not take wait in a
+:class:`~monitor.backlog.FactBacklog` and are retried. Housekeeping jobs roll up
+the embedded store, retry pending facts and publish runtime figures for ``/metrics``.
 
 The scheduler is started by ``python -m monitor run`` or ``python -m monitor
 scheduler``, never inside web workers and never by tests of the web app.
@@ -24,6 +25,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor as APThreadPool
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import DataError
 
 from collectors import Collector, Observation, get_collector
 from ledger.analyses import run_daily
@@ -31,6 +33,7 @@ from ledger.db import Ledger
 from ledger.reconcile import store as reconcile_store
 from ledger.observed import record_facts
 from ledger.status import PollRecord, record_poll, register_targets, set_runtime_stats
+from monitor.backlog import FactBacklog, PendingFacts
 from monitor.config import Settings, TargetConfig
 from monitor.poller import RunningTarget
 from monitor.spool import Spool
@@ -65,6 +68,11 @@ class Monitor:
             timezone=UTC)
         self._started = time.time()
         self._stats_lock = threading.Lock()
+        self.backlog = FactBacklog()
+        # A retry of a source's pending facts never runs beside a poll of that source,
+        # so older facts cannot overwrite newer ones.
+        self._fact_locks = {name: threading.Lock() for name in self.targets}
+        self._ledger_failing = False
 
     def start(self) -> None:
         """Register targets in the ledger and start polling."""
@@ -84,6 +92,8 @@ class Monitor:
                                 id="maintain-store")
         self._scheduler.add_job(self.publish_stats, IntervalTrigger(seconds=STATS_SECONDS),
                                 id="publish-stats", next_run_time=now)
+        self._scheduler.add_job(self.retry_facts, IntervalTrigger(seconds=STATS_SECONDS),
+                                id="retry-facts")
         self._add_analysis_jobs(now)
         self._scheduler.start()
         _LOGGER.info("Scheduler started with %s targets", len(self.targets))
@@ -115,11 +125,12 @@ class Monitor:
         if obs.samples:
             self.writer.submit(obs.samples)
         seen_at = dt.datetime.now(UTC)
+        if obs.facts:
+            self._write_facts(name, PendingFacts(running.target.kind, tuple(obs.facts),
+                                                 running.target.tags, seen_at))
+        # Apart from the facts, so facts the ledger refuses never hide the poll's outcome.
         try:
             with self.ledger.session() as session:
-                if obs.facts:
-                    record_facts(session, source=name, collector=running.target.kind,
-                                 facts=obs.facts, tags=running.target.tags, seen_at=seen_at)
                 record_poll(session, PollRecord(
                     name=name, kind=running.target.kind, status=obs.status,
                     duration_seconds=obs.duration_seconds, error=obs.error,
@@ -168,6 +179,50 @@ class Monitor:
         except Exception:  # noqa: BLE001 - retried the next day, or by hand
             _LOGGER.exception("Daily analyses failed")
 
+    def _write_facts(self, name: str, pending: PendingFacts) -> None:
+        with self._fact_locks[name]:
+            try:
+                self._record_facts(name, pending)
+            except DataError as exc:  # these facts can never be written (a NUL byte in text)
+                self.backlog.refused(name, pending)
+                _LOGGER.error("The ledger refused %s facts of %s; they are dropped: %s",
+                              len(pending.facts), name, exc)
+            except Exception:  # noqa: BLE001 - kept and retried, see retry_facts
+                _LOGGER.exception("Recording the facts of %s in the ledger failed", name)
+                self.backlog.keep(name, pending)
+                _LOGGER.warning("Kept %s facts of %s to write when the ledger answers",
+                                len(pending.facts), name)
+            else:
+                self.backlog.superseded(name)
+
+    def _record_facts(self, source: str, pending: PendingFacts) -> None:
+        with self.ledger.session() as session:
+            record_facts(session, source=source, collector=pending.collector,
+                         facts=pending.facts, tags=pending.tags, seen_at=pending.seen_at)
+            session.commit()
+
+    def retry_facts(self) -> None:
+        """Write facts that earlier polls could not, oldest source first."""
+        for source, pending in self.backlog.snapshot():
+            with self._fact_locks[source]:
+                if not self.backlog.is_pending(source, pending):
+                    continue  # a newer poll wrote (or kept) fresher facts meanwhile
+                try:
+                    self._record_facts(source, pending)
+                except DataError as exc:
+                    self.backlog.refused(source, pending)
+                    _LOGGER.error("The ledger refused %s facts of %s; they are dropped: %s",
+                                  len(pending.facts), source, exc)
+                    continue
+                except Exception as exc:  # noqa: BLE001 - tried again on the next run
+                    if not self._ledger_failing:
+                        _LOGGER.warning("Pending facts still cannot be written: %s", exc)
+                    self._ledger_failing = True
+                    return
+            self.backlog.written(source, pending)
+            _LOGGER.info("Wrote %s pending facts of %s", len(pending.facts), source)
+        self._ledger_failing = False
+
     def maintain_store(self) -> None:
         """Roll up and expire the time-series store."""
         try:
@@ -178,6 +233,7 @@ class Monitor:
     def publish_stats(self) -> None:
         """Write the process's figures to the ledger for /metrics in any web process."""
         stats = dict(self.writer.stats())
+        stats.update(self.backlog.stats())
         stats["scheduler_heartbeat_timestamp_seconds"] = time.time()
         stats["scheduler_start_timestamp_seconds"] = self._started
         stats["scheduler_targets"] = len(self.targets)
@@ -195,6 +251,10 @@ class Monitor:
         self._scheduler.shutdown(wait=True)
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.writer.stop()
+        self.retry_facts()
+        for source, pending in self.backlog.snapshot():
+            _LOGGER.error("Stopping with %s facts of %s not written to the ledger",
+                          len(pending.facts), source)
         self.publish_stats()
         for target in self.targets.values():
             target.close()

@@ -14,8 +14,11 @@ Layout of ``<data_dir>/spool``::
     rejected/<seg>-<offset>.lp  batches a store refused (4xx), with <...>.json giving the reason
 
 A torn record at the end of the last segment (a crash mid-write) is cut off on
-open. Only when the size or age cap is reached are the oldest segments dropped,
-and every dropped sample is counted.
+open. An append that fails (a full disk) is cut off at once: the segment is
+truncated back to its last whole record, the failure is counted and reported
+(``spool_write_failing`` until an append succeeds again), and later appends go
+on from there, so nothing after it is lost. Only when the size or age cap is
+reached are the oldest segments dropped, and every dropped sample is counted.
 """
 
 from __future__ import annotations
@@ -81,7 +84,9 @@ class Spool:
         self._lock = threading.RLock()
         self.counters = {"appended_samples": 0, "acked_samples": 0, "dropped_samples": 0,
                          "replayed_samples": 0, "rejected_batches": 0, "rejected_samples": 0,
-                         "write_errors": 0}
+                         "write_errors": 0, "ack_write_errors": 0}
+        self.write_failing = False
+        self.last_write_error = ""
         self._sizes: dict[int, int] = {}
         self._first_times: dict[int, float] = {}
         self._open_existing()
@@ -99,7 +104,7 @@ class Spool:
             self._sizes[last] = self._valid_length(last)
             os.truncate(self._path(last), self._sizes[last])
         self._writer_seq = max(self._sizes, default=self.ack.segment)
-        self._handle = open(self._path(self._writer_seq), "ab")
+        self._fd = self._open_segment(self._writer_seq)
         self._sizes.setdefault(self._writer_seq, 0)
         self._last_fsync = self._clock()
         self.cursor = self.ack
@@ -135,22 +140,23 @@ class Spool:
     # -- appending -------------------------------------------------------------------------------
 
     def append(self, payload: bytes, lines: int) -> None:
-        """Durably queue one batch; raise SpoolError if it could not be stored."""
+        """Durably queue one batch; raise SpoolError if it could not be stored.
+
+        A failed append leaves the spool exactly as it was before it.
+        """
         now = self._clock()
         record = HEADER.pack(len(payload), zlib.crc32(payload), lines, now) + payload
         with self._lock:
-            self._maybe_rotate(now)
             try:
-                self._handle.write(record)
-                self._handle.flush()
-                if now - self._last_fsync >= self.fsync_seconds:
-                    os.fsync(self._handle.fileno())
-                    self._last_fsync = now
+                self._maybe_rotate(now)
+                self._write_record(record, now)
             except OSError as exc:
-                self.counters["write_errors"] += 1
-                self._undo_partial_write()
+                self._append_failed(exc)
                 raise SpoolError(exc.errno, f"spool write failed in {self.segments}: "
                                             f"{exc.strerror or exc}") from exc
+            if self.write_failing:
+                _LOGGER.info("Spool writes recovered in %s", self.segments)
+            self.write_failing = False
             self._sizes[self._writer_seq] += len(record)
             self._first_times.setdefault(self._writer_seq, now)
             self.counters["appended_samples"] += lines
@@ -158,24 +164,46 @@ class Spool:
             self.pending_bytes += len(payload)
             self._enforce_caps(now)
 
-    def _undo_partial_write(self) -> None:
+    def _write_record(self, record: bytes, now: float) -> None:
+        # Positional writes from the last whole record: whatever a failed write left
+        # behind is overwritten (and truncated), never appended after.
+        offset, view = self._sizes[self._writer_seq], memoryview(record)
+        while view:
+            written = os.pwrite(self._fd, view, offset)
+            view, offset = view[written:], offset + written
+        if now - self._last_fsync >= self.fsync_seconds:
+            os.fsync(self._fd)
+            self._last_fsync = now
+
+    def _append_failed(self, exc: OSError) -> None:
+        self.counters["write_errors"] += 1
+        self.last_write_error = exc.strerror or str(exc)
+        if not self.write_failing:
+            _LOGGER.error("Spool write failed in %s: %s; the poll's samples are not kept",
+                          self.segments, self.last_write_error)
+        self.write_failing = True
         try:
-            self._handle.close()
-            os.truncate(self._path(self._writer_seq), self._sizes[self._writer_seq])
+            os.ftruncate(self._fd, self._sizes[self._writer_seq])
         except OSError:
-            pass
-        self._handle = open(self._path(self._writer_seq), "ab")
+            pass  # the next append writes over it from the same offset, and truncates again
+
+    def _open_segment(self, seq: int) -> int:
+        return os.open(self._path(seq), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
 
     def _maybe_rotate(self, now: float) -> None:
         size = self._sizes[self._writer_seq]
         first = self._first_times.get(self._writer_seq)
         if size >= self.segment_bytes or (size and first and now - first >= self.segment_seconds):
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
-            self._handle.close()
+            fd = self._open_segment(self._writer_seq + 1)  # may fail: then nothing changed
+            try:
+                os.fsync(self._fd)
+            except OSError:
+                os.close(fd)
+                raise
+            os.close(self._fd)
+            self._fd = fd
             self._writer_seq += 1
             self._sizes[self._writer_seq] = 0
-            self._handle = open(self._path(self._writer_seq), "ab")
 
     def _enforce_caps(self, now: float) -> None:
         while len(self._sizes) > 1:
@@ -270,22 +298,39 @@ class Spool:
                 self._remove_segment(seq)
 
     def set_aside(self, record: Record, reason: str) -> None:
-        """Keep a refused batch under rejected/ with its reason, and acknowledge it."""
+        """Keep a refused batch under rejected/ with its reason (the caller acknowledges it).
+
+        Raises SpoolError if it could not be kept (a full disk): then the batch
+        must stay in the spool and be tried again.
+        """
         name = f"{record.start.segment:012d}-{record.start.offset:012d}"
-        (self.rejected / f"{name}.lp").write_bytes(record.payload)
-        (self.rejected / f"{name}.json").write_text(json.dumps(
-            {"reason": reason, "lines": record.lines, "appended_at": record.appended_at,
-             "rejected_at": self._clock()}, ensure_ascii=False))
+        try:
+            (self.rejected / f"{name}.lp").write_bytes(record.payload)
+            (self.rejected / f"{name}.json").write_text(json.dumps(
+                {"reason": reason, "lines": record.lines, "appended_at": record.appended_at,
+                 "rejected_at": self._clock()}, ensure_ascii=False))
+        except OSError as exc:
+            for suffix in (".lp", ".json"):
+                (self.rejected / f"{name}{suffix}").unlink(missing_ok=True)
+            raise SpoolError(exc.errno, f"cannot set aside a refused batch: {exc}") from exc
         self.counters["rejected_batches"] += 1
         self.counters["rejected_samples"] += record.lines
         _LOGGER.error("Store refused a batch of %s samples; set aside as %s: %s",
                       record.lines, name, reason)
 
     def _write_ack(self, position: Position) -> None:
-        tmp = self.folder / "ack.tmp"
-        tmp.write_text(json.dumps({"segment": position.segment, "offset": position.offset}))
-        os.replace(tmp, self.folder / "ack")
+        # The position is kept in memory even if the file cannot be written (a full
+        # disk): delivery goes on, and after a restart the batches since the last
+        # written ack are sent again, which both stores take as a rewrite.
         self.ack = position
+        tmp = self.folder / "ack.tmp"
+        try:
+            tmp.write_text(json.dumps({"segment": position.segment, "offset": position.offset}))
+            os.replace(tmp, self.folder / "ack")
+        except OSError as exc:
+            self.counters["ack_write_errors"] += 1
+            _LOGGER.error("Spool ack file could not be written (%s); kept in memory", exc)
+            tmp.unlink(missing_ok=True)
 
     def end_position(self) -> Position:
         """The position after the last appended record."""
@@ -343,7 +388,8 @@ class Spool:
         """Figures for /metrics and the operator page."""
         with self._lock:
             figures = {f"spool_{k}_total": float(v) for k, v in self.counters.items()}
-            figures.update({"spool_depth_samples": float(self.pending_samples),
+            figures.update({"spool_write_failing": float(self.write_failing),
+                            "spool_depth_samples": float(self.pending_samples),
                             "spool_depth_bytes": float(self.pending_bytes),
                             "spool_bytes": float(sum(self._sizes.values())),
                             "spool_segments": float(len(self._sizes)),
@@ -351,10 +397,13 @@ class Spool:
         return figures
 
     def close(self) -> None:
-        """Flush and close the segment being written (a second call does nothing)."""
+        """Force the segment being written to disk and close it (a second call does nothing)."""
         with self._lock:
-            if self._handle.closed:
+            if self._fd < 0:
                 return
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
-            self._handle.close()
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                _LOGGER.error("Spool fsync at close failed: %s", exc)
+            os.close(self._fd)
+            self._fd = -1

@@ -58,16 +58,18 @@ class StoreWriter:
         if not samples:
             return 0
         with self._serialize_lock:
-            data = self._serializer.serialize(samples)
+            data, lines = self._serializer.serialize_counted(samples)
+        if not lines:
+            return 0
         try:
-            self.spool.append(data, len(samples))
+            self.spool.append(data, lines)
         except SpoolError as exc:
-            self.dropped_samples += len(samples)
-            _LOGGER.error("Could not spool %s samples: %s", len(samples), exc)
+            self.dropped_samples += lines
+            _LOGGER.error("Could not spool %s samples: %s", lines, exc)
             return 0
         if self.spool.pending_bytes >= self.batch_bytes:
             self._wake.set()
-        return len(samples)
+        return lines
 
     @property
     def depth(self) -> int:
@@ -78,12 +80,13 @@ class StoreWriter:
         backoff = 0.5
         while not self._stopping:
             self._wait_for_batch()
-            records = self.spool.read(self.batch_bytes)
-            if not records:
-                continue
-            if self._deliver(records):
-                backoff = 0.5
-                continue
+            try:
+                records = self.spool.read(self.batch_bytes)
+                if not records or self._deliver(records):
+                    backoff = 0.5
+                    continue
+            except Exception:  # noqa: BLE001 - the sender must outlive any one failure
+                _LOGGER.exception("Store sender failed; retrying from the last acknowledged batch")
             self.spool.rewind()
             # Full jitter keeps many writers from retrying in step against one server.
             self._wake.wait(random.uniform(0, backoff))
@@ -105,7 +108,11 @@ class StoreWriter:
             self._write(b"".join(r.payload for r in records))
         except RejectedBatch as exc:
             if len(records) == 1:
-                self.spool.set_aside(records[0], str(exc))
+                try:
+                    self.spool.set_aside(records[0], str(exc))
+                except SpoolError as error:  # a full disk: keep the batch and try later
+                    _LOGGER.error("%s; the batch stays in the spool", error)
+                    return False
                 self.spool.acknowledge(records)
                 return True
             # Find the refused record(s): send one by one so good batches still land.

@@ -1,15 +1,12 @@
 #!/usr/bin/env bash
-# Installs and starts what the test suite needs. Idempotent: safe to run on every test run.
-# Called by scripts/test.sh; nothing here needs to be done by hand on a fresh machine.
+# Installs and starts the system packages and services the test suite needs (Debian packages,
+# PostgreSQL). Idempotent: safe to run on every test run. Called by scripts/test.sh before it
+# builds or reuses the Python environment (scripts/venv.sh); nothing here is done by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3}
 
-# Python packages (pinned in requirements*.txt); pip does nothing when they are present.
-"$PYTHON" -m pip install --quiet --disable-pip-version-check \
-    -r requirements.txt -r requirements-dev.txt 2>&1 | grep -v -e "^WARNING: Location" \
-    -e "Running pip as the 'root' user" -e "^$" || true
-"$PYTHON" -c "import flask, sqlalchemy, psycopg, pytest" # fail loudly if the install did not work
+# Python packages are not installed here: scripts/venv.sh builds the test environment from
+# the pinned requirement files alone, after the C libraries below are in place.
 
 # Debian packages of the real servers the tests run against: influxd 1.6 for the store,
 # snmpd and the net-snmp tools for the SNMP collector, prometheus-snmp-exporter for its benchmark,
@@ -31,10 +28,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Collectors whose Python bindings compile against a C library installed above.
-"$PYTHON" -m pip install --quiet --disable-pip-version-check -r requirements-optional.txt \
-    2>&1 | grep -v -e "^WARNING: Location" -e "Running pip as the 'root' user" -e "^$" || true
-"$PYTHON" -c "import libvirt"  # fail loudly if the build did not work
+# The test environment is a venv of the machine's python3: Debian's own python3 needs
+# python3-venv for that (pyenv and python.org builds bring venv and ensurepip).
+if ! "${PYTHON:-python3}" -c "import ensurepip, venv" 2>/dev/null; then
+    echo "Installing Debian packages: python3-venv"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-venv >/dev/null
+fi
 
 # The OpenID Connect provider the single sign-on tests start (oidc-provider, from npm).
 [ -d tests/oidc/node_modules/oidc-provider ] || npm ci --prefix tests/oidc --no-audit --no-fund --silent

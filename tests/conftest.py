@@ -12,6 +12,7 @@ import pytest
 from ledger.db import Ledger
 from monitor.config import parse_settings
 from monitor.store import open_store
+from tests.fullfs import SmallFilesystem
 from tests.servers import InfluxServer
 
 PG_ADMIN_URL = os.environ.get("INFRA_LEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -75,3 +76,13 @@ def embedded_store(tmp_path):
                        retention={"raw": 2 * 86400, "1m": 35 * 86400, "1h": 730 * 86400})
     yield store
     store.close()
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A 1 MiB tmpfs that really fills up (mounting needs root, as tests run here and in CI)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    filesystem = SmallFilesystem(tmp_path / "small").mount()
+    yield filesystem
+    filesystem.unmount()

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Iterable
 
 from collectors.base import Sample
-from monitor.lineprotocol import LineProtocolError, parse
+from monitor.lineprotocol import LineProtocolError, parse, storable_sample
 from monitor.store.base import (RejectedBatch, SeriesKey, StoreError, TagFilter, check_query,
                                 tags_match)
 from monitor.store.embedded_query import QueryPlanner, Tier
@@ -84,7 +84,14 @@ class EmbeddedStore:
     # -- writing ---------------------------------------------------------------------------
 
     def write(self, samples: Iterable[Sample]) -> int:
-        """Store samples; return how many. The same series and timestamp again replaces."""
+        """Store samples; return how many. The same series and timestamp again replaces.
+
+        Names are stored as line protocol carries them (see ``storable_name``), so a
+        sample written here reads back as it would through InfluxDB.
+        """
+        return self._write(filter(None, map(storable_sample, samples)))
+
+    def _write(self, samples: Iterable[Sample]) -> int:
         partitions: dict[str, list[tuple[int, int, float]]] = {}
         oldest, written = None, 0
         with self._lock:
@@ -119,7 +126,7 @@ class EmbeddedStore:
             samples = list(parse(data))
         except LineProtocolError as exc:
             raise RejectedBatch(str(exc)) from None
-        return self.write(samples)
+        return self._write(samples)
 
     def _series_id(self, conn: sqlite3.Connection, measurement: str, tags: str, field: str) -> int:
         key = (measurement, tags, field)

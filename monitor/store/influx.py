@@ -31,7 +31,7 @@ import threading
 import time
 import urllib.parse
 
-from monitor.lineprotocol import Serializer, split_unescaped, unescape
+from monitor.lineprotocol import Serializer, parse_series_key
 from monitor.store.base import (RejectedBatch, Series, SeriesKey, StoreError, TagFilter,
                                 check_query)
 
@@ -40,9 +40,10 @@ REJECT_STATUSES = {400, 413, 422}
 ROLLUP_RECHECK_SECONDS = 300
 ROLLUPS = (("rollup_1h", 3600, "1h"), ("rollup_1m", 60, "1m"))
 # InfluxQL over rollup fields for each aggregate (fields are <agg>_<field> from the CQs).
-ROLLUP_SELECT = {"mean": 'sum("sum_{f}") / sum("count_{f}")', "count": 'sum("count_{f}")',
-                 "sum": 'sum("sum_{f}")', "min": 'min("min_{f}")', "max": 'max("max_{f}")',
-                 "last": 'last("last_{f}")'}
+# Each {part} is the quoted identifier of the rollup field "<part>_<field>".
+ROLLUP_SELECT = {"mean": "sum({sum}) / sum({count})", "count": "sum({count})",
+                 "sum": "sum({sum})", "min": "min({min})", "max": "max({max})",
+                 "last": "last({last})"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,8 +214,9 @@ class InfluxStore:
             select = f"SELECT {_ident(field)} AS v FROM {self._source(measurement, None)}"
             statement = f"{select} WHERE {where} GROUP BY *"
         else:
-            expr = (ROLLUP_SELECT[agg].format(f=field.replace('"', '\\"')) if rollup
-                    else f"{agg}({_ident(field)})")
+            expr = (ROLLUP_SELECT[agg].format(**{part: _ident(f"{part}_{field}") for part in
+                                                 ("sum", "count", "min", "max", "last")})
+                    if rollup else f"{agg}({_ident(field)})")
             statement = (f"SELECT {expr} AS v FROM {self._source(measurement, rollup)} "
                          f"WHERE {where} GROUP BY time({int(interval * 1000)}ms), * fill(none)")
         out = []
@@ -278,7 +280,7 @@ class InfluxStore:
         for result in self._influxql(statement):
             for series in result.get("series", []):
                 for (raw_key,) in series["values"]:
-                    name, tag_pairs = _parse_series_key(raw_key)
+                    name, tag_pairs = parse_series_key(raw_key)
                     keys.extend(SeriesKey(name, tag_pairs, f)
                                 for f in fields_by_measurement.get(name, []))
         return sorted(keys, key=lambda k: (k.measurement, k.tags, k.field))
@@ -312,12 +314,3 @@ def _tag_where(tags: TagFilter | None) -> str:
         values = [accepted] if isinstance(accepted, str) else list(accepted)
         clauses.append("(" + " OR ".join(f"{_ident(name)} = {_literal(v)}" for v in values) + ")")
     return "".join(f" AND {c}" for c in clauses)
-
-
-def _parse_series_key(raw: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    name, *pairs = split_unescaped(raw, ",")
-    tags = []
-    for pair in pairs:
-        key, value = split_unescaped(pair, "=", 1)
-        tags.append((unescape(key), unescape(value)))
-    return unescape(name), tuple(sorted(tags))

@@ -61,7 +61,8 @@ def test_metrics_and_healthz_open_on_loopback_token_elsewhere(app, anonymous, cl
     assert anonymous.get("/metrics", environ_base=REMOTE, headers={
         "Authorization": f"Bearer {officer}"}).status_code == 403
     health = anonymous.get("/healthz").get_json()
-    assert set(health) == {"status", "ledger", "scheduler", "scheduler_heartbeat_age_seconds"}
+    assert set(health) == {"status", "ledger", "scheduler", "scheduler_heartbeat_age_seconds",
+                           "spool"}
 
 
 def _department(client) -> str:

@@ -48,3 +48,30 @@ def test_healthz_reports_the_scheduler(client, ledger):
                           dt.datetime.now(UTC))
         session.commit()
     assert client.get("/healthz").get_json()["scheduler"] == "running"
+
+
+def publish(ledger, **stats):
+    with ledger.session() as session:
+        set_runtime_stats(session, stats, dt.datetime.now(UTC))
+        session.commit()
+
+
+def test_healthz_is_unhealthy_while_spool_appends_fail(client, ledger):
+    publish(ledger, scheduler_heartbeat_timestamp_seconds=time.time(), spool_write_failing=1,
+            spool_write_errors_total=3)
+    answer = client.get("/healthz")
+    assert answer.status_code == 503
+    body = answer.get_json()
+    assert (body["status"], body["spool"]) == ("error", "write failing")
+    assert samples_of(client.get("/metrics").get_data(as_text=True))[
+        ("infraledger_spool_write_failing", ())] == 1
+    publish(ledger, spool_write_failing=0)
+    answer = client.get("/healthz")
+    assert answer.status_code == 200 and answer.get_json()["spool"] == "ok"
+
+
+def test_healthz_is_unhealthy_when_a_scheduler_stops_reporting(client, ledger):
+    publish(ledger, scheduler_heartbeat_timestamp_seconds=time.time() - 600)
+    answer = client.get("/healthz")
+    assert answer.status_code == 503
+    assert answer.get_json()["scheduler"] == "not reporting"

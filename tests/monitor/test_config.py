@@ -88,6 +88,24 @@ def test_target_defaults_come_from_the_scheduler_section():
      "string"),
     ({"targets": [{"name": "a", "kind": "host"}, {"name": "a", "kind": "host"}]},
      "targets[1].name", "duplicate"),
+    # Tags the time-series store could not carry as written (influxd 1.6 decides).
+    ({"targets": [{"name": "a", "kind": "host", "tags": {"zone": "Z\\"}}]},
+     "targets[0].tags.zone", "反斜杠"),
+    ({"targets": [{"name": "a", "kind": "host", "tags": {"zone": "a\\ b"}}]},
+     "targets[0].tags.zone", "backslash"),
+    ({"targets": [{"name": "a", "kind": "host", "tags": {"zone\\": "a"}}]},
+     "targets[0].tags.zone\\", "backslash"),
+    ({"targets": [{"name": "a", "kind": "host", "tags": {"zone": "a\nb"}}]},
+     "targets[0].tags.zone", "line break"),
+    ({"targets": [{"name": "a", "kind": "host", "tags": {"zone": ""}}]},
+     "targets[0].tags.zone", "不能为空"),
+    ({"targets": [{"name": "a", "kind": "host", "tags": {"": "x"}}]},
+     "targets[0].tags.", "empty"),
+    ({"targets": [{"name": "a", "kind": "host", "tags": {"time": "x"}}]},
+     "targets[0].tags.time", "reserved"),
+    ({"targets": [{"name": "a", "kind": "host", "tags": {"zone": "\ud800"}}]},
+     "targets[0].tags.zone", "UTF-8"),
+    ({"targets": [{"name": "sw\\", "kind": "host"}]}, "targets[0].name", "backslash"),
 ])
 def test_errors_name_file_key_and_reason(data, key, reason):
     with pytest.raises(ConfigError) as info:
@@ -127,3 +145,18 @@ def test_bad_config_exits_non_zero_and_starts_nothing(tmp_path):
     assert result.returncode == 2
     assert f"{path}: targets[0].interval:" in result.stderr
     assert not data_dir.exists()
+
+
+def test_check_config_refuses_a_tag_the_store_cannot_carry(tmp_path):
+    path = tmp_path / "zone.yaml"
+    path.write_text("targets:\n  - {name: h1, kind: host, tags: {zone: 'Z\\'}}\n")
+    result = subprocess.run([sys.executable, "-m", "monitor", "check-config", "--config",
+                             str(path)], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"{path}: targets[0].tags.zone: 标签值" in result.stderr
+
+
+def test_plain_tags_with_escaped_characters_are_fine():
+    settings = parse_settings({"targets": [{"name": "a,b=c", "kind": "host", "tags": {
+        "机房 zone": "A 区, 3=4", "path": "C:\\data\\x"}}]}, "(test)")
+    assert settings.targets[0].tags["path"] == "C:\\data\\x"

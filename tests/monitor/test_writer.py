@@ -90,10 +90,19 @@ def test_unsent_samples_survive_a_restart(tmp_path):
     assert second.stats()["spool_replayed_samples_total"] == 20
 
 
-def test_a_spool_that_cannot_write_counts_drops(tmp_path, spool):
-    writer = StoreWriter(RecordingStore(), spool)
-    spool._handle.close()  # any OSError on write behaves like a full disk
-    spool._handle = open("/dev/full", "ab")
-    assert writer.submit(samples(5)) == 0
-    assert writer.dropped_samples == 5
-    assert spool.counters["write_errors"] == 1
+def test_a_full_disk_drops_only_what_it_refused_and_delivery_resumes(small_fs):
+    store = RecordingStore()
+    writer = StoreWriter(store, Spool(small_fs.path / "spool"), flush_seconds=0.05)
+    assert writer.submit(samples(5)) == 5
+    small_fs.fill()
+    assert writer.submit(samples(500, 5)) == 0  # more than the segment's last page holds
+    assert writer.dropped_samples == 500
+    stats = writer.stats()
+    assert stats["spool_write_errors_total"] == 1 and stats["spool_write_failing"] == 1
+    small_fs.free()
+    assert writer.submit(samples(5, 505)) == 5
+    assert writer.stats()["spool_write_failing"] == 0
+    writer.start()
+    assert writer.flush(10)
+    writer.stop()
+    assert store.samples == samples(5) + samples(5, 505)

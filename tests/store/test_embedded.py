@@ -7,6 +7,7 @@ import time
 import pytest
 
 from collectors.base import Sample
+from monitor.store import StoreError
 from monitor.store.embedded import EmbeddedStore
 from tests.store.contract import StoreContract, base_time, cpu_samples
 
@@ -93,3 +94,31 @@ def test_stats_count_series_written_by_this_store(embedded_store):
     embedded_store.write(cpu_samples(t0, hosts=("a", "b", "c"), count=2))
     stats = embedded_store.stats()
     assert stats["series"] == 6 and stats["bytes"] > 0
+
+
+def test_a_full_disk_refuses_whole_writes_and_keeps_every_accepted_one(small_fs):
+    store = EmbeddedStore(small_fs.path / "tsdb")
+    t0 = base_time(time.time())
+
+    def batch(i):
+        return [Sample("m", {"unit": f"u{j}-{i}" + "x" * 200}, {"v": float(i)},
+                       (t0 + i) * 10**9) for j in range(50)]
+
+    accepted, refused, i = [], 0, 0
+    small_fs.fill(leave_bytes=200_000)
+    while refused < 3 and i < 500:
+        try:
+            store.write(batch(i))
+            accepted.append(i)
+        except StoreError:
+            refused += 1
+        i += 1
+    assert refused, "the disk never filled"
+    small_fs.free()
+    for k in range(i, i + 5):
+        store.write(batch(k))
+        accepted.append(k)
+    got = {int(v) for s in store.query("m", "v", t0 - 1, t0 + 1000) for _, v in s.points}
+    assert got == set(accepted)
+    assert len(store.series("m")) == 50 * len(accepted)
+    store.close()

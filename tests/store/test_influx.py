@@ -112,3 +112,19 @@ def test_old_ranges_read_the_hourly_rollup(influx_server, influx_db):
 def test_store_urls(url, expected):
     target = parse_store_url(url)
     assert {k: getattr(target, k) for k in expected} == expected
+
+
+def test_the_rollup_of_a_field_with_a_backslash_and_a_quote_is_read(influx_server, influx_db):
+    now = [time.time()]
+    store = InfluxStore(influx_server.store_url(influx_db), retention=RETENTION,
+                        clock=lambda: now[0])
+    t0 = base_time(now[0])
+    field = 'C:\\data "free"'  # a Windows volume's free space, as a collector names it
+    # What the hourly continuous query writes for that field (line protocol escaping).
+    influx_server.write(influx_db, b'disk,target=w sum_C:\\data\\ \\"free\\"=30,'
+                                   b'count_C:\\data\\ \\"free\\"=3 %d\n' % (t0 * 10**9),
+                        rp="rollup_1h")
+    now[0] += 3 * 86400
+    got = store.query("disk", field, t0, t0 + 3600, interval=3600, agg="mean")
+    assert got[0].points == [(float(t0), 10.0)]
+    store.close()
