@@ -7,7 +7,9 @@ recordings without a network.
 
 from __future__ import annotations
 
+from collectors.identity import clean_serial
 from collectors.snmp import ber, mibs
+from collectors.snmp.plausible import MAX_SPEED_BPS
 
 COUNTER_WIDTH = {ber.COUNTER32: 32, ber.COUNTER64: 64}
 
@@ -77,19 +79,23 @@ def interfaces(walked_if: dict, walked_ifx: dict) -> list[dict]:
             "mac": mac(value(row, "phys_address")),
             "admin_up": value(row, "admin_status") == 1 if "admin_status" in row else None,
             "oper_up": value(row, "oper_status") == 1 if "oper_status" in row else None,
-            "speed_bps": _speed(row, xrow), "counters": _counters(row, xrow)}
+            "counters": _counters(row, xrow)}
+        entry["speed_bps"], entry["note"] = _speed(row, xrow)
         result.append(entry)
     return result
 
 
-def _speed(row: dict, xrow: dict) -> float | None:
+def _speed(row: dict, xrow: dict) -> tuple[float | None, str | None]:
+    """The interface's speed in bit/s, or None with a note where the agent's is not real."""
     high = value(xrow, "high_speed")
     if high:
-        return high * 1_000_000.0
+        if high * 1_000_000.0 > MAX_SPEED_BPS:   # e.g. 4294901759 Mb/s on a firewall port
+            return None, f"ifHighSpeed {high} Mb/s is not plausible; speed unknown"
+        return high * 1_000_000.0, None
     speed = value(row, "speed")
     if speed is None or speed == 4294967295:   # saturated ifSpeed with no ifHighSpeed
-        return None
-    return float(speed)
+        return None, None
+    return float(speed), None
 
 
 def _counter(row: dict, name: str):
@@ -155,7 +161,7 @@ def processors(walked_cpu: dict, walked_device: dict) -> tuple[list[tuple[str, i
 
 
 def entities(walked: dict) -> list[dict]:
-    """ENTITY-MIB physical entities with a useful class (chassis, modules, PSUs, fans…)."""
+    """ENTITY-MIB physical entities, every class (the fact keeps those worth an asset)."""
     result = []
     for index, row in sorted(rows(walked, mibs.ENTITY).items()):
         entry = {"index": index_text(index),
@@ -170,16 +176,32 @@ def entities(walked: dict) -> list[dict]:
     return result
 
 
+#: Entity classes that are an asset of their own even without a serial number.
+ASSET_CLASSES = frozenset({"chassis", "module", "power_supply", "fan", "stack", "cpu"})
+#: Where the device's own serial is looked for, in order: the outermost chassis, any
+#: chassis, a stack, an outermost shelf or container (an OLT's shelf carries the chassis
+#: serial), an outermost "other" entity (a virtual appliance's only serial), a module.
+_BOX_ORDER = (("chassis", True), ("chassis", False), ("stack", False), ("container", True),
+              ("backplane", True), ("other", True), ("module", False))
+
+
+def assets(entity_list: list[dict]) -> list[dict]:
+    """The entities the fact keeps: every one with a serial number (optics, shelves,
+    containers, "other" included: audits count them) and chassis, modules, PSUs, fans,
+    stacks and CPUs without one."""
+    return [e for e in entity_list if e.get("serial") or e["class"] in ASSET_CLASSES]
+
+
 def chassis(entity_list: list[dict]) -> dict | None:
-    """The outermost chassis (contained in nothing), else the first with a serial."""
-    boxes = [e for e in entity_list if e["class"] == "chassis"]
-    for entry in boxes:
-        if not entry.get("contained_in") and entry.get("serial"):
-            return entry
-    for entry in boxes + [e for e in entity_list if e["class"] in ("stack", "module")]:
-        if entry.get("serial"):
-            return entry
-    return boxes[0] if boxes else None
+    """The entity that stands for the device: the first of :data:`_BOX_ORDER` with a real
+    serial (placeholders such as "0000000000" or "N/A" do not count), else the first
+    chassis."""
+    for kind, outermost in _BOX_ORDER:
+        for entry in entity_list:
+            if entry["class"] == kind and (not outermost or not entry.get("contained_in")) \
+                    and clean_serial(entry.get("serial")):
+                return entry
+    return next((e for e in entity_list if e["class"] == "chassis"), None)
 
 
 def ip_addresses(walked: dict) -> list[str]:

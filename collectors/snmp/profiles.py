@@ -6,6 +6,10 @@ of its ``sysobjectid`` prefixes matches (if it lists any), its ``sysdescr`` rege
 (if it has one) and its ``probe`` OID exists on the device (if it names one). Among
 matching rules the most specific wins: the longest sysObjectID prefix, then a sysDescr
 match, then a probe; later files (user folders) win ties over built-in ones.
+
+``enterprises.yaml`` in the same folders is no rule file: it maps IANA private enterprise
+numbers to vendors (:func:`load_enterprises`), so a device whose sysObjectID no rule
+names still gets the vendor its enterprise number names.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ import yaml
 from collectors.snmp.ber import parse_oid
 
 BUILTIN = Path(__file__).with_name("profiles")
+ENTERPRISES_FILE = "enterprises.yaml"
+#: iso.org.dod.internet.private.enterprises: the next arc is the enterprise number.
+ENTERPRISES_ARC = (1, 3, 6, 1, 4, 1)
 KEYS = {"name", "vendor", "os", "device_type", "sysobjectid", "sysdescr", "probe", "model",
         "priority", "identity", "metrics", "tables"}
 TABLE_KEYS = {"measurement", "label", "value", "unit", "divisor", "divide"}
@@ -195,6 +202,8 @@ def _load(extra_dirs: tuple[str, ...]) -> tuple[Profile, ...]:
         paths += sorted(Path(folder).glob("*.yaml"))
     rules: list[Profile] = []
     for path in paths:
+        if path.name == ENTERPRISES_FILE:
+            continue
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
         except (OSError, yaml.YAMLError) as exc:
@@ -203,6 +212,42 @@ def _load(extra_dirs: tuple[str, ...]) -> tuple[Profile, ...]:
             raise ProfileError(f"{path}: expected a list of rules")
         rules += [_rule(path, n, raw, len(rules) + n) for n, raw in enumerate(data, start=1)]
     return tuple(rules)
+
+
+def load_enterprises(extra_dirs: list[str] | tuple[str, ...] = ()) -> dict[int, str]:
+    """Enterprise number -> vendor, built in and from ``enterprises.yaml`` in ``extra_dirs``
+    (a later folder wins); raises ProfileError. Read once per process and folder list."""
+    return _enterprises(tuple(extra_dirs))
+
+
+@functools.lru_cache(maxsize=32)
+def _enterprises(extra_dirs: tuple[str, ...]) -> dict[int, str]:
+    table: dict[int, str] = {}
+    for folder in (BUILTIN, *map(Path, extra_dirs)):
+        path = folder / ENTERPRISES_FILE
+        if not path.is_file():
+            continue
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ProfileError(f"{path}: {exc}") from None
+        if not isinstance(data, dict):
+            raise ProfileError(f"{path}: expected a mapping of enterprise numbers to vendors")
+        for number, vendor in data.items():
+            if not isinstance(number, int) or number < 0 or not isinstance(vendor, str) \
+                    or not vendor.strip():
+                raise ProfileError(f"{path}: {number!r}: expected a number and a vendor name, "
+                                   f"such as '2011: Huawei'")
+            table[number] = vendor.strip()
+    return table
+
+
+def enterprise_of(object_id: tuple[int, ...] | None) -> int | None:
+    """The IANA private enterprise number a sysObjectID names (None: it names none)."""
+    if object_id is None or len(object_id) <= len(ENTERPRISES_ARC) or \
+            object_id[:len(ENTERPRISES_ARC)] != ENTERPRISES_ARC:
+        return None
+    return object_id[len(ENTERPRISES_ARC)]
 
 
 def candidates(rules: list[Profile], object_id: tuple[int, ...] | None,
