@@ -213,11 +213,13 @@ class SnmpCollector(Collector):
         walked, problems = await self._walk_tables(tables)
         vendor, vendor_varbinds = await self._vendor_figures(inventory_due)
         if inventory_due:
+            components, counted = await self._components()
+            vendor_varbinds += counted
             # Keep what the fact needs, not the walked tables (a thousand targets).
             _loads, cpu_models = mapping.processors({}, walked["hr_device"])
             self._inventory = {"entities": mapping.entities(walked["entity"]),
                                "ip_addresses": mapping.ip_addresses(walked["ip"]),
-                               "cpu_models": cpu_models}
+                               "cpu_models": cpu_models, "components": components}
             self._inventory_at = now
         varbinds = len(system) + len(ups_scalars) + vendor_varbinds + sum(
             len(rows) for table in walked.values() for rows in table.values())
@@ -329,23 +331,56 @@ class SnmpCollector(Collector):
                               if oid in found}
         figures: dict[tuple, dict] = {}
         count = len(found)
+        label_cache: dict = {}
         for metric in rule.metrics:
+            labels: dict = {}
             if metric.oid:
                 rows = [((), found.get(metric.oid))] if metric.oid in found else []
             else:
-                walked = await self._session.walk(metric.column)
-                count += len(walked)
-                rows = [(oid[len(metric.column):], (tag, value)) for oid, tag, value in walked]
+                rows, labels, walked = await self._metric_rows(metric, label_cache)
+                count += walked
             for index, (_tag, value) in rows:
                 value = _number(value)
-                if value is None:
+                if value is None or value in metric.invalid:
                     continue
                 tags = metric.tags + ((("index", mapping.index_text(index)),) if index else ())
+                if labels.get(index):
+                    tags += (("sensor", labels[index]),)
                 figures.setdefault((metric.measurement, tags), {})[metric.field] = round(
                     value * metric.scale, 9)
         for table in rule.tables:
             count += await self._labelled(table, figures)
         return figures, count
+
+    async def _metric_rows(self, metric, label_cache: dict) -> tuple[list, dict, int]:
+        """A table metric's rows ``[(index, (tag, value))]``, its labels by index and the
+        varbinds read; rows ``when`` excludes are left out. Label columns are read once
+        per poll (``label_cache``): several metrics often share one (entPhysicalName)."""
+        label = metric.label if metric.label not in label_cache else None
+        columns = [c for c in (metric.column, label,
+                               metric.when[0] if metric.when else None) if c]
+        walked = await self._session.walk_columns(columns)
+        cut = len(metric.column)
+        rows = [(oid[cut:], (tag, value)) for oid, tag, value in walked.get(metric.column, [])]
+        if label:
+            label_cache[label] = {oid[len(label):]: mapping.text(value)
+                                  for oid, _tag, value in walked.get(label, [])}
+        labels = label_cache.get(metric.label, {}) if metric.label else {}
+        if metric.when:
+            column, equals = metric.when
+            keep = {oid[len(column):] for oid, _tag, value in walked.get(column, [])
+                    if value == equals}
+            rows = [row for row in rows if row[0] in keep]
+        return rows, labels, sum(len(v) for v in walked.values())
+
+    async def _components(self) -> tuple[list[dict], int]:
+        """The profile's inventory tables: one component per row (CPUs, memory, PSUs…)."""
+        rule, found, count = self._profile, [], 0
+        for table in rule.inventory if rule else ():
+            walked = await self._session.walk_columns([oid for _name, oid in table.columns])
+            count += sum(len(v) for v in walked.values())
+            found += mapping.components(table, walked)
+        return found, count
 
     async def _labelled(self, table, figures: dict) -> int:
         columns = [c for c in (table.label, table.value, table.unit, table.divisor) if c]
@@ -372,7 +407,12 @@ class SnmpCollector(Collector):
         entities = inventory.get("entities", [])
         box = mapping.chassis(entities) or {}
         descr = mapping.text(found["sys_descr"]) or ""
-        cpu_models = inventory.get("cpu_models", [])
+        components = inventory.get("components", [])
+        cpus = [c for c in components if c["class"] == "cpu"]
+        dimms = [c for c in components if c["class"] == "memory" and c.get("size_bytes")]
+        # A BMC's own tables describe the server; HOST-RESOURCES may describe the BMC.
+        cpu_models = [c["model"] for c in cpus if c.get("model")] or inventory.get(
+            "cpu_models", [])
         ups = mapping.ups(ups_scalars, {}, {}) if ups_scalars else {}
         rule = self._profile
         identity = self._identity
@@ -385,10 +425,10 @@ class SnmpCollector(Collector):
         object_id = found["sys_object_id"]
         object_id = object_id if isinstance(object_id, tuple) else None
         enterprise = enterprise_of(object_id)
-        memory = found["hr_memory_kib"] * 1024 if isinstance(found["hr_memory_kib"], int) \
-            else None
+        memory = sum(c["size_bytes"] for c in dimms) or (
+            found["hr_memory_kib"] * 1024 if isinstance(found["hr_memory_kib"], int) else None)
         if memory is not None and not 0 < memory <= plausible.MAX_SIZE_BYTES:
-            notes.append(f"hrMemorySize {found['hr_memory_kib']} KiB is not plausible; unknown")
+            notes.append(f"memory {memory} bytes is not plausible; unknown")
             memory = None
         attributes = {
             # The enterprise number first: a profile only makes the vendor more precise.
@@ -416,6 +456,9 @@ class SnmpCollector(Collector):
             "cpu_models": cpu_models,
             "memory_bytes": memory,
             "entities": mapping.assets(entities),
+            "components": components,
+            "cpu_count": len(cpus) or None,
+            "cpu_cores": sum(c.get("cores", 0) for c in cpus) or None,
             "notes": notes[:MAX_NOTES] + ([f"... and {len(notes) - MAX_NOTES} more"]
                                           if len(notes) > MAX_NOTES else []),
             **placeholders,

@@ -7,6 +7,8 @@ recordings without a network.
 
 from __future__ import annotations
 
+import re
+
 from collectors.identity import clean_serial
 from collectors.snmp import ber, mibs
 from collectors.snmp.plausible import MAX_SPEED_BPS
@@ -202,6 +204,56 @@ def chassis(entity_list: list[dict]) -> dict | None:
                     and clean_serial(entry.get("serial")):
                 return entry
     return next((e for e in entity_list if e["class"] == "chassis"), None)
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "kib": 2**10, "m": 2**20, "mb": 2**20,
+               "mib": 2**20, "g": 2**30, "gb": 2**30, "gib": 2**30, "t": 2**40, "tb": 2**40,
+               "tib": 2**40}
+_QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)")
+
+
+def quantity(raw, unit_scale: float = 1.0, sizes: bool = False) -> float | int | None:
+    """A number from an integer or from text such as "2200 MHz" or "32768 MB" (with
+    ``sizes``, the text's unit gives bytes and ``unit_scale`` applies to bare numbers)."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        number = raw * unit_scale
+        return int(number) if float(number).is_integer() else number
+    found = _QUANTITY.match(text(raw) or "")
+    if not found:
+        return None
+    number, unit = float(found.group(1)), found.group(2).lower()
+    if sizes and unit:
+        return int(number * _SIZE_UNITS[unit]) if unit in _SIZE_UNITS else None
+    number *= unit_scale
+    return int(number) if number.is_integer() else number
+
+
+def components(table, walked: dict) -> list[dict]:
+    """Rows of a profile's inventory table as components: class, index and the named
+    columns (texts stripped, counts and sizes as numbers, placeholders such as "N/A" left
+    out); rows with nothing but an index are skipped (an empty DIMM slot)."""
+    by_index: dict[tuple, dict] = {}
+    for name, oid in table.columns:
+        for found, _tag, raw in walked.get(oid, []):
+            by_index.setdefault(found[len(oid):], {})[name] = raw
+    result = []
+    for index, row in sorted(by_index.items()):
+        entry = {}
+        for name, raw in row.items():
+            if name == "size_bytes":
+                value_ = quantity(raw, table.size_scale, sizes=True)
+            elif name in ("cores", "threads", "speed_mhz"):
+                value_ = quantity(raw)
+            else:
+                value_ = clean_serial(text(raw))   # the placeholder rule for every text
+            if value_:
+                entry[name] = value_
+        if table.require and not entry.get(table.require):
+            continue
+        if entry.get("size_bytes") or {"model", "serial", "name"} & set(entry) and \
+                not (table.kind == "memory" and not entry.get("size_bytes")):
+            result.append({"class": table.kind, "index": index_text(index), **entry})
+    return result
 
 
 def ip_addresses(walked: dict) -> list[str]:

@@ -113,3 +113,53 @@ def test_vendor_from_a_user_enterprise_file(snmpsim_server, tmp_path):
         assert collector.collect().facts[0].attributes["vendor"] == "Linksys (Cisco)"
     finally:
         collector.close()
+
+
+@pytest.mark.parametrize("raw, scale, sizes, number", [
+    (16777216, 1024, True, 17179869184), (b"32768 MB", 1, True, 34359738368),
+    (b"2200 MHz", 1, False, 2200), (b" 38% of maximum", 1, False, 38), (b"N/A", 1, True, None),
+    (b"12 parsecs", 1, True, None), (b"3.2110", 1, False, 3.211)])
+def test_quantities_with_units(raw, scale, sizes, number):
+    assert mapping.quantity(raw, scale, sizes) == number
+
+
+def test_inventory_rows_become_components(tmp_path):
+    (tmp_path / "bmc.yaml").write_text("""
+- name: bmc
+  vendor: ACME
+  os: BMC
+  device_type: server
+  sysobjectid: [1.3.6.1.4.1.99999]
+  inventory:
+    - {class: memory, name: 1.3.6.1.4.1.99999.1.2, size_bytes: 1.3.6.1.4.1.99999.1.3,
+       serial: 1.3.6.1.4.1.99999.1.4}
+""")
+    [table] = load_profiles([str(tmp_path)])[-1].inventory
+    column = dict(table.columns)
+    walked = {column["name"]: [(column["name"] + (1,), 4, b"DIMM000"),
+                               (column["name"] + (2,), 4, b"DIMM001")],
+              column["size_bytes"]: [(column["size_bytes"] + (1,), 4, b"32768 MB"),
+                                     (column["size_bytes"] + (2,), 4, b"NO DIMM")],
+              column["serial"]: [(column["serial"] + (1,), 4, b"0x1911AA5A"),
+                                 (column["serial"] + (2,), 4, b"N/A")]}
+    # The empty slot (no size) is no component; "N/A" is no serial.
+    assert mapping.components(table, walked) == [
+        {"class": "memory", "index": "1", "name": "DIMM000", "size_bytes": 2**35,
+         "serial": "0x1911AA5A"}]
+
+
+@pytest.mark.parametrize("metric, reason", [
+    ({"oid": "1.3.6.1.4.1.9.1.0", "label": "1.3.6.1.4.1.9.2", "measurement": "m",
+      "field": "f"}, "label and when belong to a table column"),
+    ({"column": "1.3.6.1.4.1.9.1", "when": {"column": "1.3.6.1.4.1.9.2"}, "measurement": "m",
+      "field": "f"}, "when must be"),
+    ({"column": "1.3.6.1.4.1.9.1", "invalid": "0", "measurement": "m", "field": "f"},
+     "invalid must be a list"),
+])
+def test_bad_metric_keys_are_named(tmp_path, metric, reason):
+    import yaml
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump([{
+        "name": "bad", "vendor": "V", "os": "O", "device_type": "other",
+        "sysobjectid": ["1.3.6.1.4.1.9"], "metrics": [metric]}]))
+    with pytest.raises(ProfileError, match=reason):
+        load_profiles([str(tmp_path)])
