@@ -43,8 +43,9 @@ def summary(obs) -> dict:
         components[component["class"]] = components.get(component["class"], 0) + 1
     if components:
         found["components"] = components
-        found["component_serials"] = sorted(c["serial"] for c in attributes["components"]
-                                            if c.get("serial"))[:4]
+        serials = sorted(c["serial"] for c in attributes["components"] if c.get("serial"))
+        if serials:
+            found["component_serials"] = serials[:4]
     if attributes.get("notes"):
         found["notes"] = attributes["notes"][:3]
     for name in ("sensor", "power_supply", "entity", "rectifier", "pdu_branch"):
@@ -57,7 +58,7 @@ def summary(obs) -> dict:
     if storage:
         found["storage"] = {s.tags["descr"]: [s.tags["type"], s.fields["size_bytes"],
                                               s.fields["used_bytes"]] for s in storage}
-    for name in ("ups", "ups_input", "ups_output", "pdu", "pdu_load"):
+    for name in ("ups", "ups_input", "ups_output", "pdu", "pdu_load", "system"):
         samples = [s for s in obs.samples if s.measurement == name]
         if samples:
             found[name] = {(s.tags.get("line") or s.tags.get("index") or "-"): dict(s.fields)
