@@ -9,8 +9,6 @@ names every field with its unit); figures without a known unit pass unchecked.
 
 from __future__ import annotations
 
-import functools
-
 #: No single link or bundle is faster than 10 Tb/s.
 MAX_SPEED_BPS = 1e13
 #: No single memory, disk or storage pool is larger than one exabyte.
@@ -41,26 +39,33 @@ LIMITS: dict[str, tuple[float, float]] = {
 _ENDINGS = sorted(LIMITS, key=len, reverse=True)
 
 
-@functools.lru_cache(maxsize=1024)
+#: Field name -> its limits, or () for fields without one; filled as names are seen.
+_KNOWN: dict[str, tuple] = {}
+
+
 def limit(field: str) -> tuple[float, float] | None:
     """The (lowest, highest) plausible value of ``field``, or None for unchecked fields."""
-    for ending in _ENDINGS:
-        if field.endswith(ending):
-            return LIMITS[ending]
-    return None
+    found = _KNOWN.get(field)
+    if found is None:
+        found = next((LIMITS[e] for e in _ENDINGS if field.endswith(e)), ())
+        if len(_KNOWN) < 4096:   # field names are few; never grow without bound
+            _KNOWN[field] = found
+    return found or None
 
 
 def check(fields: dict) -> tuple[dict, list[str]]:
-    """``fields`` without implausible numbers, and a note for each one left out."""
-    bad = [field for field, number in fields.items() if _bad(field, number)]
-    if not bad:
+    """``fields`` without implausible numbers, and a note for each one left out.
+
+    Runs on every sample of every poll, so the common case (nothing wrong) is one dict
+    look-up and one comparison per field."""
+    bad = None
+    for field, number in fields.items():
+        bounds = _KNOWN.get(field)
+        if bounds is None:
+            bounds = limit(field) or ()
+        if bounds and isinstance(number, (int, float)) and not bounds[0] <= number <= bounds[1]:
+            bad = (bad or []) + [field]
+    if bad is None:
         return fields, []
     return ({k: v for k, v in fields.items() if k not in bad},
             [f"{field} {fields[field]:g} is not plausible; unknown" for field in bad])
-
-
-def _bad(field: str, number) -> bool:
-    if not isinstance(number, (int, float)) or isinstance(number, bool):
-        return False
-    bounds = limit(field)
-    return bounds is not None and not bounds[0] <= number <= bounds[1]
