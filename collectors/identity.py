@@ -8,15 +8,21 @@ attribute at most, and reconciliation ignores it even when an older fact carries
 - :func:`is_placeholder_serial` for serial numbers and asset tags,
 - :func:`is_placeholder_uuid` for SMBIOS / instance UUIDs,
 - :func:`is_placeholder_mac` for MAC addresses (zero, broadcast, multicast),
-- :func:`clean_serial`, :func:`clean_uuid`: the value, stripped, or None.
+- :func:`clean_serial`, :func:`clean_uuid`: the value, stripped, or None;
+- :func:`clean_keys`: a fact's identity keys without placeholders, and what was dropped,
+  to keep as attributes;
+- :func:`drop_shared`: facts of one poll that share a serial number or machine UUID keep
+  it as an attribute only.
 
-A value that several assets share (the other kind of placeholder) can only be seen across
-assets; :mod:`ledger.reconcile` handles that case.
+A value that several assets share is the other kind of placeholder: a collector that sees
+several assets in one poll applies :func:`drop_shared`; across targets and polls,
+:mod:`ledger.reconcile` handles that case.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any, Iterable, Mapping
 
 #: Serial-number texts (compared case-insensitively, spaces collapsed) that mean "none".
 PLACEHOLDER_SERIALS = frozenset({
@@ -78,3 +84,61 @@ def clean_serial(value: object) -> str | None:
 def clean_uuid(value: object) -> str | None:
     """The UUID lower-cased and stripped, or None where it is a placeholder."""
     return None if is_placeholder_uuid(value) else str(value).strip().lower()
+
+
+def clean_keys(keys: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Identity keys with placeholders removed, and the removed values by attribute name.
+
+    ``serial_number`` and the UUID keys are cleaned by the rules above (UUIDs lower-cased);
+    ``mac`` (one address or a list) keeps real unicast addresses, lower-cased; empty keys
+    go. A dropped serial or UUID is returned as ``<key>_placeholder`` so the fact can keep
+    it as an attribute; placeholder MACs are simply left out.
+    """
+    kept: dict[str, Any] = {}
+    dropped: dict[str, Any] = {}
+    for key, value in keys.items():
+        if value is None or value == "" or value == []:
+            continue
+        if key == "serial_number":
+            clean = clean_serial(value)
+        elif key in ("machine_uuid", "instance_uuid"):
+            clean = clean_uuid(value)
+        elif key == "mac":
+            values = value if isinstance(value, (list, tuple, set)) else [value]
+            clean = sorted({str(m).strip().lower() for m in values
+                            if not is_placeholder_mac(m)}) or None
+        else:
+            clean = value
+        if clean is not None:
+            kept[key] = clean
+        elif key != "mac":
+            dropped[f"{key}_placeholder"] = " ".join(str(value).split())
+    return kept, dropped
+
+
+def drop_shared(facts: list, kinds: Iterable[str],
+                keys: Iterable[str] = ("serial_number", "machine_uuid")) -> list:
+    """Facts of ``kinds`` with a key value that several of them share moved to attributes.
+
+    Whitebox and nested hosts answer one VMware virtual serial, cloned VMs one BIOS UUID,
+    a blade chassis' systems the chassis serial: keyed on it, the ledger would fold them
+    into one asset. The value stays as the attribute ``<key>_shared``. Returns a new list
+    (facts are immutable); facts of other kinds pass unchanged.
+    """
+    kinds, keys = set(kinds), tuple(keys)
+    counts: dict[tuple[str, str, Any], int] = {}
+    for fact in facts:
+        if fact.kind in kinds:
+            for key in keys:
+                value = fact.keys.get(key)
+                if value:
+                    counts[(fact.kind, key, value)] = counts.get((fact.kind, key, value), 0) + 1
+    result = []
+    for fact in facts:
+        shared = {key: fact.keys[key] for key in keys if fact.kind in kinds
+                  and fact.keys.get(key) and counts[(fact.kind, key, fact.keys[key])] > 1}
+        if shared:
+            fact = type(fact)(fact.kind, {k: v for k, v in fact.keys.items() if k not in shared},
+                              {**fact.attributes, **{f"{k}_shared": v for k, v in shared.items()}})
+        result.append(fact)
+    return result

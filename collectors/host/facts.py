@@ -15,11 +15,8 @@ from typing import Any
 import psutil
 
 from collectors.base import Fact
+from collectors.identity import clean_keys, is_placeholder_serial
 
-#: DMI strings that vendors put where a real serial number or UUID is missing.
-PLACEHOLDERS = {"", "0", "none", "not specified", "not applicable", "to be filled by o.e.m.",
-                "default string", "system serial number", "0123456789", "n/a",
-                "03000200-0400-0500-0006-000700080009", "00000000-0000-0000-0000-000000000000"}
 
 #: ARM "CPU implementer" codes (Linux arch/arm64 cputype.h) to vendor names.
 ARM_IMPLEMENTERS = {"0x41": "ARM", "0x42": "Broadcom", "0x43": "Cavium", "0x46": "Fujitsu",
@@ -45,8 +42,9 @@ def read_text(root: Path, relative: str) -> str | None:
 
 
 def clean_dmi(value: str | None) -> str | None:
-    """Return a DMI string, or None where it is a vendor placeholder."""
-    if value is None or value.strip().lower() in PLACEHOLDERS:
+    """Return a DMI string, or None where it is a vendor placeholder (the rule of
+    :mod:`collectors.identity`: "To be filled by O.E.M.", "Default string", zeros…)."""
+    if value is None or is_placeholder_serial(value):
         return None
     return value.strip()
 
@@ -145,13 +143,15 @@ def host_fact(root: Path) -> Fact:
     os_release = parse_os_release(read_text(root, "etc/os-release"))
     keys = {
         "hostname": socket.gethostname(),
-        "serial_number": clean_dmi(read_text(root, "sys/class/dmi/id/product_serial")),
-        "machine_uuid": _lower(clean_dmi(read_text(root, "sys/class/dmi/id/product_uuid"))),
+        "serial_number": read_text(root, "sys/class/dmi/id/product_serial"),
+        "machine_uuid": read_text(root, "sys/class/dmi/id/product_uuid"),
         "mac": sorted({n["mac"] for n in nics if n["mac"] and n["name"] != "lo"}),
         "mgmt_ip": mgmt["ipv4"][0] if mgmt and mgmt["ipv4"] else None,
     }
+    keys, placeholders = clean_keys(keys)
     memory = psutil.virtual_memory()
     attributes = {
+        **placeholders,
         "vendor": clean_dmi(read_text(root, "sys/class/dmi/id/sys_vendor")),
         "model": clean_dmi(read_text(root, "sys/class/dmi/id/product_name")),
         "machine_id": read_text(root, "etc/machine-id"),
@@ -168,9 +168,5 @@ def host_fact(root: Path) -> Fact:
         "disks": block_devices(root),
         "interfaces": nics,
     }
-    return Fact("host", {k: v for k, v in keys.items() if v}, attributes)
-
-
-def _lower(value: str | None) -> str | None:
-    return value.lower() if value else None
+    return Fact("host", keys, attributes)
 

@@ -29,6 +29,7 @@ import urllib.parse
 from decimal import Decimal
 
 from collectors.base import STATUS_ERROR, STATUS_PARTIAL, Collector, Fact, Observation, Option
+from collectors.identity import clean_keys, drop_shared
 from collectors.base import OptionError
 from collectors.registry import register_collector
 from collectors.secrets import resolve_option
@@ -217,6 +218,7 @@ class KubernetesCollector(Collector):
             obs.add("k8s_node", {"node": name}, {k: float(v) if isinstance(v, Decimal) else v
                                                   for k, v in fields.items()}, stamp)
             obs.facts.append(_node_fact(node, fields))
+        obs.facts = drop_shared(obs.facts, ["node"])   # cloned VMs share one SMBIOS UUID
         names = {ns.metadata.name: ns for ns in namespaces}
         for name in sorted(set(names) | set(per_namespace) | set(pod_usage)):
             department = self._department(names.get(name, name)) or ""
@@ -284,9 +286,10 @@ def _node_fact(node, fields) -> Fact:
     labels = node.metadata.labels or {}
     roles = sorted(k.split("/", 1)[1] for k in labels
                    if k.startswith("node-role.kubernetes.io/") and "/" in k)
-    keys = {"hostname": addresses.get("Hostname") or node.metadata.name,
-            "machine_uuid": (info.system_uuid or "").lower() if info else None,
-            "mgmt_ip": addresses.get("InternalIP")}
+    keys, placeholders = clean_keys({
+        "hostname": addresses.get("Hostname") or node.metadata.name,
+        "machine_uuid": info.system_uuid if info else None,
+        "mgmt_ip": addresses.get("InternalIP")})
     attributes = {
         "name": node.metadata.name, "uid": node.metadata.uid,
         "architecture": info.architecture if info else None,
@@ -298,8 +301,8 @@ def _node_fact(node, fields) -> Fact:
         "cpus": float(fields["cpu_capacity_cores"]),
         "memory_bytes": float(fields["memory_capacity_bytes"]),
         "gpus": float(fields["gpus"]) or None, "roles": roles or None,
-        "ready": fields["ready"]}
-    return Fact("node", {k: v for k, v in keys.items() if v},
+        "ready": fields["ready"], **placeholders}
+    return Fact("node", keys,
                 {k: v for k, v in attributes.items() if v not in (None, "", [])})
 
 

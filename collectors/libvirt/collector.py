@@ -25,6 +25,7 @@ import time
 from xml.etree import ElementTree
 
 from collectors.base import STATUS_ERROR, STATUS_PARTIAL, Collector, Fact, Observation, Option
+from collectors.identity import clean_keys
 from collectors.rates import RateTracker
 from collectors.registry import register_collector
 
@@ -136,8 +137,8 @@ class LibvirtCollector(Collector):
         os_type = xml.find("./os/type")
         macs = sorted({m.get("address").lower() for _t, m in nics
                        if m is not None and m.get("address")})
-        obs.facts.append(Fact("instance", {"instance_uuid": uuid.lower(), "hostname": name,
-                                           **({"mac": macs} if macs else {})},
+        keys, _placeholders = clean_keys({"instance_uuid": uuid, "hostname": name, "mac": macs})
+        obs.facts.append(Fact("instance", keys,
                               {"name": name, "vcpus": vcpus, "memory_bytes": max_kib * 1024,
                                "state": STATES.get(state, str(state)), "host": hostname,
                                "disks": disks, "os_type": os_type.text if os_type is not None
@@ -169,14 +170,14 @@ class LibvirtCollector(Collector):
                         "libvirt_version": conn.getLibVersion()}
         except libvirt.libvirtError:
             versions = {}
-        keys = {"hostname": hostname, "machine_uuid": (smbios.get("uuid") or "").lower() or None,
-                "serial_number": smbios.get("serial") or None}
+        keys, placeholders = clean_keys({"hostname": hostname, "machine_uuid": smbios.get("uuid"),
+                                         "serial_number": smbios.get("serial")})
         attributes = {"cpu_model": node[0], "cpu_mhz": node[3], "numa_nodes": node[4],
                       "cpu_sockets": node[5] * node[4], "cpu_cores": node[6] * node[5] * node[4],
                       "cpu_threads": node[2], "memory_bytes": node[1] * 1024 * 1024,
                       "vendor": smbios.get("manufacturer"), "model": smbios.get("product"),
-                      **versions}
-        return Fact("hypervisor", {k: v for k, v in keys.items() if v},
+                      **versions, **placeholders}
+        return Fact("hypervisor", keys,
                     {k: v for k, v in attributes.items() if v not in (None, "")})
 
     def close(self) -> None:

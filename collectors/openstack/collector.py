@@ -39,6 +39,7 @@ from typing import Any
 
 from collectors.base import STATUS_ERROR, STATUS_PARTIAL, Collector, Fact, Observation, Option
 from collectors.base import OptionError
+from collectors.identity import clean_keys
 from collectors.registry import register_collector
 from collectors.secrets import resolve_option
 
@@ -285,8 +286,8 @@ class OpenStackCollector(Collector):
             obs.facts.append(fact)
             attrs = fact.attributes
             running = attrs["power_state"] == "running"
-            obs.add("vm", {"instance": attrs["name"] or fact.keys["instance_uuid"],
-                           "uuid": fact.keys["instance_uuid"],
+            uuid = fact.keys.get("instance_uuid") or str(server["id"])
+            obs.add("vm", {"instance": attrs["name"] or uuid, "uuid": uuid,
                            "project": attrs["project"] or attrs["project_id"] or ""},
                     {"running": running, "vcpus": attrs["vcpus"],
                      "memory_bytes": attrs["memory_bytes"], "disk_bytes": attrs["disk_bytes"]},
@@ -332,10 +333,9 @@ class OpenStackCollector(Collector):
                                       "type": entry.get("OS-EXT-IPS:type")})
         project_id = server.get("tenant_id")
         name = server.get("name")
-        keys = {"instance_uuid": str(server["id"]).lower(),
-                "hostname": server.get("OS-EXT-SRV-ATTR:hostname") or name}
-        if macs:
-            keys["mac"] = sorted(set(macs))
+        keys, _placeholders = clean_keys({
+            "instance_uuid": server["id"], "mac": macs,
+            "hostname": server.get("OS-EXT-SRV-ATTR:hostname") or name})
         power = server.get("OS-EXT-STS:power_state")
         attributes = {
             "name": name, "project_id": project_id, "project": projects.get(project_id),

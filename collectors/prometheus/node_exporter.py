@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from collectors.base import Fact, Observation
+from collectors.identity import clean_keys
 from collectors.rates import RateTracker
 
 IGNORED_FS = {"tmpfs", "devtmpfs", "devfs", "iso9660", "overlay", "aufs", "squashfs", "ramfs",
@@ -166,9 +167,9 @@ def host_fact(families: dict, address: str | None) -> Fact:
             for labels, _v in families.get("node_network_info", ())
             if labels.get("device") != "lo"]
     macs = sorted({n["mac"] for n in nics if n["mac"] and n["mac"] != "00:00:00:00:00:00"})
-    keys = {"hostname": uname.get("nodename"), "serial_number": dmi.get("product_serial"),
-            "machine_uuid": (dmi.get("product_uuid") or "").lower() or None,
-            "mac": macs or None, "mgmt_ip": address}
+    keys, placeholders = clean_keys({
+        "hostname": uname.get("nodename"), "serial_number": dmi.get("product_serial"),
+        "machine_uuid": dmi.get("product_uuid"), "mac": macs, "mgmt_ip": address})
     cpus = {labels.get("cpu") for labels, _v in families.get("node_cpu_seconds_total", ())}
     attributes = {"vendor": dmi.get("system_vendor"), "model": dmi.get("product_name"),
                   "os": uname.get("sysname"), "os_name": os_info.get("pretty_name"),
@@ -178,6 +179,6 @@ def host_fact(families: dict, address: str | None) -> Fact:
                   "memory_bytes": _value(families, "node_memory_MemTotal_bytes"),
                   "swap_bytes": _value(families, "node_memory_SwapTotal_bytes"),
                   "boot_time": _value(families, "node_boot_time_seconds"),
-                  "interfaces": nics, "source": "node_exporter"}
-    return Fact("host", {k: v for k, v in keys.items() if v},
+                  "interfaces": nics, "source": "node_exporter", **placeholders}
+    return Fact("host", keys,
                 {k: v for k, v in attributes.items() if v not in (None, [], "")})

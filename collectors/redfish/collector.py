@@ -28,6 +28,7 @@ import time
 import urllib.parse
 
 from collectors.base import STATUS_ERROR, STATUS_PARTIAL, Collector, Fact, Observation, Option
+from collectors.identity import clean_keys, drop_shared
 from collectors.base import OptionError
 from collectors.registry import register_collector
 from collectors.secrets import resolve_option
@@ -140,6 +141,8 @@ class RedfishCollector(Collector):
                 obs.facts.append(self._fact(system, bmc, problems))
             except (RedfishError, ValueError, KeyError, TypeError) as exc:
                 problems.append(str(exc))
+        # A multi-node chassis may hand every system the enclosure's serial.
+        obs.facts = drop_shared(obs.facts, ["server"])
         if problems:
             obs.status, obs.error = STATUS_PARTIAL, "; ".join(problems[:3])
         return obs
@@ -261,10 +264,10 @@ class RedfishCollector(Collector):
         summary = system.get("ProcessorSummary") or {}
         cpus = [p for p in processors if p.get("type") in (None, "CPU")]
         total_memory = (system.get("MemorySummary") or {}).get("TotalSystemMemoryGiB")
-        keys = {"serial_number": system.get("SerialNumber"),
-                "machine_uuid": (system.get("UUID") or "").lower() or None,
-                "mac": sorted(set(macs)) or None, "hostname": system.get("HostName"),
-                "mgmt_ip": urllib.parse.urlsplit(self.config["url"]).hostname}
+        keys, placeholders = clean_keys({
+            "serial_number": system.get("SerialNumber"), "machine_uuid": system.get("UUID"),
+            "mac": macs, "hostname": system.get("HostName"),
+            "mgmt_ip": urllib.parse.urlsplit(self.config["url"]).hostname})
         attributes = {
             "vendor": system.get("Manufacturer"), "model": system.get("Model"),
             "sku": system.get("SKU"), "system_id": system.get("Id"),
@@ -278,8 +281,9 @@ class RedfishCollector(Collector):
             sum(m["capacity_bytes"] for m in memory) or None,
             "memory_modules": memory, "bios_version": system.get("BiosVersion"),
             "power_state": system.get("PowerState"),
-            "bmc_model": bmc.get("Model"), "bmc_firmware": bmc.get("FirmwareVersion")}
-        return Fact("server", {k: v for k, v in keys.items() if v},
+            "bmc_model": bmc.get("Model"), "bmc_firmware": bmc.get("FirmwareVersion"),
+            **placeholders}
+        return Fact("server", keys,
                     {k: v for k, v in attributes.items() if v not in (None, [], "")})
 
     def close(self) -> None:

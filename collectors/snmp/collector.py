@@ -19,13 +19,16 @@ Measurements (tags; fields with units):
   ``ups_input`` (``line``): ``voltage_volts``, ``frequency_hertz``; ``ups_output``
   (``line``): ``voltage_volts``, ``current_amperes``, ``power_watts``, ``load_percent``.
 
-One fact of kind ``device``: keys ``serial_number`` (chassis), ``mac`` (interface MACs),
-``mgmt_ip`` (the polled address), ``hostname`` (sysName); attributes ``vendor``, ``os``,
-``device_type``, ``model``, ``profile``, ``sys_descr``, ``sys_object_id``, ``location``,
-``contact``, ``ip_addresses``, ``interface_count``, ``interfaces`` (index, name, alias,
-ifType, speed, MAC, admin/oper state), ``cpu_models``, ``memory_bytes``,
-``entities`` (chassis, modules, power supplies, fans… from ENTITY-MIB). Inventory tables
-are re-read every ``inventory_interval``; the fact is repeated in between.
+One fact of kind ``device``: keys ``serial_number`` (chassis; never a placeholder),
+``mac`` (interface MACs), ``mgmt_ip`` (the polled address), ``hostname`` (sysName);
+attributes ``vendor`` (from the enterprise number, refined by the profile),
+``enterprise_number``, ``os``, ``device_type``, ``model``, ``profile``, ``sys_descr``,
+``sys_object_id``, ``location``, ``contact``, ``ip_addresses``, ``interface_count``,
+``interfaces`` (index, name, descr, alias, ifType, speed, MAC, admin/oper state),
+``cpu_models``, ``memory_bytes``, ``entities`` (every ENTITY-MIB entity with a serial, and
+chassis, modules, power supplies, fans without one), ``notes`` (implausible figures left
+out). Inventory tables are re-read every ``inventory_interval``; the fact is repeated in
+between.
 
 Example output::
 
@@ -39,15 +42,20 @@ import asyncio
 import time
 
 from collectors.base import STATUS_PARTIAL, Collector, Fact, Observation, Option, OptionError
+from collectors.base import Sample
+from collectors.identity import clean_keys, is_placeholder_serial
 from collectors.rates import RateTracker
 from collectors.registry import register_collector
-from collectors.snmp import ber, mapping, mibs
+from collectors.snmp import ber, mapping, mibs, plausible
 from collectors.snmp.client import SnmpError, SnmpSession, SnmpTarget
 from collectors.snmp.loop import call_soon, run
-from collectors.snmp.profiles import ProfileError, candidates, load_profiles, model_from
+from collectors.snmp.profiles import ProfileError, candidates, enterprise_of, load_enterprises
+from collectors.snmp.profiles import load_profiles, model_from
 from collectors.secrets import resolve_option
 
 INVENTORY_TABLES = ("entity", "ip", "hr_device")
+#: Notes on implausible figures kept in the fact, at most.
+MAX_NOTES = 20
 RATE_COUNTERS = ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_errors", "tx_errors",
                  "rx_discards", "tx_discards")
 
@@ -99,6 +107,7 @@ class SnmpCollector(Collector):
             raise OptionError(key, reason) from None
         try:
             load_profiles(options["profile_dirs"])
+            load_enterprises(options["profile_dirs"])
         except ProfileError as exc:
             raise OptionError("profile_dirs", str(exc)) from None
 
@@ -130,6 +139,7 @@ class SnmpCollector(Collector):
         super().__init__(name, options, timeout)
         config = self.config
         self._profiles = load_profiles(config["profile_dirs"])
+        self._enterprises = load_enterprises(config["profile_dirs"])
         self._target = self.make_target(config)
         self._session: SnmpSession | None = None
         self._rates = RateTracker()
@@ -203,11 +213,13 @@ class SnmpCollector(Collector):
         walked, problems = await self._walk_tables(tables)
         vendor, vendor_varbinds = await self._vendor_figures(inventory_due)
         if inventory_due:
+            components, counted = await self._components()
+            vendor_varbinds += counted
             # Keep what the fact needs, not the walked tables (a thousand targets).
             _loads, cpu_models = mapping.processors({}, walked["hr_device"])
             self._inventory = {"entities": mapping.entities(walked["entity"]),
                                "ip_addresses": mapping.ip_addresses(walked["ip"]),
-                               "cpu_models": cpu_models}
+                               "cpu_models": cpu_models, "components": components}
             self._inventory_at = now
         varbinds = len(system) + len(ups_scalars) + vendor_varbinds + sum(
             len(rows) for table in walked.values() for rows in table.values())
@@ -225,11 +237,27 @@ class SnmpCollector(Collector):
         obs.add("snmp", {}, {"uptime_seconds": (found["sys_uptime"] or 0) / 100,
                              "varbinds": varbinds,
                              "max_repetitions": self._session.max_repetitions}, stamp)
-        obs.facts.append(self._fact(found, interfaces, ups_scalars))
+        notes = [f"interface {e['index']} ({e['name']}): {e['note']}" for e in interfaces
+                 if e["note"]] + self._drop_implausible(obs)
+        obs.facts.append(self._fact(found, interfaces, ups_scalars, notes))
         self._rates.forget_untouched()
         if problems:
             obs.status, obs.error = STATUS_PARTIAL, "; ".join(problems[:3])
         return obs
+
+    @staticmethod
+    def _drop_implausible(obs: Observation) -> list[str]:
+        """Leave out figures no device can measure (see :mod:`plausible`); one note each."""
+        notes = []
+        for position, sample in enumerate(obs.samples):
+            fields, found = plausible.check(sample.fields)
+            if found:
+                where = ",".join(f"{k}={v}" for k, v in sample.tags.items())
+                notes += [f"{sample.measurement}{{{where}}}: {note}" for note in found]
+                obs.samples[position] = Sample(sample.measurement, sample.tags, fields,
+                                               sample.time)
+        obs.samples[:] = [s for s in obs.samples if s.fields]
+        return notes
 
     def _check_reboot(self, ticks) -> None:
         if ticks is None:
@@ -303,23 +331,56 @@ class SnmpCollector(Collector):
                               if oid in found}
         figures: dict[tuple, dict] = {}
         count = len(found)
+        label_cache: dict = {}
         for metric in rule.metrics:
+            labels: dict = {}
             if metric.oid:
                 rows = [((), found.get(metric.oid))] if metric.oid in found else []
             else:
-                walked = await self._session.walk(metric.column)
-                count += len(walked)
-                rows = [(oid[len(metric.column):], (tag, value)) for oid, tag, value in walked]
+                rows, labels, walked = await self._metric_rows(metric, label_cache)
+                count += walked
             for index, (_tag, value) in rows:
                 value = _number(value)
-                if value is None:
+                if value is None or value in metric.invalid:
                     continue
                 tags = metric.tags + ((("index", mapping.index_text(index)),) if index else ())
+                if labels.get(index):
+                    tags += (("sensor", labels[index]),)
                 figures.setdefault((metric.measurement, tags), {})[metric.field] = round(
                     value * metric.scale, 9)
         for table in rule.tables:
             count += await self._labelled(table, figures)
         return figures, count
+
+    async def _metric_rows(self, metric, label_cache: dict) -> tuple[list, dict, int]:
+        """A table metric's rows ``[(index, (tag, value))]``, its labels by index and the
+        varbinds read; rows ``when`` excludes are left out. Label columns are read once
+        per poll (``label_cache``): several metrics often share one (entPhysicalName)."""
+        label = metric.label if metric.label not in label_cache else None
+        columns = [c for c in (metric.column, label,
+                               metric.when[0] if metric.when else None) if c]
+        walked = await self._session.walk_columns(columns)
+        cut = len(metric.column)
+        rows = [(oid[cut:], (tag, value)) for oid, tag, value in walked.get(metric.column, [])]
+        if label:
+            label_cache[label] = {oid[len(label):]: mapping.text(value)
+                                  for oid, _tag, value in walked.get(label, [])}
+        labels = label_cache.get(metric.label, {}) if metric.label else {}
+        if metric.when:
+            column, equals = metric.when
+            keep = {oid[len(column):] for oid, _tag, value in walked.get(column, [])
+                    if value == equals}
+            rows = [row for row in rows if row[0] in keep]
+        return rows, labels, sum(len(v) for v in walked.values())
+
+    async def _components(self) -> tuple[list[dict], int]:
+        """The profile's inventory tables: one component per row (CPUs, memory, PSUs…)."""
+        rule, found, count = self._profile, [], 0
+        for table in rule.inventory if rule else ():
+            walked = await self._session.walk_columns([oid for _name, oid in table.columns])
+            count += sum(len(v) for v in walked.values())
+            found += mapping.components(table, walked)
+        return found, count
 
     async def _labelled(self, table, figures: dict) -> int:
         columns = [c for c in (table.label, table.value, table.unit, table.divisor) if c]
@@ -340,44 +401,69 @@ class SnmpCollector(Collector):
                 "value": round(value / divisor / table.divide, 9)}
         return sum(len(v) for v in walked.values())
 
-    def _fact(self, found: dict, interfaces: list[dict], ups_scalars: dict) -> Fact:
+    def _fact(self, found: dict, interfaces: list[dict], ups_scalars: dict,
+              notes: list[str]) -> Fact:
         inventory = self._inventory
         entities = inventory.get("entities", [])
         box = mapping.chassis(entities) or {}
         descr = mapping.text(found["sys_descr"]) or ""
-        cpu_models = inventory.get("cpu_models", [])
+        components = inventory.get("components", [])
+        cpus = [c for c in components if c["class"] == "cpu"]
+        dimms = [c for c in components if c["class"] == "memory" and c.get("size_bytes")]
+        # A BMC's own tables describe the server; HOST-RESOURCES may describe the BMC.
+        cpu_models = [c["model"] for c in cpus if c.get("model")] or inventory.get(
+            "cpu_models", [])
         ups = mapping.ups(ups_scalars, {}, {}) if ups_scalars else {}
         rule = self._profile
-        macs = sorted({e["mac"] for e in interfaces if e["mac"]})
         identity = self._identity
-        keys = {"serial_number": identity.get("serial_number") or box.get("serial"),
-                "mac": macs or None,
-                "mgmt_ip": self._target.host, "hostname": mapping.text(found["sys_name"])}
+        serial = identity.get("serial_number")
+        if is_placeholder_serial(serial):   # the profile's serial object says "N/A"
+            serial = box.get("serial") or serial
+        keys, placeholders = clean_keys({
+            "serial_number": serial, "mac": [e["mac"] for e in interfaces if e["mac"]],
+            "mgmt_ip": self._target.host, "hostname": mapping.text(found["sys_name"])})
         object_id = found["sys_object_id"]
+        object_id = object_id if isinstance(object_id, tuple) else None
+        enterprise = enterprise_of(object_id)
+        memory = sum(c["size_bytes"] for c in dimms) or (
+            found["hr_memory_kib"] * 1024 if isinstance(found["hr_memory_kib"], int) else None)
+        if memory is not None and not 0 < memory <= plausible.MAX_SIZE_BYTES:
+            notes.append(f"memory {memory} bytes is not plausible; unknown")
+            memory = None
         attributes = {
-            "vendor": rule.vendor if rule else (box.get("manufacturer") or ups.get("manufacturer")),
+            # The enterprise number first: a profile only makes the vendor more precise.
+            "vendor": rule.vendor if rule else (
+                self._enterprises.get(enterprise) or box.get("manufacturer") or next(
+                    (e["manufacturer"] for e in entities if e.get("manufacturer")), None)
+                or ups.get("manufacturer")),
+            "enterprise_number": enterprise,
             "os": rule.os if rule else None,
             "device_type": rule.device_type if rule else "other",
             "profile": rule.name if rule else None,
             "model": identity.get("model") or box.get("model") or ups.get("model")
             or model_from(rule, descr),
             "sys_descr": descr or None,
-            "sys_object_id": ber.oid_text(object_id) if isinstance(object_id, tuple) else None,
+            "sys_object_id": ber.oid_text(object_id) if object_id else None,
             "location": mapping.text(found["sys_location"]),
             "contact": mapping.text(found["sys_contact"]),
             "software_version": identity.get("software_version") or box.get("software_rev"),
             "ip_addresses": inventory.get("ip_addresses", []),
             "interface_count": len(interfaces),
-            "interfaces": [{k: e[k] for k in ("index", "name", "alias", "type", "speed_bps",
-                                              "mac", "admin_up", "oper_up") if e[k] is not None}
-                           for e in interfaces],
+            # ifName, ifDescr and ifAlias all kept: each names the port in another tool.
+            "interfaces": [{k: e[k] for k in ("index", "name", "descr", "alias", "type",
+                                              "speed_bps", "mac", "admin_up", "oper_up")
+                            if e[k] is not None} for e in interfaces],
             "cpu_models": cpu_models,
-            "memory_bytes": found["hr_memory_kib"] * 1024
-            if isinstance(found["hr_memory_kib"], int) else None,
-            "entities": [e for e in entities if e["class"] in (
-                "chassis", "module", "power_supply", "fan", "stack", "cpu")],
+            "memory_bytes": memory,
+            "entities": mapping.assets(entities),
+            "components": components,
+            "cpu_count": len(cpus) or None,
+            "cpu_cores": sum(c.get("cores", 0) for c in cpus) or None,
+            "notes": notes[:MAX_NOTES] + ([f"... and {len(notes) - MAX_NOTES} more"]
+                                          if len(notes) > MAX_NOTES else []),
+            **placeholders,
         }
-        return Fact("device", {k: v for k, v in keys.items() if v},
+        return Fact("device", keys,
                     {k: v for k, v in attributes.items() if v not in (None, [], "")})
 
 

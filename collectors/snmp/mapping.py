@@ -7,7 +7,11 @@ recordings without a network.
 
 from __future__ import annotations
 
+import re
+
+from collectors.identity import clean_serial
 from collectors.snmp import ber, mibs
+from collectors.snmp.plausible import MAX_SPEED_BPS
 
 COUNTER_WIDTH = {ber.COUNTER32: 32, ber.COUNTER64: 64}
 
@@ -77,19 +81,23 @@ def interfaces(walked_if: dict, walked_ifx: dict) -> list[dict]:
             "mac": mac(value(row, "phys_address")),
             "admin_up": value(row, "admin_status") == 1 if "admin_status" in row else None,
             "oper_up": value(row, "oper_status") == 1 if "oper_status" in row else None,
-            "speed_bps": _speed(row, xrow), "counters": _counters(row, xrow)}
+            "counters": _counters(row, xrow)}
+        entry["speed_bps"], entry["note"] = _speed(row, xrow)
         result.append(entry)
     return result
 
 
-def _speed(row: dict, xrow: dict) -> float | None:
+def _speed(row: dict, xrow: dict) -> tuple[float | None, str | None]:
+    """The interface's speed in bit/s, or None with a note where the agent's is not real."""
     high = value(xrow, "high_speed")
     if high:
-        return high * 1_000_000.0
+        if high * 1_000_000.0 > MAX_SPEED_BPS:   # e.g. 4294901759 Mb/s on a firewall port
+            return None, f"ifHighSpeed {high} Mb/s is not plausible; speed unknown"
+        return high * 1_000_000.0, None
     speed = value(row, "speed")
     if speed is None or speed == 4294967295:   # saturated ifSpeed with no ifHighSpeed
-        return None
-    return float(speed)
+        return None, None
+    return float(speed), None
 
 
 def _counter(row: dict, name: str):
@@ -155,7 +163,7 @@ def processors(walked_cpu: dict, walked_device: dict) -> tuple[list[tuple[str, i
 
 
 def entities(walked: dict) -> list[dict]:
-    """ENTITY-MIB physical entities with a useful class (chassis, modules, PSUs, fans…)."""
+    """ENTITY-MIB physical entities, every class (the fact keeps those worth an asset)."""
     result = []
     for index, row in sorted(rows(walked, mibs.ENTITY).items()):
         entry = {"index": index_text(index),
@@ -170,16 +178,82 @@ def entities(walked: dict) -> list[dict]:
     return result
 
 
+#: Entity classes that are an asset of their own even without a serial number.
+ASSET_CLASSES = frozenset({"chassis", "module", "power_supply", "fan", "stack", "cpu"})
+#: Where the device's own serial is looked for, in order: the outermost chassis, any
+#: chassis, a stack, an outermost shelf or container (an OLT's shelf carries the chassis
+#: serial), an outermost "other" entity (a virtual appliance's only serial), a module.
+_BOX_ORDER = (("chassis", True), ("chassis", False), ("stack", False), ("container", True),
+              ("backplane", True), ("other", True), ("module", False))
+
+
+def assets(entity_list: list[dict]) -> list[dict]:
+    """The entities the fact keeps: every one with a serial number (optics, shelves,
+    containers, "other" included: audits count them) and chassis, modules, PSUs, fans,
+    stacks and CPUs without one."""
+    return [e for e in entity_list if e.get("serial") or e["class"] in ASSET_CLASSES]
+
+
 def chassis(entity_list: list[dict]) -> dict | None:
-    """The outermost chassis (contained in nothing), else the first with a serial."""
-    boxes = [e for e in entity_list if e["class"] == "chassis"]
-    for entry in boxes:
-        if not entry.get("contained_in") and entry.get("serial"):
-            return entry
-    for entry in boxes + [e for e in entity_list if e["class"] in ("stack", "module")]:
-        if entry.get("serial"):
-            return entry
-    return boxes[0] if boxes else None
+    """The entity that stands for the device: the first of :data:`_BOX_ORDER` with a real
+    serial (placeholders such as "0000000000" or "N/A" do not count), else the first
+    chassis."""
+    for kind, outermost in _BOX_ORDER:
+        for entry in entity_list:
+            if entry["class"] == kind and (not outermost or not entry.get("contained_in")) \
+                    and clean_serial(entry.get("serial")):
+                return entry
+    return next((e for e in entity_list if e["class"] == "chassis"), None)
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "kib": 2**10, "m": 2**20, "mb": 2**20,
+               "mib": 2**20, "g": 2**30, "gb": 2**30, "gib": 2**30, "t": 2**40, "tb": 2**40,
+               "tib": 2**40}
+_QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)")
+
+
+def quantity(raw, unit_scale: float = 1.0, sizes: bool = False) -> float | int | None:
+    """A number from an integer or from text such as "2200 MHz" or "32768 MB" (with
+    ``sizes``, the text's unit gives bytes and ``unit_scale`` applies to bare numbers)."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        number = raw * unit_scale
+        return int(number) if float(number).is_integer() else number
+    found = _QUANTITY.match(text(raw) or "")
+    if not found:
+        return None
+    number, unit = float(found.group(1)), found.group(2).lower()
+    if sizes and unit:
+        return int(number * _SIZE_UNITS[unit]) if unit in _SIZE_UNITS else None
+    number *= unit_scale
+    return int(number) if number.is_integer() else number
+
+
+def components(table, walked: dict) -> list[dict]:
+    """Rows of a profile's inventory table as components: class, index and the named
+    columns (texts stripped, counts and sizes as numbers, placeholders such as "N/A" left
+    out); rows with nothing but an index are skipped (an empty DIMM slot)."""
+    by_index: dict[tuple, dict] = {}
+    for name, oid in table.columns:
+        for found, _tag, raw in walked.get(oid, []):
+            by_index.setdefault(found[len(oid):], {})[name] = raw
+    result = []
+    for index, row in sorted(by_index.items()):
+        entry = {}
+        for name, raw in row.items():
+            if name == "size_bytes":
+                value_ = quantity(raw, table.size_scale, sizes=True)
+            elif name in ("cores", "threads", "speed_mhz"):
+                value_ = quantity(raw)
+            else:
+                value_ = clean_serial(text(raw))   # the placeholder rule for every text
+            if value_:
+                entry[name] = value_
+        if table.require and not entry.get(table.require):
+            continue
+        if entry.get("size_bytes") or {"model", "serial", "name"} & set(entry) and \
+                not (table.kind == "memory" and not entry.get("size_bytes")):
+            result.append({"class": table.kind, "index": index_text(index), **entry})
+    return result
 
 
 def ip_addresses(walked: dict) -> list[str]:

@@ -6,6 +6,10 @@ of its ``sysobjectid`` prefixes matches (if it lists any), its ``sysdescr`` rege
 (if it has one) and its ``probe`` OID exists on the device (if it names one). Among
 matching rules the most specific wins: the longest sysObjectID prefix, then a sysDescr
 match, then a probe; later files (user folders) win ties over built-in ones.
+
+``enterprises.yaml`` in the same folders is no rule file: it maps IANA private enterprise
+numbers to vendors (:func:`load_enterprises`), so a device whose sysObjectID no rule
+names still gets the vendor its enterprise number names.
 """
 
 from __future__ import annotations
@@ -20,11 +24,19 @@ import yaml
 from collectors.snmp.ber import parse_oid
 
 BUILTIN = Path(__file__).with_name("profiles")
+ENTERPRISES_FILE = "enterprises.yaml"
+#: iso.org.dod.internet.private.enterprises: the next arc is the enterprise number.
+ENTERPRISES_ARC = (1, 3, 6, 1, 4, 1)
 KEYS = {"name", "vendor", "os", "device_type", "sysobjectid", "sysdescr", "probe", "model",
-        "priority", "identity", "metrics", "tables"}
+        "priority", "identity", "metrics", "tables", "inventory"}
 TABLE_KEYS = {"measurement", "label", "value", "unit", "divisor", "divide"}
 IDENTITY_KEYS = {"serial_number", "model", "software_version"}
-METRIC_KEYS = {"oid", "column", "measurement", "field", "scale", "tags"}
+METRIC_KEYS = {"oid", "column", "measurement", "field", "scale", "tags", "label", "when",
+               "invalid"}
+#: Columns an inventory table may name (each an OID of the vendor's table), and its keys.
+COMPONENT_COLUMNS = {"name", "model", "serial", "manufacturer", "type", "firmware", "cores",
+                     "threads", "speed_mhz", "size_bytes"}
+INVENTORY_KEYS = COMPONENT_COLUMNS | {"class", "size_scale", "require"}
 DEVICE_TYPES = {"server", "switch", "router", "firewall", "security", "storage", "ups", "pdu",
                 "cooling", "other"}
 
@@ -50,6 +62,7 @@ class Profile:
     identity: tuple[tuple[str, tuple[int, ...]], ...] = ()
     metrics: tuple["Metric", ...] = ()
     tables: tuple["LabelledTable", ...] = ()
+    inventory: tuple["InventoryTable", ...] = ()
 
     def score(self, object_id: tuple[int, ...] | None, descr: str) -> tuple | None:
         """How specifically this rule matches (None: it does not); probes are checked later."""
@@ -84,7 +97,10 @@ class LabelledTable:
 @dataclass(frozen=True)
 class Metric:
     """A vendor figure: a scalar ``oid`` or a table ``column`` (its index becomes the
-    ``index`` tag), scaled into the unit its field name states."""
+    ``index`` tag, a ``label`` column's text the ``sensor`` tag; ``when`` keeps only rows
+    whose column equals a value, for tables that mix units; ``invalid`` lists the values
+    that mean "no reading", such as 0 or 65535), scaled into the unit its field name
+    states."""
 
     measurement: str
     field: str
@@ -92,6 +108,23 @@ class Metric:
     column: tuple[int, ...] | None
     scale: float
     tags: tuple[tuple[str, str], ...]
+    label: tuple[int, ...] | None = None
+    when: tuple[tuple[int, ...], int] | None = None
+    invalid: frozenset = frozenset()
+
+
+@dataclass(frozen=True)
+class InventoryTable:
+    """A vendor's table of components where ENTITY-MIB is silent (a BMC's CPUs, memory
+    modules, power supplies): each row becomes one entry of the fact's ``components`` with
+    the class ``kind`` and the named columns; ``size_scale`` turns sizes into bytes (sizes
+    given as text such as "32768 MB" are read with their unit); with ``require``, rows
+    without that column are left out."""
+
+    kind: str
+    columns: tuple[tuple[str, tuple[int, ...]], ...]
+    size_scale: float = 1.0
+    require: str | None = None
 
 
 def _rule(path: Path, number: int, raw, order: int) -> Profile:
@@ -123,7 +156,26 @@ def _rule(path: Path, number: int, raw, order: int) -> Profile:
     return Profile(raw["name"], raw["vendor"], raw["os"], raw["device_type"], prefixes, descr,
                    probe, model, order, raw.get("priority", 0), _identity(where, raw),
                    tuple(_metric(where, n, m) for n, m in enumerate(raw.get("metrics") or (), 1)),
-                   tuple(_table(where, n, t) for n, t in enumerate(raw.get("tables") or (), 1)))
+                   tuple(_table(where, n, t) for n, t in enumerate(raw.get("tables") or (), 1)),
+                   tuple(_inventory(where, n, t)
+                         for n, t in enumerate(raw.get("inventory") or (), 1)))
+
+
+def _inventory(where: str, number: int, raw) -> InventoryTable:
+    where = f"{where}: inventory[{number}]"
+    if not isinstance(raw, dict) or set(raw) - INVENTORY_KEYS or not raw.get("class") \
+            or not set(raw) & COMPONENT_COLUMNS:
+        raise ProfileError(f"{where}: needs a class and columns from "
+                           f"{sorted(COMPONENT_COLUMNS)}")
+    try:
+        columns = tuple((key, parse_oid(str(raw[key]))) for key in sorted(COMPONENT_COLUMNS)
+                        if raw.get(key))
+        scale = float(raw.get("size_scale", 1))
+    except (ValueError, TypeError) as exc:
+        raise ProfileError(f"{where}: {exc}") from None
+    if raw.get("require") and raw["require"] not in dict(columns):
+        raise ProfileError(f"{where}: require names a column the table does not have")
+    return InventoryTable(str(raw["class"]), columns, scale, raw.get("require"))
 
 
 def _table(where: str, number: int, raw) -> LabelledTable:
@@ -174,8 +226,23 @@ def _metric(where: str, number: int, raw) -> Metric:
     tags = raw.get("tags") or {}
     if not isinstance(tags, dict):
         raise ProfileError(f"{where}: tags must be a mapping")
+    when = raw.get("when")
+    if (raw.get("label") or when) and not column:
+        raise ProfileError(f"{where}: label and when belong to a table column")
+    if when is not None and (not isinstance(when, dict) or set(when) != {"column", "equals"}
+                             or not isinstance(when["equals"], int)):
+        raise ProfileError(f"{where}: when must be {{column: OID, equals: a whole number}}")
+    invalid = raw.get("invalid") or []
+    if not isinstance(invalid, list) or not all(isinstance(v, int) for v in invalid):
+        raise ProfileError(f"{where}: invalid must be a list of whole numbers")
+    try:
+        label = parse_oid(str(raw["label"])) if raw.get("label") else None
+        when = (parse_oid(str(when["column"])), when["equals"]) if when else None
+    except ValueError as exc:
+        raise ProfileError(f"{where}: {exc}") from None
     return Metric(raw["measurement"], raw["field"], oid, column, scale,
-                  tuple((str(k), str(v)) for k, v in tags.items()))
+                  tuple((str(k), str(v)) for k, v in tags.items()), label, when,
+                  frozenset(invalid))
 
 
 def load_profiles(extra_dirs: list[str] | tuple[str, ...] = ()) -> list[Profile]:
@@ -195,6 +262,8 @@ def _load(extra_dirs: tuple[str, ...]) -> tuple[Profile, ...]:
         paths += sorted(Path(folder).glob("*.yaml"))
     rules: list[Profile] = []
     for path in paths:
+        if path.name == ENTERPRISES_FILE:
+            continue
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
         except (OSError, yaml.YAMLError) as exc:
@@ -203,6 +272,42 @@ def _load(extra_dirs: tuple[str, ...]) -> tuple[Profile, ...]:
             raise ProfileError(f"{path}: expected a list of rules")
         rules += [_rule(path, n, raw, len(rules) + n) for n, raw in enumerate(data, start=1)]
     return tuple(rules)
+
+
+def load_enterprises(extra_dirs: list[str] | tuple[str, ...] = ()) -> dict[int, str]:
+    """Enterprise number -> vendor, built in and from ``enterprises.yaml`` in ``extra_dirs``
+    (a later folder wins); raises ProfileError. Read once per process and folder list."""
+    return _enterprises(tuple(extra_dirs))
+
+
+@functools.lru_cache(maxsize=32)
+def _enterprises(extra_dirs: tuple[str, ...]) -> dict[int, str]:
+    table: dict[int, str] = {}
+    for folder in (BUILTIN, *map(Path, extra_dirs)):
+        path = folder / ENTERPRISES_FILE
+        if not path.is_file():
+            continue
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ProfileError(f"{path}: {exc}") from None
+        if not isinstance(data, dict):
+            raise ProfileError(f"{path}: expected a mapping of enterprise numbers to vendors")
+        for number, vendor in data.items():
+            if not isinstance(number, int) or number < 0 or not isinstance(vendor, str) \
+                    or not vendor.strip():
+                raise ProfileError(f"{path}: {number!r}: expected a number and a vendor name, "
+                                   f"such as '2011: Huawei'")
+            table[number] = vendor.strip()
+    return table
+
+
+def enterprise_of(object_id: tuple[int, ...] | None) -> int | None:
+    """The IANA private enterprise number a sysObjectID names (None: it names none)."""
+    if object_id is None or len(object_id) <= len(ENTERPRISES_ARC) or \
+            object_id[:len(ENTERPRISES_ARC)] != ENTERPRISES_ARC:
+        return None
+    return object_id[len(ENTERPRISES_ARC)]
 
 
 def candidates(rules: list[Profile], object_id: tuple[int, ...] | None,

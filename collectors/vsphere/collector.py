@@ -38,6 +38,7 @@ import urllib.parse
 
 from collectors.base import STATUS_ERROR, STATUS_PARTIAL, Collector, Fact, Observation, Option
 from collectors.base import OptionError
+from collectors.identity import clean_keys, drop_shared
 from collectors.registry import register_collector
 from collectors.secrets import resolve_option
 
@@ -342,7 +343,8 @@ class VsphereCollector(Collector):
             if inventory:
                 obs.facts.append(_host_fact(props, cluster))
         if inventory:
-            _drop_shared_serials(obs.facts)
+            # Whitebox and nested hosts answer one virtual serial, cloned VMs one BIOS UUID.
+            obs.facts = drop_shared(obs.facts, ["hypervisor", "instance"])
         for moid, props in objects.get("ClusterComputeResource", {}).items():
             summary = props.get("summary")
             if summary is None:
@@ -388,17 +390,17 @@ class VsphereCollector(Collector):
             if getattr(nic, "macAddress", None):
                 macs.append(nic.macAddress.lower())
             addresses.extend(getattr(nic, "ipAddress", None) or [])
-        keys = {"instance_uuid": uuid, "machine_uuid": (props.get("config.uuid") or "").lower(),
-                "hostname": props.get("guest.hostName") or props.get("name"),
-                "mac": sorted(set(macs))}
+        keys, placeholders = clean_keys({
+            "instance_uuid": uuid, "machine_uuid": props.get("config.uuid"),
+            "hostname": props.get("guest.hostName") or props.get("name"), "mac": macs})
         attributes = {
             "name": props.get("name"), "moid": moid, "vcpus": vcpus, "memory_bytes": memory,
             "disk_bytes": props.get("summary.storage.committed"),
             "guest_os": props.get("summary.config.guestFullName"),
             "power_state": str(props.get("runtime.powerState")), "host": host_name or None,
             "folder": folder, "resource_pool": pool, "department": department,
-            "ip_address": props.get("guest.ipAddress"), "addresses": addresses}
-        return Fact("instance", {k: v for k, v in keys.items() if v},
+            "ip_address": props.get("guest.ipAddress"), "addresses": addresses, **placeholders}
+        return Fact("instance", keys,
                     {k: v for k, v in attributes.items() if v not in (None, "", [])})
 
 
@@ -422,8 +424,9 @@ def _host_fact(props, cluster) -> Fact:
                 break
     macs = sorted({p.mac.lower() for p in props.get("config.network.pnic") or []
                    if getattr(p, "mac", None)})
-    keys = {"hostname": props.get("name"), "serial_number": serial,
-            "machine_uuid": (getattr(hardware, "uuid", None) or "").lower(), "mac": macs}
+    keys, placeholders = clean_keys({"hostname": props.get("name"), "serial_number": serial,
+                                     "machine_uuid": getattr(hardware, "uuid", None),
+                                     "mac": macs})
     attributes = {
         "vendor": getattr(hardware, "vendor", None), "model": getattr(hardware, "model", None),
         "cpu_model": getattr(hardware, "cpuModel", None),
@@ -435,27 +438,9 @@ def _host_fact(props, cluster) -> Fact:
         "nics": getattr(hardware, "numNics", None), "cluster": cluster,
         "product": props.get("summary.config.product.fullName"),
         "connection_state": str(props.get("runtime.connectionState")),
-        "maintenance": bool(props.get("runtime.inMaintenanceMode"))}
-    return Fact("hypervisor", {k: v for k, v in keys.items() if v},
+        "maintenance": bool(props.get("runtime.inMaintenanceMode")), **placeholders}
+    return Fact("hypervisor", keys,
                 {k: v for k, v in attributes.items() if v not in (None, "")})
-
-
-def _drop_shared_serials(facts: list[Fact]) -> None:
-    """A serial number several hosts report is a placeholder, not an identity.
-
-    Whitebox and nested hosts answer "To be filled by O.E.M." or one VMware virtual serial;
-    keyed on it, the ledger would fold them into one asset. It stays as an attribute.
-    """
-    counts: dict[str, int] = {}
-    for fact in facts:
-        if fact.kind == "hypervisor" and fact.keys.get("serial_number"):
-            counts[fact.keys["serial_number"]] = counts.get(fact.keys["serial_number"], 0) + 1
-    for index, fact in enumerate(facts):
-        serial = fact.keys.get("serial_number") if fact.kind == "hypervisor" else None
-        if serial and counts[serial] > 1:
-            keys = {k: v for k, v in fact.keys.items() if k != "serial_number"}
-            facts[index] = Fact(fact.kind, keys, {**fact.attributes,
-                                                  "serial_number_shared": serial})
 
 
 def _cluster_type():

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from collectors.identity import (clean_serial, clean_uuid, is_placeholder_mac,
-                                 is_placeholder_serial, is_placeholder_uuid)
+from collectors.base import Fact
+from collectors.identity import (clean_keys, clean_serial, clean_uuid, drop_shared,
+                                 is_placeholder_mac, is_placeholder_serial, is_placeholder_uuid)
 
 
 @pytest.mark.parametrize("value", [
@@ -49,3 +50,32 @@ def test_real_uuid_is_lower_cased():
 ])
 def test_macs(value, placeholder):
     assert is_placeholder_mac(value) is placeholder
+
+
+def test_clean_keys_moves_placeholders_to_attributes():
+    keys, dropped = clean_keys({
+        "serial_number": " To be filled by O.E.M. ", "machine_uuid": "4C4C4544-0042-3510",
+        "instance_uuid": "00000000-0000-0000-0000-000000000000", "hostname": "node1",
+        "mac": ["52:54:00:AA:BB:CC", "00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"], "mgmt_ip": None})
+    assert keys == {"machine_uuid": "4c4c4544-0042-3510", "hostname": "node1",
+                    "mac": ["52:54:00:aa:bb:cc"]}
+    assert dropped == {"serial_number_placeholder": "To be filled by O.E.M.",
+                       "instance_uuid_placeholder": "00000000-0000-0000-0000-000000000000"}
+
+
+def test_clean_keys_drops_a_list_of_placeholder_macs():
+    keys, dropped = clean_keys({"mac": ["00:00:00:00:00:00"], "hostname": "h"})
+    assert keys == {"hostname": "h"} and dropped == {}
+
+
+def test_drop_shared_keeps_the_value_as_an_attribute():
+    facts = [Fact("server", {"serial_number": "CHASSIS1", "machine_uuid": f"u{n}"}, {})
+             for n in range(2)]
+    facts += [Fact("server", {"serial_number": "NODE3", "machine_uuid": "u3"}, {}),
+              Fact("volume", {"serial_number": "CHASSIS1"}, {})]
+    result = drop_shared(facts, ["server"])
+    assert [f.keys for f in result] == [{"machine_uuid": "u0"}, {"machine_uuid": "u1"},
+                                        {"serial_number": "NODE3", "machine_uuid": "u3"},
+                                        {"serial_number": "CHASSIS1"}]
+    assert result[0].attributes == {"serial_number_shared": "CHASSIS1"}
+    assert facts[0].keys["serial_number"] == "CHASSIS1"   # the input is left as it was

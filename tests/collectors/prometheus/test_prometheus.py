@@ -117,3 +117,15 @@ def test_errors_are_a_status_not_an_exception(page, monkeypatch):
         closed = sock.getsockname()[1]
     obs = PrometheusCollector("x", {"url": f"http://127.0.0.1:{closed}/metrics"}).collect()
     assert obs.status == "error" and "cannot scrape" in obs.error
+
+
+def test_placeholder_dmi_values_are_no_identity(page):
+    """The recorded page with a whitebox's DMI line added: no serial or UUID key."""
+    page.body = RECORDED.read_bytes() + (
+        b'node_dmi_info{product_serial="To be filled by O.E.M.",'
+        b'product_uuid="03000200-0400-0500-0006-000700080009",system_vendor="Sugon"} 1\n')
+    url = f"http://127.0.0.1:{page.server_address[1]}/metrics"
+    fact = PrometheusCollector("vm", {"url": url}).collect().facts[0]
+    assert "serial_number" not in fact.keys and "machine_uuid" not in fact.keys
+    assert fact.attributes["serial_number_placeholder"] == "To be filled by O.E.M."
+    assert fact.attributes["vendor"] == "Sugon"

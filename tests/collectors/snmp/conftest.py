@@ -10,6 +10,11 @@ import pytest
 from tests.conftest import SHARED
 from tests.servers import SnmpdServer, SnmpSimServer
 
+#: Rows of the corpus coverage table, filled by test_corpus in this process.
+COVERAGE: list[dict] = []
+#: Set to print the whole coverage table after the tests (else only its totals).
+TABLE = os.environ.get("INFRA_LEDGER_CORPUS_TABLE", "") not in ("", "0")
+
 #: The LibreNMS recordings (GPL-3.0): read where they are, never copied into the project.
 SNMPREC = Path(os.environ.get("INFRA_LEDGER_SNMPREC", SHARED / "fixtures" / "snmprec"))
 
@@ -22,9 +27,12 @@ def snmpsim_recordings() -> Path:
 
 @pytest.fixture(scope="session")
 def snmpsim_server(tmp_path_factory):
-    """One snmpsim for the session; the community of a recording is its file name."""
+    """One snmpsim for the session, serving the hand-checked recordings, the corpus and
+    snmpsim's own; the community of a recording is its file name."""
+    from tests.collectors.snmp.corpus import CORPUS
     server = SnmpSimServer(tmp_path_factory.mktemp("snmpsim"),
-                           [SNMPREC, snmpsim_recordings()], probe_community="vrp_5720").start()
+                           [SNMPREC, CORPUS, snmpsim_recordings()],
+                           probe_community="vrp_5720").start()
     yield server
     server.stop()
 
@@ -35,3 +43,14 @@ def snmpd_server(tmp_path_factory):
     server = SnmpdServer(tmp_path_factory.mktemp("snmpd")).start()
     yield server
     server.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The corpus coverage: totals, and the whole table with INFRA_LEDGER_CORPUS_TABLE=1."""
+    if not COVERAGE:
+        return
+    from tests.collectors.snmp.corpus import counts, table
+    terminalreporter.section("SNMP corpus coverage")
+    if TABLE:
+        terminalreporter.write_line(table(sorted(COVERAGE, key=lambda row: row["file"])))
+    terminalreporter.write_line(counts(COVERAGE))

@@ -2,12 +2,15 @@
 
 ``testcases/<recording>.json`` holds what the device really is (checked against the
 recording by hand: vendor, OS, type, model, serial, interface count, storage, UPS and PDU
-figures); the test polls snmpsim with the recording's community and compares.
+figures, the vendor inventory tables' components and sensor figures); the test polls
+snmpsim with the recording's community and compares. ``INFRA_LEDGER_UPDATE_CASES=1``
+rewrites the cases from what the collector sees, to be reviewed as a diff.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -22,7 +25,8 @@ def summary(obs) -> dict:
     fact = obs.facts[0]
     attributes, keys = fact.attributes, fact.keys
     found = {"status": obs.status}
-    for key in ("vendor", "os", "device_type", "model", "interface_count", "memory_bytes"):
+    for key in ("vendor", "os", "device_type", "model", "interface_count", "memory_bytes",
+                "cpu_count", "cpu_cores"):
         if attributes.get(key) is not None:
             found[key] = attributes[key]
     for key in ("serial_number", "hostname"):
@@ -34,11 +38,27 @@ def summary(obs) -> dict:
         "power_supply", "fan", "module", "chassis"}
     if classes:
         found["entity_classes"] = sorted(classes)
+    components = {}
+    for component in attributes.get("components", []):   # vendor inventory tables
+        components[component["class"]] = components.get(component["class"], 0) + 1
+    if components:
+        found["components"] = components
+        serials = sorted(c["serial"] for c in attributes["components"] if c.get("serial"))
+        if serials:
+            found["component_serials"] = serials[:4]
+    if attributes.get("notes"):
+        found["notes"] = attributes["notes"][:3]
+    for name in ("sensor", "power_supply", "entity", "rectifier", "pdu_branch"):
+        samples = [s for s in obs.samples if s.measurement == name]
+        if samples:   # vendor figures per sensor or entity: how many, and the first four
+            found[name] = {"samples": len(samples), "first": {
+                f"{s.tags.get('sensor', '')} [{s.tags['index']}]": dict(s.fields)
+                for s in samples[:4]}}
     storage = [s for s in obs.samples if s.measurement == "storage"][:4]
     if storage:
         found["storage"] = {s.tags["descr"]: [s.tags["type"], s.fields["size_bytes"],
                                               s.fields["used_bytes"]] for s in storage}
-    for name in ("ups", "ups_input", "ups_output", "pdu", "pdu_load"):
+    for name in ("ups", "ups_input", "ups_output", "pdu", "pdu_load", "system"):
         samples = [s for s in obs.samples if s.measurement == name]
         if samples:
             found[name] = {(s.tags.get("line") or s.tags.get("index") or "-"): dict(s.fields)
@@ -62,6 +82,9 @@ def test_recording(case, snmpsim_server):
     finally:
         collector.close()
     assert obs.error is None
+    if os.environ.get("INFRA_LEDGER_UPDATE_CASES"):
+        case.write_text(json.dumps(summary(obs), indent=1, sort_keys=True, ensure_ascii=False)
+                        + "\n", encoding="utf-8")
     assert summary(obs) == expected
 
 
