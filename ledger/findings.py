@@ -97,7 +97,7 @@ def sync(conn: Connection, kinds: frozenset[str], found: Iterable[Found], *, now
     table = Finding.__table__
     existing = {row.fingerprint: row for row in conn.execute(
         select(table.c.id, table.c.fingerprint, table.c.state, table.c.active, table.c.digest)
-        .where(table.c.kind.in_(sorted(kinds))))}
+        .where(table.c.kind.in_(sorted(kinds)))).all()}
     inserts, updates, seen = [], [], set()
     for item in found:
         if item.fingerprint in seen:

@@ -60,8 +60,10 @@ def target_config(snmpsim, vcenter, *, zte_community="zxr10_5950"):
                         else 3600, "timeout": 10 if name == "sw-zte" else 60,
                         "tags": {"department": department, **tags},
                         "options": {"host": "127.0.0.1", "port": snmpsim.port,
-                                    "community": community, "request_timeout": 2,
-                                    "retries": 0}})
+                                    "community": community, "retries": 1,
+                                    # A busy CI machine answers slowly; the short one lets
+                                    # the ZTE's failing poll end within its 10 s timeout.
+                                    "request_timeout": 3 if name == "sw-zte" else 10}})
     targets.append({"name": "kvm-01", "kind": "libvirt", "interval": 3600,
                     "tags": {"department": "D001", "platform": "CP01", "datacenter": "DC01"},
                     "options": {"uri": f"test://{NODE}"}})

@@ -11,7 +11,7 @@ the other (a target tagged with a bureau owns its branches' devices).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any
 
 from ledger.estate import CodeBook, Departments
 from ledger.reconcile import normalize
@@ -32,17 +32,22 @@ class Books:
 def differences(category: str, row, entity: Entity, books: Books,
                 tolerance_percent: float) -> list[dict[str, Any]]:
     """The differences between declared ``row`` of ``category`` and ``entity``."""
-    checks = _DEVICE if category == "device" else _RESOURCE
+    single = entity.rows[0] if len(entity.rows) == 1 else None
     out = []
-    for field, declared_of, column, observed_of, agree in checks:
-        declared = declared_of(row, books)
-        observed, source = entity.value(column)
-        if observed is not None and observed_of is not None:
-            observed = observed_of(observed, books)
-        if declared in (None, "") or observed in (None, "") or declared == observed:
+    for field, declared_column, observed_column, how in (
+            _DEVICE if category == "device" else _RESOURCE):
+        declared = getattr(row, declared_column)
+        if declared is None or declared == "":
             continue
-        if not agree(declared, observed, tolerance_percent, books):
-            out.append(_difference(field, declared, observed, source))
+        if single is not None:   # most entities: one row, read it directly
+            observed, source = getattr(single, observed_column), single
+        else:
+            observed, source = entity.value(observed_column)
+        if observed is None or observed == "" or declared == observed:
+            continue
+        shown = _COMPARE[how](declared, observed, tolerance_percent, books, entity)
+        if shown is not None:
+            out.append(_difference(field, *shown, source))
     out.extend(_status(category, row, entity))
     return out
 
@@ -69,44 +74,47 @@ def _status(category: str, row, entity: Entity) -> list[dict[str, Any]]:
     return []
 
 
-def _equal(a, b, _tol, _books) -> bool:
-    return a == b
+def _equal(declared, observed, _tol, _books, _entity):
+    return (declared, observed)
 
 
-def _within(declared, observed, tolerance_percent, _books) -> bool:
+def _within(declared, observed, tolerance_percent, _books, _entity):
+    gib = round(observed / GIB, 1)
     declared = float(declared)
     if declared <= 0:
-        return float(observed) <= 0
-    return abs(float(observed) - declared) / declared * 100 <= tolerance_percent
+        return None if gib <= 0 else (declared, gib)
+    return None if abs(observed / GIB - declared) / declared * 100 <= tolerance_percent \
+        else (declared, gib)
 
 
-def _serials(a, b, _tol, _books) -> bool:
-    return normalize.serial(a) == normalize.serial(b)
+def _serials(declared, observed, _tol, _books, _entity):
+    return None if normalize.serial(declared) == normalize.serial(observed) else \
+        (declared, observed)
 
 
-def _vendors(a, b, _tol, _books) -> bool:
-    return normalize.vendors_agree(a, b)
+def _vendors(declared, observed, _tol, _books, _entity):
+    return None if normalize.vendors_agree(declared, observed) else (declared, observed)
 
 
-def _models(a, b, _tol, _books) -> bool:
-    return normalize.models_agree(a, b)
+def _models(declared, observed, _tol, _books, _entity):
+    return None if normalize.models_agree(declared, observed) else (declared, observed)
 
 
-def _hosts(a, b, _tol, _books) -> bool:
-    return normalize.host(a) == normalize.host(b)
+def _hosts(declared, observed, _tol, _books, _entity):
+    return None if normalize.host(declared) == normalize.host(observed) else \
+        (declared, observed)
 
 
-def _ips(a, b, _tol, _books) -> bool:
-    return normalize.ip(a) == normalize.ip(b)
+def _ips(declared, observed, _tol, _books, _entity):
+    return None if normalize.ip(declared) == normalize.ip(observed) else (declared, observed)
 
 
-def _departments(declared: str, observed: str, _tol, books: Books) -> bool:
-    """Same department, or one contains the other."""
+def _department(declared_id, observed_id, _tol, books: Books, entity: Entity):
+    """Same department, or one contains the other (an unknown code is its own finding)."""
     dep = books.departments
-    left, right = dep.book.by_code.get(declared), dep.book.resolve(observed)
-    if right is None:
-        return True   # an unknown code is its own finding, not a mismatch
-    return _ancestor(dep, left, right) or _ancestor(dep, right, left)
+    if _ancestor(dep, declared_id, observed_id) or _ancestor(dep, observed_id, declared_id):
+        return None
+    return (dep.book.code(declared_id), entity.value("department")[0])
 
 
 def _ancestor(dep: Departments, node: int | None, of: int | None) -> bool:
@@ -119,49 +127,37 @@ def _ancestor(dep: Departments, node: int | None, of: int | None) -> bool:
     return False
 
 
-def _places(book_name: str) -> Callable:
-    def agree(declared: str, observed: str, _tol, books: Books) -> bool:
+def _place(book_name: str):
+    def compare(declared_id, observed, _tol, books: Books, _entity):
         book: CodeBook = getattr(books, book_name)
         resolved = book.resolve(observed)
-        return resolved is None or book.code(resolved) == declared
-    return agree
+        return None if resolved is None or resolved == declared_id else \
+            (book.code(declared_id), observed)
+    return compare
 
 
-def _attr(name: str) -> Callable:
-    return lambda row, _books: getattr(row, name)
-
-
-def _code(book_name: str, column: str) -> Callable:
-    return lambda row, books: getattr(books, book_name).code(getattr(row, column))
-
-
-def _department(row, books: Books):
-    return books.departments.book.code(row.department_id)
-
-
-def _gib(value, _books):
-    return round(value / GIB, 1)
-
-
+_COMPARE = {"equal": _equal, "within": _within, "serial": _serials, "vendor": _vendors,
+            "model": _models, "host": _hosts, "ip": _ips, "department": _department,
+            "data_center": _place("data_centers"), "platform": _place("platforms")}
+#: (field, declared column, observed column, how they are compared)
 _DEVICE = (
-    ("serial_number", _attr("serial_number"), "serial_number", None, _serials),
-    ("vendor", _attr("vendor"), "vendor", None, _vendors),
-    ("model", _attr("model"), "model", None, _models),
-    ("cpu_model", _attr("cpu_model"), "cpu_model", None, _models),
-    ("cpu_cores", _attr("cpu_cores"), "cpu_cores", None, _equal),
-    ("memory_gib", _attr("memory_gib"), "memory_bytes", _gib, _within),
-    ("hostname", _attr("hostname"), "hostname", None, _hosts),
-    ("management_ip", _attr("management_ip"), "mgmt_ip", None, _ips),
-    ("data_center", _code("data_centers", "data_center_id"), "data_center", None,
-     _places("data_centers")),
-    ("department", _department, "department", None, _departments),
+    ("serial_number", "serial_number", "serial_number", "serial"),
+    ("vendor", "vendor", "vendor", "vendor"),
+    ("model", "model", "model", "model"),
+    ("cpu_model", "cpu_model", "cpu_model", "model"),
+    ("cpu_cores", "cpu_cores", "cpu_cores", "equal"),
+    ("memory_gib", "memory_gib", "memory_bytes", "within"),
+    ("hostname", "hostname", "hostname", "host"),
+    ("management_ip", "management_ip", "mgmt_ip", "ip"),
+    ("data_center", "data_center_id", "data_center", "data_center"),
+    ("department", "department_id", "department_id", "department"),
 )
 _RESOURCE = (
-    ("vcpu", _attr("vcpu"), "vcpus", None, _equal),
-    ("memory_gib", _attr("memory_gib"), "memory_bytes", _gib, _within),
-    ("disk_gib", _attr("disk_gib"), "disk_bytes", _gib, _within),
-    ("hostname", _attr("hostname"), "hostname", None, _hosts),
-    ("ip_address", _attr("ip_address"), "mgmt_ip", None, _ips),
-    ("platform", _code("platforms", "platform_id"), "platform", None, _places("platforms")),
-    ("department", _department, "department", None, _departments),
+    ("vcpu", "vcpu", "vcpus", "equal"),
+    ("memory_gib", "memory_gib", "memory_bytes", "within"),
+    ("disk_gib", "disk_gib", "disk_bytes", "within"),
+    ("hostname", "hostname", "hostname", "host"),
+    ("ip_address", "ip_address", "mgmt_ip", "ip"),
+    ("platform", "platform_id", "platform", "platform"),
+    ("department", "department_id", "department_id", "department"),
 )

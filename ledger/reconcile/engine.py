@@ -202,22 +202,28 @@ class _Run:
     def _pair(self, outcome: str, ref: Ref | None, entity: Entity | None, key: str | None,
               differences: list | None = None, note: str | None = None) -> None:
         row = self.index.rows[ref] if ref else None
-        parts = ([f"d:{ref[0]}:{ref[1]}"] if ref else []) + ([f"o:{entity.id}"] if entity else [])
-        primary = entity.primary if entity else None
-        self.pairs.append({
-            "fingerprint": "|".join(parts), "outcome": outcome,
-            "department_id": row.department_id if row is not None else primary.department_id,
-            "declared_category": ref[0] if ref else None,
-            "declared_id": ref[1] if ref else None,
-            "declared_code": row.code if row is not None else None,
-            "observed_asset_id": entity.id if entity else None,
-            "observed_source": primary.source if primary else None,
-            "observed_kind": primary.kind if primary else None,
-            "observed_keys": entity.keys() if entity else None,
-            "also_seen_by": _sources(entity)[1:] if entity else None,
-            "matched_by": key, "differences": differences or [], "note": note,
-            "first_seen": entity.first_seen if entity else None,
-            "last_seen": entity.last_seen if entity else None})
+        pair = {"fingerprint": "", "outcome": outcome, "department_id": None,
+                "declared_category": None, "declared_id": None, "declared_code": None,
+                "observed_asset_id": None, "observed_source": None, "observed_kind": None,
+                "observed_keys": None, "also_seen_by": None, "matched_by": key,
+                "differences": differences or [], "note": note, "first_seen": None,
+                "last_seen": None}
+        parts = []
+        if row is not None:
+            parts.append(f"d:{ref[0]}:{ref[1]}")
+            pair.update(department_id=row.department_id, declared_category=ref[0],
+                        declared_id=ref[1], declared_code=row.code)
+        if entity is not None:
+            primary = entity.primary
+            parts.append(f"o:{entity.id}")
+            pair.update(observed_asset_id=entity.id, observed_source=primary.source,
+                        observed_kind=primary.kind, observed_keys=entity.keys(),
+                        also_seen_by=_sources(entity)[1:] if len(entity.rows) > 1 else [],
+                        first_seen=entity.first_seen, last_seen=entity.last_seen)
+            if row is None:
+                pair["department_id"] = primary.department_id
+        pair["fingerprint"] = "|".join(parts)
+        self.pairs.append(pair)
 
 
 def _sources(entity: Entity) -> list[str]:

@@ -51,15 +51,21 @@ class Entity:
 
     @property
     def first_seen(self) -> dt.datetime:
-        return min(r.first_seen for r in self.rows)
+        rows = self.rows
+        return rows[0].first_seen if len(rows) == 1 else min(r.first_seen for r in rows)
 
     @property
     def last_seen(self) -> dt.datetime:
-        return max(r.last_seen for r in self.rows)
+        rows = self.rows
+        return rows[0].last_seen if len(rows) == 1 else max(r.last_seen for r in rows)
 
     def value(self, column: str) -> tuple[Any, Any]:
         """The first non-empty ``column`` over the rows, and the row it came from."""
-        for row in self.rows:
+        rows = self.rows
+        if len(rows) == 1:
+            value = getattr(rows[0], column)
+            return (None, None) if value is None or value == "" else (value, rows[0])
+        for row in rows:
             value = getattr(row, column)
             if value not in (None, ""):
                 return value, row
