@@ -27,7 +27,8 @@ from ledger.census.snapshot import Scope
 from ledger.census.tables import TABLES
 from ledger.compute import ComputeInputs, compute, cpu_usage, load_tables
 from ledger.const import IDLE_KINDS, MIGRATION_KINDS
-from ledger.estate import (CodeBook, declared_rows, matched_declared, observed_rows)
+from ledger.estate import (CodeBook, Departments, declared_rows, matched_declared,
+                           observed_rows)
 from ledger.idle import IdleInputs, analyse
 from ledger.migration import MigrationInputs, Progress, progress
 from ledger.models import AnalysisRun, Finding
@@ -218,8 +219,7 @@ def compute_ledger(engine: Engine, policy: AnalysisPolicy, scope: Scope, *, by: 
         declared = _declared(conn)
         books = {k: CodeBook.load(conn, k) for k in ("department", "data_center",
                                                      "cloud_platform", "region")}
-        department_region = dict(conn.execute(select(TABLES["department"].c.id,
-                                                     TABLES["department"].c.region_id)).all())
+        department_region = Departments.load(conn).region
         center_region = dict(conn.execute(select(TABLES["data_center"].c.id,
                                                  TABLES["data_center"].c.region_id)).all())
         usage = cpu_usage(found, recent(conn, today(policy, now) - dt.timedelta(days=7)),

@@ -11,9 +11,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Iterable
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
-from ledger.census.snapshot import Scope
 from ledger.census.tables import TABLES
 from ledger.models import ObservedAsset, ReconcilePair, TargetState
 
@@ -49,10 +48,20 @@ class CodeBook:
     by_name: dict[str, int | None]
 
     @classmethod
-    def load(cls, conn: Connection, category: str) -> "CodeBook":
+    def load(cls, conn, category: str, values: Iterable[str | None] | None = None
+             ) -> "CodeBook":
+        """Every row of ``category`` (a connection or a session), or only the rows whose
+        code or name is one of ``values`` (every row sharing such a name comes too, so a
+        name is still known to be ambiguous)."""
         table = TABLES[category]
+        query = select(table.c.id, table.c.code, table.c.name)
+        if values is not None:
+            wanted = sorted({str(v) for v in values if v})
+            if not wanted:
+                return cls({}, {}, {}, {})
+            query = query.where(or_(table.c.code.in_(wanted), table.c.name.in_(wanted)))
         codes, names, by_name = {}, {}, {}
-        for id_, code, name in conn.execute(select(table.c.id, table.c.code, table.c.name)):
+        for id_, code, name in conn.execute(query).all():
             codes[id_], names[id_] = code, name
             by_name[name] = None if name in by_name else id_
         return cls(codes, names, {c: i for i, c in codes.items()}, by_name)
@@ -82,10 +91,6 @@ class Departments:
         rows = conn.execute(select(table.c.id, table.c.parent_id, table.c.region_id)).all()
         return cls(CodeBook.load(conn, "department"), {r.id: r.parent_id for r in rows},
                    {r.id: r.region_id for r in rows})
-
-    def in_scope(self, scope: Scope, department_id: int | None) -> bool:
-        """Whether a row owned by ``department_id`` is the scope's."""
-        return scope.covers(department_id)
 
 
 def observed_rows(conn: Connection, kinds: Iterable[str] | None = None) -> list:

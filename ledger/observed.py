@@ -17,12 +17,12 @@ import datetime as dt
 import logging
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from collectors.base import IDENTITY_KEYS, Fact
 from collectors.identity import clean_serial, clean_uuid, is_placeholder_mac
-from ledger.census.tables import TABLES
+from ledger.estate import CodeBook
 from ledger.models import ObservedAsset
 
 _LOGGER = logging.getLogger(__name__)
@@ -80,8 +80,8 @@ def record_facts(session: Session, *, source: str, collector: str, facts: Iterab
     if department is not None:
         tags["department"] = department
     facts = list(facts)
-    departments = DepartmentResolver.for_codes(
-        session, {tags.get("department")} | {f.attributes.get("department") for f in facts})
+    departments = CodeBook.load(session, "department", {tags.get("department")} |
+                                {f.attributes.get("department") for f in facts})
     kept = 0
     # One query for the source's rows, not one per fact: a cloud reports 10,000 instances.
     known = {asset.natural_key: asset for asset in session.scalars(
@@ -102,51 +102,8 @@ def record_facts(session: Session, *, source: str, collector: str, facts: Iterab
     return kept
 
 
-class DepartmentResolver:
-    """Census department ids by code (or, failing that, by a name only one department has)."""
-
-    def __init__(self, by_code: dict[str, int], by_name: dict[str, int | None]) -> None:
-        self.by_code = by_code
-        self.by_name = by_name
-
-    @classmethod
-    def for_codes(cls, session: Session, values: Iterable[str | None]) -> "DepartmentResolver":
-        """Look up only the given values (one small query per poll)."""
-        wanted = {str(v) for v in values if v}
-        if not wanted:
-            return cls({}, {})
-        table = TABLES["department"]
-        rows = session.execute(select(table.c.id, table.c.code, table.c.name).where(
-            or_(table.c.code.in_(wanted), table.c.name.in_(wanted)))).all()
-        return cls._from_rows(rows)
-
-    @classmethod
-    def everything(cls, session) -> "DepartmentResolver":
-        """Every department (for re-resolving the whole ledger); a session or connection."""
-        table = TABLES["department"]
-        return cls._from_rows(session.execute(
-            select(table.c.id, table.c.code, table.c.name)).all())
-
-    @classmethod
-    def _from_rows(cls, rows) -> "DepartmentResolver":
-        by_code, by_name = {}, {}
-        for id_, code, name in rows:
-            by_code[code] = id_
-            # A name two departments share resolves to nothing (None), never to either.
-            by_name[name] = None if name in by_name else id_
-        return cls(by_code, by_name)
-
-    def resolve(self, value: str | None) -> int | None:
-        """The department id ``value`` names, or None."""
-        if not value:
-            return None
-        if value in self.by_code:
-            return self.by_code[value]
-        return self.by_name.get(value)
-
-
 def _apply(asset: ObservedAsset, fact: Fact, collector: str, tags: Mapping[str, str],
-           departments: DepartmentResolver, seen_at: dt.datetime) -> None:
+           departments: CodeBook, seen_at: dt.datetime) -> None:
     keys = identity(fact)
     macs = keys.get("mac", [])
     attributes = fact.attributes

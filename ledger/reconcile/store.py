@@ -26,7 +26,6 @@ from ledger.const import RECONCILE_KINDS
 from ledger.estate import (CodeBook, Departments, declared_rows, observed_rows,
                            target_states)
 from ledger.models import AnalysisRun, Finding, ObservedAsset, ReconcilePair
-from ledger.observed import DepartmentResolver
 from ledger.policy import ReconcilePolicy
 from ledger.reconcile.compare import Books
 from ledger.reconcile.engine import Inputs, reconcile
@@ -101,7 +100,7 @@ def resolve_departments(conn: Connection) -> int:
     """Point observed assets at the census departments their codes name (a census import
     may have declared them since the poll); return how many changed."""
     table = ObservedAsset.__table__
-    resolver = DepartmentResolver.everything(conn)
+    resolver = CodeBook.load(conn, "department")
     changed = 0
     for row in conn.execute(select(table.c.id, table.c.department, table.c.department_id)
                             .where(table.c.department.is_not(None))).all():
