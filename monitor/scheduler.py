@@ -27,7 +27,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import DataError
 
-from collectors import Collector, Observation, get_collector
+from collectors import Collector, get_collector
+from core.observation import Observation
 from ledger.analyses import run_daily
 from ledger.db import Ledger
 from ledger.reconcile import store as reconcile_store

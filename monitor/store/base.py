@@ -1,6 +1,6 @@
 """The time-series store protocol shared by every backend.
 
-A store writes :class:`collectors.base.Sample` objects and reads series back,
+A store writes :class:`core.observation.Sample` objects and reads series back,
 raw or aggregated per interval with tag filters. Every backend must pass the
 contract suite in ``tests/store/contract.py``.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Iterable, Mapping, Protocol, Sequence
 
-from collectors.base import Sample
+from core.observation import Sample
 
 #: Aggregations every backend supports for :meth:`TimeSeriesStore.query`.
 AGGREGATES = ("mean", "max", "min", "last", "sum", "count")

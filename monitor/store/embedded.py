@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from collectors.base import Sample
+from core.observation import Sample
 from monitor.lineprotocol import LineProtocolError, parse, storable_sample
 from monitor.store.base import (RejectedBatch, SeriesKey, StoreError, TagFilter, check_query,
                                 tags_match)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from collectors.base import Sample
+from core.observation import Sample
 from monitor.store import AGGREGATES, StoreError
 
 # An hour-aligned base time inside the default retention of every backend.

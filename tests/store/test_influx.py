@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from collectors.base import Sample
+from core.observation import Sample
 from monitor.store import RejectedBatch, StoreError
 from monitor.store.influx import InfluxStore, parse_store_url
 from tests.store.contract import StoreContract, base_time, cpu_samples
