@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import plotly.offline
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
+from core.observation import TARGET_TAG
 from dashboards import figures
 from dashboards.access import requires
 from dashboards.charts import COMMON_TAGS, ChartSpec, charts_for
@@ -24,7 +25,6 @@ from ledger.identity.roles import TARGETS_READ
 from ledger.models import TargetState
 from ledger.observed import observed_for_source
 from ledger.status import runtime_stats, target_states
-from monitor.poller import TARGET_TAG
 
 bp = Blueprint("operator", __name__)
 

@@ -27,7 +27,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import DataError
 
-from collectors import Collector, Observation, get_collector
+from collectors import Collector, get_collector
+from core.observation import Observation
 from ledger.analyses import run_daily
 from ledger.db import Ledger
 from ledger.reconcile import store as reconcile_store
@@ -237,8 +238,7 @@ class Monitor:
         stats["scheduler_heartbeat_timestamp_seconds"] = time.time()
         stats["scheduler_start_timestamp_seconds"] = self._started
         stats["scheduler_targets"] = len(self.targets)
-        if hasattr(self.store, "stats"):
-            stats.update({f"store_{k}": v for k, v in self.store.stats().items()})
+        stats.update({f"store_{k}": v for k, v in self.store.stats().items()})
         try:
             with self._stats_lock, self.ledger.session() as session:
                 set_runtime_stats(session, stats, dt.datetime.now(UTC))

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import IO, Iterator
 
-from collectors.base import STATUS_OK, STATUS_PARTIAL, Collector, Observation
+from collectors.base import Collector
+from core.observation import STATUS_OK, STATUS_PARTIAL, Observation
 from ledger.db import Ledger
 from monitor.config import Settings, TargetConfig
 from monitor.poller import RunningTarget
