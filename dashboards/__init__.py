@@ -98,7 +98,7 @@ def _identity_services(app: Flask, settings, clock, hasher) -> None:
     options = {"clock": clock} if clock else {}
     identity = IdentityService(engine, policy=settings.security.policy,
                                box=SecretBox(load_or_create_key(settings.security.key_file)),
-                               algorithm=settings.audit_hash, hasher=hasher, **options)
+                               algorithm=settings.audit_chain, hasher=hasher, **options)
     install_services(app, identity, SessionService(identity))
     if not identity.has_users():
         _LOGGER.warning("No accounts yet: create the first administrators with "

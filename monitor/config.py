@@ -19,6 +19,7 @@ import yaml
 
 from collectors import get_collector
 from collectors.base import OptionError
+from ledger.census.anchor import AuditChain
 from ledger.census.const import AUDIT_ALGORITHMS
 from ledger.policy import AnalysisPolicy
 from monitor.config_analysis import AnalysisConfigError, AnalysisSchedule, parse_analysis
@@ -73,6 +74,9 @@ class Settings:
     max_workers: int
     targets: tuple[TargetConfig, ...]
     audit_hash: str = "sha256"
+    #: ``env:NAME`` or ``file:PATH`` of the change log's key (see ledger.census.anchor).
+    audit_key: str | None = None
+    audit_checkpoints: Path | None = None
     analysis: AnalysisPolicy = dataclasses.field(default_factory=AnalysisPolicy)
     analysis_schedule: AnalysisSchedule = dataclasses.field(default_factory=AnalysisSchedule)
     security: SecuritySettings = dataclasses.field(default_factory=SecuritySettings)
@@ -81,6 +85,14 @@ class Settings:
     def store_path(self) -> Path:
         """Folder of the embedded time-series store."""
         return self.data_dir / "tsdb"
+
+    @property
+    def audit_chain(self) -> AuditChain:
+        """How the change log is written and verified (key and checkpoints)."""
+        default = f"file:{self.data_dir / 'audit.key'}"
+        key = self.audit_key or default
+        return AuditChain(self.audit_hash, key, self.audit_checkpoints or
+                          self.data_dir / "audit-checkpoints.jsonl", create_key=key == default)
 
     @property
     def spool_path(self) -> Path:
@@ -196,7 +208,7 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
     web.check_known({"host", "port", "language", "timezone"})
     store.check_known({"backend", "retention", "spool", "password_env", "token_env", "timeout",
                        "gzip", "manage_schema"})
-    ledger.check_known({"url", "audit_hash"})
+    ledger.check_known({"url", "audit_hash", "audit_key", "audit_checkpoints"})
     sched.check_known({"interval", "timeout", "jitter", "max_workers"})
     root = _data_dir(top, base, data_dir)
     web_host = host or web.get("host", str, "127.0.0.1")
@@ -220,6 +232,8 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
         max_workers=_positive_int(sched, "max_workers", DEFAULTS["max_workers"]),
         targets=_targets(top, sched),
         audit_hash=_choice(ledger, "audit_hash", AUDIT_ALGORITHMS, "sha256"),
+        audit_key=_audit_key(ledger),
+        audit_checkpoints=_path(ledger, "audit_checkpoints", base),
         analysis=analysis,
         analysis_schedule=schedule,
         security=parse_security(top.child("security"), root, web_host),
@@ -234,6 +248,26 @@ def _data_dir(top: _Reader, base: Path | None, flag: str | None) -> Path:
         path = Path(configured).expanduser()
         return (path if path.is_absolute() else (base or Path.cwd()) / path).resolve()
     return Path(os.environ.get(ENV_DATA_DIR) or DEFAULT_DATA_DIR).expanduser().resolve()
+
+
+def _audit_key(ledger: _Reader) -> str | None:
+    value = ledger.get("audit_key", str)
+    if value is not None and not (value.startswith("env:") and len(value) > 4 or
+                                  value.startswith("file:") and len(value) > 5):
+        raise ConfigError(ledger.file, ledger.key("audit_key"),
+                          "密钥须写作 env:变量名 或 file:路径，不能直接写在配置中 (must be "
+                          "env:NAME or file:PATH; the key never goes into the file itself)")
+    if value is not None and value.startswith("file:"):
+        value = f"file:{Path(value[5:]).expanduser()}"
+    return value
+
+
+def _path(reader: _Reader, name: str, base: Path | None) -> Path | None:
+    value = reader.get(name, str)
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base or Path.cwd()) / path
 
 
 def _port(web: _Reader, flag: int | None) -> int:

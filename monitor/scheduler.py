@@ -166,7 +166,7 @@ class Monitor:
         """Reconcile the census with what is observed."""
         try:
             result = reconcile_store.run(self.ledger.engine, self.settings.analysis.reconcile,
-                                         algorithm=self.settings.audit_hash)
+                                         algorithm=self.settings.audit_chain)
             _LOGGER.info("Reconciled: %s", result.summary)
         except Exception:  # noqa: BLE001 - retried at the next run
             _LOGGER.exception("Reconciliation failed")
@@ -176,7 +176,7 @@ class Monitor:
         self.summarize()
         try:
             run_daily(self.ledger.engine, self.settings.analysis,
-                      algorithm=self.settings.audit_hash)
+                      algorithm=self.settings.audit_chain)
         except Exception:  # noqa: BLE001 - retried the next day, or by hand
             _LOGGER.exception("Daily analyses failed")
 
