@@ -21,7 +21,7 @@ from typing import Sequence
 
 from collectors import get_collector, kinds
 from collectors.base import Collector, Option
-from monitor import analysis_cli, census_cli, ledger_cli, user_cli
+from monitor import alerts_cli, analysis_cli, census_cli, ledger_cli, user_cli
 from monitor.config import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     analysis_cli.add_parsers(sub, common)
     ledger_cli.add_parser(sub, common)
     user_cli.add_parsers(sub, common)
+    alerts_cli.add_parsers(sub, common)
     discover = sub.add_parser("discover", parents=[common],
                               help="sweep CIDR ranges for SNMP agents, propose targets")
     discover.add_argument("cidr", nargs="+", help="ranges such as 10.1.0.0/24")
@@ -123,13 +124,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config, data_dir=args.data_dir, store_url=args.store,
                                  host=getattr(args, "host", None), port=getattr(args, "port", None))
+        if args.command in ("run", "scheduler", "check-config", "alerts"):
+            alert_settings = _alert_settings(settings)
     except ConfigError as exc:
         print(f"配置错误 (configuration error): {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    if args.command == "alerts":
+        return alerts_cli.run(args, settings)
     if args.command == "collect":
         return _collect(args, settings)
     if args.command == "check-config":
-        return _check_config(settings)
+        return _check_config(settings, alert_settings)
     if args.command in ("census", "audit"):
         return census_cli.run(args, settings)
     if args.command in ("poll", "reconcile", "findings"):
@@ -149,7 +154,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return service.run_all(settings)
 
 
-def _check_config(settings: Settings) -> int:
+def _alert_settings(settings: Settings):
+    """The validated ``alerts`` section (the alert package sits above this entry point's
+    other layers, so it is imported only here and in the process wiring)."""
+    from alerts.config import parse_alerts
+    return parse_alerts(settings)
+
+
+def _check_config(settings: Settings, alerts) -> int:
     print(f"OK: {settings.source}")
     print(f"data_dir: {settings.data_dir}")
     print(f"web: http://{settings.web_host}:{settings.web_port} ({settings.language})")
@@ -158,8 +170,14 @@ def _check_config(settings: Settings) -> int:
     for target in settings.targets:
         print(f"target {target.name}: {target.kind} every {target.interval:g}s "
               f"(timeout {target.timeout:g}s) tags={target.tags}")
-    from monitor.config_check import census_warnings
-    for line in census_warnings(settings):
+    for rule in alerts.rules:
+        print(f"alert rule {rule.name}: {rule.kind} severity={rule.severity} "
+              f"for={rule.for_seconds:g}s")
+    for name, integrations in sorted(alerts.routing.receivers.items()):
+        # Kinds only: URLs, tokens and passwords are never printed.
+        print(f"alert receiver {name}: {', '.join(i.kind for i in integrations) or 'none'}")
+    from monitor.config_check import alert_warnings, census_warnings
+    for line in census_warnings(settings) + alert_warnings(alerts):
         print(f"警告 (warning): {line}")
     return 0
 

@@ -80,6 +80,10 @@ class Settings:
     analysis: AnalysisPolicy = dataclasses.field(default_factory=AnalysisPolicy)
     analysis_schedule: AnalysisSchedule = dataclasses.field(default_factory=AnalysisSchedule)
     security: SecuritySettings = dataclasses.field(default_factory=SecuritySettings)
+    #: The ``alerts`` section as written; ``alerts.config.parse_alerts`` validates it (the
+    #: alert package sits above this one), and ``config_dir`` resolves its relative paths.
+    alerts: Any = None
+    config_dir: Path | None = None
 
     @property
     def store_path(self) -> Path:
@@ -203,7 +207,7 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
     """Validate an already parsed mapping; see :func:`load_settings`."""
     top = _Reader(file, data, "")
     top.check_known({"data_dir", "web", "store", "ledger", "scheduler", "targets", "analysis",
-                     "security"})
+                     "security", "alerts"})
     web, store, ledger, sched = (top.child(n) for n in ("web", "store", "ledger", "scheduler"))
     web.check_known({"host", "port", "language", "timezone"})
     store.check_known({"backend", "retention", "spool", "password_env", "token_env", "timeout",
@@ -237,6 +241,8 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
         analysis=analysis,
         analysis_schedule=schedule,
         security=parse_security(top.child("security"), root, web_host),
+        alerts=top.data.get("alerts"),
+        config_dir=base,
     )
 
 

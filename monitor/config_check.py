@@ -56,3 +56,23 @@ def census_warnings(settings: Settings) -> list[str]:
                 warnings.append(f"{where} is no {category} code in the census (kept as "
                                 "given and shown as unknown until the census declares it)")
     return warnings
+
+
+def alert_warnings(alerts) -> list[str]:
+    """One line per secret reference of an alert integration that cannot be read now (it
+    names the option and the source, never a value)."""
+    from collectors.secrets import resolve_secret
+    from alerts.config_routing import OPTIONS
+
+    warnings = []
+    for integrations in alerts.routing.receivers.values():
+        for integration in integrations:
+            for option in sorted(OPTIONS[integration.kind][2]):
+                value = integration.options.get(option)
+                if not isinstance(value, str) or not value.startswith(("env:", "file:")):
+                    continue
+                try:
+                    resolve_secret(value)
+                except ValueError as exc:
+                    warnings.append(f"alerts receiver {integration.key}: {option}: {exc}")
+    return warnings

@@ -74,6 +74,12 @@ class Monitor:
         # so older facts cannot overwrite newer ones.
         self._fact_locks = {name: threading.Lock() for name in self.targets}
         self._ledger_failing = False
+        self._extra_jobs: list[tuple[str, Callable[[], None], float]] = []
+
+    def add_job(self, job_id: str, func: Callable[[], None], seconds: float) -> None:
+        """Run ``func`` every ``seconds`` once started (the alert engine's jobs: the layer
+        above hands them in, so the scheduler never imports it)."""
+        self._extra_jobs.append((job_id, func, seconds))
 
     def start(self) -> None:
         """Register targets in the ledger and start polling."""
@@ -96,6 +102,9 @@ class Monitor:
         self._scheduler.add_job(self.retry_facts, IntervalTrigger(seconds=STATS_SECONDS),
                                 id="retry-facts")
         self._add_analysis_jobs(now)
+        for job_id, func, seconds in self._extra_jobs:
+            self._scheduler.add_job(func, IntervalTrigger(seconds=seconds), id=job_id,
+                                    next_run_time=now + dt.timedelta(seconds=min(seconds, 5)))
         self._scheduler.start()
         _LOGGER.info("Scheduler started with %s targets", len(self.targets))
 

@@ -79,6 +79,7 @@ def run_all(settings: Settings) -> int:
                       f"{exc}", file=sys.stderr)
                 return 1
             monitor = Monitor(settings, ledger, store)
+            attach_alerts(monitor, settings, ledger, store)
             monitor.start()
             _stop_on_sigterm()
             _LOGGER.info("Infra Ledger: data in %s; web UI on http://%s:%s/", settings.data_dir,
@@ -102,6 +103,7 @@ def run_scheduler(settings: Settings) -> int:
     try:
         with _opened(settings) as (ledger, store):
             monitor = Monitor(settings, ledger, store)
+            attach_alerts(monitor, settings, ledger, store)
             monitor.start()
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
             signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -112,6 +114,23 @@ def run_scheduler(settings: Settings) -> int:
         print(f"错误 (error): {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def attach_alerts(monitor: Monitor, settings: Settings, ledger: Ledger, store) -> None:
+    """Give the scheduler the alert engine's jobs when rules are configured. The engine sits
+    above the scheduler (it reads what the scheduler writes), so this process wiring, not
+    the scheduler, brings them together."""
+    from alerts.config import parse_alerts
+    from alerts.engine import AlertEngine
+
+    config = parse_alerts(settings)
+    if not config.enabled:
+        return
+    engine = AlertEngine(settings, config, ledger.engine, store)
+    engine.start()
+    for job_id, func, seconds in engine.jobs():
+        monitor.add_job(job_id, func, seconds)
+    _LOGGER.info("Alerts: %s rules every %.0fs", len(config.rules), config.evaluation_interval)
 
 
 def poll_targets(settings: Settings, names: list[str], stream: IO[str] = sys.stdout) -> int:
