@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 from typing import Any
 
 import xlsxwriter
@@ -64,7 +65,9 @@ def csv_bytes(report: Report, language: str = "zh") -> bytes:
 
 
 def _csv_cell(column: Column, value: Any, language: str, timezone: str) -> str:
-    if column.kind in ("int", "number", "percent", "money") and value is not None:
+    if column.kind == "money" and value is not None:
+        return f"{Decimal(value):.2f}"
+    if column.kind in ("int", "number", "percent") and value is not None:
         return str(plain(column, value, language))
     return safe_text(cell_text(column, value, language, timezone))
 

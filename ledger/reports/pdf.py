@@ -25,6 +25,7 @@ CANDIDATES = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
               "/usr/share/fonts/truetype/arphic/uming.ttc",
               "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
 FONT_NAME = "ReportCJK"
+MIN_COLUMN = 26.0      # points: three Chinese characters at the table's size
 _lock = threading.Lock()
 _registered: dict[str, str] = {}
 
@@ -113,7 +114,8 @@ def _table(section: Section, language: str, timezone: str, styles: dict, width: 
     table = Table([head] + body, colWidths=_widths(section, language, width), repeatRows=1)
     style = [("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
              ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#DDE6F0")),
-             ("VALIGN", (0, 0), (-1, -1), "TOP")]
+             ("VALIGN", (0, 0), (-1, -1), "TOP"),
+             ("LEFTPADDING", (0, 0), (-1, -1), 2), ("RIGHTPADDING", (0, 0), (-1, -1), 2)]
     if section.totals:
         style.append(("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#F2F2F2")))
     table.setStyle(TableStyle(style))
@@ -127,9 +129,10 @@ def _widths(section: Section, language: str, width: float) -> list[float]:
         texts = [column.title(language)] + [cell_text(column, r.get(column.key), language)
                                             for r in section.rows[:200]]
         longest = max(display_width(t) for t in texts)
-        weights.append(min(max(longest, 4), 40))
-    total = sum(weights)
-    return [width * w / total for w in weights]
+        weights.append(min(longest, 40))
+    floor = min(MIN_COLUMN, width / len(weights))
+    spare, total = width - floor * len(weights), sum(weights) or 1
+    return [floor + spare * w / total for w in weights]
 
 
 def _escape(text: str) -> str:
