@@ -37,8 +37,9 @@ from monitor.units import parse_duration
 
 MONTHLY = "0 8 1 * *"
 SECURITY = ("starttls", "ssl", "none")
-ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
 class ReportsConfigError(ValueError):
@@ -146,8 +147,6 @@ def _smtp(data: dict) -> SmtpSettings:
 
 
 def _schedule(data: dict, prefix: str, timezone: str) -> ReportSchedule:
-    from apscheduler.triggers.cron import CronTrigger
-
     from ledger.reports import FORMATS, KINDS
     _known(data, {"name", "report", "formats", "format", "when", "department", "language",
                   "recipients"}, prefix)
@@ -167,7 +166,7 @@ def _schedule(data: dict, prefix: str, timezone: str) -> ReportSchedule:
     when = _text(data, "when", prefix) or "monthly"
     cron = MONTHLY if when == "monthly" else when
     try:
-        CronTrigger.from_crontab(cron, timezone=timezone)
+        cron_trigger(cron, timezone)
     except ValueError as exc:
         raise ReportsConfigError(f"{prefix}when", f"'monthly' or a cron expression "
                                                   f"'M H DOM MON DOW': {exc}") from None
@@ -185,6 +184,20 @@ def _schedule(data: dict, prefix: str, timezone: str) -> ReportSchedule:
         raise ReportsConfigError(f"{prefix}language", f"must be zh or en, got {language!r}")
     return ReportSchedule(name, report, tuple(dict.fromkeys(formats)), cron, tuple(recipients),
                           _text(data, "department", prefix), language)
+
+
+def cron_trigger(expression: str, timezone: str):
+    """The APScheduler trigger of a standard cron expression (``M H DOM MON DOW``).
+
+    APScheduler counts days of the week from Monday = 0; cron from Sunday = 0 (or 7), so
+    numbers in the last field are given as day names first (``1-5`` is ``mon-fri``)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(f"expected 5 fields, got {len(fields)}")
+    fields[4] = re.sub(r"(?<![/\d])\d+", lambda m: DAYS[int(m.group()) % 7], fields[4])
+    return CronTrigger.from_crontab(" ".join(fields), timezone=timezone)
 
 
 def _address(sender: str) -> str:

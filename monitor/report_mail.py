@@ -84,7 +84,7 @@ def deliver(smtp: SmtpSettings, message: EmailMessage, recipients) -> None:
             if smtp.security == "starttls":
                 client.starttls(context=context)
             if smtp.username:
-                client.login(smtp.username, password)
+                client.login(smtp.username, password, initial_response_ok=False)
             refused = client.send_message(message, to_addrs=list(recipients))
     except (smtplib.SMTPException, OSError) as exc:
         raise MailError(f"SMTP {smtp.host}:{smtp.port}: {type(exc).__name__}: {exc}") from None

@@ -35,6 +35,7 @@ from ledger.observed import record_facts
 from ledger.status import PollRecord, record_poll, register_targets, set_runtime_stats
 from monitor.backlog import FactBacklog, PendingFacts
 from monitor.config import Settings, TargetConfig
+from monitor.config_reports import cron_trigger
 from monitor.poller import RunningTarget
 from monitor.spool import Spool
 from monitor.store.base import TimeSeriesStore
@@ -153,8 +154,8 @@ class Monitor:
             timezone=self.settings.timezone), id="daily-analyses")
         self._scheduler.add_job(self.summarize, id="summaries-catch-up", next_run_time=first)
         for schedule in self.settings.reports.schedules:
-            self._scheduler.add_job(self.mail_report, CronTrigger.from_crontab(
-                schedule.cron, timezone=self.settings.timezone), args=[schedule.name],
+            self._scheduler.add_job(self.mail_report, cron_trigger(
+                schedule.cron, self.settings.timezone), args=[schedule.name],
                 id=f"report:{schedule.name}")
 
     def mail_report(self, name: str) -> None:

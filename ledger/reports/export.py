@@ -68,7 +68,8 @@ def _csv_cell(column: Column, value: Any, language: str, timezone: str) -> str:
     if column.kind == "money" and value is not None:
         return f"{Decimal(value):.2f}"
     if column.kind in ("int", "number", "percent") and value is not None:
-        return str(plain(column, value, language))
+        number = plain(column, value, language)
+        return str(int(number)) if float(number).is_integer() else str(round(number, 6))
     return safe_text(cell_text(column, value, language, timezone))
 
 
