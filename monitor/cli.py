@@ -7,6 +7,7 @@
 - ``db upgrade``: bring the ledger schema up to date.
 - ``census template|export|import`` and ``audit verify``: see :mod:`monitor.census_cli`.
 - ``discover CIDR...``: sweep for SNMP agents and print proposed targets (YAML).
+- ``report KIND --format F --out FILE``, ``report send NAME``: see :mod:`monitor.report_cli`.
 - ``user ...``: accounts, roles and API tokens; see :mod:`monitor.user_cli`.
 
 Every command accepts ``--config FILE`` and ``--data-dir DIR``.
@@ -21,7 +22,7 @@ from typing import Sequence
 
 from collectors import get_collector, kinds
 from collectors.base import Collector, Option
-from monitor import alerts_cli, analysis_cli, census_cli, ledger_cli, user_cli
+from monitor import alerts_cli, analysis_cli, census_cli, ledger_cli, report_cli, user_cli
 from monitor.config import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     census_cli.add_parsers(sub, common)
     analysis_cli.add_parsers(sub, common)
     ledger_cli.add_parser(sub, common)
+    report_cli.add_parser(sub, common)
     user_cli.add_parsers(sub, common)
     alerts_cli.add_parsers(sub, common)
     discover = sub.add_parser("discover", parents=[common],
@@ -141,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return analysis_cli.run(args, settings)
     if args.command == "ledger":
         return ledger_cli.run(args, settings)
+    if args.command == "report":
+        return report_cli.run(args, settings)
     if args.command == "user":
         return user_cli.run(args, settings)
     if args.command == "discover":
@@ -176,7 +180,9 @@ def _check_config(settings: Settings, alerts) -> int:
     for name, integrations in sorted(alerts.routing.receivers.items()):
         # Kinds only: URLs, tokens and passwords are never printed.
         print(f"alert receiver {name}: {', '.join(i.kind for i in integrations) or 'none'}")
-    from monitor.config_check import alert_warnings, census_warnings
+    from monitor.config_check import alert_warnings, census_warnings, report_lines
+    for line in report_lines(settings):
+        print(line)
     for line in census_warnings(settings) + alert_warnings(alerts):
         print(f"警告 (warning): {line}")
     return 0

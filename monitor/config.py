@@ -23,6 +23,7 @@ from ledger.census.anchor import AuditChain
 from ledger.census.const import AUDIT_ALGORITHMS
 from ledger.policy import AnalysisPolicy
 from monitor.config_analysis import AnalysisConfigError, AnalysisSchedule, parse_analysis
+from monitor.config_reports import ReportsConfigError, ReportSettings, parse_reports
 from monitor.lineprotocol import RESERVED_KEY, TAG, storable_name
 from monitor.security_config import SecuritySettings, parse_security
 from monitor.store.influx import parse_store_url
@@ -84,6 +85,7 @@ class Settings:
     #: alert package sits above this one), and ``config_dir`` resolves its relative paths.
     alerts: Any = None
     config_dir: Path | None = None
+    reports: ReportSettings = dataclasses.field(default_factory=ReportSettings)
 
     @property
     def store_path(self) -> Path:
@@ -207,7 +209,7 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
     """Validate an already parsed mapping; see :func:`load_settings`."""
     top = _Reader(file, data, "")
     top.check_known({"data_dir", "web", "store", "ledger", "scheduler", "targets", "analysis",
-                     "security", "alerts"})
+                     "security", "alerts", "reports"})
     web, store, ledger, sched = (top.child(n) for n in ("web", "store", "ledger", "scheduler"))
     web.check_known({"host", "port", "language", "timezone"})
     store.check_known({"backend", "retention", "spool", "password_env", "token_env", "timeout",
@@ -221,6 +223,10 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
         analysis, schedule = parse_analysis(top.data.get("analysis"), base, timezone)
     except AnalysisConfigError as exc:
         raise ConfigError(file, f"analysis.{exc.key}", exc.reason) from None
+    try:
+        reports = parse_reports(top.data.get("reports"), base, timezone)
+    except ReportsConfigError as exc:
+        raise ConfigError(file, f"reports.{exc.key}", exc.reason) from None
     return Settings(
         source=file,
         data_dir=root,
@@ -243,6 +249,7 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
         security=parse_security(top.child("security"), root, web_host),
         alerts=top.data.get("alerts"),
         config_dir=base,
+        reports=reports,
     )
 
 

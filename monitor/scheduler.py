@@ -36,6 +36,7 @@ from ledger.observed import record_facts
 from ledger.status import PollRecord, record_poll, register_targets, set_runtime_stats
 from monitor.backlog import FactBacklog, PendingFacts
 from monitor.config import Settings, TargetConfig
+from monitor.config_reports import cron_trigger
 from monitor.poller import RunningTarget
 from monitor.spool import Spool
 from monitor.store.base import TimeSeriesStore
@@ -162,6 +163,20 @@ class Monitor:
             hour=schedule.daily_at.hour, minute=schedule.daily_at.minute,
             timezone=self.settings.timezone), id="daily-analyses")
         self._scheduler.add_job(self.summarize, id="summaries-catch-up", next_run_time=first)
+        for schedule in self.settings.reports.schedules:
+            self._scheduler.add_job(self.mail_report, cron_trigger(
+                schedule.cron, self.settings.timezone), args=[schedule.name],
+                id=f"report:{schedule.name}")
+
+    def mail_report(self, name: str) -> None:
+        """Build and mail the report schedule ``name``."""
+        from monitor.report_mail import send_schedule
+        schedule = next(s for s in self.settings.reports.schedules if s.name == name)
+        try:
+            sent = send_schedule(self.settings, self.ledger, schedule)
+            _LOGGER.info("Mailed report %s to %s", name, ", ".join(sent["recipients"]))
+        except Exception:  # noqa: BLE001 - logged; the next run tries again
+            _LOGGER.exception("Mailing report %s failed", name)
 
     def summarize(self) -> None:
         """Write the daily summaries of finished days still missing."""
