@@ -90,7 +90,9 @@ def register(messages: dict[str, dict[str, str]]) -> None:
 def _merge() -> None:
     # The identity pages keep their words in their own module.
     from dashboards.i18n_identity import MESSAGES as IDENTITY
+    from dashboards.i18n_pages import MESSAGES as PAGES
     register(IDENTITY)
+    register(PAGES)
     i18n.register(i18n.WEB, MESSAGES)
 
 
