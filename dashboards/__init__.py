@@ -20,7 +20,8 @@ from monitor.config import load_settings
 _LOGGER = logging.getLogger(__name__)
 
 #: Navigation: (endpoint, message key, permission), in this order.
-NAV = (("overview.show", "nav_overview", "overview.read"),
+NAV = (("estate.overview", "nav_estate", "targets.read"),
+       ("overview.show", "nav_overview", "overview.read"),
        ("census.rows", "nav_census", "census.read"),
        ("operator.targets", "nav_targets", "targets.read"),
        ("admin.users", "nav_users", "users.read"),
@@ -44,6 +45,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         auditlog,
         auth,
         census_pages,
+        estate_pages,
         i18n,
         metrics,
         operator,
@@ -72,7 +74,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     access.init_app(app)
     for module in (auth, operator, metrics, api, analysis_api, census_pages, overview, admin,
-                   auditlog):
+                   auditlog, estate_pages):
         app.register_blueprint(module.bp)
     app.jinja_env.globals.update(current_identity=access.current_identity,
                                  csrf_token=access.csrf_token, nav_items=_nav_items)

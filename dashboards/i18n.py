@@ -1,12 +1,17 @@
-"""Interface language: Simplified Chinese by default, English on request.
+"""Interface language of pages and API messages: an adapter over :mod:`ledger.i18n`.
 
-The language comes from ``?lang=zh|en`` (remembered in a cookie), then the
-cookie, then the configured default. Templates call ``_("key")``.
+The language comes from ``?lang=zh|en`` (remembered in a cookie), then the cookie, then
+``Accept-Language``, then the configured default (zh). Templates call ``_("key")``.
+The words of the pages live in :data:`MESSAGES` (and the page modules' own tables) and are
+registered in the one catalogue, domain ``web``; :func:`translate` and
+:func:`current_language` stay as the helpers every view already calls.
 """
 
 from __future__ import annotations
 
 from flask import Flask, g, request
+
+from ledger import i18n
 
 LANGUAGES = ("zh", "en")
 COOKIE = "lang"
@@ -74,11 +79,21 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+def register(messages: dict[str, dict[str, str]]) -> None:
+    """Add a page module's words (``{"zh": {...}, "en": {...}}``) to the catalogue; they
+    also stay visible in :data:`MESSAGES` for code that reads it directly."""
+    for lang, words in messages.items():
+        MESSAGES.setdefault(lang, {}).update(words)
+    i18n.register(i18n.WEB, messages)
+
+
 def _merge() -> None:
     # The identity pages keep their words in their own module.
     from dashboards.i18n_identity import MESSAGES as IDENTITY
-    for lang, words in IDENTITY.items():
-        MESSAGES[lang].update(words)
+    from dashboards.i18n_pages import MESSAGES as PAGES
+    register(IDENTITY)
+    register(PAGES)
+    i18n.register(i18n.WEB, MESSAGES)
 
 
 _merge()
@@ -86,13 +101,12 @@ _merge()
 
 def translate(key: str, lang: str | None = None) -> str:
     """Return the message for ``key`` in ``lang`` (default: this request's language)."""
-    lang = lang or current_language()
-    return MESSAGES.get(lang, MESSAGES["zh"]).get(key) or MESSAGES["en"].get(key) or key
+    return i18n.gettext(key, lang or current_language())
 
 
 def current_language() -> str:
-    """This request's language."""
-    return getattr(g, "lang", None) or "zh"
+    """This request's language (outside a request: the catalogue's current one)."""
+    return (getattr(g, "lang", None) if g else None) or i18n.current()
 
 
 def init_app(app: Flask) -> None:
@@ -100,8 +114,10 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _pick_language() -> None:
-        wanted = request.args.get("lang") or request.cookies.get(COOKIE)
-        g.lang = wanted if wanted in LANGUAGES else app.config.get("LANGUAGE", "zh")
+        g.lang = i18n.negotiate(request.args.get("lang"), request.cookies.get(COOKIE),
+                                request.headers.get("Accept-Language"),
+                                app.config.get("LANGUAGE", "zh"))
+        i18n.set_language(g.lang)
 
     @app.after_request
     def _remember_language(response):

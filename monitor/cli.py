@@ -10,7 +10,8 @@
 - ``report KIND --format F --out FILE``, ``report send NAME``: see :mod:`monitor.report_cli`.
 - ``user ...``: accounts, roles and API tokens; see :mod:`monitor.user_cli`.
 
-Every command accepts ``--config FILE`` and ``--data-dir DIR``.
+Every command accepts ``--config FILE`` and ``--data-dir DIR``; ``python -m monitor --lang en
+...`` (or a command's own ``--lang``) picks the language of messages (:mod:`ledger.i18n`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Sequence
 
 from collectors import get_collector, kinds
 from collectors.base import Collector, Option
+from ledger import i18n
 from monitor import alerts_cli, analysis_cli, census_cli, ledger_cli, report_cli, user_cli
 from monitor.config import ConfigError, Settings, load_settings
 
@@ -40,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser = argparse.ArgumentParser(prog="python -m monitor",
                                      description="Infra Ledger (政务云网算力一本账)")
+    parser.add_argument("--lang", dest="global_lang", choices=list(i18n.LANGUAGES),
+                        help="language of messages (default: the configured one, zh)")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", parents=[common], help="run scheduler and web UI")
     run.add_argument("--host", help="web listen address (default 127.0.0.1)")
@@ -131,6 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"配置错误 (configuration error): {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    # One language for every message of this run: a command's own --lang, the global one,
+    # then the configuration's.
+    args.lang = getattr(args, "lang", None) or args.global_lang or settings.language
+    i18n.set_language(args.lang)
     if args.command == "alerts":
         return alerts_cli.run(args, settings)
     if args.command == "collect":

@@ -28,7 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import DataError
 
 from collectors import Collector, get_collector
-from core.observation import Observation
+from core.observation import STATUS_OK, STATUS_PARTIAL, TARGET_TAG, Observation, Sample
 from ledger.analyses import run_daily
 from ledger.db import Ledger
 from ledger.reconcile import store as reconcile_store
@@ -49,6 +49,10 @@ STATS_SECONDS = 5
 MAINTAIN_SECONDS = 60
 #: First analyses a little after the start, once the first polls have landed.
 ANALYSIS_DELAY_SECONDS = 60
+
+
+#: The measurement of each poll's outcome (fields up, duration_seconds, samples).
+POLL_MEASUREMENT = "poll"
 
 
 class Monitor:
@@ -133,9 +137,12 @@ class Monitor:
         """Poll one target and record what it returned."""
         running = self.targets[name]
         obs = running.poll()
-        if obs.samples:
-            self.writer.submit(obs.samples)
         seen_at = dt.datetime.now(UTC)
+        # The poll's own outcome is a series too, so pages draw a target's poll history.
+        self.writer.submit([*obs.samples, Sample(POLL_MEASUREMENT, {TARGET_TAG: name}, {
+            "up": 1.0 if obs.status in (STATUS_OK, STATUS_PARTIAL) else 0.0,
+            "duration_seconds": float(obs.duration_seconds or 0.0),
+            "samples": float(len(obs.samples))}, int(seen_at.timestamp() * 1e9))])
         if obs.facts:
             self._write_facts(name, PendingFacts(running.target.kind, tuple(obs.facts),
                                                  running.target.tags, seen_at))

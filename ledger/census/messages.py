@@ -1,6 +1,12 @@
-"""Wording of census errors and reports in Simplified Chinese (default) and English."""
+"""Wording of census errors and reports in Simplified Chinese (default) and English.
+
+Registered in the product's one catalogue (:mod:`ledger.i18n`, domain ``census``);
+:func:`message` is the adapter the census code calls.
+"""
 
 from __future__ import annotations
+
+from ledger import i18n
 
 MESSAGES: dict[str, tuple[str, str]] = {
     # Cell values.
@@ -85,7 +91,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+i18n.register("census", MESSAGES)
+
+
 def message(key: str, language: str = "zh", **params) -> str:
     """The message ``key`` in ``language`` with ``params`` filled in."""
-    zh, en = MESSAGES[key]
-    return (zh if language == "zh" else en).format(**params)
+    if key not in MESSAGES:
+        raise KeyError(key)
+    return i18n.dgettext("census", key, language, **params)
