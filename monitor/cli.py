@@ -9,6 +9,7 @@
 - ``discover CIDR...``: sweep for SNMP agents and print proposed targets (YAML).
 - ``report KIND --format F --out FILE``, ``report send NAME``: see :mod:`monitor.report_cli`.
 - ``user ...``: accounts, roles and API tokens; see :mod:`monitor.user_cli`.
+- ``demo``: a demo estate, filled and served on loopback; see :mod:`monitor.demo_cli`.
 
 Every command accepts ``--config FILE`` and ``--data-dir DIR``; ``python -m monitor --lang en
 ...`` (or a command's own ``--lang``) picks the language of messages (:mod:`ledger.i18n`).
@@ -24,7 +25,8 @@ from typing import Sequence
 from collectors import get_collector, kinds
 from collectors.base import Collector, Option
 from ledger import i18n
-from monitor import alerts_cli, analysis_cli, census_cli, ledger_cli, report_cli, user_cli
+from monitor import (alerts_cli, analysis_cli, census_cli, demo_cli, ledger_cli, report_cli,
+                     user_cli)
 from monitor.config import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
@@ -62,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_cli.add_parser(sub, common)
     user_cli.add_parsers(sub, common)
     alerts_cli.add_parsers(sub, common)
+    demo_cli.add_parser(sub)
     discover = sub.add_parser("discover", parents=[common],
                               help="sweep CIDR ranges for SNMP agents, propose targets")
     discover.add_argument("cidr", nargs="+", help="ranges such as 10.1.0.0/24")
@@ -127,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Library chatter (every job run, every migration plugin) hides what matters.
     for noisy in ("apscheduler", "alembic", "redfish", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    if args.command == "demo":
+        return demo_cli.run(args)
     try:
         settings = load_settings(args.config, data_dir=args.data_dir, store_url=args.store,
                                  host=getattr(args, "host", None), port=getattr(args, "port", None))
