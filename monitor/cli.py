@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--data-dir", metavar="DIR", help="where the ledger and store live")
     common.add_argument("--store", metavar="URL",
                         help="time-series store: embedded, influxdb://[user@]host:port/db[?rp=RP]"
-                             " or influxdb2://host:port?org=O&bucket=B")
+                             ", influxdb2://host:port?org=O&bucket=B or "
+                             "victoriametrics://host:port")
     common.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser = argparse.ArgumentParser(prog="python -m monitor",

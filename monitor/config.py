@@ -25,6 +25,7 @@ from monitor.config_analysis import AnalysisConfigError, AnalysisSchedule, parse
 from monitor.lineprotocol import RESERVED_KEY, TAG, storable_name
 from monitor.security_config import SecuritySettings, parse_security
 from monitor.store.influx import parse_store_url
+from monitor.store.victoria import parse_victoria_url
 from monitor.units import parse_duration, parse_size
 
 ENV_DATA_DIR = "INFRA_LEDGER_DATA_DIR"
@@ -273,7 +274,10 @@ def _store_backend(store: _Reader, flag: str | None) -> str:
     value = flag or store.get("backend", str, "embedded")
     if value != "embedded":
         try:
-            parse_store_url(value)
+            if value.startswith("victoriametrics://"):
+                parse_victoria_url(value)
+            else:
+                parse_store_url(value)
         except ValueError as exc:
             file, key = ("(command line)", "--store") if flag else (store.file,
                                                                      store.key("backend"))
