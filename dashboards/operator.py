@@ -51,6 +51,8 @@ def _store_label(backend: str) -> str:
     if backend == "embedded":
         return translate("store_embedded")
     parts = urllib.parse.urlsplit(backend)
+    if parts.scheme == "victoriametrics":
+        return f"VictoriaMetrics {parts.hostname}:{parts.port or 8428}"
     return f"InfluxDB {parts.hostname}:{parts.port or 8086}{parts.path}"
 
 

@@ -23,6 +23,7 @@ from ledger.census.const import AUDIT_ALGORITHMS
 from ledger.policy import AnalysisPolicy
 from monitor.config_analysis import AnalysisConfigError, AnalysisSchedule, parse_analysis
 from monitor.lineprotocol import RESERVED_KEY, TAG, storable_name
+from monitor.config_zone import DEFAULT_ZONE, ZoneSettings, check_zone_name, parse_zone
 from monitor.security_config import SecuritySettings, parse_security
 from monitor.store.influx import parse_store_url
 from monitor.store.victoria import parse_victoria_url
@@ -54,6 +55,7 @@ class TargetConfig:
     jitter: float
     tags: dict[str, str]
     options: dict[str, Any]
+    zone: str = DEFAULT_ZONE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +79,7 @@ class Settings:
     analysis: AnalysisPolicy = dataclasses.field(default_factory=AnalysisPolicy)
     analysis_schedule: AnalysisSchedule = dataclasses.field(default_factory=AnalysisSchedule)
     security: SecuritySettings = dataclasses.field(default_factory=SecuritySettings)
+    zone: ZoneSettings = dataclasses.field(default_factory=ZoneSettings)
 
     @property
     def store_path(self) -> Path:
@@ -192,7 +195,7 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
     """Validate an already parsed mapping; see :func:`load_settings`."""
     top = _Reader(file, data, "")
     top.check_known({"data_dir", "web", "store", "ledger", "scheduler", "targets", "analysis",
-                     "security"})
+                     "security", "zone"})
     web, store, ledger, sched = (top.child(n) for n in ("web", "store", "ledger", "scheduler"))
     web.check_known({"host", "port", "language", "timezone"})
     store.check_known({"backend", "retention", "spool", "password_env", "token_env", "timeout",
@@ -224,6 +227,7 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
         analysis=analysis,
         analysis_schedule=schedule,
         security=parse_security(top.child("security"), root, web_host),
+        zone=parse_zone(top.child("zone"), base, ConfigError),
     )
 
 
@@ -338,7 +342,8 @@ def _targets(top: _Reader, sched: _Reader) -> tuple[TargetConfig, ...]:
 
 
 def _target(reader: _Reader, interval: float, timeout: float, jitter: float) -> TargetConfig:
-    reader.check_known({"name", "kind", "interval", "timeout", "jitter", "tags", "options"})
+    reader.check_known({"name", "kind", "interval", "timeout", "jitter", "tags", "options",
+                        "zone"})
     name = reader.get("name", str)
     if not name or not TARGET_NAME.match(name):
         raise ConfigError(reader.file, reader.key("name"),
@@ -370,6 +375,7 @@ def _target(reader: _Reader, interval: float, timeout: float, jitter: float) -> 
         collector.validate(options)
     except OptionError as exc:
         raise ConfigError(reader.file, reader.key(f"options.{exc.key}"), exc.reason) from None
+    zone = check_zone_name(reader, reader.data.get("zone", DEFAULT_ZONE), ConfigError)
     return TargetConfig(name, kind, target_interval, target_timeout,
                         reader.duration("jitter", jitter), {str(k): str(v) for k, v in
-                                                            tags.items()}, options)
+                                                            tags.items()}, options, zone)
