@@ -24,6 +24,7 @@ NAV = (("estate.overview", "nav_estate", "targets.read"),
        ("overview.show", "nav_overview", "overview.read"),
        ("census.rows", "nav_census", "census.read"),
        ("operator.targets", "nav_targets", "targets.read"),
+       ("zones.collectors", "nav_zones", "targets.read"),
        ("admin.users", "nav_users", "users.read"),
        ("audit.records", "nav_audit", "audit.read"),
        ("auth.account", "nav_account", "self"))
@@ -51,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         operator,
         overview,
         resources,
+        zones,
     )
 
     app = Flask(__name__)
@@ -74,7 +76,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     access.init_app(app)
     for module in (auth, operator, metrics, api, analysis_api, census_pages, overview, admin,
-                   auditlog, estate_pages):
+                   auditlog, estate_pages, zones):
         app.register_blueprint(module.bp)
     app.jinja_env.globals.update(current_identity=access.current_identity,
                                  csrf_token=access.csrf_token, nav_items=_nav_items)

@@ -45,6 +45,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "spool_depth": "待写入样本", "spool_oldest": "最早待写入", "spool_bytes": "缓冲文件大小",
         "spool_replayed": "重启后补写", "spool_dropped": "超限丢弃", "spool_rejected": "被拒批次",
         "store_errors": "写入失败重试",
+        "nav_zones": "分区采集器", "zones_title": "分区采集器",
+        "zones_intro": "各网络分区的调度进程经 API 令牌向中心报送采集状态与资产信息；超过 2 分钟未联系的显示为异常。",
+        "zones_zone": "分区", "zones_member": "采集进程", "zones_last_contact": "最近联系",
+        "zones_backlog_samples": "积压样本", "zones_backlog_records": "积压记录",
+        "zones_targets": "承担目标 / 分区目标", "zones_version": "版本",
+        "zones_applied": "已入账记录", "zones_duplicates": "重复",
+        "zones_none": "尚无分区采集器联系中心。",
     },
     "en": {
         "app_name": "Infra Ledger",
@@ -75,6 +82,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "spool_oldest": "Oldest waiting", "spool_bytes": "Spool on disk",
         "spool_replayed": "Replayed after restart", "spool_dropped": "Dropped at cap",
         "spool_rejected": "Batches refused", "store_errors": "Write retries",
+        "nav_zones": "Zone collectors", "zones_title": "Zone collectors",
+        "zones_intro": "Schedulers in network zones report poll outcomes and facts to the "
+                       "center with an API token; one silent for over 2 minutes shows as down.",
+        "zones_zone": "Zone", "zones_member": "Collector", "zones_last_contact": "Last contact",
+        "zones_backlog_samples": "Samples waiting", "zones_backlog_records": "Records waiting",
+        "zones_targets": "Targets owned / in zone", "zones_version": "Version",
+        "zones_applied": "Records applied", "zones_duplicates": "replays",
+        "zones_none": "No zone collector has reported yet.",
     },
 }
 

@@ -68,6 +68,8 @@ def store_label(backend: str) -> str:
     if backend == "embedded":
         return translate("store_embedded")
     parts = urllib.parse.urlsplit(backend)
+    if parts.scheme == "victoriametrics":
+        return f"VictoriaMetrics {parts.hostname}:{parts.port or 8428}"
     return f"InfluxDB {parts.hostname}:{parts.port or 8086}{parts.path}"
 
 

@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--data-dir", metavar="DIR", help="where the ledger and store live")
     common.add_argument("--store", metavar="URL",
                         help="time-series store: embedded, influxdb://[user@]host:port/db[?rp=RP]"
-                             " or influxdb2://host:port?org=O&bucket=B")
+                             ", influxdb2://host:port?org=O&bucket=B or "
+                             "victoriametrics://host:port")
     common.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser = argparse.ArgumentParser(prog="python -m monitor",
@@ -50,7 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", parents=[common], help="run scheduler and web UI")
     run.add_argument("--host", help="web listen address (default 127.0.0.1)")
     run.add_argument("--port", type=int, help="web listen port (default 8080)")
-    sub.add_parser("scheduler", parents=[common], help="run the scheduler alone")
+    scheduler = sub.add_parser("scheduler", parents=[common], help="run the scheduler alone")
+    scheduler.add_argument("--zone", metavar="ZONE",
+                           help="poll only this zone's targets (central writes the ledger; "
+                                "any other zone reports to zone.center_url)")
     sub.add_parser("check-config", parents=[common], help="validate the configuration")
     db = sub.add_parser("db", parents=[common], help="ledger database")
     db.add_argument("action", choices=["upgrade"])
@@ -167,7 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "db":
         return service.upgrade_ledger(settings)
     if args.command == "scheduler":
-        return service.run_scheduler(settings)
+        def reload():
+            return load_settings(args.config, data_dir=args.data_dir, store_url=args.store)
+        return service.run_scheduler(settings, args.zone, reload)
     return service.run_all(settings)
 
 

@@ -25,8 +25,10 @@ from ledger.policy import AnalysisPolicy
 from monitor.config_analysis import AnalysisConfigError, AnalysisSchedule, parse_analysis
 from monitor.config_reports import ReportsConfigError, ReportSettings, parse_reports
 from monitor.lineprotocol import RESERVED_KEY, TAG, storable_name
+from monitor.config_zone import DEFAULT_ZONE, ZoneSettings, check_zone_name, parse_zone
 from monitor.security_config import SecuritySettings, parse_security
 from monitor.store.influx import parse_store_url
+from monitor.store.victoria import parse_victoria_url
 from monitor.units import parse_duration, parse_size
 
 ENV_DATA_DIR = "INFRA_LEDGER_DATA_DIR"
@@ -55,6 +57,7 @@ class TargetConfig:
     jitter: float
     tags: dict[str, str]
     options: dict[str, Any]
+    zone: str = DEFAULT_ZONE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +89,7 @@ class Settings:
     alerts: Any = None
     config_dir: Path | None = None
     reports: ReportSettings = dataclasses.field(default_factory=ReportSettings)
+    zone: ZoneSettings = dataclasses.field(default_factory=ZoneSettings)
 
     @property
     def store_path(self) -> Path:
@@ -209,7 +213,8 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
     """Validate an already parsed mapping; see :func:`load_settings`."""
     top = _Reader(file, data, "")
     top.check_known({"data_dir", "web", "store", "ledger", "scheduler", "targets", "analysis",
-                     "security", "alerts", "reports"})
+                     "security", "alerts", "reports",
+                     "zone"})
     web, store, ledger, sched = (top.child(n) for n in ("web", "store", "ledger", "scheduler"))
     web.check_known({"host", "port", "language", "timezone"})
     store.check_known({"backend", "retention", "spool", "password_env", "token_env", "timeout",
@@ -250,6 +255,7 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
         alerts=top.data.get("alerts"),
         config_dir=base,
         reports=reports,
+        zone=parse_zone(top.child("zone"), base, ConfigError),
     )
 
 
@@ -320,7 +326,10 @@ def _store_backend(store: _Reader, flag: str | None) -> str:
     value = flag or store.get("backend", str, "embedded")
     if value != "embedded":
         try:
-            parse_store_url(value)
+            if value.startswith("victoriametrics://"):
+                parse_victoria_url(value)
+            else:
+                parse_store_url(value)
         except ValueError as exc:
             file, key = ("(command line)", "--store") if flag else (store.file,
                                                                      store.key("backend"))
@@ -381,7 +390,8 @@ def _targets(top: _Reader, sched: _Reader) -> tuple[TargetConfig, ...]:
 
 
 def _target(reader: _Reader, interval: float, timeout: float, jitter: float) -> TargetConfig:
-    reader.check_known({"name", "kind", "interval", "timeout", "jitter", "tags", "options"})
+    reader.check_known({"name", "kind", "interval", "timeout", "jitter", "tags", "options",
+                        "zone"})
     name = reader.get("name", str)
     if not name or not TARGET_NAME.match(name):
         raise ConfigError(reader.file, reader.key("name"),
@@ -413,6 +423,7 @@ def _target(reader: _Reader, interval: float, timeout: float, jitter: float) -> 
         collector.validate(options)
     except OptionError as exc:
         raise ConfigError(reader.file, reader.key(f"options.{exc.key}"), exc.reason) from None
+    zone = check_zone_name(reader, reader.data.get("zone", DEFAULT_ZONE), ConfigError)
     return TargetConfig(name, kind, target_interval, target_timeout,
                         reader.duration("jitter", jitter), {str(k): str(v) for k, v in
-                                                            tags.items()}, options)
+                                                            tags.items()}, options, zone)
