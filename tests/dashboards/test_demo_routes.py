@@ -112,3 +112,25 @@ def test_the_demo_devices_are_identified_by_the_real_collector(demo):
                     "sw-ruijie": ("Ruijie", "switch"), "ups-dc01": ("Huawei", "ups"),
                     "bmc-rs-db01": ("Huawei", "server"), "ups-dc03": ("Kehua", "ups")}
     assert result.samples > 100_000 and result.summary_days == 30
+
+
+def test_the_same_estate_on_postgresql(demo, pg_url, tmp_path):
+    """Test suites may fill a PostgreSQL ledger: the same outcomes and findings come out."""
+    from ledger.census.snapshot import Scope
+    from ledger.findings import listing
+    from ledger.reconcile import store as pairs
+
+    app, result = demo
+    other = build_demo(tmp_path / "data", ledger_url=pg_url, hasher=FAST_HASHER)
+    assert other.polled == result.polled
+    summaries = []
+    for url in (result.settings.ledger_url, pg_url):
+        ledger = Ledger(url)
+        try:
+            with ledger.engine.connect() as conn:
+                summaries.append((pairs.summary(conn, Scope.everything()), sorted(
+                    (f["kind"], f["state"], f["amount"]) for f in listing(
+                        conn, Scope.everything(), active_only=False))))
+        finally:
+            ledger.close()
+    assert summaries[0] == summaries[1]
