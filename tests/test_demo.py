@@ -25,13 +25,12 @@ import pytest
 import requests
 
 from monitor.demo.estate import PLANTED
+from tests.dashboards.test_browser import CHROMIUM, FLAGS
+from tests.dashboards.users import field
 from tests.servers import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 READY = re.compile(r"http://127\.0\.0\.1:(\d+)/")
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync"]
 #: Domestic and foreign CPU vendors the generated platforms run on.
 VENDORS = {"Huawei Kunpeng", "Hygon", "Phytium", "Intel"}
 
@@ -106,12 +105,6 @@ def totp_code(secret: str) -> str:
             _USED_CODES[secret] = code
             return code
         time.sleep(1)
-
-
-def field(page: str, name: str) -> str:
-    match = re.search(rf'name="{name}" value="([^"]*)"', page)
-    assert match, f"no field {name}"
-    return match.group(1)
 
 
 def sign_in(demo: Demo, username: str) -> requests.Session:
