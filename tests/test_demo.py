@@ -264,6 +264,8 @@ def test_each_audience_opens_its_pages_in_chromium(demo, chromium, username):
         assert response.status == 200 and text in page.content(), (username, path)
         if username == "demo-officer":
             assert "DEV-DC01-CORE" not in page.content()
+        page.goto(f"{demo.base}{path}{'&' if '?' in path else '?'}lang=en")
+        assert page.locator("html").get_attribute("lang").startswith("en"), username
         assert errors == []
     finally:
         context.close()
