@@ -30,7 +30,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from collectors.base import Fact
 from ledger.census.files import read_file
 from ledger.census.service import CensusService
 from ledger.census.tables import TABLES
@@ -171,7 +170,7 @@ def backfill(store, settings: Settings, now: dt.datetime) -> int:
         device = devices.get(target.options["community"])
         if device is not None:
             written += history.write(store, history.device_samples(
-                device, target.name, dict(target.tags), times, zone))
+                device, target.name, dict(target.tags), times))
     written += history.write(store, history.platform_samples(times, zone))
     # Rolling a month up drops a raw partition a day: one line each is noise here.
     quiet = logging.getLogger("monitor.store.embedded")
@@ -210,4 +209,4 @@ def run_analyses(ledger: Ledger, settings: Settings, *, first_time: bool) -> dic
     return result
 
 
-__all__ = ["DemoResult", "build_demo", "demo_settings", "fill", "Fact"]
+__all__ = ["DemoResult", "build_demo", "demo_settings", "fill"]
