@@ -362,8 +362,7 @@ def _target(reader: _Reader, interval: float, timeout: float, jitter: float) -> 
         _check_storable(reader, f"tags.{key}", str(key), "标签名", "a tag key")
         _check_storable(reader, f"tags.{key}", str(value), "标签值", "a tag value")
     try:
-        options = collector.resolve_options(reader.get("options", dict, {}))
-        collector.validate(options)
+        options = collector.configure(reader.get("options", dict, {}))
     except OptionError as exc:
         raise ConfigError(reader.file, reader.key(f"options.{exc.key}"), exc.reason) from None
     return TargetConfig(name, kind, target_interval, target_timeout,

@@ -25,12 +25,11 @@ Pods are counted, not recorded one by one: they come and go by the minute.
 from __future__ import annotations
 
 import time
-import urllib.parse
 from decimal import Decimal
 
-from collectors.base import STATUS_ERROR, STATUS_PARTIAL, Collector, Fact, Observation, Option
+from collectors.base import (STATUS_ERROR, STATUS_PARTIAL, Collector, Fact, Observation, Option,
+                             OptionError, url_option)
 from collectors.identity import clean_keys, drop_shared
-from collectors.base import OptionError
 from collectors.registry import register_collector
 from collectors.secrets import resolve_option
 
@@ -47,8 +46,8 @@ class KubernetesCollector(Collector):
     kind = "kubernetes"
     description = "A Kubernetes cluster: nodes, namespaces, pod requests/limits, usage"
     options = (
-        Option("url", str, "", help="API server URL, e.g. https://10.0.3.10:6443 "
-                                    "(or use kubeconfig)"),
+        url_option("url", help="API server URL, e.g. https://10.0.3.10:6443 "
+                               "(or use kubeconfig)"),
         Option("token", str, "env:K8S_TOKEN", secret=True,
                help="bearer token of a read-only service account: env:NAME, file:PATH "
                     "or a literal"),
@@ -67,13 +66,12 @@ class KubernetesCollector(Collector):
         """Either a kubeconfig or an http(s) URL with a token that resolves."""
         if options["kubeconfig"]:
             return
-        if urllib.parse.urlsplit(options["url"]).scheme not in ("http", "https"):
+        if not options["url"]:
             raise OptionError("url", "must be an https:// URL (or give kubeconfig)")
         resolve_option(options, "token")
 
-    def __init__(self, name, options=None, timeout=10.0):
-        super().__init__(name, options, timeout)
-        self.validate(self.config)
+    def setup(self) -> None:
+        """The client is built on the first poll."""
         self._api = None
 
     def _client(self):
@@ -89,7 +87,7 @@ class KubernetesCollector(Collector):
         else:
             configuration = client.Configuration()
             configuration.host = self.config["url"].rstrip("/")
-            configuration.api_key = {"authorization": resolve_option(self.config, "token")}
+            configuration.api_key = {"authorization": self.secret("token")}
             configuration.api_key_prefix = {"authorization": "Bearer"}
             configuration.verify_ssl = self.config["verify_tls"]
             configuration.ssl_ca_cert = self.config["ca_file"] or None

@@ -34,11 +34,10 @@ from __future__ import annotations
 
 import logging
 import time
-import urllib.parse
 from typing import Any
 
-from collectors.base import STATUS_ERROR, STATUS_PARTIAL, Collector, Fact, Observation, Option
-from collectors.base import OptionError
+from collectors.base import (STATUS_ERROR, STATUS_PARTIAL, Collector, Fact, Observation, Option,
+                             OptionError, url_option)
 from collectors.identity import clean_keys
 from collectors.registry import register_collector
 from collectors.secrets import resolve_option
@@ -63,8 +62,8 @@ class OpenStackCollector(Collector):
     description = ("An OpenStack cloud: projects, servers, flavors, hypervisors, placement "
                    "capacity, volumes and pools")
     options = (
-        Option("auth_url", str, required=True,
-               help="keystone v3 URL, e.g. https://keystone.gov.example:5000/v3"),
+        url_option("auth_url", required=True,
+                   help="keystone v3 URL, e.g. https://keystone.gov.example:5000/v3"),
         Option("username", str, required=True, help="keystone user"),
         Option("password", str, "env:OS_PASSWORD", secret=True,
                help="env:NAME, file:PATH or a literal"),
@@ -72,39 +71,32 @@ class OpenStackCollector(Collector):
         Option("user_domain_name", str, "Default", help="the user's domain"),
         Option("project_domain_name", str, "Default", help="the project's domain"),
         Option("region_name", str, "", help="catalog region; empty takes the only one"),
-        Option("interface", str, "public", help="catalog interface: public, internal, admin"),
+        Option("interface", str, "public", help="catalog interface: public, internal, admin",
+               choices=("public", "internal", "admin")),
         Option("verify_tls", bool, True, help="check the API's certificates"),
         Option("request_timeout", float, 30.0, help="seconds per request"),
         Option("retries", int, 2, help="resends of a request that failed to connect or got "
                                        "429/5xx (with keystoneauth's backoff)"),
-        Option("inventory_interval", float, 1800.0,
-               help="seconds between inventory reads (projects, servers, volumes)"),
         Option("departments", dict, {},
                help="project name or ID -> department, for the ledger's owner"),
         Option("volumes", bool, True, help="read cinder volumes and pools"),
     )
+    #: Seconds between inventory reads (projects, flavors, servers, volumes).
+    inventory_interval = 1800.0
 
     @classmethod
     def validate(cls, options) -> None:
-        """URL scheme, interface and a password that resolves."""
-        if urllib.parse.urlsplit(options["auth_url"]).scheme not in ("http", "https"):
-            raise OptionError("auth_url", "must be an http:// or https:// URL")
-        if options["interface"] not in ("public", "internal", "admin"):
-            raise OptionError("interface", "must be public, internal or admin")
-        if options["inventory_interval"] <= 0:
-            raise OptionError("inventory_interval", "must be positive")
+        """Departments as text, and a password that resolves."""
         for key, value in options["departments"].items():
             if not isinstance(key, str) or not isinstance(value, str) or not value:
                 raise OptionError("departments", f"{key!r}: project and department must be "
                                                  "non-empty text")
         resolve_option(options, "password")
 
-    def __init__(self, name, options=None, timeout=10.0):
-        super().__init__(name, options, timeout)
-        self.validate(self.config)
-        self._password = resolve_option(self.config, "password")
+    def setup(self) -> None:
+        """The password; the connection is made on the first poll."""
+        self._password = self.secret("password")
         self._conn = None
-        self._inventory_at = 0.0
 
     # -- connection -------------------------------------------------------------------
     def _connect(self):
@@ -146,8 +138,7 @@ class OpenStackCollector(Collector):
         except Exception as exc:  # keystoneauth, requests and SDK errors alike
             self.close()
             return Observation(status=STATUS_ERROR, error=f"keystone: {describe(exc)}")
-        inventory_due = time.monotonic() - self._inventory_at >= self.config["inventory_interval"] \
-            or self._inventory_at == 0.0
+        inventory_due = self.inventory.due()
         hypervisors = self._section("nova hypervisors", problems, self._hypervisors, conn)
         providers = self._section("placement", problems, self._providers, conn)
         self._hypervisor_samples(obs, hypervisors or [], providers or {}, stamp,
@@ -158,7 +149,7 @@ class OpenStackCollector(Collector):
         if inventory_due:
             complete = self._inventory(obs, conn, problems, stamp)
             if complete:
-                self._inventory_at = time.monotonic()
+                self.inventory.done()
         if problems:
             obs.status, obs.error = STATUS_PARTIAL, "; ".join(problems[:4])
             if not obs.samples and not obs.facts:

@@ -36,8 +36,8 @@ import ssl
 import time
 import urllib.parse
 
-from collectors.base import STATUS_ERROR, STATUS_PARTIAL, Collector, Fact, Observation, Option
-from collectors.base import OptionError
+from collectors.base import (STATUS_ERROR, STATUS_PARTIAL, Collector, Fact, Observation, Option,
+                             at_least, url_option)
 from collectors.identity import clean_keys, drop_shared
 from collectors.registry import register_collector
 from collectors.secrets import resolve_option
@@ -80,39 +80,34 @@ class VsphereCollector(Collector):
     kind = "vsphere"
     description = "VMware vSphere: clusters, ESXi hosts, VMs, datastores, quickStats, perf"
     options = (
-        Option("url", str, required=True, help="vCenter URL, e.g. https://vc.gov.example/sdk"),
+        url_option("url", required=True, help="vCenter URL, e.g. https://vc.gov.example/sdk"),
         Option("username", str, required=True, help="a read-only vCenter user"),
         Option("password", str, "env:VSPHERE_PASSWORD", secret=True,
                help="env:NAME, file:PATH or a literal"),
         Option("verify_tls", bool, True, help="check vCenter's certificate"),
         Option("request_timeout", float, 60.0, help="seconds per SOAP call"),
-        Option("page_size", int, 1000, help="objects per RetrievePropertiesEx page"),
-        Option("inventory_interval", float, 1800.0,
-               help="seconds between reads of configuration and hardware (facts)"),
+        Option("page_size", int, 1000, help="objects per RetrievePropertiesEx page",
+               check=at_least(1)),
         Option("performance", bool, True,
                help="read hosts' cpu/mem performance counters (realtime, 20 s samples)"),
         Option("departments", dict, {},
                help="VM folder or resource pool name -> department"),
     )
+    #: Seconds between reads of configuration and hardware (facts).
+    inventory_interval = 1800.0
 
     @classmethod
     def validate(cls, options) -> None:
-        """URL scheme, page size and a password that resolves."""
-        if urllib.parse.urlsplit(options["url"]).scheme not in ("http", "https"):
-            raise OptionError("url", "must be an https:// (or http://) URL")
-        if options["page_size"] < 1:
-            raise OptionError("page_size", "must be at least 1")
+        """A password that resolves."""
         resolve_option(options, "password")
 
-    def __init__(self, name, options=None, timeout=10.0):
-        super().__init__(name, options, timeout)
-        self.validate(self.config)
-        self._password = resolve_option(self.config, "password")
+    def setup(self) -> None:
+        """The password; the session is opened on the first poll."""
+        self._password = self.secret("password")
         self._si = None
         self._content = None
         self._view = None
         self._counters: dict[str, int] = {}
-        self._inventory_at = 0.0
         self._names: dict[str, str] = {}
 
     # -- connection -------------------------------------------------------------------
@@ -190,8 +185,7 @@ class VsphereCollector(Collector):
             self.close()
             return Observation(status=STATUS_ERROR, error=f"{self.config['url']}: "
                                                           f"{describe(exc)}")
-        inventory = time.monotonic() - self._inventory_at >= self.config["inventory_interval"] \
-            or self._inventory_at == 0.0
+        inventory = self.inventory.due()
         obs = Observation()
         problems: list[str] = []
         try:
@@ -214,7 +208,7 @@ class VsphereCollector(Collector):
                 problems.append(f"QueryPerf: {describe(exc)}")
         self._emit(obs, objects, perf, stamp, inventory)
         if inventory:
-            self._inventory_at = time.monotonic()
+            self.inventory.done()
         if problems:
             obs.status, obs.error = STATUS_PARTIAL, "; ".join(problems)
         return obs
