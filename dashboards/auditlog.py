@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, render_template, request
 
 from dashboards.access import requires
-from dashboards.resources import get_ledger
+from dashboards.resources import get_ledger, get_settings
 from ledger.census.audit import list_records, verify
 from ledger.identity.roles import AUDIT_READ
 
@@ -34,7 +34,8 @@ def records():
     """The newest records (all, census changes only, or login and grant records)."""
     with get_ledger().engine.connect() as conn:
         rows = list_records(conn, **_query())
-        check = verify(conn) if request.args.get("verify") else None
+        check = verify(conn, chain=get_settings().audit_chain) \
+            if request.args.get("verify") else None
     return render_template("audit.html", rows=rows, check=check, args=request.args)
 
 
@@ -52,6 +53,7 @@ def records_json():
 def verify_json():
     """Recompute the whole chain."""
     with get_ledger().engine.connect() as conn:
-        result = verify(conn)
+        result = verify(conn, chain=get_settings().audit_chain)
     return jsonify({"records": result.records, "head_hash": result.head_hash,
-                    "problems": result.problems})
+                    "checkpoints": result.checkpoints, "problems": result.problems,
+                    "notes": result.notes})

@@ -64,8 +64,9 @@ def parse_store_url(url: str) -> InfluxTarget:
     parts = urllib.parse.urlsplit(url)
     query = dict(urllib.parse.parse_qsl(parts.query))
     if parts.scheme not in ("influxdb", "influxdb2") or not parts.hostname:
-        raise ValueError("expected embedded, influxdb://[user@]host:port/db[?rp=NAME] or "
-                         f"influxdb2://host:port?org=O&bucket=B, got {url!r}")
+        raise ValueError("expected embedded, influxdb://[user@]host:port/db[?rp=NAME], "
+                         "influxdb2://host:port?org=O&bucket=B or victoriametrics://host:port, "
+                         f"got {url!r}")
     if parts.password:
         raise ValueError("put no password in the URL; set it in the environment "
                          "(store.password_env)")
