@@ -57,9 +57,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app = Flask(__name__)
     config = dict(test_config or {})
+    # The web reads settings without importing a collector (target options are the
+    # scheduler's business; tests/test_layering.py checks sys.modules).
     settings = config.pop("SETTINGS", None) or load_settings(
         os.environ.get("INFRA_LEDGER_CONFIG") or None,
-        data_dir=os.environ.get("INFRA_LEDGER_DATA_DIR") or None)
+        data_dir=os.environ.get("INFRA_LEDGER_DATA_DIR") or None, check_targets=False)
     app.config.from_mapping(LANGUAGE=settings.language, TIMEZONE=settings.timezone,
                             JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=settings.security.max_body)
     ledger, store = config.pop("LEDGER", None), config.pop("STORE", None)

@@ -3,6 +3,12 @@
 A bad configuration raises :class:`ConfigError` naming the file, the key (as a
 path such as ``targets[2].interval``) and the reason; nothing is started from a
 configuration that did not validate. The reference is ``config/example.yaml``.
+
+Target options are checked by their collector (``Collector.configure``), which means
+importing it. Processes that poll (the scheduler, ``check-config``, ``collect``, ``poll``)
+do so; the web tier reads settings with ``check_targets=False`` and imports no collector:
+it keeps each target's kind and options as written (checked for shape, not content) and
+never uses the options. A bad option still stops the scheduler and ``check-config``.
 """
 
 from __future__ import annotations
@@ -17,8 +23,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from collectors import get_collector
-from collectors.base import OptionError
 from ledger.census.anchor import AuditChain
 from ledger.census.const import AUDIT_ALGORITHMS
 from ledger.policy import AnalysisPolicy
@@ -189,11 +193,13 @@ def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
 
 def load_settings(path: str | os.PathLike | None = None, *, data_dir: str | None = None,
                   host: str | None = None, port: int | None = None,
-                  store_url: str | None = None) -> Settings:
-    """Read and validate ``path`` (or the built-in default); flags override the file."""
+                  store_url: str | None = None, check_targets: bool = True) -> Settings:
+    """Read and validate ``path`` (or the built-in default); flags override the file.
+
+    ``check_targets=False`` leaves target options to their collectors (see the module doc)."""
     if path is None:
         return parse_settings({}, "(built-in default)", data_dir=data_dir, host=host, port=port,
-                              store_url=store_url)
+                              store_url=store_url, check_targets=check_targets)
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -204,12 +210,14 @@ def load_settings(path: str | os.PathLike | None = None, *, data_dir: str | None
     except yaml.YAMLError as exc:
         raise ConfigError(file, "(syntax)", str(exc).replace("\n", " ")) from None
     return parse_settings(data, file, base=Path(path).resolve().parent, data_dir=data_dir,
-                          host=host, port=port, store_url=store_url)
+                          host=host, port=port, store_url=store_url,
+                          check_targets=check_targets)
 
 
 def parse_settings(data: Any, file: str, *, base: Path | None = None,
                    data_dir: str | None = None, host: str | None = None,
-                   port: int | None = None, store_url: str | None = None) -> Settings:
+                   port: int | None = None, store_url: str | None = None,
+                   check_targets: bool = True) -> Settings:
     """Validate an already parsed mapping; see :func:`load_settings`."""
     top = _Reader(file, data, "")
     top.check_known({"data_dir", "web", "store", "ledger", "scheduler", "targets", "analysis",
@@ -245,7 +253,7 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
         spool=_spool(store.child("spool")),
         ledger_url=ledger.get("url", str) or f"sqlite:///{root / 'ledger.sqlite'}",
         max_workers=_positive_int(sched, "max_workers", DEFAULTS["max_workers"]),
-        targets=_targets(top, sched),
+        targets=_targets(top, sched, check_targets),
         audit_hash=_choice(ledger, "audit_hash", AUDIT_ALGORITHMS, "sha256"),
         audit_key=_audit_key(ledger),
         audit_checkpoints=_path(ledger, "audit_checkpoints", base),
@@ -369,7 +377,7 @@ def _retention(reader: _Reader) -> dict[str, float]:
     return out
 
 
-def _targets(top: _Reader, sched: _Reader) -> tuple[TargetConfig, ...]:
+def _targets(top: _Reader, sched: _Reader, check: bool) -> tuple[TargetConfig, ...]:
     interval = sched.duration("interval", DEFAULTS["interval"])
     timeout = sched.duration("timeout", DEFAULTS["timeout"])
     jitter = sched.duration("jitter", DEFAULTS["jitter"])
@@ -380,7 +388,8 @@ def _targets(top: _Reader, sched: _Reader) -> tuple[TargetConfig, ...]:
         raise ConfigError(top.file, "targets", "expected a list of targets")
     targets, names = [], set()
     for index, item in enumerate(raw):
-        target = _target(_Reader(top.file, item, f"targets[{index}]"), interval, timeout, jitter)
+        target = _target(_Reader(top.file, item, f"targets[{index}]"), interval, timeout, jitter,
+                         check)
         if target.name in names:
             raise ConfigError(top.file, f"targets[{index}].name",
                               f"duplicate target name {target.name!r}")
@@ -389,7 +398,8 @@ def _targets(top: _Reader, sched: _Reader) -> tuple[TargetConfig, ...]:
     return tuple(targets)
 
 
-def _target(reader: _Reader, interval: float, timeout: float, jitter: float) -> TargetConfig:
+def _target(reader: _Reader, interval: float, timeout: float, jitter: float,
+            check: bool) -> TargetConfig:
     reader.check_known({"name", "kind", "interval", "timeout", "jitter", "tags", "options",
                         "zone"})
     name = reader.get("name", str)
@@ -398,10 +408,9 @@ def _target(reader: _Reader, interval: float, timeout: float, jitter: float) -> 
                           "required; 1-128 characters without spaces, '/', '?', '#' or '%'")
     _check_storable(reader, "name", name, "目标名", "the target name")  # it is the target tag
     kind = reader.get("kind", str)
-    try:
-        collector = get_collector(kind or "")
-    except KeyError as exc:
-        raise ConfigError(reader.file, reader.key("kind"), exc.args[0]) from None
+    if not kind:
+        raise ConfigError(reader.file, reader.key("kind"), "required: the collector's kind")
+    collector = _collector(reader, kind) if check else None
     target_interval = reader.duration("interval", interval)
     if target_interval < 1:
         raise ConfigError(reader.file, reader.key("interval"), "must be at least 1s")
@@ -418,12 +427,30 @@ def _target(reader: _Reader, interval: float, timeout: float, jitter: float) -> 
                               f"expected a string, got {value!r}")
         _check_storable(reader, f"tags.{key}", str(key), "标签名", "a tag key")
         _check_storable(reader, f"tags.{key}", str(value), "标签值", "a tag value")
-    try:
-        options = collector.resolve_options(reader.get("options", dict, {}))
-        collector.validate(options)
-    except OptionError as exc:
-        raise ConfigError(reader.file, reader.key(f"options.{exc.key}"), exc.reason) from None
+    options = reader.get("options", dict, {})
+    if collector is not None:
+        options = _configured(reader, collector, options)
     zone = check_zone_name(reader, reader.data.get("zone", DEFAULT_ZONE), ConfigError)
     return TargetConfig(name, kind, target_interval, target_timeout,
                         reader.duration("jitter", jitter), {str(k): str(v) for k, v in
                                                             tags.items()}, options, zone)
+
+
+def _collector(reader: _Reader, kind: str):
+    """The collector class of ``kind`` (importing the built-in collectors)."""
+    from collectors import get_collector
+
+    try:
+        return get_collector(kind)
+    except KeyError as exc:
+        raise ConfigError(reader.file, reader.key("kind"), exc.args[0]) from None
+
+
+def _configured(reader: _Reader, collector, options: dict) -> dict:
+    """The target's options resolved and validated by its collector."""
+    from collectors.base import OptionError
+
+    try:
+        return collector.configure(options)
+    except OptionError as exc:
+        raise ConfigError(reader.file, reader.key(f"options.{exc.key}"), exc.reason) from None
