@@ -44,6 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         auditlog,
         auth,
         census_pages,
+        errors,
         i18n,
         metrics,
         operator,
@@ -70,6 +71,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     resources.init_app(app, settings, ledger, store)
     _identity_services(app, settings, clock, hasher)
     i18n.init_app(app)
+    errors.init_app(app)
     access.init_app(app)
     for module in (auth, operator, metrics, api, analysis_api, census_pages, overview, admin,
                    auditlog):

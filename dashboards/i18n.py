@@ -40,6 +40,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "spool_depth": "待写入样本", "spool_oldest": "最早待写入", "spool_bytes": "缓冲文件大小",
         "spool_replayed": "重启后补写", "spool_dropped": "超限丢弃", "spool_rejected": "被拒批次",
         "store_errors": "写入失败重试",
+        "http_400": "请求有误", "http_404": "未找到请求的资源", "http_405": "接口不支持该请求方法",
+        "http_406": "无法提供所要求的格式", "http_409": "与现有数据冲突",
+        "http_415": "不支持该请求内容类型", "http_500": "服务器内部错误",
+        "json_expected": "请求体应为 JSON 对象", "json_rows_expected":
+            "{key}：应为已知类别的行对象列表", "request_nul": "请求中含有 NUL 字符",
+        "not_found": "未找到该记录", "page_integers": "page 和 per_page 应为整数",
+        "unknown_filter": "未知字段", "upload_expected": "multipart 请求应在 file 字段中上传文件",
     },
     "en": {
         "app_name": "Infra Ledger",
@@ -70,6 +77,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "spool_oldest": "Oldest waiting", "spool_bytes": "Spool on disk",
         "spool_replayed": "Replayed after restart", "spool_dropped": "Dropped at cap",
         "spool_rejected": "Batches refused", "store_errors": "Write retries",
+        "http_400": "Bad request", "http_404": "Not found", "http_405": "Method not allowed "
+        "on this path", "http_406": "Cannot answer in the format asked for",
+        "http_409": "Conflicts with existing data", "http_415": "Unsupported content type",
+        "http_500": "Internal server error", "json_expected": "A JSON object is expected",
+        "json_rows_expected": "{key}: a list of row objects of a known category is expected",
+        "request_nul": "The request holds a NUL character", "not_found": "No such row (not found)",
+        "page_integers": "page and per_page must be integers", "unknown_filter": "unknown field",
+        "upload_expected": "a multipart request must carry the file in the field 'file'",
     },
 }
 
