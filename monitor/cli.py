@@ -19,12 +19,16 @@ import logging
 import sys
 from typing import Sequence
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
 from collectors import get_collector, kinds
 from collectors.base import Collector, Option
 from monitor import analysis_cli, census_cli, ledger_cli, user_cli
 from monitor.config import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
+EXIT_LEDGER = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,6 +130,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"配置错误 (configuration error): {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    try:
+        return _dispatch(args, settings)
+    except OperationalError as exc:
+        # The ledger's database does not answer (refused, unknown host or database, bad
+        # credentials, a SQLite file that cannot be opened): say so in one line.
+        url = make_url(settings.ledger_url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"台账数据库无法连接 (ledger database unreachable): {url}: {reason}",
+              file=sys.stderr)
+        return EXIT_LEDGER
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "collect":
         return _collect(args, settings)
     if args.command == "check-config":
