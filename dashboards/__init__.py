@@ -47,6 +47,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         auth,
         census_pages,
         estate_pages,
+        errors,
         i18n,
         metrics,
         operator,
@@ -76,6 +77,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     resources.init_app(app, settings, ledger, store)
     _identity_services(app, settings, clock, hasher)
     i18n.init_app(app)
+    errors.init_app(app)
     access.init_app(app)
     for module in (auth, operator, metrics, api, analysis_api, census_pages, overview, admin,
                    auditlog, estate_pages, zones):

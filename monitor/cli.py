@@ -22,6 +22,9 @@ import logging
 import sys
 from typing import Sequence
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
 from collectors import get_collector, kinds
 from collectors.base import Collector, Option
 from ledger import i18n
@@ -30,6 +33,7 @@ from monitor import (alerts_cli, analysis_cli, census_cli, demo_cli, ledger_cli,
 from monitor.config import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
+EXIT_LEDGER = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     if args.command == "demo":
         return demo_cli.run(args)
+    alert_settings = None
     try:
         settings = load_settings(args.config, data_dir=args.data_dir, store_url=args.store,
                                  host=getattr(args, "host", None), port=getattr(args, "port", None))
@@ -148,6 +153,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     # then the configuration's.
     args.lang = getattr(args, "lang", None) or args.global_lang or settings.language
     i18n.set_language(args.lang)
+    try:
+        return _dispatch(args, settings, alert_settings)
+    except OperationalError as exc:
+        # The ledger's database does not answer (refused, unknown host or database, bad
+        # credentials, a SQLite file that cannot be opened): say so in one line.
+        url = make_url(settings.ledger_url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"台账数据库无法连接 (ledger database unreachable): {url}: {reason}",
+              file=sys.stderr)
+        return EXIT_LEDGER
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings, alert_settings) -> int:
     if args.command == "alerts":
         return alerts_cli.run(args, settings)
     if args.command == "collect":

@@ -33,7 +33,7 @@ _DATE_FORMS = (
 _MONTH_FORMS = (re.compile(r"^(\d{4})年(\d{1,2})月?$"), re.compile(r"^(\d{4})[-/.](\d{1,2})$"))
 _LEVEL = re.compile(r"^(?:等保)?第?([1-5一二三四五])级?$")
 _MAC_HEX = re.compile(r"^[0-9a-f]{12}$")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 class InvalidValue(ValueError):
