@@ -21,6 +21,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "not_choice": ("不在可选值中（{allowed}）", "not one of the allowed values ({allowed})"),
     "not_ip": ("不是 IP 地址", "not an IP address"),
     "not_mac": ("不是 MAC 地址", "not a MAC address"),
+    "not_scalar": ("应为单个值，不能是列表或对象", "expected a single value, not a list or object"),
+    "not_text": ("应为文本，不能是是/否值", "expected text, not true/false"),
+    "code_slash": ("不能包含“/”", "cannot contain '/'"),
+    "invisible": ("含不可见字符（控制符、零宽字符或双向控制符）",
+                  "contains invisible characters (control, zero-width or bidi characters)"),
     # Rows and references.
     "unknown_ref": ("引用的{target}不存在", "no such {target}"),
     "out_of_scope": ("不在本部门范围内", "outside your department's scope"),
