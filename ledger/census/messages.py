@@ -39,6 +39,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                          "still referenced by {other} {code}, cannot be removed"),
     "cycle": ("上级关系形成循环", "parent chain forms a cycle"),
     "one_of": ("应填写且只填写一组：{groups}", "fill in exactly one group: {groups}"),
+    "same_as": ("不能与{other}相同", "must differ from the {other}"),
     "unknown_field": ("未知字段", "unknown field"),
     "regions_global": ("地区为全局数据，仅管理员可修改", "regions are shared; only an "
                        "administrator may change them"),
