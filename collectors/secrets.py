@@ -2,12 +2,14 @@
 
 Shared by every collector with credentials (SNMP communities and v3 keys, BMC passwords,
 exporter tokens). The resolved value is only ever handed to the protocol code; options
-marked ``secret`` are never printed by the command line or logged.
+marked ``secret`` are never printed by the command line or logged. :func:`redact` hides
+credentials written inside URLs (``http://user:pass@host``) in any text that is shown.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from collectors.base import OptionError
@@ -36,3 +38,12 @@ def resolve_secret(value: str) -> str:
         except OSError as exc:
             raise ValueError(f"cannot read secret file {path}: {exc.strerror}") from None
     return value
+
+
+#: ``scheme://userinfo@``: what a URL carries before its host.
+_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#@]+@")
+
+
+def redact(text: str) -> str:
+    """``text`` with the user and password of every URL in it replaced by ``***``."""
+    return _USERINFO.sub(r"\1***@", text)

@@ -21,6 +21,7 @@ from typing import Sequence
 
 from collectors import get_collector, kinds
 from collectors.base import Collector, Option
+from collectors.secrets import redact
 from monitor import analysis_cli, census_cli, ledger_cli, user_cli
 from monitor.config import ConfigError, Settings, load_settings
 
@@ -115,16 +116,12 @@ def _pairs(text: str) -> dict[str, str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Library chatter (every job run, every migration plugin) hides what matters.
-    for noisy in ("apscheduler", "alembic", "redfish", "urllib3"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    install_logging(args.log_level)
     try:
         settings = load_settings(args.config, data_dir=args.data_dir, store_url=args.store,
                                  host=getattr(args, "host", None), port=getattr(args, "port", None))
     except ConfigError as exc:
-        print(f"配置错误 (configuration error): {exc}", file=sys.stderr)
+        print(f"配置错误 (configuration error): {redact(str(exc))}", file=sys.stderr)
         return EXIT_CONFIG
     if args.command == "collect":
         return _collect(args, settings)
@@ -149,12 +146,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     return service.run_all(settings)
 
 
+class RedactFilter(logging.Filter):
+    """Hides URL credentials in every record a handler writes (libraries log URLs too)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def redact_handlers(*loggers: str) -> None:
+    """Add :class:`RedactFilter` to the handlers of the root logger and of ``loggers``."""
+    for name in (None, *loggers):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, RedactFilter) for f in handler.filters):
+                handler.addFilter(RedactFilter())
+
+
+def install_logging(level: str) -> None:
+    """Log to stderr at ``level``, without library chatter and without URL credentials."""
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact_handlers()
+    # Library chatter (every job run, every migration plugin) hides what matters.
+    for noisy in ("apscheduler", "alembic", "redfish", "urllib3"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
 def _check_config(settings: Settings) -> int:
     print(f"OK: {settings.source}")
     print(f"data_dir: {settings.data_dir}")
     print(f"web: http://{settings.web_host}:{settings.web_port} ({settings.language})")
-    print(f"store: {settings.store_backend}; spool: {settings.spool_path}; "
-          f"ledger: {settings.ledger_url}")
+    print(f"store: {redact(settings.store_backend)}; spool: {settings.spool_path}; "
+          f"ledger: {redact(settings.ledger_url)}")
     for target in settings.targets:
         print(f"target {target.name}: {target.kind} every {target.interval:g}s "
               f"(timeout {target.timeout:g}s) tags={target.tags}")
