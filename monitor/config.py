@@ -21,6 +21,7 @@ from collectors import get_collector
 from collectors.base import OptionError
 from ledger.census.anchor import AuditChain
 from ledger.census.const import AUDIT_ALGORITHMS
+from ledger.census.messages import file_reason
 from ledger.policy import AnalysisPolicy
 from monitor.config_analysis import AnalysisConfigError, AnalysisSchedule, parse_analysis
 from monitor.lineprotocol import RESERVED_KEY, TAG, storable_name
@@ -187,8 +188,12 @@ def load_settings(path: str | os.PathLike | None = None, *, data_dir: str | None
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(file, "(file)", f"cannot read: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(file, "(file)", f"无法读取：{file_reason(exc, 'zh')} (cannot read: "
+                          f"{file_reason(exc, 'en')})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(file, "(file)", f"不是 UTF-8 文本 (not UTF-8 text: {exc.reason} at "
+                          f"byte {exc.start})") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

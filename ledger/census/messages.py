@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 MESSAGES: dict[str, tuple[str, str]] = {
     # Cell values.
     "required": ("必填项为空", "required value is empty"),
@@ -63,6 +65,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
                  "unknown text encoding (UTF-8 or GBK/GB18030 expected)"),
     "not_found": ("记录不存在", "no such row"),
     "code_fixed": ("编号不能修改", "a row's code cannot change"),
+    # Progress of an import (stderr).
+    "progress_read": ("已读取 {path}", "read {path}"),
+    "progress_cells": ("已检查单元格", "checked cells"),
+    "progress_refs": ("已检查引用与重复", "checked references and duplicates"),
+    "progress_written": ("已写入", "written"),
+    # Files that cannot be opened (an OSError's errno, never "[Errno 2]").
+    "os_missing": ("文件不存在", "no such file"),
+    "os_missing_dir": ("所在目录不存在", "its folder does not exist"),
+    "os_is_dir": ("是目录，不是文件", "is a directory, not a file"),
+    "os_not_dir": ("路径中有一段不是目录", "a part of the path is not a folder"),
+    "os_denied": ("没有权限", "permission denied"),
+    "os_full": ("磁盘空间不足", "no space left on the disk"),
 }
 
 
@@ -70,3 +84,15 @@ def message(key: str, language: str = "zh", **params) -> str:
     """The message ``key`` in ``language`` with ``params`` filled in."""
     zh, en = MESSAGES[key]
     return (zh if language == "zh" else en).format(**params)
+
+
+_ERRNO = {errno.EISDIR: "os_is_dir", errno.ENOTDIR: "os_not_dir", errno.EACCES: "os_denied",
+          errno.EPERM: "os_denied", errno.ENOSPC: "os_full", errno.EROFS: "os_denied"}
+
+
+def file_reason(exc: OSError, language: str = "zh", *, writing: bool = False) -> str:
+    """Why ``exc`` stopped reading (or ``writing``) a file, in words, without the errno."""
+    if exc.errno == errno.ENOENT:
+        return message("os_missing_dir" if writing else "os_missing", language)
+    key = _ERRNO.get(exc.errno)
+    return message(key, language) if key else (exc.strerror or str(exc))

@@ -418,9 +418,9 @@ def plan(snapshot: Snapshot, sheets: list[InputSheet] | ParsedInput, *, replace:
     planner.errors = list(parsed.errors)
     planner.records, planner.where = parsed.records, parsed.where
     if progress:
-        progress("checked cells")
+        progress(message("progress_cells", parsed.language))
     planner.mark_removed()
     planner.check_rows()
     if progress:
-        progress("checked references and duplicates")
+        progress(message("progress_refs", parsed.language))
     return Plan(errors=planner.errors, diffs=planner.diff(), records=planner.records)
