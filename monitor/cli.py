@@ -119,9 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_logging(args.log_level)
     try:
         settings = load_settings(args.config, data_dir=args.data_dir, store_url=args.store,
-                                 host=getattr(args, "host", None), port=getattr(args, "port", None))
+                                 host=getattr(args, "host", None), port=getattr(args, "port", None),
+                                 unreadable_secrets="warn" if args.command == "check-config"
+                                 else "error")
     except ConfigError as exc:
-        print(f"配置错误 (configuration error): {redact(str(exc))}", file=sys.stderr)
+        _print_config_errors(exc)
         return EXIT_CONFIG
     if args.command == "collect":
         return _collect(args, settings)
@@ -144,6 +146,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "scheduler":
         return service.run_scheduler(settings)
     return service.run_all(settings)
+
+
+def _print_config_errors(exc: ConfigError) -> None:
+    problems = exc.problems
+    if len(problems) == 1:
+        print(f"配置错误 (configuration error): {redact(str(problems[0]))}", file=sys.stderr)
+        return
+    print(f"{len(problems)} 个配置错误 ({len(problems)} configuration errors):", file=sys.stderr)
+    for problem in problems:
+        print(f"  {redact(str(problem))}", file=sys.stderr)
 
 
 class RedactFilter(logging.Filter):
@@ -185,8 +197,8 @@ def _check_config(settings: Settings) -> int:
         print(f"target {target.name}: {target.kind} every {target.interval:g}s "
               f"(timeout {target.timeout:g}s) tags={target.tags}")
     from monitor.config_check import census_warnings
-    for line in census_warnings(settings):
-        print(f"警告 (warning): {line}")
+    for line in (*settings.warnings, *census_warnings(settings)):
+        print(f"警告 (warning): {redact(line)}")
     return 0
 
 

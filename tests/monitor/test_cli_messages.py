@@ -87,7 +87,7 @@ targets:
 """, encoding="utf-8")
     done = _check_config(config)
     assert done.returncode == 2
-    for key in ("web.colour", "store.retention.raw", "targets[0].interval",
+    for key in ("web.colour", "web.port", "store.retention.raw", "targets[0].interval",
                 "targets[0].tags.zone", "targets[1].kind", "targets[2].name"):
         assert f"bad.yaml: {key}: " in done.stderr, (key, done.stderr)
-    assert "6 个配置错误 (6 configuration errors)" in done.stderr
+    assert "7 个配置错误 (7 configuration errors)" in done.stderr
