@@ -11,6 +11,7 @@ import dataclasses
 import os
 import re
 import socket
+import unicodedata
 from pathlib import Path
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -202,6 +203,10 @@ def _check_storable(reader: _Reader, name: str, text: str, what_zh: str, what_en
                   f"or a NUL character)")
     elif not text.isprintable() and _not_utf8(text):
         reason = f"{what_zh}不是有效的 UTF-8 文本 ({what_en} is not valid UTF-8 text)"
+    elif any(unicodedata.category(char) in ("Cc", "Cf") for char in text):
+        # Zero-width and bidi characters make two names that look alike differ.
+        reason = (f"{what_zh}含不可见字符（控制符、零宽字符或双向控制符）({what_en} contains "
+                  f"invisible characters: control, zero-width or bidi)")
     elif storable_name(text, TAG) != text:
         reason = (f"{what_zh}中的反斜杠不能位于末尾，也不能紧接在逗号、等号或空格之前，"
                   f"时序库无法原样保存 ({what_en} cannot end with a backslash or have one "
