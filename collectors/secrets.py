@@ -3,14 +3,18 @@
 The rule itself is :func:`core.secrets.resolve_secret` (alert transports and report mail use
 it too); here it is applied to a collector's options, with errors naming the option. Options
 marked ``secret`` are never printed by the command line or logged.
+:func:`redact` hides credentials written inside URLs (``http://user:pass@host``) in
+any text that is shown.
 """
 
 from __future__ import annotations
 
+import re
+
 from collectors.base import OptionError
 from core.secrets import resolve_secret
 
-__all__ = ["resolve_option", "resolve_secret"]
+__all__ = ["redact", "resolve_option", "resolve_secret"]
 
 
 def resolve_option(options, key: str) -> str:
@@ -19,3 +23,12 @@ def resolve_option(options, key: str) -> str:
         return resolve_secret(options[key])
     except ValueError as exc:
         raise OptionError(key, str(exc)) from None
+
+
+#: ``scheme://userinfo@``: what a URL carries before its host.
+_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#@]+@")
+
+
+def redact(text: str) -> str:
+    """``text`` with the user and password of every URL in it replaced by ``***``."""
+    return _USERINFO.sub(r"\1***@", text)

@@ -95,7 +95,7 @@ class CensusService:
             writer = PlanWriter(conn, snapshot, result)
             writer.write()
             if progress:
-                progress("written")
+                progress(message("progress_written", self.language))
             actor = audit.Actor(self.actor, batch_id, self.request_id)
             audit.append(conn, head, actor, writer.changes, self.algorithm)
         return ImportResult(result, True, batch_id)
