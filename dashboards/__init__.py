@@ -23,6 +23,7 @@ _LOGGER = logging.getLogger(__name__)
 NAV = (("overview.show", "nav_overview", "overview.read"),
        ("census.rows", "nav_census", "census.read"),
        ("operator.targets", "nav_targets", "targets.read"),
+       ("alerts.list_alerts", "nav_alerts", "alerts.read"),
        ("admin.users", "nav_users", "users.read"),
        ("audit.records", "nav_audit", "audit.read"),
        ("auth.account", "nav_account", "self"))
@@ -39,6 +40,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from dashboards import (
         access,
         admin,
+        alerts_api,
+        alerts_pages,
         analysis_api,
         api,
         auditlog,
@@ -72,7 +75,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     access.init_app(app)
     for module in (auth, operator, metrics, api, analysis_api, census_pages, overview, admin,
-                   auditlog):
+                   auditlog, alerts_api, alerts_pages):
         app.register_blueprint(module.bp)
     app.jinja_env.globals.update(current_identity=access.current_identity,
                                  csrf_token=access.csrf_token, nav_items=_nav_items)

@@ -76,8 +76,11 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 def _merge() -> None:
     # The identity pages keep their words in their own module.
+    from dashboards.i18n_alerts import MESSAGES as ALERTS
     from dashboards.i18n_identity import MESSAGES as IDENTITY
     for lang, words in IDENTITY.items():
+        MESSAGES[lang].update(words)
+    for lang, words in ALERTS.items():
         MESSAGES[lang].update(words)
 
 
