@@ -51,6 +51,7 @@ class AlertEngine:
         self.clock = clock or (lambda: dt.datetime.now(UTC))
         self.deliverer = deliverer or Deliverer(engine, config, clock=self.clock)
         self._failing: set[str] = set()
+        self._forwarded: dict = {}
         self._lock = threading.Lock()
         self.last: Evaluation | None = None
 
@@ -92,7 +93,7 @@ class AlertEngine:
         now = now or self.clock()
         if self.config.forward_url:
             from alerts.forward import forward
-            return forward(self.engine, self.config, now)
+            return forward(self.engine, self.config, now, self._forwarded)
         with self._lock, self.engine.begin() as conn:
             return dispatch(conn, self.config, now)
 
