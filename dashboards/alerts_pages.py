@@ -17,12 +17,21 @@ from dashboards.access import caller_scope, current_identity, requires
 from dashboards.alerts_api import filters
 from dashboards.alerts_support import BadRequest, alert_samples, alert_view
 from dashboards.i18n import current_language, translate
+from dashboards.operator import localtime
 from dashboards.resources import get_ledger, get_settings
 from ledger.identity.roles import ALERTS_MANAGE, ALERTS_READ
 from monitor.units import parse_duration
 
 bp = Blueprint("alerts", __name__)
 UTC = dt.timezone.utc
+
+
+@bp.app_template_filter("isolocal")
+def isolocal(value: str | None) -> str:
+    """An ISO 8601 time of the API as local time (the configured zone), to the second."""
+    if not value:
+        return "—"
+    return localtime(dt.datetime.fromisoformat(value))
 
 
 @bp.get("/alerts")
@@ -57,6 +66,8 @@ def show_alert(alert_id: int):
         figure = figures.line_chart(f"{series['measurement']}.{series['field']}",
                                     [(label, series["points"])], "",
                                     get_settings().timezone, translate("time"))
+        if len(series["points"]) < 10:      # a few polls: show them as points, not a void
+            figure.update_traces(mode="lines+markers")
         charts.append(figures.to_html(figure))
     matchers = [f'{k}="{v}"' for k, v in sorted(item["labels"].items())
                 if k in ("alertname", "target", "datacenter", "department", "finding_id")]
