@@ -81,7 +81,9 @@ def test_threshold_fires_after_for_and_resolves(ledger, tmp_path, store):
               "op": ">", "value": 0},
              {"name": "mem_low", "kind": "threshold", "measurement": "mem",
               "field": "used_percent", "agg": "max", "window": "5m", "op": ">",
-              "value": used + 50}]
+              "value": used + 50},
+             {"name": "mem_absent", "kind": "absence", "measurement": "mem",
+              "field": "used_percent", "window": "5m"}]
     engine = engine_for(tmp_path, ledger, store, rules)
     start = now()
     engine.evaluate(start)
@@ -93,13 +95,28 @@ def test_threshold_fires_after_for_and_resolves(ledger, tmp_path, store):
     with ledger.engine.connect() as conn:
         value = conn.execute(select(alert.c.value).where(alert.c.rule == "mem_high")).scalar()
     assert value == pytest.approx(used)
+    assert states(ledger, "mem_absent") == {}
     engine.evaluate(start + dt.timedelta(minutes=6))     # the samples left the window
     assert states(ledger, "mem_high") == {"srv-1": "resolved"}
+    assert states(ledger, "mem_absent") == {"srv-1": "firing"}   # a known series went quiet
     with ledger.engine.connect() as conn:
         history = [row.state for row in conn.execute(select(alert_event.c.state).join(
             alert, alert.c.id == alert_event.c.alert_id).where(alert.c.rule == "mem_high")
             .order_by(alert_event.c.at))]
     assert history == ["pending", "firing", "resolved"]
+
+def test_a_rule_removed_from_the_configuration_resolves_its_alerts(ledger, tmp_path,
+                                                                  embedded_store):
+    embedded_store.write(host_samples().samples)
+    rule = {"name": "mem_any", "kind": "threshold", "measurement": "mem",
+            "field": "total_bytes", "op": ">", "value": 0, "agg": "last"}
+    engine_for(tmp_path, ledger, embedded_store, [rule]).evaluate()
+    assert states(ledger, "mem_any") == {"srv-1": "firing"}
+    engine_for(tmp_path, ledger, embedded_store, []).evaluate()
+    assert states(ledger, "mem_any") == {"srv-1": "resolved"}
+    with ledger.engine.connect() as conn:
+        notes = conn.execute(select(alert_event.c.note).where(alert_event.c.state == "resolved"))
+        assert notes.scalars().all() == ["rule removed from the configuration"]
 
 
 def test_a_store_outage_keeps_alerts_as_they_are(ledger, tmp_path, influx_server):

@@ -25,6 +25,16 @@ def test_scheduler_evaluates_and_notifies(ledger, tmp_path, embedded_store, chat
         monitor.stop()
     [message] = chat.of("webhook")
     assert message["body"]["alerts"][0]["annotations"]["summary"] == "缓冲待写入 0 条"
+    from dashboards import create_app
+    from tests.dashboards.users import make_token, make_user
+    app = create_app({"SETTINGS": settings, "LEDGER": ledger, "STORE": embedded_store})
+    make_user(app, "ops", {"operator"})
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {make_token(app, 'ops', {'operator'})}"
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'infraledger_alerts{state="firing"} 1.0' in text
+    assert 'infraledger_alert_notifications{status="sent"} 1.0' in text
+    assert "infraledger_alerts_rules 1.0" in text and "infraledger_alerts_evaluation_seconds" in text
 
 
 def test_no_rules_no_jobs(ledger, tmp_path, embedded_store):
