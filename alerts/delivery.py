@@ -121,7 +121,9 @@ class Deliverer:
                                                             a["labels"].get("alertname", "")))
             firing = sum(1 for a in alerts if a["status"] == "firing")
             first = rows[0]["payload"]
-            payload = {"version": "4", "groupKey": f"digest:{key}", "digest": len(rows),
+            # A digest merged again still counts the notifications it stood for.
+            merged = sum(int(row["payload"].get("digest", 1)) for row in rows)
+            payload = {"version": "4", "groupKey": f"digest:{key}", "digest": merged,
                        "status": "firing" if firing else "resolved",
                        "receiver": rows[0]["receiver"], "groupLabels": {}, "commonLabels": {},
                        "commonAnnotations": {}, "externalURL": first.get("externalURL", ""),

@@ -12,6 +12,7 @@ FORBIDDEN = {
     "collectors": {"monitor", "ledger", "dashboards", "alerts", "flask", "sqlalchemy",
                    "apscheduler"},
     "ledger": {"dashboards", "alerts", "flask"},
+    "alerts": {"dashboards", "flask", "apscheduler"},
 }
 
 
