@@ -25,6 +25,7 @@ NAV = (("estate.overview", "nav_estate", "targets.read"),
        ("census.rows", "nav_census", "census.read"),
        ("operator.targets", "nav_targets", "targets.read"),
        ("zones.collectors", "nav_zones", "targets.read"),
+       ("alerts.list_alerts", "nav_alerts", "alerts.read"),
        ("admin.users", "nav_users", "users.read"),
        ("audit.records", "nav_audit", "audit.read"),
        ("auth.account", "nav_account", "self"))
@@ -41,6 +42,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from dashboards import (
         access,
         admin,
+        alerts_api,
+        alerts_pages,
         analysis_api,
         api,
         auditlog,
@@ -80,7 +83,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     access.init_app(app)
     for module in (auth, operator, metrics, api, analysis_api, census_pages, overview, admin,
-                   auditlog, estate_pages, zones):
+                   auditlog, estate_pages, zones, alerts_api, alerts_pages):
         app.register_blueprint(module.bp)
     app.jinja_env.globals.update(current_identity=access.current_identity,
                                  csrf_token=access.csrf_token, nav_items=_nav_items)

@@ -119,10 +119,12 @@ def register(messages: dict[str, dict[str, str]]) -> None:
 
 def _merge() -> None:
     # The identity pages keep their words in their own module.
+    from dashboards.i18n_alerts import MESSAGES as ALERTS
     from dashboards.i18n_identity import MESSAGES as IDENTITY
     from dashboards.i18n_pages import MESSAGES as PAGES
     register(IDENTITY)
     register(PAGES)
+    register(ALERTS)
     i18n.register(i18n.WEB, MESSAGES)
 
 

@@ -39,7 +39,7 @@ RULES = {
                "raw series, and takes the shared data from core"),
     "dashboards": ({"collectors", "apscheduler"} | POLLING | COLLECTOR_LIBRARIES,
                    "pages never import a collector and never poll"),
-    "alerts": ({"collectors", "dashboards", "wsgi", "apscheduler"} | POLLING
+    "alerts": ({"collectors", "dashboards", "wsgi", "apscheduler"} | WEB | POLLING
                | COLLECTOR_LIBRARIES, "alerts never import a collector and never poll"),
     "monitor/store": ({"collectors", "dashboards", "alerts"},
                       "stores take the shared data from core"),
