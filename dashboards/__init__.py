@@ -22,6 +22,7 @@ _LOGGER = logging.getLogger(__name__)
 #: Navigation: (endpoint, message key, permission), in this order.
 NAV = (("overview.show", "nav_overview", "overview.read"),
        ("census.rows", "nav_census", "census.read"),
+       ("reports.show", "nav_reports", "reports.read"),
        ("operator.targets", "nav_targets", "targets.read"),
        ("admin.users", "nav_users", "users.read"),
        ("audit.records", "nav_audit", "audit.read"),
@@ -48,6 +49,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         metrics,
         operator,
         overview,
+        reports,
         resources,
     )
 
@@ -72,7 +74,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     access.init_app(app)
     for module in (auth, operator, metrics, api, analysis_api, census_pages, overview, admin,
-                   auditlog):
+                   auditlog, reports):
         app.register_blueprint(module.bp)
     app.jinja_env.globals.update(current_identity=access.current_identity,
                                  csrf_token=access.csrf_token, nav_items=_nav_items)

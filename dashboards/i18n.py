@@ -77,8 +77,10 @@ MESSAGES: dict[str, dict[str, str]] = {
 def _merge() -> None:
     # The identity pages keep their words in their own module.
     from dashboards.i18n_identity import MESSAGES as IDENTITY
-    for lang, words in IDENTITY.items():
-        MESSAGES[lang].update(words)
+    from dashboards.i18n_reports import MESSAGES as REPORTS
+    for lang in MESSAGES:
+        MESSAGES[lang].update(IDENTITY[lang])
+        MESSAGES[lang].update(REPORTS[lang])
 
 
 _merge()

@@ -32,14 +32,15 @@ PEOPLE = {
     "ops": ({"operator"}, None, ["采集目标", "我的账户"], ["/census", "/admin/users", "/audit"]),
     "officer": ({"data_officer"}, "D002", ["总览", "普查台账", "我的账户"],
                 ["/targets", "/admin/users", "/audit"]),
-    "finance": ({"finance"}, None, ["总览", "普查台账", "我的账户"], ["/targets", "/audit"]),
-    "leader": ({"leader"}, "D001", ["总览", "我的账户"], ["/census", "/targets"]),
+    "finance": ({"finance"}, None, ["总览", "普查台账", "报表", "我的账户"],
+                ["/targets", "/audit"]),
+    "leader": ({"leader"}, "D001", ["总览", "报表", "我的账户"], ["/census", "/targets"]),
     "sysadmin": ({"system_admin"}, None, ["采集目标", "账户管理", "我的账户"],
                  ["/census", "/audit"]),
     "secadmin": ({"security_admin"}, None, ["账户管理", "我的账户"],
                  ["/census", "/targets", "/audit"]),
     "auditor": ({"audit_admin"}, None, ["审计日志", "我的账户"],
-                ["/census", "/targets", "/admin/users"]),
+                ["/census", "/targets", "/admin/users", "/reports"]),
 }
 
 
