@@ -20,10 +20,12 @@ from monitor.config import load_settings
 _LOGGER = logging.getLogger(__name__)
 
 #: Navigation: (endpoint, message key, permission), in this order.
-NAV = (("overview.show", "nav_overview", "overview.read"),
+NAV = (("estate.overview", "nav_estate", "targets.read"),
+       ("overview.show", "nav_overview", "overview.read"),
        ("census.rows", "nav_census", "census.read"),
        ("reports.show", "nav_reports", "reports.read"),
        ("operator.targets", "nav_targets", "targets.read"),
+       ("zones.collectors", "nav_zones", "targets.read"),
        ("admin.users", "nav_users", "users.read"),
        ("audit.records", "nav_audit", "audit.read"),
        ("auth.account", "nav_account", "self"))
@@ -45,12 +47,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         auditlog,
         auth,
         census_pages,
+        estate_pages,
         i18n,
         metrics,
         operator,
         overview,
         reports,
         resources,
+        zones,
     )
 
     app = Flask(__name__)
@@ -74,7 +78,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     access.init_app(app)
     for module in (auth, operator, metrics, api, analysis_api, census_pages, overview, admin,
-                   auditlog, reports):
+                   auditlog, estate_pages, zones, reports):
         app.register_blueprint(module.bp)
     app.jinja_env.globals.update(current_identity=access.current_identity,
                                  csrf_token=access.csrf_token, nav_items=_nav_items)
@@ -100,7 +104,7 @@ def _identity_services(app: Flask, settings, clock, hasher) -> None:
     options = {"clock": clock} if clock else {}
     identity = IdentityService(engine, policy=settings.security.policy,
                                box=SecretBox(load_or_create_key(settings.security.key_file)),
-                               algorithm=settings.audit_hash, hasher=hasher, **options)
+                               algorithm=settings.audit_chain, hasher=hasher, **options)
     install_services(app, identity, SessionService(identity))
     if not identity.has_users():
         _LOGGER.warning("No accounts yet: create the first administrators with "

@@ -222,8 +222,12 @@ def bulk_import():
     else:
         sheets = _sheets_from_json(_body())
     result = _service().apply(sheets, replace=replace, dry_run=dry_run)
-    return jsonify({"applied": result.applied, "dry_run": dry_run, "batch_id": result.batch_id,
-                    "diff": _diff_json(result.plan)})
+    out = {"applied": result.applied, "dry_run": dry_run, "batch_id": result.batch_id,
+           "diff": _diff_json(result.plan)}
+    encodings = {sheet.encoding for sheet in sheets if sheet.encoding}
+    if encodings:   # the text encoding a CSV upload was read in
+        out["encoding"] = encodings.pop()
+    return jsonify(out)
 
 
 @bp.get("/openapi.json")

@@ -27,7 +27,7 @@ SEARCH = ("kind", "actor", "action", "object_type", "object_key", "since", "unti
 
 
 #: Up to this many records the page verifies the chain on every visit; beyond, on request.
-AUTO_VERIFY = 100_000
+AUTO_VERIFY = 20_000
 
 
 def _day(name: str, shift: int = 0) -> dt.datetime | None:
@@ -59,7 +59,7 @@ def _status(conn):
     """The chain's verification: always when asked, else when the log is small enough."""
     total = conn.execute(select(func.count()).select_from(audit_record)).scalar_one()
     if request.args.get("verify") or total <= AUTO_VERIFY:
-        return verify(conn), total
+        return verify(conn, chain=get_settings().audit_chain), total
     return None, total
 
 
@@ -92,6 +92,7 @@ def records_json():
 def verify_json():
     """Recompute the whole chain."""
     with get_ledger().engine.connect() as conn:
-        result = verify(conn)
+        result = verify(conn, chain=get_settings().audit_chain)
     return jsonify({"records": result.records, "head_hash": result.head_hash,
-                    "problems": result.problems})
+                    "checkpoints": result.checkpoints, "problems": result.problems,
+                    "notes": result.notes})

@@ -59,10 +59,12 @@ class Day:
 
 
 def write_day(conn: Connection, day: dt.date, rows: Iterable[dict], *, resources: int,
-              now: dt.datetime) -> None:
-    """Replace one day's (non-demo) summaries and mark the day done."""
+              now: dt.datetime, demo: bool = False) -> None:
+    """Replace one day's (non-demo) summaries and mark the day done; with ``demo`` the
+    rows are the demo's generated history and replace every row of the day."""
     table = UtilizationDay.__table__
-    conn.execute(delete(table).where(table.c.day == day, table.c.demo.is_(False)))
+    where = [table.c.day == day] + ([] if demo else [table.c.demo.is_(False)])
+    conn.execute(delete(table).where(*where))
     rows = list(rows)
     for start in range(0, len(rows), CHUNK):
         conn.execute(table.insert(), rows[start:start + CHUNK])

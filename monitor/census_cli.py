@@ -50,6 +50,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     imp.add_argument("--actor", help="name recorded in the change log")
     audit = sub.add_parser("audit", parents=[common], help="census change log")
     audit.add_argument("action", choices=["verify"])
+    audit.add_argument("--lang", choices=["zh", "en"], help="language of the report")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     ledger = Ledger(settings.ledger_url)
     try:
         if args.command == "audit":
-            return _verify(ledger)
+            return _verify(ledger, settings, args.lang or settings.language)
         language = args.lang or settings.language
         if args.action == "template":
             from ledger.census.template import write_workbook
@@ -89,7 +90,7 @@ def _service(ledger, args, settings: Settings, language: str):
             return None
     return CensusService(ledger.engine, department=args.department, language=language,
                          actor=getattr(args, "actor", None) or f"cli:{getpass.getuser()}",
-                         algorithm=settings.audit_hash)
+                         algorithm=settings.audit_chain)
 
 
 def _export(service, args, language: str) -> int:
@@ -127,8 +128,13 @@ def _import(service, args, language: str) -> int:
     sheets = []
     try:
         for path in args.files:
-            sheets += read_file(path, category=args.category, language=language,
-                                progress=progress, allow_empty=len(args.files) > 1)
+            read = read_file(path, category=args.category, language=language,
+                             progress=progress, allow_empty=len(args.files) > 1)
+            for sheet in read:
+                if sheet.encoding:
+                    progress(f"{path}: " + message("encoding_used", language,
+                                                   encoding=sheet.encoding))
+            sheets += read
             progress(f"read {path}")
         if not any(sheet.rows for sheet in sheets):
             raise FileRejected(", ".join(args.files), message("empty", language))
@@ -158,15 +164,23 @@ def _print_errors(errors, language: str) -> None:
         print(f"  {error}", file=sys.stderr)
 
 
-def _verify(ledger) -> int:
+def _verify(ledger, settings: Settings, language: str) -> int:
     from ledger.census.audit import verify
 
+    chain = settings.audit_chain
     with ledger.engine.connect() as conn:
-        result = verify(conn)
+        result = verify(conn, chain=chain)
+    zh = language == "zh"
+    for note in result.notes:
+        print(f"{'注意' if zh else 'note'}: {note}")
     if result.problems:
-        print(f"审计链校验失败 (audit chain BROKEN): {len(result.problems)} problem(s)")
+        print(f"审计链校验失败：{len(result.problems)} 个问题" if zh else
+              f"audit chain BROKEN: {len(result.problems)} problem(s)")
         for problem in result.problems:
             print(f"  {problem}")
         return EXIT_REJECTED
-    print(f"审计链完整 (audit chain intact): {result.records} records, head {result.head_hash}")
+    print(f"审计链完整：{result.records} 条记录，与 {result.checkpoints} 个检查点一致，"
+          f"链头 {result.head_hash}" if zh else
+          f"audit chain intact: {result.records} records, {result.checkpoints} "
+          f"checkpoint(s) agree, head {result.head_hash}")
     return 0

@@ -19,13 +19,16 @@ import yaml
 
 from collectors import get_collector
 from collectors.base import OptionError
+from ledger.census.anchor import AuditChain
 from ledger.census.const import AUDIT_ALGORITHMS
 from ledger.policy import AnalysisPolicy
 from monitor.config_analysis import AnalysisConfigError, AnalysisSchedule, parse_analysis
 from monitor.config_reports import ReportsConfigError, ReportSettings, parse_reports
 from monitor.lineprotocol import RESERVED_KEY, TAG, storable_name
+from monitor.config_zone import DEFAULT_ZONE, ZoneSettings, check_zone_name, parse_zone
 from monitor.security_config import SecuritySettings, parse_security
 from monitor.store.influx import parse_store_url
+from monitor.store.victoria import parse_victoria_url
 from monitor.units import parse_duration, parse_size
 
 ENV_DATA_DIR = "INFRA_LEDGER_DATA_DIR"
@@ -54,6 +57,7 @@ class TargetConfig:
     jitter: float
     tags: dict[str, str]
     options: dict[str, Any]
+    zone: str = DEFAULT_ZONE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,15 +78,31 @@ class Settings:
     max_workers: int
     targets: tuple[TargetConfig, ...]
     audit_hash: str = "sha256"
+    #: ``env:NAME`` or ``file:PATH`` of the change log's key (see ledger.census.anchor).
+    audit_key: str | None = None
+    audit_checkpoints: Path | None = None
     analysis: AnalysisPolicy = dataclasses.field(default_factory=AnalysisPolicy)
     analysis_schedule: AnalysisSchedule = dataclasses.field(default_factory=AnalysisSchedule)
     security: SecuritySettings = dataclasses.field(default_factory=SecuritySettings)
+    #: The ``alerts`` section as written; ``alerts.config.parse_alerts`` validates it (the
+    #: alert package sits above this one), and ``config_dir`` resolves its relative paths.
+    alerts: Any = None
+    config_dir: Path | None = None
     reports: ReportSettings = dataclasses.field(default_factory=ReportSettings)
+    zone: ZoneSettings = dataclasses.field(default_factory=ZoneSettings)
 
     @property
     def store_path(self) -> Path:
         """Folder of the embedded time-series store."""
         return self.data_dir / "tsdb"
+
+    @property
+    def audit_chain(self) -> AuditChain:
+        """How the change log is written and verified (key and checkpoints)."""
+        default = f"file:{self.data_dir / 'audit.key'}"
+        key = self.audit_key or default
+        return AuditChain(self.audit_hash, key, self.audit_checkpoints or
+                          self.data_dir / "audit-checkpoints.jsonl", create_key=key == default)
 
     @property
     def spool_path(self) -> Path:
@@ -193,12 +213,13 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
     """Validate an already parsed mapping; see :func:`load_settings`."""
     top = _Reader(file, data, "")
     top.check_known({"data_dir", "web", "store", "ledger", "scheduler", "targets", "analysis",
-                     "security", "reports"})
+                     "security", "alerts", "reports",
+                     "zone"})
     web, store, ledger, sched = (top.child(n) for n in ("web", "store", "ledger", "scheduler"))
     web.check_known({"host", "port", "language", "timezone"})
     store.check_known({"backend", "retention", "spool", "password_env", "token_env", "timeout",
                        "gzip", "manage_schema"})
-    ledger.check_known({"url", "audit_hash"})
+    ledger.check_known({"url", "audit_hash", "audit_key", "audit_checkpoints"})
     sched.check_known({"interval", "timeout", "jitter", "max_workers"})
     root = _data_dir(top, base, data_dir)
     web_host = host or web.get("host", str, "127.0.0.1")
@@ -226,10 +247,15 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
         max_workers=_positive_int(sched, "max_workers", DEFAULTS["max_workers"]),
         targets=_targets(top, sched),
         audit_hash=_choice(ledger, "audit_hash", AUDIT_ALGORITHMS, "sha256"),
+        audit_key=_audit_key(ledger),
+        audit_checkpoints=_path(ledger, "audit_checkpoints", base),
         analysis=analysis,
         analysis_schedule=schedule,
         security=parse_security(top.child("security"), root, web_host),
+        alerts=top.data.get("alerts"),
+        config_dir=base,
         reports=reports,
+        zone=parse_zone(top.child("zone"), base, ConfigError),
     )
 
 
@@ -241,6 +267,26 @@ def _data_dir(top: _Reader, base: Path | None, flag: str | None) -> Path:
         path = Path(configured).expanduser()
         return (path if path.is_absolute() else (base or Path.cwd()) / path).resolve()
     return Path(os.environ.get(ENV_DATA_DIR) or DEFAULT_DATA_DIR).expanduser().resolve()
+
+
+def _audit_key(ledger: _Reader) -> str | None:
+    value = ledger.get("audit_key", str)
+    if value is not None and not (value.startswith("env:") and len(value) > 4 or
+                                  value.startswith("file:") and len(value) > 5):
+        raise ConfigError(ledger.file, ledger.key("audit_key"),
+                          "密钥须写作 env:变量名 或 file:路径，不能直接写在配置中 (must be "
+                          "env:NAME or file:PATH; the key never goes into the file itself)")
+    if value is not None and value.startswith("file:"):
+        value = f"file:{Path(value[5:]).expanduser()}"
+    return value
+
+
+def _path(reader: _Reader, name: str, base: Path | None) -> Path | None:
+    value = reader.get(name, str)
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base or Path.cwd()) / path
 
 
 def _port(web: _Reader, flag: int | None) -> int:
@@ -280,7 +326,10 @@ def _store_backend(store: _Reader, flag: str | None) -> str:
     value = flag or store.get("backend", str, "embedded")
     if value != "embedded":
         try:
-            parse_store_url(value)
+            if value.startswith("victoriametrics://"):
+                parse_victoria_url(value)
+            else:
+                parse_store_url(value)
         except ValueError as exc:
             file, key = ("(command line)", "--store") if flag else (store.file,
                                                                      store.key("backend"))
@@ -341,7 +390,8 @@ def _targets(top: _Reader, sched: _Reader) -> tuple[TargetConfig, ...]:
 
 
 def _target(reader: _Reader, interval: float, timeout: float, jitter: float) -> TargetConfig:
-    reader.check_known({"name", "kind", "interval", "timeout", "jitter", "tags", "options"})
+    reader.check_known({"name", "kind", "interval", "timeout", "jitter", "tags", "options",
+                        "zone"})
     name = reader.get("name", str)
     if not name or not TARGET_NAME.match(name):
         raise ConfigError(reader.file, reader.key("name"),
@@ -373,6 +423,7 @@ def _target(reader: _Reader, interval: float, timeout: float, jitter: float) -> 
         collector.validate(options)
     except OptionError as exc:
         raise ConfigError(reader.file, reader.key(f"options.{exc.key}"), exc.reason) from None
+    zone = check_zone_name(reader, reader.data.get("zone", DEFAULT_ZONE), ConfigError)
     return TargetConfig(name, kind, target_interval, target_timeout,
                         reader.duration("jitter", jitter), {str(k): str(v) for k, v in
-                                                            tags.items()}, options)
+                                                            tags.items()}, options, zone)

@@ -58,6 +58,26 @@ def census_warnings(settings: Settings) -> list[str]:
     return warnings
 
 
+def alert_warnings(alerts) -> list[str]:
+    """One line per secret reference of an alert integration that cannot be read now (it
+    names the option and the source, never a value)."""
+    from collectors.secrets import resolve_secret
+    from alerts.config_routing import OPTIONS
+
+    warnings = []
+    for integrations in alerts.routing.receivers.values():
+        for integration in integrations:
+            for option in sorted(OPTIONS[integration.kind][2]):
+                value = integration.options.get(option)
+                if not isinstance(value, str) or not value.startswith(("env:", "file:")):
+                    continue
+                try:
+                    resolve_secret(value)
+                except ValueError as exc:
+                    warnings.append(f"alerts receiver {integration.key}: {option}: {exc}")
+    return warnings
+
+
 def report_lines(settings: Settings) -> list[str]:
     """What ``check-config`` says about ``reports:``: each schedule, and warnings for a
     password reference that does not resolve or a PDF font that cannot be used."""

@@ -112,6 +112,69 @@ bind-address = "127.0.0.1:{self.rpc_port}"
             assert answer.status == 204
 
 
+VICTORIA_METRICS = shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
+
+
+class VictoriaMetricsServer:
+    """A single-node VictoriaMetrics with its own data folder, run as the product expects
+    (``.`` between measurement and field, deduplication of repeated timestamps)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        """Base HTTP URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def store_url(self) -> str:
+        """The product's store URL for this server."""
+        return f"victoriametrics://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> "VictoriaMetricsServer":
+        """Start victoria-metrics and wait until /health answers."""
+        log = open(self.folder / "victoria-metrics.log", "ab")
+        self.proc = subprocess.Popen(
+            [VICTORIA_METRICS, f"-storageDataPath={self.folder / 'data'}",
+             f"-httpListenAddr=127.0.0.1:{self.port}", "-influxMeasurementFieldSeparator=.",
+             "-dedup.minScrapeInterval=1ms", "-search.latencyOffset=0s", "-loggerLevel=ERROR",
+             "-retentionPeriod=100y"], stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("victoria-metrics exited: "
+                                   f"{(self.folder / 'victoria-metrics.log').read_text()}")
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=1) as answer:
+                    if answer.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("victoria-metrics did not answer /health in time")
+
+    def flush(self) -> None:
+        """Make every accepted sample searchable now (VictoriaMetrics' own test hook)."""
+        with urllib.request.urlopen(self.url + "/internal/force_flush", timeout=30) as answer:
+            answer.read()
+
+    def stop(self) -> None:
+        """Stop the victoria-metrics this helper started."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self.proc = None
+
+
 def free_tcp_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -9,6 +9,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 FORBIDDEN = {
+    "core": {"collectors", "monitor", "ledger", "dashboards", "alerts", "flask", "sqlalchemy",
+             "apscheduler"},
     "collectors": {"monitor", "ledger", "dashboards", "alerts", "flask", "sqlalchemy",
                    "apscheduler"},
     "ledger": {"dashboards", "alerts", "flask"},

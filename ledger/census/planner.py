@@ -31,6 +31,7 @@ class InputSheet:
     columns: list[str]
     rows: list[tuple[int, list[Any]]] = field(default_factory=list)
     units: dict[str, decimal.Decimal] = field(default_factory=dict)
+    encoding: str | None = None    # the text encoding a CSV file was read in
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ class CensusService:
     """Census reads and writes for one caller (``department`` scope, ``actor`` name)."""
 
     def __init__(self, engine: Engine, *, department: str | None = None, actor: str = "system",
-                 language: str = "zh", algorithm: str = "sha256",
+                 language: str = "zh", algorithm: str | audit.AuditChain = "sha256",
                  request_id: str | None = None) -> None:
         self.engine = engine
         self.department = department

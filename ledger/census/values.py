@@ -33,6 +33,7 @@ _DATE_FORMS = (
 _MONTH_FORMS = (re.compile(r"^(\d{4})年(\d{1,2})月?$"), re.compile(r"^(\d{4})[-/.](\d{1,2})$"))
 _LEVEL = re.compile(r"^(?:等保)?第?([1-5一二三四五])级?$")
 _MAC_HEX = re.compile(r"^[0-9a-f]{12}$")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class InvalidValue(ValueError):
@@ -77,6 +78,9 @@ def parse(spec: Field, raw, *, unit: decimal.Decimal | None = None):
         if spec.required:
             raise InvalidValue("required")
         return None
+    control = _CONTROL.search(raw) if isinstance(raw, str) else None
+    if control:   # PostgreSQL text cannot hold NUL, and no census value needs one
+        raise InvalidValue("control_char", char=f"U+{ord(control[0]):04X}")
     return _PARSERS[spec.kind](spec, raw, unit)
 
 

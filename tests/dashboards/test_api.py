@@ -63,7 +63,7 @@ def test_list_filters_search_and_pages(loaded):
     assert loaded.get("/api/v1/census/nothing").status_code == 404
 
 
-def test_create_update_patch_delete_are_audited(loaded, ledger):
+def test_create_update_patch_delete_are_audited(loaded, ledger, settings):
     body = {"code": "DEV20", "name": "汇聚交换机", "department": "D001", "device_type": "switch",
             "status": "in_use", "vendor": "Ruijie", "serial_number": "G1PD12345",
             "purchase_price": "8.5万元", "purchase_date": "2023年3月"}
@@ -86,7 +86,7 @@ def test_create_update_patch_delete_are_audited(loaded, ledger):
     assert loaded.delete("/api/v1/census/device/DEV20").status_code == 204
     assert loaded.get("/api/v1/census/device/DEV20").status_code == 404
     with ledger.engine.connect() as conn:
-        result = verify(conn)
+        result = verify(conn, chain=settings.audit_chain)
         rows = conn.exec_driver_sql(
             "SELECT action, actor, changes FROM audit_record WHERE object_key = 'DEV20' "
             "ORDER BY seq").all()

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from collectors.base import Fact
 from ledger.analyses import run_daily
 from ledger.census.fields import CATEGORIES
-from ledger.models import Finding
+from ledger.models import Finding, ObservedAsset
 from ledger.reports import KINDS as REPORT_KINDS
 from ledger.observed import record_facts
 from tests.dashboards.users import csrf_of, login, make_token, make_user
@@ -117,6 +117,12 @@ def observe_and_reconcile(app) -> None:
     assert result["reconcile"]["undeclared"] == 4 and result["reconcile"]["mismatch"] == 4
 
 
+def asset_ids(app) -> list[int]:
+    ledger = app.extensions["infra_ledger"]["ledger"]
+    with ledger.engine.connect() as conn:
+        return list(conn.execute(select(ObservedAsset.id)).scalars())
+
+
 def finding_ids(app) -> list[int]:
     ledger = app.extensions["infra_ledger"]["ledger"]
     with ledger.engine.connect() as conn:
@@ -160,7 +166,8 @@ def urls(app) -> list[tuple[str, str]]:
     codes["department"] = list(DEPARTMENTS)
     values = {"category": list(CATEGORIES), "fmt": ["xlsx", "csv", "pdf"], "name": ["local"],
               "username": ["operator"], "token_id": [1], "filename": ["style.css"],
-              "finding_id": finding_ids(app), "report": list(REPORT_KINDS)}
+              "finding_id": finding_ids(app), "asset_id": asset_ids(app),
+              "report": list(REPORT_KINDS)}
     out = []
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods:

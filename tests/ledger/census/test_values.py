@@ -115,7 +115,8 @@ def test_any_cell_gives_a_value_or_invalid_value(spec, raw):
 @given(st.sampled_from([s for s in ALL_FIELDS if s.kind not in ("ref",)]), st.data())
 def test_exported_cells_import_to_the_same_value(spec, data):
     values = {
-        "text": st.text(min_size=1, max_size=20).map(str.strip).filter(bool),
+        "text": st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1,
+                        max_size=20).map(str.strip).filter(bool),
         "int": st.integers(0, 10**12), "float": st.floats(0, 1e9), "bool": st.booleans(),
         "date": st.dates(dt.date(1990, 1, 1), dt.date(2100, 1, 1)),
         "money": st.decimals(0, 10**12, places=2), "level": st.integers(1, 5),
