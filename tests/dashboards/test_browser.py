@@ -7,6 +7,7 @@ draws its plotly charts under the Content-Security-Policy without a single viola
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -79,13 +80,22 @@ def server(settings, ledger, embedded_store):
         admin = any(r.endswith("_admin") for r in roles)
         make_user(app, name, roles, department, totp=SECRET if admin else None)
     _poll(ledger, embedded_store)
+    with serving(app) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def serving(app):
+    """Serve ``app`` on a free loopback port in a thread; yields its base URL."""
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(10)
-    httpd.server_close()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(10)
+        httpd.server_close()
 
 
 def _poll(ledger, store):

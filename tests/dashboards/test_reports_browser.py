@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 from pathlib import Path
 
 import openpyxl
 import pypdf
 import pytest
-from werkzeug.serving import make_server
 
 from dashboards import create_app
 from ledger.db import Ledger
-from tests.dashboards.test_browser import SECRET, chromium, sign_in  # noqa: F401 - fixture
+from tests.dashboards.test_browser import SECRET, chromium, serving, sign_in  # noqa: F401
 from tests.dashboards.users import FAST_HASHER, make_user
 from tests.ledger.reports.estate import build_estate
 
@@ -29,13 +27,8 @@ def server(settings, embedded_store, tmp_path):
                       "PASSWORD_HASHER": FAST_HASHER})
     make_user(app, "finance", {"finance"}, "D001")
     make_user(app, "auditor", {"audit_admin"}, totp=SECRET)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(10)
-    httpd.server_close()
+    with serving(app) as base:
+        yield base
     ledger.close()
 
 
