@@ -23,6 +23,7 @@ _LOGGER = logging.getLogger(__name__)
 NAV = (("estate.overview", "nav_estate", "targets.read"),
        ("overview.show", "nav_overview", "overview.read"),
        ("census.rows", "nav_census", "census.read"),
+       ("reports.show", "nav_reports", "reports.read"),
        ("operator.targets", "nav_targets", "targets.read"),
        ("zones.collectors", "nav_zones", "targets.read"),
        ("alerts.list_alerts", "nav_alerts", "alerts.read"),
@@ -55,6 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         metrics,
         operator,
         overview,
+        reports,
         resources,
         zones,
     )
@@ -83,7 +85,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     access.init_app(app)
     for module in (auth, operator, metrics, api, analysis_api, census_pages, overview, admin,
-                   auditlog, estate_pages, zones, alerts_api, alerts_pages):
+                   auditlog, estate_pages, zones, alerts_api, alerts_pages, reports):
         app.register_blueprint(module.bp)
     app.jinja_env.globals.update(current_identity=access.current_identity,
                                  csrf_token=access.csrf_token, nav_items=_nav_items)

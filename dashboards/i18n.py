@@ -122,9 +122,11 @@ def _merge() -> None:
     from dashboards.i18n_alerts import MESSAGES as ALERTS
     from dashboards.i18n_identity import MESSAGES as IDENTITY
     from dashboards.i18n_pages import MESSAGES as PAGES
+    from dashboards.i18n_reports import MESSAGES as REPORTS
     register(IDENTITY)
     register(PAGES)
     register(ALERTS)
+    register(REPORTS)
     i18n.register(i18n.WEB, MESSAGES)
 
 
