@@ -22,7 +22,10 @@ _LOGGER = logging.getLogger(__name__)
 #: Navigation: (endpoint, message key, permission), in this order.
 NAV = (("estate.overview", "nav_estate", "targets.read"),
        ("overview.show", "nav_overview", "overview.read"),
+       ("screen.show", "nav_screen", "overview.read"),
        ("census.rows", "nav_census", "census.read"),
+       ("officer.list_findings", "nav_findings", "findings.read"),
+       ("graph.start", "nav_graph", "census.read"),
        ("operator.targets", "nav_targets", "targets.read"),
        ("admin.users", "nav_users", "users.read"),
        ("audit.records", "nav_audit", "audit.read"),
@@ -46,11 +49,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         auth,
         census_pages,
         estate_pages,
+        graph,
         i18n,
         metrics,
+        officer,
         operator,
         overview,
         resources,
+        screen,
     )
 
     app = Flask(__name__)
@@ -74,10 +80,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     access.init_app(app)
     for module in (auth, operator, metrics, api, analysis_api, census_pages, overview, admin,
-                   auditlog, estate_pages):
+                   auditlog, estate_pages, officer, screen, graph):
         app.register_blueprint(module.bp)
     app.jinja_env.globals.update(current_identity=access.current_identity,
-                                 csrf_token=access.csrf_token, nav_items=_nav_items)
+                                 csrf_token=access.csrf_token, nav_items=_nav_items, zip=zip,
+                                 label_of=i18n.label_of)
 
     @app.get("/")
     def index():
