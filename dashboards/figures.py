@@ -84,8 +84,9 @@ def line_chart(title: str, lines: Sequence[tuple[str, Sequence[tuple[float, floa
             hovertemplate=f"%{{y:.4~s}}{unit}<extra>{label}</extra>"))
     figure.update_layout(
         title={"text": title, "x": 0.01, "font": {"size": 15}},
-        height=300, margin={"l": 55, "r": 15, "t": 40, "b": 40},
-        legend={"orientation": "h", "y": -0.2}, template="plotly_white",
+        height=300, margin={"l": 55, "r": 15, "t": 48, "b": 40},
+        legend={"orientation": "h", "y": 1.0, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+        template="plotly_white",
         xaxis={"title": {"text": f"{x_title} · {zone_label(timezone)}"}, "autorange": True},
         yaxis={"ticksuffix": unit, "rangemode": "tozero"},
         showlegend=len(lines) > 1)
@@ -113,7 +114,8 @@ def state_timeline(title: str, lanes: Sequence[tuple[str, Sequence[tuple[float, 
     figure.update_layout(
         title={"text": title, "x": 0.01, "font": {"size": 15}}, barmode="overlay",
         height=max(160, 60 + 26 * len(lanes)), margin={"l": 120, "r": 15, "t": 40, "b": 40},
-        template="plotly_white", legend={"orientation": "h", "y": -0.3},
+        template="plotly_white",
+        legend={"orientation": "h", "y": 1.0, "x": 1, "xanchor": "right", "yanchor": "bottom"},
         xaxis={"type": "date", "title": {"text": f"{x_title} · {zone_label(timezone)}"}})
     return figure
 

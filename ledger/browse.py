@@ -65,6 +65,18 @@ def source_size(conn: Connection, source: str) -> int:
     return conn.execute(select(func.count()).where(ObservedAsset.source == source)).scalar_one()
 
 
+def source_departments(conn: Connection) -> dict[str, str]:
+    """Target name -> the department tag its observed assets carry (the most common)."""
+    table = ObservedAsset.__table__
+    query = select(table.c.source, table.c.department, func.count()).where(
+        table.c.department.is_not(None)).group_by(table.c.source, table.c.department)
+    best: dict[str, tuple[int, str]] = {}
+    for source, department, count in conn.execute(query):
+        if count > best.get(source, (0, ""))[0]:
+            best[source] = (count, department)
+    return {source: department for source, (_count, department) in best.items()}
+
+
 def asset_days(conn: Connection, asset_id: int, since: dt.date) -> list[dict]:
     """The asset's daily summaries since ``since``, oldest first."""
     table = UtilizationDay.__table__
