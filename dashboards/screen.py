@@ -19,7 +19,7 @@ from dashboards import figures_screen as fs
 from dashboards.access import caller_scope, requires
 from dashboards.cache import cached
 from dashboards.figures import to_html
-from dashboards.i18n import translate
+from dashboards.i18n import current_language, translate
 from dashboards.resources import get_ledger, get_settings
 from ledger import analyses, browse
 from ledger.census.tables import TABLES
@@ -69,9 +69,17 @@ def show():
         scope = caller.ledger_scope(conn)
     ttl = current_app.config.get("SCREEN_CACHE_SECONDS", 60)
     data = cached(("screen", scope.root), ttl, lambda: screen_data(scope))
+    figures = cached(("screen-figures", scope.root, current_language()), ttl,
+                     lambda: [to_html(f) for f in screen_figures(data)])
+    return render_template("screen.html", totals=data["compute"]["totals"], figures=figures,
+                           data=data, refresh=REFRESH_SECONDS, scope=scope.root,
+                           money=money)
+
+
+def screen_figures(data: dict) -> list:
+    """The six figures of the screen from :func:`screen_data`."""
     compute = data["compute"]
-    totals = compute["totals"]
-    figures = [
+    return [
         fs.distribution(translate("screen_distribution"), compute["groups"], data["regions"],
                         "cores", translate("screen_all")),
         fs.trend(translate("screen_trend"), data["trend"],
@@ -84,9 +92,6 @@ def show():
         fs.migration(translate("screen_migration"), data["systems"],
                      {key: translate(f"system_{key}") for key in SYSTEM_STATES}),
     ]
-    return render_template("screen.html", totals=totals, figures=[to_html(f) for f in figures],
-                           data=data, refresh=REFRESH_SECONDS, scope=scope.root,
-                           money=money)
 
 
 def money(amount_yuan: float) -> str:
