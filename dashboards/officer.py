@@ -19,8 +19,8 @@ from pathlib import Path
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from dashboards.access import body_limit, caller_scope, requires
-from dashboards.i18n import current_language, translate
+from dashboards.access import body_limit, caller_scope, csrf_token, requires
+from dashboards.i18n import current_language, label_of, translate
 from dashboards.resources import get_ledger, get_settings
 from ledger import browse, findings
 from ledger.census.fields import CATEGORIES
@@ -31,7 +31,7 @@ from ledger.const import FINDING_KINDS, FINDING_STATES
 from ledger.identity.roles import CENSUS_READ, CENSUS_WRITE, FINDINGS_READ
 
 bp = Blueprint("officer", __name__)
-PAGE = 100
+PAGE = 50
 UPLOAD_SUFFIXES = (".xlsx", ".csv")
 
 
@@ -212,7 +212,10 @@ def list_findings():
                            pages=max(1, -(-total // PAGE)), kind=kind, state=state,
                            kinds=FINDING_KINDS, states=FINDING_STATES,
                            can_write=caller.identity.can(CENSUS_WRITE),
-                           error=request.args.get("error"), language=current_language())
+                           error=request.args.get("error"), language=current_language(),
+                           kind_labels={k: label_of("finding_kind", k) for k in FINDING_KINDS},
+                           state_labels={k: label_of("finding_state", k) for k in FINDING_STATES},
+                           census_base=url_for("census.rows") + "/", csrf=csrf_token())
 
 
 @bp.post("/findings/<int:finding_id>/state")

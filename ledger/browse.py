@@ -24,6 +24,24 @@ SEARCH_COLUMNS = ("hostname", "serial_number", "mgmt_ip", "natural_key", "source
 PAIRED = ("matched", "mismatch", "suspect")
 
 
+def declared_totals(conn: Connection, scope: Scope, categories: list[str],
+                    invested: tuple[str, ...]) -> tuple[dict[str, int], Any]:
+    """Rows per census category within ``scope`` and the investment the ``invested``
+    categories declare (one COUNT and one SUM each, never the rows themselves)."""
+    import decimal
+    counts, total = {}, decimal.Decimal(0)
+    for category in categories:
+        table, owner = TABLES[category], _owner_column(category)
+        where = [] if owner is None or scope.unrestricted else \
+            [owner.in_(scope.department_ids)]
+        counts[category] = conn.execute(select(func.count()).select_from(table)
+                                        .where(*where)).scalar_one()
+        if category in invested:
+            total += conn.execute(select(func.coalesce(func.sum(table.c.total_investment), 0))
+                                  .where(*where)).scalar_one() or 0
+    return counts, total
+
+
 def owner_of(conn: Connection, asset_id: int) -> int | None:
     """The department owning an observed asset: its declared twin's, else its tag's."""
     pair = conn.execute(select(ReconcilePair.department_id).where(
