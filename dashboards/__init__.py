@@ -22,7 +22,10 @@ _LOGGER = logging.getLogger(__name__)
 #: Navigation: (endpoint, message key, permission), in this order.
 NAV = (("estate.overview", "nav_estate", "targets.read"),
        ("overview.show", "nav_overview", "overview.read"),
+       ("screen.show", "nav_screen", "overview.read"),
        ("census.rows", "nav_census", "census.read"),
+       ("officer.list_findings", "nav_findings", "findings.read"),
+       ("graph.start", "nav_graph", "census.read"),
        ("reports.show", "nav_reports", "reports.read"),
        ("operator.targets", "nav_targets", "targets.read"),
        ("zones.collectors", "nav_zones", "targets.read"),
@@ -52,12 +55,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         census_pages,
         estate_pages,
         errors,
+        graph,
         i18n,
         metrics,
+        officer,
         operator,
         overview,
         reports,
         resources,
+        screen,
         zones,
     )
 
@@ -85,10 +91,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     access.init_app(app)
     for module in (auth, operator, metrics, api, analysis_api, census_pages, overview, admin,
+                   auditlog, estate_pages, officer, screen, graph):
                    auditlog, estate_pages, zones, alerts_api, alerts_pages, reports):
         app.register_blueprint(module.bp)
     app.jinja_env.globals.update(current_identity=access.current_identity,
-                                 csrf_token=access.csrf_token, nav_items=_nav_items)
+                                 csrf_token=access.csrf_token, nav_items=_nav_items, zip=zip,
+                                 label_of=i18n.label_of)
 
     @app.get("/")
     def index():

@@ -127,6 +127,10 @@ def _merge() -> None:
     register(PAGES)
     register(ALERTS)
     register(REPORTS)
+    from ledger.const import COMPARED_FIELDS, FINDING_KINDS, FINDING_STATES, OUTCOMES
+    for domain, labels in (("finding_kind", FINDING_KINDS), ("finding_state", FINDING_STATES),
+                           ("outcome", OUTCOMES), ("compared_field", COMPARED_FIELDS)):
+        i18n.register(domain, labels)
     i18n.register(i18n.WEB, MESSAGES)
 
 
@@ -136,6 +140,12 @@ _merge()
 def translate(key: str, lang: str | None = None) -> str:
     """Return the message for ``key`` in ``lang`` (default: this request's language)."""
     return i18n.gettext(key, lang or current_language())
+
+
+def label_of(domain: str, key: str) -> str:
+    """A label of the analyses' shared names (``finding_kind``, ``finding_state``,
+    ``outcome``, ``compared_field``) in this request's language."""
+    return i18n.dgettext(domain, key, current_language())
 
 
 def current_language() -> str:
@@ -151,7 +161,16 @@ def init_app(app: Flask) -> None:
         g.lang = i18n.negotiate(request.args.get("lang"), request.cookies.get(COOKIE),
                                 request.headers.get("Accept-Language"),
                                 app.config.get("LANGUAGE", "zh"))
-        i18n.set_language(g.lang)
+        g.lang_token = i18n.push(g.lang)
+
+    @app.teardown_request
+    def _forget_language(_exc) -> None:
+        token = g.pop("lang_token", None)
+        if token is not None:
+            try:
+                i18n.pop(token)
+            except ValueError:   # torn down in another context than it was set in
+                pass
 
     @app.after_request
     def _remember_language(response):
