@@ -73,6 +73,7 @@ class VictoriaMetricsStore(StoreBase):
         self._http = InfluxStore(f"influxdb2://{host}:{port}?org=infra-ledger&bucket=infra-ledger",
                                  token_env=token_env, timeout=timeout, use_gzip=False,
                                  manage_schema=False)
+        self._http.label = "VictoriaMetrics"
         self.where = f"VictoriaMetrics at {host}:{port}"
 
     # -- writing ---------------------------------------------------------------------------------
