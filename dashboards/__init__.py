@@ -91,8 +91,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     access.init_app(app)
     for module in (auth, operator, metrics, api, analysis_api, census_pages, overview, admin,
-                   auditlog, estate_pages, officer, screen, graph):
-                   auditlog, estate_pages, zones, alerts_api, alerts_pages, reports):
+                   auditlog, estate_pages, zones, alerts_api, alerts_pages, reports, officer,
+                   screen, graph):
         app.register_blueprint(module.bp)
     app.jinja_env.globals.update(current_identity=access.current_identity,
                                  csrf_token=access.csrf_token, nav_items=_nav_items, zip=zip,
