@@ -25,6 +25,7 @@ CANDIDATES = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
               "/usr/share/fonts/truetype/arphic/uming.ttc",
               "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
 FONT_NAME = "ReportCJK"
+NUMERIC = ("int", "number", "percent", "money")
 MIN_COLUMN = 26.0      # points: three Chinese characters at the table's size
 _lock = threading.Lock()
 _registered: dict[str, str] = {}
@@ -83,6 +84,7 @@ def pdf(report: Report, language: str = "zh", *, font: str | None = None) -> byt
               "text": ParagraphStyle("p", fontName=name, fontSize=8, leading=11),
               "cell": ParagraphStyle("c", fontName=name, fontSize=6.5, leading=8,
                                      wordWrap="CJK")}
+    styles["number"] = ParagraphStyle("n", parent=styles["cell"], alignment=2)   # right
     out = io.BytesIO()
     page = landscape(A4)
     doc = SimpleDocTemplate(out, pagesize=page, leftMargin=10 * mm, rightMargin=10 * mm,
@@ -108,18 +110,36 @@ def _table(section: Section, language: str, timezone: str, styles: dict, width: 
     rows = section.rows + ([totals_row(section, language)] if section.totals else [])
     if not rows:
         return Paragraph(_escape(label(HEADER, "empty", language)), styles["text"])
+    widths = _widths(section, language, width)
     head = [Paragraph(_escape(c.title(language)), styles["cell"]) for c in section.columns]
-    body = [[Paragraph(_escape(cell_text(c, row.get(c.key), language, timezone)),
-                       styles["cell"]) for c in section.columns] for row in rows]
-    table = Table([head] + body, colWidths=_widths(section, language, width), repeatRows=1)
+    body = [[_cell(cell_text(c, row.get(c.key), language, timezone), c.kind in NUMERIC, w,
+                   styles) for c, w in zip(section.columns, widths)] for row in rows]
+    table = Table([head] + body, colWidths=widths, repeatRows=1)
+    size = styles["cell"].fontSize
     style = [("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
              ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#DDE6F0")),
              ("VALIGN", (0, 0), (-1, -1), "TOP"),
+             ("FONT", (0, 0), (-1, -1), styles["cell"].fontName, size, size + 1.5),
+             ("TOPPADDING", (0, 1), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 1), (-1, -1), 1.5),
              ("LEFTPADDING", (0, 0), (-1, -1), 2), ("RIGHTPADDING", (0, 0), (-1, -1), 2)]
+    style += [("ALIGN", (i, 1), (i, -1), "RIGHT") for i, c in enumerate(section.columns)
+              if c.kind in NUMERIC]
     if section.totals:
         style.append(("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#F2F2F2")))
     table.setStyle(TableStyle(style))
     return table
+
+
+def _cell(text: str, numeric: bool, width: float, styles: dict):
+    """A plain string when it fits its column (fast to lay out), else a wrapping paragraph.
+
+    A paragraph per cell costs about a hundred times a string: a list of ten thousand rows
+    would take minutes."""
+    from reportlab.platypus import Paragraph
+    size = styles["cell"].fontSize
+    if display_width(text) * size * 0.55 <= width - 4:
+        return text.replace("\0", "")
+    return Paragraph(_escape(text), styles["number" if numeric else "cell"])
 
 
 def _widths(section: Section, language: str, width: float) -> list[float]:
