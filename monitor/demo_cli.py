@@ -10,6 +10,7 @@ demo listens on loopback only; ``monitor run`` stays the production entry.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import ipaddress
 import logging
 import os
@@ -101,6 +102,7 @@ def _serve(args: argparse.Namespace, data_dir: Path, text: dict) -> int:
     from monitor.demo import demo_settings, fill
     from monitor.demo.agents import DemoAgents
     from monitor.scheduler import Monitor
+    from monitor.service import attach_alerts
     from monitor.store import open_configured_store
     with DemoAgents(data_dir / "demo-agents") as agents:
         settings = demo_settings(data_dir, agent_port=agents.port, web_port=args.port)
@@ -109,10 +111,12 @@ def _serve(args: argparse.Namespace, data_dir: Path, text: dict) -> int:
         store = open_configured_store(settings)
         try:
             result = fill(settings, ledger, store)
+            raise_alerts(ledger, store, settings, first_time=result.census_imported)
             print_accounts(result.accounts, args.lang, text)
             app = create_app({"SETTINGS": settings, "LEDGER": ledger, "STORE": store})
             server = waitress.create_server(app, host=args.host, port=args.port, threads=8)
             monitor = Monitor(settings, ledger, store)
+            attach_alerts(monitor, settings, ledger, store)
             monitor.start()
             try:
                 host = f"[{args.host}]" if ":" in args.host else args.host
@@ -147,3 +151,19 @@ def print_accounts(accounts, language: str, text: dict) -> None:
         print(f"  {account.username:<15} {role:<16} {account.password:<22} "
               f"{account.totp_secret or '-'}    # {label}")
     print(text["totp"], flush=True)
+
+
+def raise_alerts(ledger, store, settings, *, first_time: bool) -> dict:
+    """Evaluate the demo's alert rules once, so alerts exist before the scheduler runs them;
+    the first time, a maintenance silence on the core switch's CPU alert too."""
+    from alerts import silences
+    from alerts.config import parse_alerts
+    from alerts.engine import AlertEngine
+    evaluation = AlertEngine(settings, parse_alerts(settings), ledger.engine, store).evaluate()
+    if first_time:
+        now = dt.datetime.now(dt.timezone.utc)
+        silences.create(ledger.engine, matchers=['alertname="cpu_busy"',
+                                                 'target="sw-core-01"'],
+                        starts_at=now, ends_at=now + dt.timedelta(days=7), created_by="demo",
+                        comment="核心交换机扩容割接（演示）")
+    return {"firing": evaluation.changes.firing, "failed": evaluation.failed}

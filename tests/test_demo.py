@@ -207,6 +207,16 @@ def test_every_planted_discrepancy_shows_in_the_apis(demo):
     assert networks["NET01"]["overdue"] and networks["NET01"]["evidence"]["devices_answering"]
 
 
+def test_alerts_fire_from_the_demo_rules(demo):
+    operator = sign_in(demo, "demo-operator")
+    answer = operator.get(f"{demo.base}/api/v1/alerts?per_page=1000", timeout=60)
+    assert answer.status_code == 200
+    names = {item["labels"]["alertname"] for item in answer.json()["items"]}
+    assert {"ledger_findings", "cpu_busy"} <= names, names
+    silences = operator.get(f"{demo.base}/api/v1/silences", timeout=60).json()["items"]
+    assert any("sw-core-01" in str(item["matchers"]) for item in silences)
+
+
 def test_the_data_officer_sees_the_police_and_its_sub_departments_only(demo):
     officer = sign_in(demo, "demo-officer")
     found = findings_of(officer, demo)

@@ -15,6 +15,9 @@ directory changes nothing it need not):
    finance department then retires its idle spare server (idle investment reclaimed);
 6. creates one account per audience with a new password (printed by the command).
 
+The demo's alert rules are in its settings (:data:`ALERTS`); the command, which sits above
+the alert engine, evaluates them once after the build (``monitor.demo_cli.raise_alerts``).
+
 The SNMP agents must be answering at ``settings``' targets during :func:`fill`;
 :func:`build_demo` starts and stops them around it.
 """
@@ -63,6 +66,21 @@ TARGETS = {
 }
 SILENT_TARGET = "ups-dc03"
 POLL_SECONDS = 60
+#: The demo's alert rules; its one receiver has no integration, so nothing is ever sent.
+ALERTS = {
+    "rules": [
+        {"name": "target_down", "kind": "target_state", "state": "down", "for": "1m",
+         "severity": "critical",
+         "summary": {"zh": "采集目标 {target} 无响应：{status}",
+                     "en": "Target {target} is down: {status}"}},
+        {"name": "cpu_busy", "kind": "threshold", "measurement": "cpu", "field": "usage_percent",
+         "agg": "mean", "window": "30m", "op": ">", "value": 20, "severity": "warning"},
+        {"name": "ledger_findings", "kind": "ledger_event", "severity": "info",
+         "findings": ["undeclared", "missing", "suspect", "conflict", "migration_overdue",
+                      "network_overdue", "dc_still_active"]}],
+    "route": {"receiver": "demo", "group_by": ["alertname", "department"]},
+    "receivers": [{"name": "demo"}],
+}
 
 
 @dataclasses.dataclass
@@ -90,7 +108,7 @@ def demo_settings(data_dir: str | Path, *, agent_port: int, web_port: int = 8080
                                     "community": community, "retries": 0 if silent else 1,
                                     "request_timeout": 2 if silent else 10}})
     raw: dict[str, Any] = {"web": {"host": "127.0.0.1", "port": web_port, "timezone": ZONE},
-                           "scheduler": {"jitter": 0}, "targets": targets}
+                           "scheduler": {"jitter": 0}, "targets": targets, "alerts": ALERTS}
     if ledger_url:
         raw["ledger"] = {"url": ledger_url}
     return parse_settings(raw, "(demo)", data_dir=str(data_dir))
