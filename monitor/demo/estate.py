@@ -214,6 +214,7 @@ class Platform:
     data_center: str
     hosts: tuple[Host, ...]
     vms: tuple[Vm, ...]
+    storage_tib: tuple[int, ...] = ()     # datastores' capacity
 
 
 def _hosts(prefix, count, vendor, model, cpu, sockets, cores, threads, memory, busy, gpus=0,
@@ -242,14 +243,14 @@ PLATFORMS: tuple[Platform, ...] = (
         Vm("test-k8s-01", "D01", 16, 32, 25, 40),
         Vm("test-k8s-02", "D01", 16, 32, 23, 41),
         Vm("tmp-bigdata-01", "D05", 32, 128, 30, 66),
-    )),
+    ), (300, 300, 120)),
     Platform("cloud-cp02", "CP02", "D02", "DC01",
              _hosts("cp02-esx", 3, "Inspur", "NF5280M5", "Intel(R) Xeon(R) Gold 6248R CPU @ "
                     "3.00GHz", 2, 48, 96, 768, 40, gpus=2, accelerator="NVIDIA Tesla T4"), (
                  Vm("sp-app-01", "D02", 16, 32, 48, 61, "VM-IS06-APP1", "IS06", annual_cost=60000),
                  Vm("sp-app-02", "D02", 16, 32, 44, 58, "VM-IS06-APP2", "IS06", annual_cost=60000),
                  Vm("jg-query-test", "D0201", 8, 16, 19, 35),
-             )),
+             ), (80,)),
 )
 
 
@@ -293,7 +294,7 @@ def _resources() -> list[dict]:
 
 
 def platform_facts(platform: Platform) -> list[Fact]:
-    """The platform's hosts and instances as a vSphere collector reports them."""
+    """The platform's hosts, datastores and instances as a vSphere collector reports them."""
     facts = [Fact("hypervisor", {"serial_number": serial(h), "machine_uuid": uid(h.name),
                                  "hostname": h.name}, {
         "vendor": h.vendor, "model": h.model, "cpu_model": h.cpu_model,
@@ -301,6 +302,10 @@ def platform_facts(platform: Platform) -> list[Fact]:
         "memory_bytes": h.memory_gib * GIB, "gpus": h.gpus or None, "power_state": "poweredOn",
         "processors": [{"type": "GPU", "model": h.accelerator}] * h.gpus, "demo": True})
         for h in platform.hosts]
+    facts += [Fact("datastore", {"resource_id": f"{platform.code}-ds-{n:02d}"}, {
+        "name": f"{platform.code.lower()}-ds-{n:02d}", "type": "vsan",
+        "capacity_bytes": tib * 1024 * GIB, "free_bytes": tib * 1024 * GIB * 2 // 5,
+        "demo": True}) for n, tib in enumerate(platform.storage_tib, start=1)]
     for n, vm in enumerate(platform.vms):
         host = platform.hosts[n % len(platform.hosts)]
         facts.append(Fact("instance", {"instance_uuid": uid(vm.name), "hostname": vm.name}, {
