@@ -30,13 +30,15 @@ SECRET = pyotp.random_base32()
 UTC = dt.timezone.utc
 #: person -> (roles, department, navigation labels they see, pages they must be refused)
 PEOPLE = {
-    "ops": ({"operator"}, None, ["运行总览", "采集目标", "我的账户"], ["/census", "/admin/users", "/audit"]),
+    "ops": ({"operator"}, None, ["运行总览", "采集目标", "分区采集器", "我的账户"],
+            ["/census", "/admin/users", "/audit"]),
     "officer": ({"data_officer"}, "D002", ["总览", "普查台账", "我的账户"],
                 ["/targets", "/admin/users", "/audit"]),
     "finance": ({"finance"}, None, ["总览", "普查台账", "报表", "我的账户"],
                 ["/targets", "/audit"]),
     "leader": ({"leader"}, "D001", ["总览", "报表", "我的账户"], ["/census", "/targets"]),
-    "sysadmin": ({"system_admin"}, None, ["运行总览", "采集目标", "账户管理", "我的账户"],
+    "sysadmin": ({"system_admin"}, None, ["运行总览", "采集目标", "分区采集器", "账户管理",
+                                         "我的账户"],
                  ["/census", "/audit"]),
     "secadmin": ({"security_admin"}, None, ["账户管理", "我的账户"],
                  ["/census", "/targets", "/audit"]),
