@@ -1,14 +1,16 @@
 """Delivery of the outbox: retries with backoff, a rate limit per integration, exactly once.
 
-Each row moves ``pending`` → ``sending`` (claimed, committed) → ``written`` (the whole
-request left this process, committed before the answer is read) → ``sent``. A failure
+Each row moves ``pending`` → ``sending`` (claimed, committed) → ``written`` (committed at
+the transport's point of no return: everything but the request's last byte, or the mail's
+terminating dot, has left, so the receiver cannot have acted on it yet) → ``sent``. A failure
 that may pass is retried with exponential backoff up to ``max_attempts``, then ``failed``
 with its reason; one that cannot pass (a refused signature, a bad address) fails at once.
 After a crash, :meth:`Deliverer.recover` puts ``sending`` rows back to ``pending`` (the
-request never left whole) and settles ``written`` rows as sent without confirmation: the
-receiver may already show them, so they are never sent again. No receiver sees a
-notification twice; the narrowest gap left is the instant between the last byte leaving
-and the ``written`` mark being committed.
+receiver cannot have acted on it) and settles ``written`` rows as sent without
+confirmation: the receiver may already show them, so they are never sent again. No
+receiver sees a notification twice; the price is that a crash in the instant between the
+mark and the last byte leaves one notification recorded as sent-unconfirmed (visible in
+the outbox) that the receiver never completed.
 
 Under a flood, an integration sends at most ``max_per_minute`` messages a minute; when
 more are waiting than it may send, they are merged into one digest (``merged`` rows point
@@ -119,7 +121,9 @@ class Deliverer:
                                                             a["labels"].get("alertname", "")))
             firing = sum(1 for a in alerts if a["status"] == "firing")
             first = rows[0]["payload"]
-            payload = {"version": "4", "groupKey": f"digest:{key}", "digest": len(rows),
+            # A digest merged again still counts the notifications it stood for.
+            merged = sum(int(row["payload"].get("digest", 1)) for row in rows)
+            payload = {"version": "4", "groupKey": f"digest:{key}", "digest": merged,
                        "status": "firing" if firing else "resolved",
                        "receiver": rows[0]["receiver"], "groupLabels": {}, "commonLabels": {},
                        "commonAnnotations": {}, "externalURL": first.get("externalURL", ""),

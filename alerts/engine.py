@@ -51,6 +51,7 @@ class AlertEngine:
         self.clock = clock or (lambda: dt.datetime.now(UTC))
         self.deliverer = deliverer or Deliverer(engine, config, clock=self.clock)
         self._failing: set[str] = set()
+        self._forwarded: dict = {}
         self._lock = threading.Lock()
         self.last: Evaluation | None = None
 
@@ -92,7 +93,7 @@ class AlertEngine:
         now = now or self.clock()
         if self.config.forward_url:
             from alerts.forward import forward
-            return forward(self.engine, self.config, now)
+            return forward(self.engine, self.config, now, self._forwarded)
         with self._lock, self.engine.begin() as conn:
             return dispatch(conn, self.config, now)
 
@@ -112,11 +113,24 @@ class AlertEngine:
         """The scheduler's evaluation job."""
         try:
             result = self.evaluate()
+            self._publish(result)
             if result.seconds > self.config.evaluation_interval * 0.5:
                 _LOGGER.warning("Alert evaluation took %.1fs of a %.0fs interval",
                                 result.seconds, self.config.evaluation_interval)
         except Exception:  # noqa: BLE001 - retried at the next interval
             _LOGGER.exception("Alert evaluation failed")
+
+    def _publish(self, result: Evaluation) -> None:
+        """The evaluation's figures for /metrics (beside the scheduler's own)."""
+        from sqlalchemy.orm import Session
+
+        from ledger.status import set_runtime_stats
+        with Session(self.engine) as session:
+            set_runtime_stats(session, {"alerts_rules": result.rules,
+                                        "alerts_rules_failing": len(result.failed),
+                                        "alerts_evaluation_seconds": result.seconds},
+                              self.clock())
+            session.commit()
 
     def jobs(self) -> list[tuple[str, Callable[[], None], float]]:
         """(id, function, seconds) of the scheduler jobs."""

@@ -24,8 +24,8 @@ DEFAULT_SUMMARY = {
                   "{alertname}: {measurement} is {value}"),
     "absence": ("{alertname}：{measurement} 在时间窗口内没有数据",
                 "{alertname}: no {measurement} data in the window"),
-    "ledger_event": ("台账发现：{finding_kind_zh} {declared}{observed_source}",
-                     "Ledger finding: {finding_kind_en} {declared}{observed_source}"),
+    "ledger_event": ("台账发现：{finding_kind_zh} {subject}",
+                     "Ledger finding: {finding_kind_en} {subject}"),
     "health": ("系统自身健康：{metric} = {value}", "Monitor health: {metric} = {value}"),
 }
 
@@ -43,6 +43,8 @@ def summary(kind: str, template: str, labels: Mapping[str, str], value: float | 
     text = template or DEFAULT_SUMMARY[kind][0 if language == "zh" else 1]
     values = _Labels(labels)
     values["value"] = "—" if value is None else f"{value:.4g}"
+    values["subject"] = " / ".join(v for v in (labels.get("declared"),
+                                               labels.get("observed_source")) if v)
     kind_label = FINDING_KINDS_LABELS.get(labels.get("finding_kind", ""))
     if kind_label:
         values["finding_kind_zh"], values["finding_kind_en"] = kind_label

@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 
 from flask import Blueprint, abort, render_template, request
 
+from core.observation import TARGET_TAG
 from dashboards import facts, figures
 from dashboards.access import caller_scope, requires
 from dashboards.i18n import translate
@@ -26,7 +27,6 @@ from dashboards.resources import get_ledger, get_settings
 from ledger import analyses, browse
 from ledger.identity.roles import TARGETS_READ
 from ledger.status import runtime_stats, target_states
-from monitor.poller import TARGET_TAG
 
 bp = Blueprint("estate", __name__)
 #: Failing first: the order of states on the overview.
@@ -35,9 +35,13 @@ SEVERITY = {"error": 0, "timeout": 1, "partial": 2, None: 3, "ok": 4}
 OVERDUE_INTERVALS = 3
 
 
-def _departments() -> dict[str, str]:
-    """Target name -> its department tag in the configuration."""
-    return {t.name: t.tags.get("department", "") for t in get_settings().targets}
+def _departments(conn) -> dict[str, str]:
+    """Target name -> its department tag in the configuration, else the one its observed
+    assets carry."""
+    out = browse.source_departments(conn)
+    out.update({t.name: t.tags["department"] for t in get_settings().targets
+                if t.tags.get("department")})
+    return out
 
 
 @bp.get("/estate")
@@ -48,7 +52,7 @@ def overview():
         states = target_states(session)
         stats = {name: row.value for name, row in runtime_stats(session).items()}
         runs = analyses.last_runs(session.connection())
-    departments = _departments()
+        departments = _departments(session.connection())
     states.sort(key=lambda s: (SEVERITY.get(s.status, 3), s.kind, s.name))
     now = dt.datetime.now(dt.timezone.utc)
     overdue = [s.name for s in states if s.last_poll and s.interval_seconds and

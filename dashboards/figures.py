@@ -27,6 +27,18 @@ COUNTER_FIELDS = frozenset({"rx_bytes", "tx_bytes", "rx_packets", "tx_packets", 
 STATE_FIELDS = frozenset({"up", "oper_up", "admin_up", "status", "state", "power_state",
                           "on_battery", "link_up"})
 STATE_COLOURS = {1.0: "#2e9d4f", 0.0: "#c8382e"}
+COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf"]
+#: The light look, written out: a named template is deep-copied into every figure, which
+#: cost most of a page's time.
+LIGHT_AXIS = {"gridcolor": "#e5e7eb", "zerolinecolor": "#d1d5db", "linecolor": "#d1d5db"}
+
+
+def new_figure(data=None, **layout) -> go.Figure:
+    """A figure built in one step, without plotly's default template: a named template is
+    deep-copied into every figure and ``update_layout`` walks the whole tree, which together
+    cost most of a page's time (see :data:`LIGHT_AXIS`)."""
+    return go.Figure(data=data, layout={"template": {}, **layout})
 
 
 def field_kind(field: str) -> str:
@@ -76,20 +88,19 @@ def line_chart(title: str, lines: Sequence[tuple[str, Sequence[tuple[float, floa
     """A time-series line chart: one trace per (label, [(epoch seconds, value)]). The x
     axis is fitted to the points and names the zone; few points get markers."""
     zone = ZoneInfo(timezone)
-    figure = go.Figure()
-    for label, points in lines:
-        figure.add_trace(go.Scatter(
-            x=_times(points, zone), y=[value for _, value in points],
-            mode="lines+markers" if len(points) < FEW_POINTS else "lines", name=label,
-            hovertemplate=f"%{{y:.4~s}}{unit}<extra>{label}</extra>"))
-    figure.update_layout(
-        title={"text": title, "x": 0.01, "font": {"size": 15}},
-        height=300, margin={"l": 55, "r": 15, "t": 40, "b": 40},
-        legend={"orientation": "h", "y": -0.2}, template="plotly_white",
-        xaxis={"title": {"text": f"{x_title} · {zone_label(timezone)}"}, "autorange": True},
-        yaxis={"ticksuffix": unit, "rangemode": "tozero"},
+    traces = [go.Scatter(
+        x=_times(points, zone), y=[value for _, value in points],
+        mode="lines+markers" if len(points) < FEW_POINTS else "lines", name=label,
+        hovertemplate=f"%{{y:.4~s}}{unit}<extra>{label}</extra>") for label, points in lines]
+    return new_figure(
+        traces, title={"text": title, "x": 0.01, "font": {"size": 15}},
+        height=300, margin={"l": 55, "r": 15, "t": 48, "b": 40},
+        legend={"orientation": "h", "y": 1.0, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+        colorway=COLOURS, plot_bgcolor="#fff",
+        xaxis={"title": {"text": f"{x_title} · {zone_label(timezone)}"}, "autorange": True,
+               **LIGHT_AXIS},
+        yaxis={"ticksuffix": unit, "rangemode": "tozero", **LIGHT_AXIS},
         showlegend=len(lines) > 1)
-    return figure
 
 
 def state_timeline(title: str, lanes: Sequence[tuple[str, Sequence[tuple[float, float]]]],
@@ -98,24 +109,24 @@ def state_timeline(title: str, lanes: Sequence[tuple[str, Sequence[tuple[float, 
     """A state timeline: one row per lane, one bar per run of the same state, from each
     change to the next (the last run until ``end``), coloured by state."""
     zone = ZoneInfo(timezone)
-    figure = go.Figure()
-    shown: set[float] = set()
+    traces, shown = [], set()
     for lane, points in lanes:
         for start, stop, state in runs(points, end):
             state = float(round(state))
-            figure.add_trace(go.Bar(
+            traces.append(go.Bar(
                 y=[lane], x=[(stop - start) * 1000.0], base=[_ms(start, zone)],
                 orientation="h", name=labels.get(state, str(state)),
                 marker={"color": STATE_COLOURS.get(state, "#8c8c8c")},
                 legendgroup=str(state), showlegend=state not in shown,
                 hovertemplate=f"{labels.get(state, state)}<extra>{lane}</extra>"))
             shown.add(state)
-    figure.update_layout(
-        title={"text": title, "x": 0.01, "font": {"size": 15}}, barmode="overlay",
+    return new_figure(
+        traces, title={"text": title, "x": 0.01, "font": {"size": 15}}, barmode="overlay",
         height=max(160, 60 + 26 * len(lanes)), margin={"l": 120, "r": 15, "t": 40, "b": 40},
-        template="plotly_white", legend={"orientation": "h", "y": -0.3},
-        xaxis={"type": "date", "title": {"text": f"{x_title} · {zone_label(timezone)}"}})
-    return figure
+        plot_bgcolor="#fff",
+        legend={"orientation": "h", "y": 1.0, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+        xaxis={"type": "date", "title": {"text": f"{x_title} · {zone_label(timezone)}"},
+               **LIGHT_AXIS}, yaxis=LIGHT_AXIS)
 
 
 def _ms(ts: float, zone) -> str:

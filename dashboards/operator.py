@@ -19,7 +19,8 @@ from core.observation import TARGET_TAG
 from dashboards import facts, figures
 from dashboards.access import requires
 from dashboards.charts import COMMON_TAGS, ChartSpec, charts_for
-from dashboards.i18n import translate
+from dashboards.cache import cached
+from dashboards.i18n import current_language, translate
 from dashboards.resources import get_ledger, get_settings, get_store
 from ledger.identity.roles import TARGETS_READ
 from ledger.models import TargetState
@@ -31,6 +32,7 @@ bp = Blueprint("operator", __name__)
 #: Page ranges: key -> (seconds back, aggregation interval in seconds).
 RANGES = {"1h": (3600, 20), "6h": (6 * 3600, 60), "1d": (86400, 300),
           "1w": (7 * 86400, 3600), "30d": (30 * 86400, 4 * 3600)}
+CHART_CACHE_SECONDS = 60
 #: Auto-refresh choices (seconds; 0 = off).
 REFRESH = (0, 30, 60, 300)
 STATE_LABELS = {1.0: "state_up", 0.0: "state_down"}
@@ -102,7 +104,17 @@ def _columns(asset) -> dict:
 
 def charts(tags: dict[str, str], range_key: str) -> list[dict]:
     """Every chart of the series carrying ``tags``, over ``range_key``: gauges as lines,
-    counters as rates, states as timelines; a new target's few points on a fitted axis."""
+    counters as rates, states as timelines; a new target's few points on a fitted axis.
+
+    Kept for one aggregation interval (at most a minute) per target, range and language:
+    a newer point would fall into the same bucket, and many operators watching one target
+    cost one set of queries."""
+    key = ("charts", tuple(sorted(tags.items())), range_key, current_language())
+    ttl = min(RANGES[range_key][1], CHART_CACHE_SECONDS)
+    return cached(key, ttl, lambda: _charts(tags, range_key))
+
+
+def _charts(tags: dict[str, str], range_key: str) -> list[dict]:
     store = get_store()
     back, interval = RANGES[range_key]
     end = time.time()

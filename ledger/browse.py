@@ -24,6 +24,24 @@ SEARCH_COLUMNS = ("hostname", "serial_number", "mgmt_ip", "natural_key", "source
 PAIRED = ("matched", "mismatch", "suspect")
 
 
+def declared_totals(conn: Connection, scope: Scope, categories: list[str],
+                    invested: tuple[str, ...]) -> tuple[dict[str, int], Any]:
+    """Rows per census category within ``scope`` and the investment the ``invested``
+    categories declare (one COUNT and one SUM each, never the rows themselves)."""
+    import decimal
+    counts, total = {}, decimal.Decimal(0)
+    for category in categories:
+        table, owner = TABLES[category], _owner_column(category)
+        where = [] if owner is None or scope.unrestricted else \
+            [owner.in_(scope.department_ids)]
+        counts[category] = conn.execute(select(func.count()).select_from(table)
+                                        .where(*where)).scalar_one()
+        if category in invested:
+            total += conn.execute(select(func.coalesce(func.sum(table.c.total_investment), 0))
+                                  .where(*where)).scalar_one() or 0
+    return counts, total
+
+
 def owner_of(conn: Connection, asset_id: int) -> int | None:
     """The department owning an observed asset: its declared twin's, else its tag's."""
     pair = conn.execute(select(ReconcilePair.department_id).where(
@@ -63,6 +81,18 @@ def asset(conn: Connection, asset_id: int) -> dict | None:
 def source_size(conn: Connection, source: str) -> int:
     """How many observed assets one target reports."""
     return conn.execute(select(func.count()).where(ObservedAsset.source == source)).scalar_one()
+
+
+def source_departments(conn: Connection) -> dict[str, str]:
+    """Target name -> the department tag its observed assets carry (the most common)."""
+    table = ObservedAsset.__table__
+    query = select(table.c.source, table.c.department, func.count()).where(
+        table.c.department.is_not(None)).group_by(table.c.source, table.c.department)
+    best: dict[str, tuple[int, str]] = {}
+    for source, department, count in conn.execute(query):
+        if count > best.get(source, (0, ""))[0]:
+            best[source] = (count, department)
+    return {source: department for source, (_count, department) in best.items()}
 
 
 def asset_days(conn: Connection, asset_id: int, since: dt.date) -> list[dict]:

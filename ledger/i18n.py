@@ -90,6 +90,16 @@ def set_language(lang: str | None) -> None:
     _current.set(normalise(lang) or DEFAULT)
 
 
+def push(lang: str | None) -> contextvars.Token:
+    """Set the language until :func:`pop` with the returned token (one web request)."""
+    return _current.set(normalise(lang) or DEFAULT)
+
+
+def pop(token: contextvars.Token) -> None:
+    """Restore the language :func:`push` replaced."""
+    _current.reset(token)
+
+
 @contextlib.contextmanager
 def use(lang: str | None) -> Iterator[str]:
     """Run a block in ``lang``."""

@@ -22,14 +22,19 @@ import logging
 import sys
 from typing import Sequence
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
 from collectors import get_collector, kinds
 from collectors.base import Collector, Option
+from collectors.secrets import redact
 from ledger import i18n
 from monitor import (alerts_cli, analysis_cli, census_cli, demo_cli, ledger_cli, report_cli,
                      user_cli)
 from monitor.config import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
+EXIT_LEDGER = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,25 +134,37 @@ def _pairs(text: str) -> dict[str, str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Library chatter (every job run, every migration plugin) hides what matters.
-    for noisy in ("apscheduler", "alembic", "redfish", "urllib3"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    install_logging(args.log_level)
     if args.command == "demo":
         return demo_cli.run(args)
+    alert_settings = None
     try:
         settings = load_settings(args.config, data_dir=args.data_dir, store_url=args.store,
-                                 host=getattr(args, "host", None), port=getattr(args, "port", None))
+                                 host=getattr(args, "host", None), port=getattr(args, "port", None),
+                                 unreadable_secrets="warn" if args.command == "check-config"
+                                 else "error")
         if args.command in ("run", "scheduler", "check-config", "alerts"):
             alert_settings = _alert_settings(settings)
     except ConfigError as exc:
-        print(f"配置错误 (configuration error): {exc}", file=sys.stderr)
+        _print_config_errors(exc)
         return EXIT_CONFIG
     # One language for every message of this run: a command's own --lang, the global one,
     # then the configuration's.
     args.lang = getattr(args, "lang", None) or args.global_lang or settings.language
     i18n.set_language(args.lang)
+    try:
+        return _dispatch(args, settings, alert_settings)
+    except OperationalError as exc:
+        # The ledger's database does not answer (refused, unknown host or database, bad
+        # credentials, a SQLite file that cannot be opened): say so in one line.
+        url = make_url(settings.ledger_url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"台账数据库无法连接 (ledger database unreachable): {url}: {reason}",
+              file=sys.stderr)
+        return EXIT_LEDGER
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings, alert_settings) -> int:
     if args.command == "alerts":
         return alerts_cli.run(args, settings)
     if args.command == "collect":
@@ -184,12 +201,51 @@ def _alert_settings(settings: Settings):
     return parse_alerts(settings)
 
 
+def _print_config_errors(exc: ConfigError) -> None:
+    problems = exc.problems
+    if len(problems) == 1:
+        print(f"配置错误 (configuration error): {redact(str(problems[0]))}", file=sys.stderr)
+        return
+    print(f"{len(problems)} 个配置错误 ({len(problems)} configuration errors):", file=sys.stderr)
+    for problem in problems:
+        print(f"  {redact(str(problem))}", file=sys.stderr)
+
+
+class RedactFilter(logging.Filter):
+    """Hides URL credentials in every record a handler writes (libraries log URLs too)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def redact_handlers(*loggers: str) -> None:
+    """Add :class:`RedactFilter` to the handlers of the root logger and of ``loggers``."""
+    for name in (None, *loggers):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, RedactFilter) for f in handler.filters):
+                handler.addFilter(RedactFilter())
+
+
+def install_logging(level: str) -> None:
+    """Log to stderr at ``level``, without library chatter and without URL credentials."""
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact_handlers()
+    # Library chatter (every job run, every migration plugin) hides what matters.
+    for noisy in ("apscheduler", "alembic", "redfish", "urllib3"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
 def _check_config(settings: Settings, alerts) -> int:
     print(f"OK: {settings.source}")
     print(f"data_dir: {settings.data_dir}")
     print(f"web: http://{settings.web_host}:{settings.web_port} ({settings.language})")
-    print(f"store: {settings.store_backend}; spool: {settings.spool_path}; "
-          f"ledger: {settings.ledger_url}")
+    print(f"store: {redact(settings.store_backend)}; spool: {settings.spool_path}; "
+          f"ledger: {redact(settings.ledger_url)}")
     for target in settings.targets:
         print(f"target {target.name}: {target.kind} every {target.interval:g}s "
               f"(timeout {target.timeout:g}s) tags={target.tags}")
@@ -202,8 +258,8 @@ def _check_config(settings: Settings, alerts) -> int:
     from monitor.config_check import alert_warnings, census_warnings, report_lines
     for line in report_lines(settings):
         print(line)
-    for line in census_warnings(settings) + alert_warnings(alerts):
-        print(f"警告 (warning): {line}")
+    for line in (*settings.warnings, *census_warnings(settings), *alert_warnings(alerts)):
+        print(f"警告 (warning): {redact(line)}")
     return 0
 
 

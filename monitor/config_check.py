@@ -61,7 +61,7 @@ def census_warnings(settings: Settings) -> list[str]:
 def alert_warnings(alerts) -> list[str]:
     """One line per secret reference of an alert integration that cannot be read now (it
     names the option and the source, never a value)."""
-    from collectors.secrets import resolve_secret
+    from core.secrets import resolve_secret
     from alerts.config_routing import OPTIONS
 
     warnings = []
@@ -81,7 +81,7 @@ def alert_warnings(alerts) -> list[str]:
 def report_lines(settings: Settings) -> list[str]:
     """What ``check-config`` says about ``reports:``: each schedule, and warnings for a
     password reference that does not resolve or a PDF font that cannot be used."""
-    from collectors.secrets import resolve_secret
+    from core.secrets import resolve_secret
     from ledger.reports import ReportError
 
     reports, lines = settings.reports, []

@@ -13,6 +13,7 @@ import argparse
 import ipaddress
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -77,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     from monitor.demo.agents import AgentError
     from monitor.service import AlreadyRunning, _stop_on_sigterm, data_dir_lock
     _stop_on_sigterm()
+    # A shell starts background jobs with SIGINT ignored; the demo promises Ctrl-C.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     print(text["building"].format(dir=data_dir), flush=True)
     try:

@@ -16,6 +16,7 @@ from typing import Callable
 from collectors.base import Collector
 from core.observation import (STATUS_ERROR, STATUS_OK, STATUS_PARTIAL, STATUS_TIMEOUT, TARGET_TAG,
                               Observation, Sample)
+from collectors.secrets import redact
 from monitor.config import TargetConfig
 
 _LOGGER = logging.getLogger(__name__)
@@ -50,6 +51,9 @@ class RunningTarget:
             obs = self._run(started)
         obs.duration_seconds = self._clock() - started
         obs.samples = self._tagged(obs.samples)
+        if obs.error:
+            # Errors are stored, logged and shown on pages: no URL credentials in them.
+            obs.error = redact(obs.error)
         self._log_transition(obs)
         return obs
 

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from zoneinfo import ZoneInfo
 
-from collectors.secrets import resolve_secret
+from core.secrets import resolve_secret
 from ledger.census.snapshot import Scope
 from ledger.db import Ledger
 from ledger.reports import build, previous_month

@@ -126,13 +126,14 @@ class Monitor:
             # Spread first polls over a second or two so targets do not start in lockstep.
             first = now + dt.timedelta(seconds=random.uniform(0, min(target.jitter, 2)))
             trigger = IntervalTrigger(seconds=target.interval, jitter=target.jitter or None)
+            timing = {"next_run_time": first}
         else:
-            first = None
+            # The trigger's own next slot (next_run_time=None would add the job paused).
             trigger = IntervalTrigger(seconds=target.interval,
                                       start_date=self.assignment.first_slot(target))
+            timing = {}
         self._scheduler.add_job(self.scheduled_poll, trigger, args=[target.name],
-                                id=f"target:{target.name}", next_run_time=first,
-                                replace_existing=True)
+                                id=f"target:{target.name}", replace_existing=True, **timing)
 
     def reload(self, settings: Settings) -> None:
         """Take a changed configuration: targets removed or changed stop, new ones start;

@@ -1,9 +1,11 @@
 """Notification transports: one small interface, one class per channel.
 
 A transport turns a stored payload (:mod:`alerts.payload`) into one request to its
-channel. ``send(payload, written)`` calls ``written()`` once the whole request has left
-this process and before waiting for the answer: the deliverer records that moment, so a
-crash after it never sends the message again (see :mod:`alerts.delivery`). Failures raise
+channel. ``send(payload, written)`` calls ``written()`` at the point of no return: all of
+the request but its last piece (the body's last byte, the mail's terminating dot) has
+left, so the receiver cannot have acted on it yet. The deliverer commits that moment
+before the last piece goes, so a crash before it is retried safely and one after it is
+never sent again (see :mod:`alerts.delivery`). Failures raise
 :class:`DeliveryError` (``retry`` says whether trying later can help) or :class:`NoAnswer`
 (the request left whole but no answer came: it may have arrived, so it is not repeated).
 
@@ -51,7 +53,7 @@ class Transport:
 
     def secret(self, name: str) -> str | None:
         """The option ``name`` with ``env:``/``file:`` references resolved."""
-        from collectors.secrets import resolve_secret
+        from core.secrets import resolve_secret
         value = self.options.get(name)
         if value is None:
             return None

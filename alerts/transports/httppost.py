@@ -1,7 +1,9 @@
-"""One JSON POST over http.client, with the moment the request has left reported.
+"""One JSON POST over http.client, with the point of no return reported.
 
-``requests`` cannot say when the body is written and the answer not yet read; the
-exactly-once rule of the deliverer needs exactly that moment.
+``written()`` is called when everything but the body's last byte has left: until then the
+receiver cannot have acted on the request (it waits for ``Content-Length`` bytes), after
+it the receiver may have. ``requests`` cannot stop there; the deliverer's exactly-once
+rule needs exactly that moment.
 """
 
 from __future__ import annotations
@@ -39,13 +41,20 @@ def post_json(url: str, body: Any, written: Written, *, timeout: float = 10.0,
     try:
         try:
             conn.connect()
-            conn.request("POST", target, body=data, headers={
-                "Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT,
-                **(headers or {})})
+            conn.putrequest("POST", target, skip_accept_encoding=True)
+            for name, value in {"Content-Type": "application/json; charset=utf-8",
+                                "User-Agent": USER_AGENT, "Content-Length": str(len(data)),
+                                **(headers or {})}.items():
+                conn.putheader(name, value)
+            conn.endheaders()
+            conn.send(data[:-1])
         except (OSError, http.client.HTTPException) as exc:
             raise DeliveryError(f"cannot send to {where}: {exc}", retry=True) from None
+        # The receiver cannot act on a body one byte short of its Content-Length: the mark
+        # is committed before the last byte leaves, so a crash before it is safe to retry.
         written()
         try:
+            conn.send(data[-1:])
             response = conn.getresponse()
             return response.status, response.read()
         except (OSError, http.client.HTTPException) as exc:

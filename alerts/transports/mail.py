@@ -2,9 +2,10 @@
 
 Options: ``to`` (a list), ``from``, ``smarthost`` (host:port), ``starttls`` (default on),
 ``tls`` (implicit TLS, port 465), ``username`` and ``password`` (``env:``/``file:``),
-``ca_file`` (a private CA), ``timeout``. The DATA phase is driven by hand so that the
-moment the message has left (before the server's final reply) is reported; the
-``Message-ID`` carries the outbox id.
+``ca_file`` (a private CA), ``timeout``. The DATA phase is driven by hand: ``written()``
+is reported after the message and before the terminating dot (the server accepts nothing
+until the dot), which is the deliverer's point of no return; the ``Message-ID`` carries
+the outbox id.
 """
 
 from __future__ import annotations
@@ -80,15 +81,17 @@ class EmailTransport(Transport):
             body = re.sub(rb"(?m)^\.", b"..", data)
             if not body.endswith(b"\r\n"):
                 body += b"\r\n"
-            smtp.send(body + b".\r\n")
+            smtp.send(body)
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(f"authentication failed: {exc.smtp_code}", retry=False) from None
         except smtplib.SMTPNotSupportedError as exc:
             raise DeliveryError(f"the server does not offer it: {exc}", retry=False) from None
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryError(f"SMTP conversation failed: {exc}", retry=True) from None
+        # The server accepts nothing before the terminating dot: mark, then send it.
         written()
         try:
+            smtp.send(b".\r\n")
             code, reply = smtp.getreply()
         except (OSError, smtplib.SMTPException, socket.timeout) as exc:
             raise NoAnswer(f"no answer after the message was sent: {exc}") from None

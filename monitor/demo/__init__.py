@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from collectors.base import Fact
+from core.observation import Fact
 from ledger.census.files import read_file
 from ledger.census.service import CensusService
 from ledger.census.tables import TABLES

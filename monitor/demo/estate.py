@@ -14,7 +14,7 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
-from collectors.base import Fact
+from core.observation import Fact
 
 GIB = 1024 ** 3
 NAMESPACE = uuid.UUID("6f1c2a52-3c5e-4d47-9a1e-2a4f0c7d9e10")

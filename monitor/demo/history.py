@@ -14,7 +14,7 @@ import math
 from typing import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
-from collectors.base import Sample
+from core.observation import Sample
 from monitor.demo.estate import GIB, PLATFORMS, uid
 from monitor.demo.recordings import Device
 

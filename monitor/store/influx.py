@@ -102,6 +102,8 @@ class InfluxStore(StoreBase):
         self._requests = self._request_errors = 0
         self._rollups_ready = False
         self._rollups_checked_at: float | None = None
+        #: The server's name in error messages (the VictoriaMetrics backend writes through here).
+        self.label = "InfluxDB"
         if manage_schema and self.target.version == 1:
             self._ensure_schema()
 
@@ -135,7 +137,7 @@ class InfluxStore(StoreBase):
                 self._connections.remove(conn)
                 self._requests += 1
                 self._request_errors += 1
-            raise StoreError(f"InfluxDB at {self.target.host}:{self.target.port} did not "
+            raise StoreError(f"{self.label} at {self.target.host}:{self.target.port} did not "
                              f"answer: {type(exc).__name__}: {exc}") from exc
         with self._connections_lock:
             self._requests += 1
@@ -200,7 +202,7 @@ class InfluxStore(StoreBase):
         reason = f"HTTP {status}: {answer[:500].decode(errors='replace').strip()}"
         if status in REJECT_STATUSES:
             raise RejectedBatch(reason)
-        raise StoreError(f"InfluxDB write failed, will retry: {reason}")
+        raise StoreError(f"{self.label} write failed, will retry: {reason}")
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -30,7 +30,8 @@ import re
 import time
 import urllib.parse
 
-from monitor.store.base import Series, SeriesKey, StoreError, TagFilter, check_query
+from monitor.store.base import (Series, SeriesKey, StoreBase, StoreError, TagFilter,
+                                check_query)
 from monitor.store.influx import InfluxStore
 
 SCHEME = "victoriametrics"
@@ -59,27 +60,23 @@ def parse_victoria_url(url: str) -> tuple[str, int, str]:
     return parts.hostname, parts.port or 8428, separator
 
 
-class VictoriaMetricsStore:
+class VictoriaMetricsStore(StoreBase):
     """A :class:`~monitor.store.base.TimeSeriesStore` on VictoriaMetrics."""
 
     def __init__(self, url: str, *, retention: dict[str, float] | None = None,
                  token_env: str = "INFLUXDB_TOKEN", timeout: float = 10.0,
                  **_influx_only) -> None:
+        super().__init__()
         host, port, self.separator = parse_victoria_url(url)
         self.retention = retention or {}
         # The org and bucket are required by the 2.x API and ignored by VictoriaMetrics.
         self._http = InfluxStore(f"influxdb2://{host}:{port}?org=infra-ledger&bucket=infra-ledger",
                                  token_env=token_env, timeout=timeout, use_gzip=False,
                                  manage_schema=False)
+        self._http.label = "VictoriaMetrics"
         self.where = f"VictoriaMetrics at {host}:{port}"
 
     # -- writing ---------------------------------------------------------------------------------
-
-    def write(self, samples) -> int:
-        """Serialize and write samples; see :meth:`write_lines`."""
-        with self._http._serialize_lock:
-            data = self._http._serializer.serialize(samples)
-        return self.write_lines(data) if data else 0
 
     def write_lines(self, data: bytes) -> int:
         """POST one batch of line protocol to ``/api/v2/write``."""
@@ -161,6 +158,10 @@ class VictoriaMetricsStore:
 
     def maintain(self, now: float | None = None) -> None:
         """Nothing to do: VictoriaMetrics keeps its own retention (``-retentionPeriod``)."""
+
+    def stats(self) -> dict[str, float]:
+        """HTTP requests sent to VictoriaMetrics, and those that failed."""
+        return self._http.stats()
 
     def close(self) -> None:
         """Close the HTTP connections."""

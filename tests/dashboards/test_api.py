@@ -149,3 +149,20 @@ def test_bulk_json_import_dry_run_and_bad_upload(loaded):
         "file": (io.BytesIO(b"not a workbook"), "x.xlsx")}, content_type="multipart/form-data")
     assert upload.status_code == 400
     assert "不是有效的 Excel 工作簿" in upload.json["errors"][0]["reason"]
+
+
+@pytest.mark.parametrize("field, value, reason", [
+    ("name", ["a"], "expected a single value, not a list or object"),
+    ("code", True, "expected text, not true/false"),
+    ("code", "DEV/30", "cannot contain '/'"),
+    ("code", "DEV\u200b30", "contains invisible characters"),
+    ("code", "DEV\u202e03", "contains invisible characters"),
+])
+def test_values_are_refused_not_coerced_and_codes_stay_reachable(loaded, field, value, reason):
+    body = {"code": "DEV30", "name": "接入交换机", "department": "D001",
+            "device_type": "switch", "status": "in_use", field: value}
+    refused = loaded.post("/api/v1/census/device?lang=en", json=body)
+    assert refused.status_code == 400, refused.json
+    assert [(e["column"], e["reason"].startswith(reason)) for e in refused.json["errors"]] == \
+        [(field, True)]
+    assert loaded.get("/api/v1/census/device?per_page=100").json["total"] == 2

@@ -30,15 +30,16 @@ SECRET = pyotp.random_base32()
 UTC = dt.timezone.utc
 #: person -> (roles, department, navigation labels they see, pages they must be refused)
 PEOPLE = {
-    "ops": ({"operator"}, None, ["运行总览", "采集目标", "分区采集器", "我的账户"],
+    "ops": ({"operator"}, None, ["运行总览", "采集目标", "分区采集器", "告警", "我的账户"],
             ["/census", "/admin/users", "/audit"]),
-    "officer": ({"data_officer"}, "D002", ["总览", "普查台账", "我的账户"],
-                ["/targets", "/admin/users", "/audit"]),
-    "finance": ({"finance"}, None, ["总览", "普查台账", "报表", "我的账户"],
+    "officer": ({"data_officer"}, "D002",
+                ["总览", "算力大屏", "普查台账", "核查发现", "资源关系", "告警", "我的账户"],
+                ["/targets", "/admin/users", "/audit", "/silences"]),
+    "finance": ({"finance"}, None,
+                ["总览", "算力大屏", "普查台账", "核查发现", "资源关系", "报表", "我的账户"],
                 ["/targets", "/audit"]),
-    "leader": ({"leader"}, "D001", ["总览", "报表", "我的账户"], ["/census", "/targets"]),
-    "sysadmin": ({"system_admin"}, None, ["运行总览", "采集目标", "分区采集器", "账户管理",
-                                         "我的账户"],
+    "leader": ({"leader"}, "D001", ["总览", "算力大屏", "报表", "我的账户"], ["/census", "/targets"]),
+    "sysadmin": ({"system_admin"}, None, ["运行总览", "采集目标", "账户管理", "我的账户"],
                  ["/census", "/audit"]),
     "secadmin": ({"security_admin"}, None, ["账户管理", "我的账户"],
                  ["/census", "/targets", "/audit"]),

@@ -97,3 +97,41 @@ def test_no_route_answers_500_for_any_audience(demo):
         assert not failed, (account.username, failed)
         # Each audience reaches something beyond its own account page.
         assert sum(status == 200 for status in statuses.values()) > 3, account.username
+
+
+def test_the_demo_devices_are_identified_by_the_real_collector(demo):
+    """Each recording is read by the SNMP collector as its vendor's device (H3C's own
+    sysDescr is H3C's, not HPE's, though both say Comware)."""
+    app, result = demo
+    assert result.polled == {**{name: "ok" for name in result.polled}, "ups-dc03": "timeout"}
+    ledger = app.extensions["infra_ledger"]["ledger"]
+    with ledger.engine.connect() as conn:
+        seen = {row.source: (row.vendor, row.attributes["device_type"]) for row in conn.execute(
+            select(ObservedAsset).where(ObservedAsset.collector == "snmp"))}
+    assert seen == {"sw-core-01": ("Huawei", "switch"), "sw-agg-02": ("H3C", "switch"),
+                    "sw-net01": ("ZTE", "switch"), "fw-dc02": ("Hillstone", "firewall"),
+                    "sw-ruijie": ("Ruijie", "switch"), "ups-dc01": ("Huawei", "ups"),
+                    "bmc-rs-db01": ("Huawei", "server"), "ups-dc03": ("Kehua", "ups")}
+    assert result.samples > 100_000 and result.summary_days == 30
+
+
+def test_the_same_estate_on_postgresql(demo, pg_url, tmp_path):
+    """Test suites may fill a PostgreSQL ledger: the same outcomes and findings come out."""
+    from ledger.census.snapshot import Scope
+    from ledger.findings import listing
+    from ledger.reconcile import store as pairs
+
+    app, result = demo
+    other = build_demo(tmp_path / "data", ledger_url=pg_url, hasher=FAST_HASHER)
+    assert other.polled == result.polled
+    summaries = []
+    for url in (result.settings.ledger_url, pg_url):
+        ledger = Ledger(url)
+        try:
+            with ledger.engine.connect() as conn:
+                summaries.append((pairs.summary(conn, Scope.everything()), sorted(
+                    (f["kind"], f["state"], f["amount"]) for f in listing(
+                        conn, Scope.everything(), active_only=False))))
+        finally:
+            ledger.close()
+    assert summaries[0] == summaries[1]

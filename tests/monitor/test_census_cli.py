@@ -33,7 +33,7 @@ def test_fill_import_export_verify(tmp_path, ledger_url):
     assert "设备: 新增 2，变更 0，未变 0，删除 0" in dry.stdout
     assert "+ DEV02 (第4行) 视频存储服务器" in dry.stdout
     assert "试运行：未写入任何数据" in dry.stdout
-    assert "checked cells" in dry.stderr                       # progress goes to stderr
+    assert "已检查单元格" in dry.stderr                         # progress goes to stderr
     done = monitor("census", "import", str(book), data=data, ledger_url=ledger_url)
     assert done.returncode == 0 and "已导入，批次" in done.stdout
     out = tmp_path / "out.xlsx"

@@ -123,3 +123,43 @@ def test_zone_problems_are_reported(tmp_path):
     assert "store.backend" in zone_problem(settings, "east")
     assert "no target has zone 'north'" in zone_problem(settings, "north")
     assert zone_problem(settings, "central") is None and zone_problem(settings, None) is None
+
+
+class OwnOnly:
+    """An assignment handed in through the constructor's attribute: owns some targets,
+    puts every slot at 0.25 s past the second."""
+
+    def __init__(self, names) -> None:
+        self.names, self.claims = set(names), []
+
+    def first_slot(self, target):
+        import datetime as dt
+        return dt.datetime.fromtimestamp(0.25, dt.timezone.utc)
+
+    def claim(self, target, now) -> bool:
+        self.claims.append((target.name, now))
+        return target.name in self.names
+
+
+def test_with_an_assignment_polls_fall_on_slots_and_only_owned_targets_are_polled(
+        tmp_path, embedded_store):
+    from monitor.scheduler import Monitor
+    settings = zone_settings(tmp_path, 1, "embedded")
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    collectors = {}
+
+    def factory(target):
+        collectors[target.name] = CountingCollector(target.name)
+        return collectors[target.name]
+
+    monitor = Monitor(settings, ledger, embedded_store, factory, zone="east")
+    monitor.assignment = OwnOnly({"east-0", "east-1"})
+    monitor.start()
+    time.sleep(3.5)
+    monitor.stop()
+    ledger.close()
+    assert set(collectors) == {"east-0", "east-1", "east-2"}     # central "core" not here
+    assert collectors["east-2"].polls == []
+    assert all(len(collectors[n].polls) >= 2 for n in ("east-0", "east-1"))
+    offsets = [now % 1.0 for _, now in monitor.assignment.claims]
+    assert offsets and all(0.25 <= o < 0.6 for o in offsets), offsets

@@ -131,8 +131,9 @@ def test_the_rollup_of_a_field_with_a_backslash_and_a_quote_is_read(influx_serve
 
 
 def test_the_2x_backend_is_the_same_store_with_one_write_path_and_stats():
-    # No InfluxDB 2.x runs here (the contract above runs on 1.6); what 2.x shares with it is
-    # checked here: the protocol, the one write path and the figures before any request.
+    # No InfluxDB 2.x runs here (the contract above runs on 1.6; VictoriaMetrics exercises
+    # the 2.x write path, tests/store/test_victoria.py); what an influxdb2:// store shares
+    # with them is checked here: the protocol, the one write path, its figures.
     from monitor.store import TimeSeriesStore, open_store
     from monitor.store.base import StoreBase
     store = open_store("influxdb2://127.0.0.1:9?org=gov&bucket=ledger", path=None, timeout=1)

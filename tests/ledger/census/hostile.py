@@ -93,3 +93,29 @@ def write_xlsx(path: Path, sheets: dict[str, bytes], *, shared_strings: bytes | 
         for name, data in parts.items():
             archive.writestr(name, data)
     return path
+
+
+def streamed_xlsx(path: Path, title: str, pieces, *, shared_strings=None) -> Path:
+    """A workbook whose one sheet (and shared strings) are written from iterables of bytes,
+    so a bomb of hundreds of megabytes unpacked never sits in the test's memory."""
+    write_xlsx(path, {title: b""}, shared_strings=b"" if shared_strings is not None else None)
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            if name == "xl/worksheets/sheet1.xml":
+                data = pieces
+            elif name == "xl/sharedStrings.xml":
+                data = shared_strings
+            with archive.open(name, "w", force_zip64=True) as out:
+                for block in ([data] if isinstance(data, bytes) else data):
+                    out.write(block)
+    return path
+
+
+def repeated(head: bytes, unit: bytes, count: int, tail: bytes, block: int = 1 << 16):
+    """``head + unit * count + tail`` in blocks."""
+    yield head
+    for _ in range(count // block):
+        yield unit * block
+    yield unit * (count % block) + tail
