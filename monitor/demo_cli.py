@@ -23,6 +23,11 @@ EXIT_REFUSED = 2
 TEXT = {
     "zh": {"refused": "错误：演示只在本机回环地址上监听，拒绝 {host}（使用 127.0.0.1 或 ::1）",
            "building": "正在构建演示环境（数据目录 {dir}）……",
+           "census": {True: "已导入演示普查表", False: "普查表已在台账中，未重复导入"},
+           "polled": "已采集模拟设备 {ok}/{total} 台（其中一台 UPS 按设计不应答）",
+           "history": "已写入 30 天演示历史：{samples} 个样本，{days} 天日汇总",
+           "analyses": "对账：一致 {matched}，不一致 {mismatch}，漏报 {undeclared}，未发现 {missing}，"
+                       "疑似失联 {suspect}，待核对 {conflict}",
            "accounts": "演示账户（仅限演示数据，每次启动重新生成口令）：",
            "head": ("账户", "角色", "口令", "动态口令密钥"),
            "totp": "管理员须输入动态口令：用上列密钥添加到身份验证器应用（或 oathtool --totp -b 密钥）。",
@@ -32,6 +37,12 @@ TEXT = {
     "en": {"refused": "error: the demo listens on loopback only; refusing {host} (use 127.0.0.1 "
                       "or ::1)",
            "building": "Building the demo estate (data directory {dir}) ...",
+           "census": {True: "Demo census imported",
+                      False: "The census is in the ledger already; not imported again"},
+           "polled": "Polled {ok}/{total} simulated devices (one UPS is silent by design)",
+           "history": "Wrote 30 days of demo history: {samples} samples, {days} daily summaries",
+           "analyses": "Reconciled: matched {matched}, mismatch {mismatch}, undeclared "
+                       "{undeclared}, missing {missing}, suspect {suspect}, conflict {conflict}",
            "accounts": "Demo accounts (demo data only; new passwords at every start):",
            "head": ("account", "role", "password", "TOTP key"),
            "totp": "Administrators need a one-time code: add the key above to an authenticator "
@@ -110,7 +121,8 @@ def _serve(args: argparse.Namespace, data_dir: Path, text: dict) -> int:
         ledger = Ledger(settings.ledger_url)
         store = open_configured_store(settings)
         try:
-            result = fill(settings, ledger, store)
+            result = fill(settings, ledger, store, progress=lambda step, **figures: print(
+                _step(text, step, figures), flush=True))
             raise_alerts(ledger, store, settings, first_time=result.census_imported)
             print_accounts(result.accounts, args.lang, text)
             app = create_app({"SETTINGS": settings, "LEDGER": ledger, "STORE": store})
@@ -133,6 +145,13 @@ def _serve(args: argparse.Namespace, data_dir: Path, text: dict) -> int:
             ledger.close()
     print(text["stopped"], flush=True)
     return 0
+
+
+def _step(text: dict, step: str, figures: dict) -> str:
+    """One line of progress: the step's sentence with its figures."""
+    if step == "census":
+        return "  " + text["census"][figures["imported"]]
+    return "  " + text[step].format(**figures)
 
 
 def _on_host(settings, host: str):

@@ -158,6 +158,7 @@ def test_one_account_per_audience_each_signs_in(demo):
         assert (account["totp"] is not None) == account["role"].endswith("_admin"), name
         sign_in(demo, name)
     assert any("仅限演示数据" in line for line in demo.output)
+    assert any("已导入演示普查表" in line for line in demo.output)
 
 
 def test_every_planted_discrepancy_shows_in_the_apis(demo):
@@ -293,6 +294,7 @@ def test_ctrl_c_stops_what_it_started_and_a_rerun_gives_the_same_estate(demo):
     assert not [c.pid for c in children if c.is_running() and c.status() != "zombie"]
 
     demo.start()
+    assert any("未重复导入" in line for line in demo.output)
     finance = sign_in(demo, "demo-finance")
     after = finance.get(f"{demo.base}/api/v1/reconciliation", timeout=60).json()["summary"]
     assert after == before

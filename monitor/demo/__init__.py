@@ -28,7 +28,7 @@ import dataclasses
 import datetime as dt
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -131,17 +131,24 @@ def build_demo(data_dir: str | Path, *, ledger_url: str | None = None,
 
 
 def fill(settings: Settings, ledger: Ledger, store, *, now: dt.datetime | None = None,
-         hasher=None) -> DemoResult:
-    """Every build step on an open ledger and store (agents answering)."""
+         hasher=None, progress: Callable[..., None] | None = None) -> DemoResult:
+    """Every build step on an open ledger and store (agents answering). ``progress`` is
+    called after each step with its name and figures (see ``monitor.demo_cli.TEXT``)."""
     from monitor.scheduler import Monitor
+    report = progress or (lambda step, **figures: None)
     now = now or dt.datetime.now(UTC)
     zone = ZoneInfo(settings.timezone)
     imported = import_census(ledger, settings, now.astimezone(zone).date())
+    report("census", imported=imported)
     record_generated(ledger, now)
     polled = Monitor(settings, ledger, store).poll_once()
+    report("polled", ok=sum(o.status in ("ok", "partial") for o in polled.values()),
+           total=len(polled))
     samples = backfill(store, settings, now)
     days = summarize_history(ledger, store, settings, now)
+    report("history", samples=samples, days=days)
     analyses = run_analyses(ledger, settings, first_time=imported)
+    report("analyses", **analyses["reconcile"])
     accounts = ensure_accounts(identity_service(ledger.engine, settings, hasher))
     return DemoResult(settings, accounts, imported, {n: o.status for n, o in polled.items()},
                       samples, days, analyses)
