@@ -16,19 +16,22 @@ import threading
 import time
 from typing import Callable
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 
 from alerts.config import AlertSettings
 from alerts.delivery import Deliverer, Delivered
 from alerts.dispatch import Tick, dispatch
 from alerts.evaluate import Cycle, evaluate
 from alerts.state import Changes, record
-from ledger.alert_tables import alert
+from ledger.alert_tables import alert, alert_event, alert_outbox
 from monitor.config import Settings
 from monitor.store.base import TimeSeriesStore
 
 _LOGGER = logging.getLogger(__name__)
 UTC = dt.timezone.utc
+#: Resolved alerts, their history and delivered notifications are kept this long.
+KEEP_DAYS = 90
+PRUNE_SECONDS = 3600
 
 
 @dataclasses.dataclass
@@ -54,6 +57,7 @@ class AlertEngine:
         self._forwarded: dict = {}
         self._lock = threading.Lock()
         self.last: Evaluation | None = None
+        self._pruned: dt.datetime | None = None
 
     def start(self) -> None:
         """Settle what a stopped process left mid-delivery."""
@@ -114,11 +118,33 @@ class AlertEngine:
         try:
             result = self.evaluate()
             self._publish(result)
+            if self._pruned is None or \
+                    (self.clock() - self._pruned).total_seconds() >= PRUNE_SECONDS:
+                self.prune()
             if result.seconds > self.config.evaluation_interval * 0.5:
                 _LOGGER.warning("Alert evaluation took %.1fs of a %.0fs interval",
                                 result.seconds, self.config.evaluation_interval)
         except Exception:  # noqa: BLE001 - retried at the next interval
             _LOGGER.exception("Alert evaluation failed")
+
+    def prune(self, now: dt.datetime | None = None, keep_days: float = KEEP_DAYS) -> int:
+        """Delete alerts resolved (or dropped) more than ``keep_days`` ago with their history,
+        and notifications settled that long ago; returns the rows deleted."""
+        now = now or self.clock()
+        cutoff = now - dt.timedelta(days=keep_days)
+        with self._lock, self.engine.begin() as conn:
+            old = select(alert.c.id).where(alert.c.state.in_(("resolved", "inactive")),
+                                           alert.c.last_eval_at < cutoff)
+            events = conn.execute(delete(alert_event).where(
+                alert_event.c.alert_id.in_(old))).rowcount
+            alerts = conn.execute(delete(alert).where(
+                alert.c.state.in_(("resolved", "inactive")),
+                alert.c.last_eval_at < cutoff)).rowcount
+            sent = conn.execute(delete(alert_outbox).where(
+                alert_outbox.c.status.in_(("sent", "failed", "merged")),
+                alert_outbox.c.created_at < cutoff)).rowcount
+        self._pruned = now
+        return events + alerts + sent
 
     def _publish(self, result: Evaluation) -> None:
         """The evaluation's figures for /metrics (beside the scheduler's own)."""
