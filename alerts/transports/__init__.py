@@ -53,7 +53,7 @@ class Transport:
 
     def secret(self, name: str) -> str | None:
         """The option ``name`` with ``env:``/``file:`` references resolved."""
-        from collectors.secrets import resolve_secret
+        from core.secrets import resolve_secret
         value = self.options.get(name)
         if value is None:
             return None
