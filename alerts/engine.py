@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Callable
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, select, text
 
 from alerts.config import AlertSettings
 from alerts.delivery import Deliverer, Delivered
@@ -32,6 +32,8 @@ UTC = dt.timezone.utc
 #: Resolved alerts, their history and delivered notifications are kept this long.
 KEEP_DAYS = 90
 PRUNE_SECONDS = 3600
+#: PostgreSQL advisory lock taken by the one process recording or dispatching ("ILAL").
+ADVISORY_KEY = 0x494C414C
 
 
 @dataclasses.dataclass
@@ -42,6 +44,16 @@ class Evaluation:
     rules: int
     failed: list[str]
     seconds: float
+
+
+def exclusive(conn: Connection) -> bool:
+    """Whether this transaction may record or dispatch: on PostgreSQL one process at a time
+    (several central schedulers may run the engine); SQLite serialises writers itself, and a
+    loser's duplicate insert fails on the unique keys and is tried again at the next tick."""
+    if conn.dialect.name != "postgresql":
+        return True
+    return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
+                             {"key": ADVISORY_KEY}).scalar())
 
 
 class AlertEngine:
@@ -81,7 +93,11 @@ class AlertEngine:
             _LOGGER.info("Alert rule %s evaluates again", name)
         self._failing = set(failed)
         with self._lock, self.engine.begin() as conn:
-            changes = record(conn, results, now, retired=self._retired(conn))
+            if not exclusive(conn):
+                _LOGGER.info("Another scheduler records alerts right now; this cycle is skipped")
+                changes = Changes()
+            else:
+                changes = record(conn, results, now, retired=self._retired(conn))
         self.last = Evaluation(changes, len(self.config.rules), failed,
                                time.perf_counter() - started)
         return self.last
@@ -99,7 +115,7 @@ class AlertEngine:
             from alerts.forward import forward
             return forward(self.engine, self.config, now, self._forwarded)
         with self._lock, self.engine.begin() as conn:
-            return dispatch(conn, self.config, now)
+            return dispatch(conn, self.config, now) if exclusive(conn) else Tick()
 
     def deliver(self, now: dt.datetime | None = None) -> Delivered:
         """Send what the outbox holds."""
