@@ -47,7 +47,7 @@ def route_urls(app, ledger, estate) -> list[str]:
     values = {"name": estate.targets, "fmt": ["xlsx", "csv"], "username": ["all"],
               "token_id": [1], "filename": ["style.css"], "finding_id": [1, 2],
               "asset_id": asset_ids, "category": list(codes),
-              "report": ["utilization", "idle", "findings", "compute"]}
+              "report": ["utilization", "idle", "findings", "compute"], "alert_id": [1]}
     out = []
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods:
