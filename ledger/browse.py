@@ -19,8 +19,8 @@ from ledger.census.snapshot import Scope
 from ledger.census.tables import TABLES, audit_record
 from ledger.models import Finding, ObservedAsset, ReconcilePair, UtilizationDay
 
-SEARCH_COLUMNS = ("hostname", "serial_number", "mgmt_ip", "natural_key", "source", "model",
-                  "instance_uuid", "mac")
+#: Columns a search looks in (the natural key holds the serial, instance UUID or MAC).
+SEARCH_COLUMNS = ("hostname", "serial_number", "mgmt_ip", "natural_key", "source", "model")
 PAIRED = ("matched", "mismatch", "suspect")
 
 
