@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 
 from flask import Blueprint, abort, render_template, request
 
+from core.observation import TARGET_TAG
 from dashboards import facts, figures
 from dashboards.access import caller_scope, requires
 from dashboards.i18n import translate
@@ -26,7 +27,6 @@ from dashboards.resources import get_ledger, get_settings
 from ledger import analyses, browse
 from ledger.identity.roles import TARGETS_READ
 from ledger.status import runtime_stats, target_states
-from monitor.poller import TARGET_TAG
 
 bp = Blueprint("estate", __name__)
 #: Failing first: the order of states on the overview.

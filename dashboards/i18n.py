@@ -45,6 +45,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "spool_depth": "待写入样本", "spool_oldest": "最早待写入", "spool_bytes": "缓冲文件大小",
         "spool_replayed": "重启后补写", "spool_dropped": "超限丢弃", "spool_rejected": "被拒批次",
         "store_errors": "写入失败重试",
+        "nav_zones": "分区采集器", "zones_title": "分区采集器",
+        "zones_intro": "各网络分区的调度进程经 API 令牌向中心报送采集状态与资产信息；超过 2 分钟未联系的显示为异常。",
+        "zones_zone": "分区", "zones_member": "采集进程", "zones_last_contact": "最近联系",
+        "zones_backlog_samples": "积压样本", "zones_backlog_records": "积压记录",
+        "zones_targets": "承担目标 / 分区目标", "zones_version": "版本",
+        "zones_applied": "已入账记录", "zones_duplicates": "重复",
+        "zones_none": "尚无分区采集器联系中心。",
+        "http_400": "请求有误", "http_404": "未找到请求的资源", "http_405": "接口不支持该请求方法",
+        "http_406": "无法提供所要求的格式", "http_409": "与现有数据冲突",
+        "http_415": "不支持该请求内容类型", "http_500": "服务器内部错误",
+        "json_expected": "请求体应为 JSON 对象", "json_rows_expected":
+            "{key}：应为已知类别的行对象列表", "request_nul": "请求中含有 NUL 字符",
+        "not_found": "未找到该记录", "page_integers": "page 和 per_page 应为整数",
+        "unknown_filter": "未知字段", "upload_expected": "multipart 请求应在 file 字段中上传文件",
     },
     "en": {
         "app_name": "Infra Ledger",
@@ -75,6 +89,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "spool_oldest": "Oldest waiting", "spool_bytes": "Spool on disk",
         "spool_replayed": "Replayed after restart", "spool_dropped": "Dropped at cap",
         "spool_rejected": "Batches refused", "store_errors": "Write retries",
+        "nav_zones": "Zone collectors", "zones_title": "Zone collectors",
+        "zones_intro": "Schedulers in network zones report poll outcomes and facts to the "
+                       "center with an API token; one silent for over 2 minutes shows as down.",
+        "zones_zone": "Zone", "zones_member": "Collector", "zones_last_contact": "Last contact",
+        "zones_backlog_samples": "Samples waiting", "zones_backlog_records": "Records waiting",
+        "zones_targets": "Targets owned / in zone", "zones_version": "Version",
+        "zones_applied": "Records applied", "zones_duplicates": "replays",
+        "zones_none": "No zone collector has reported yet.",
+        "http_400": "Bad request", "http_404": "Not found", "http_405": "Method not allowed "
+        "on this path", "http_406": "Cannot answer in the format asked for",
+        "http_409": "Conflicts with existing data", "http_415": "Unsupported content type",
+        "http_500": "Internal server error", "json_expected": "A JSON object is expected",
+        "json_rows_expected": "{key}: a list of row objects of a known category is expected",
+        "request_nul": "The request holds a NUL character", "not_found": "No such row (not found)",
+        "page_integers": "page and per_page must be integers", "unknown_filter": "unknown field",
+        "upload_expected": "a multipart request must carry the file in the field 'file'",
     },
 }
 
@@ -89,10 +119,14 @@ def register(messages: dict[str, dict[str, str]]) -> None:
 
 def _merge() -> None:
     # The identity pages keep their words in their own module.
+    from dashboards.i18n_alerts import MESSAGES as ALERTS
     from dashboards.i18n_identity import MESSAGES as IDENTITY
     from dashboards.i18n_pages import MESSAGES as PAGES
+    from dashboards.i18n_reports import MESSAGES as REPORTS
     register(IDENTITY)
     register(PAGES)
+    register(ALERTS)
+    register(REPORTS)
     from ledger.const import COMPARED_FIELDS, FINDING_KINDS, FINDING_STATES, OUTCOMES
     for domain, labels in (("finding_kind", FINDING_KINDS), ("finding_state", FINDING_STATES),
                            ("outcome", OUTCOMES), ("compared_field", COMPARED_FIELDS)):

@@ -15,6 +15,7 @@ import urllib.parse
 import plotly.offline
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
+from core.observation import TARGET_TAG
 from dashboards import facts, figures
 from dashboards.access import requires
 from dashboards.charts import COMMON_TAGS, ChartSpec, charts_for
@@ -25,7 +26,6 @@ from ledger.identity.roles import TARGETS_READ
 from ledger.models import TargetState
 from ledger.observed import observed_for_source
 from ledger.status import runtime_stats, target_states
-from monitor.poller import TARGET_TAG
 
 bp = Blueprint("operator", __name__)
 
@@ -70,6 +70,8 @@ def store_label(backend: str) -> str:
     if backend == "embedded":
         return translate("store_embedded")
     parts = urllib.parse.urlsplit(backend)
+    if parts.scheme == "victoriametrics":
+        return f"VictoriaMetrics {parts.hostname}:{parts.port or 8428}"
     return f"InfluxDB {parts.hostname}:{parts.port or 8086}{parts.path}"
 
 

@@ -46,7 +46,8 @@ def route_urls(app, ledger, estate) -> list[str]:
              "dedicated_network": ["NET01"], "region": ["R15"]}
     values = {"name": estate.targets, "fmt": ["xlsx", "csv"], "username": ["all"],
               "token_id": [1], "filename": ["style.css"], "finding_id": [1, 2],
-              "asset_id": asset_ids, "category": list(codes)}
+              "asset_id": asset_ids, "category": list(codes),
+              "report": ["utilization", "idle", "findings", "compute"]}
     out = []
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods:
