@@ -44,9 +44,9 @@ def route_urls(app, ledger, estate) -> list[str]:
              "cloud_resource": estate.instances[:2], "information_system": ["IS-D001"],
              "data_center": ["DC01"], "cloud_platform": ["CP01"],
              "dedicated_network": ["NET01"], "region": ["R15"]}
-    values = {"name": estate.targets, "fmt": ["xlsx", "csv"], "username": ["all"],
+    values = {"name": estate.targets, "fmt": ["xlsx", "csv", "pdf"], "username": ["all"],
               "token_id": [1], "filename": ["style.css"], "finding_id": [1, 2],
-              "asset_id": asset_ids, "category": list(codes),
+              "asset_id": asset_ids, "category": list(codes), "alert_id": [1],
               "report": ["utilization", "idle", "findings", "compute"]}
     out = []
     for rule in app.url_map.iter_rules():
