@@ -39,7 +39,7 @@ PEOPLE = {
                 ["总览", "算力大屏", "普查台账", "核查发现", "资源关系", "报表", "我的账户"],
                 ["/targets", "/audit"]),
     "leader": ({"leader"}, "D001", ["总览", "算力大屏", "报表", "我的账户"], ["/census", "/targets"]),
-    "sysadmin": ({"system_admin"}, None, ["运行总览", "采集目标", "账户管理", "我的账户"],
+    "sysadmin": ({"system_admin"}, None, ["运行总览", "采集目标", "分区采集器", "账户管理", "我的账户"],
                  ["/census", "/audit"]),
     "secadmin": ({"security_admin"}, None, ["账户管理", "我的账户"],
                  ["/census", "/targets", "/audit"]),
