@@ -47,8 +47,9 @@ def node(category: str, code: str):
         abort(404)
     caller = caller_scope()
     with get_ledger().engine.connect() as conn:
-        found = browse.node(conn, category, code, caller.ledger_scope(conn))
-        hosts = browse.hosts_of(conn, found["observed"]) if found else []
+        scope = caller.ledger_scope(conn)
+        found = browse.node(conn, category, code, scope)
+        hosts = browse.hosts_of(conn, found["observed"], scope) if found else []
     if found is None:
         abort(404)
     return render_template("graph.html", node=found, roots=[], hosts=hosts,
