@@ -14,6 +14,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Mapping
 
+from ledger import i18n
 from ledger.const import Labels, label
 
 KINDS = ("text", "int", "number", "percent", "money", "label", "datetime")
@@ -63,6 +64,8 @@ HEADER: Labels = {
     "with_subtree": ("（含下级部门）", " (with sub-departments)"),
     "totals": ("合计", "Total"), "empty": ("（无数据）", "(no data)"),
 }
+# In the one catalogue too (domain "reports"), for pages and messages that name a report.
+i18n.register("reports", {**{f"title_{k}": v for k, v in TITLES.items()}, **HEADER})
 
 
 @dataclasses.dataclass

@@ -53,7 +53,7 @@ def values(app, result) -> dict[str, list]:
             "username": [a.username for a in result.accounts], "token_id": [1],
             "filename": ["style.css"], "finding_id": findings, "asset_id": assets,
             "department": codes["department"],
-            "report": ["utilization", "idle", "findings", "compute"],
+            "report": ["utilization", "idle", "findings", "compute"], "alert_id": [1],
             "month": [f"{today:%Y-%m}", f"{today.replace(day=1) - dt.timedelta(days=1):%Y-%m}"]}
 
 

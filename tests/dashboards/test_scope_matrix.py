@@ -114,7 +114,7 @@ def observe_and_reconcile(app) -> None:
                          tags={"department": dept},
                          facts=[Fact("instance", {"instance_uuid": instance}, {"vcpus": 32})])
         session.commit()
-    result = run_daily(ledger.engine, settings.analysis)
+    result = run_daily(ledger.engine, settings.analysis, algorithm=settings.audit_chain)
     assert result["reconcile"]["undeclared"] == 4 and result["reconcile"]["mismatch"] == 4
 
 
