@@ -15,6 +15,7 @@ import decimal
 import hashlib
 import json
 import secrets
+import time
 from pathlib import Path
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -57,6 +58,16 @@ def form_value(value) -> str:
     return str(value)
 
 
+def display(field, value, language: str) -> str:
+    """A typed value as people read it: a choice by its label, the rest as the form has it."""
+    if field.kind == "choice" and value is not None:
+        from ledger.census.const import CHOICES
+        for key, zh, en in CHOICES[field.choices]:
+            if key == value:
+                return zh if language == "zh" else en
+    return form_value(value)
+
+
 @bp.get("/census/<category>/<code>")
 @requires(CENSUS_READ)
 def row(category: str, code: str):
@@ -65,7 +76,7 @@ def row(category: str, code: str):
     with get_ledger().engine.connect() as conn:
         changes = browse.history(conn, category, code)
     return render_template("census_row.html", category=CATEGORIES[category], record=record,
-                           changes=changes, language=current_language(), show=form_value)
+                           changes=changes, language=current_language(), show=display)
 
 
 @bp.route("/census/<category>/<code>/edit", methods=["GET", "POST"])
@@ -104,10 +115,22 @@ def _choices(spec) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
+#: A dry run not confirmed within this many seconds is discarded.
+STAGED_SECONDS = 3600
+
+
 def _staging() -> Path:
     folder = get_settings().data_dir / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def _sweep() -> None:
+    """Forget dry runs nobody confirmed (they hold a department's census)."""
+    limit = time.time() - STAGED_SECONDS
+    for path in _staging().iterdir():
+        if path.stat().st_mtime < limit:
+            path.unlink(missing_ok=True)
 
 
 def _owner_tag() -> str:
@@ -129,6 +152,7 @@ def upload():
     if upload_file is None or suffix not in UPLOAD_SUFFIXES:
         return render_template("census_upload.html", stage="form",
                                errors=[translate("upload_pick_file")]), 400
+    _sweep()
     token = secrets.token_hex(16)
     path = _staging() / f"{token}{suffix}"
     upload_file.save(path)

@@ -9,7 +9,6 @@ import pyotp
 import pytest
 
 from bench.estate import fill
-from ledger.census.fields import CATEGORIES
 from ledger.models import ObservedAsset
 from tests.dashboards.users import field, login, make_token, make_user
 
@@ -44,10 +43,10 @@ def route_urls(app, ledger, estate) -> list[str]:
              "cloud_resource": estate.instances[:2], "information_system": ["IS-D001"],
              "data_center": ["DC01"], "cloud_platform": ["CP01"],
              "dedicated_network": ["NET01"], "region": ["R15"]}
-    values = {"name": estate.targets, "fmt": ["xlsx", "csv"], "username": ["all"],
+    values = {"name": estate.targets, "fmt": ["xlsx", "csv", "pdf"], "username": ["all"],
               "token_id": [1], "filename": ["style.css"], "finding_id": [1, 2],
-              "asset_id": asset_ids, "category": list(codes),
-              "report": ["utilization", "idle", "findings", "compute"], "alert_id": [1]}
+              "asset_id": asset_ids, "category": list(codes), "alert_id": [1],
+              "report": ["utilization", "idle", "findings", "compute"]}
     out = []
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods:
@@ -221,3 +220,22 @@ def test_graph_goes_down_and_up_with_declared_beside_observed(app, estate, every
     instance = estate.instances[0]
     page = client.get(f"/graph/cloud_resource/{instance}").get_data(as_text=True)
     assert 'id="hosts"' in page and "srv-0" in page
+    # On from the instance to its host's declared device, and up to its data center.
+    assert '/graph/device/DEV000000">srv-0</a>' in page
+    assert "/graph/data_center/DC02" in client.get("/graph/device/DEV000000").get_data(
+        as_text=True)
+    # VM000001 (D002) runs on srv-1 of D002; a D003 officer never sees either.
+    assert "srv-1" in officer_of(app, "D002").get("/graph/cloud_resource/VM000001").get_data(
+        as_text=True)
+    other = officer_of(app, "D003", "officer3")
+    assert other.get("/graph/cloud_resource/VM000001").status_code == 404
+    # Moved onto D003's srv-2, the host disappears from D002's view of its own instance.
+    ledger = app.extensions["infra_ledger"]["ledger"]
+    table = ObservedAsset.__table__
+    with ledger.engine.begin() as conn:
+        conn.execute(table.update().where(table.c.hostname == "vm-1").values(
+            attributes={"host": "srv-2", "os": "Kylin V10"}))
+    page = officer_of(app, "D002", "officer2").get("/graph/cloud_resource/VM000001")
+    assert "srv-2" not in page.get_data(as_text=True) and "DEV000002" not in \
+        page.get_data(as_text=True)
+    assert "srv-2" in client.get("/graph/cloud_resource/VM000001").get_data(as_text=True)
