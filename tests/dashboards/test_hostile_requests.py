@@ -129,3 +129,13 @@ def test_an_uploaded_bomb_is_refused_and_the_server_goes_on(loaded, tmp_path):
         "file": (io.BytesIO(bomb), "bomb.xlsx")}, content_type="multipart/form-data")
     assert "1048576" in error_reason(response, 400)
     assert loaded.get("/api/v1/census/device/DEV01").status_code == 200
+
+
+def test_numbers_past_what_the_database_holds_are_refused(loaded):
+    error_reason(loaded.get("/api/v1/findings/2147483648"), 404)
+    error_reason(loaded.post("/api/v1/findings/99999999999999999999999/state",
+                             json={"state": "acknowledged"}), 404)
+    for path in ("/api/v1/census/device?page=10000000000000000000000",
+                 "/api/v1/findings?page=10000000000000000000000",
+                 "/api/v1/reconciliation?page=10000000000000000000000"):
+        error_reason(loaded.get(path), 400)
