@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import re
 import uuid
 from typing import Any, Iterable
 
@@ -73,7 +74,11 @@ MESSAGES = {
                   "acknowledged or resolved"),
     "bad_transition": ("不能从“{before}”改为“{after}”", "cannot go from {before} to {after}"),
     "reason_required": ("解决或重新打开时必须填写原因", "a reason is required to resolve or reopen"),
+    "bad_reason": ("原因应为不超过 2000 个字符、不含控制字符的文本",
+                   "the reason must be text of at most 2000 characters without control "
+                   "characters"),
 }
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def message(error: FindingError, language: str) -> str:
@@ -177,6 +182,8 @@ def transition(engine: Engine, finding_id: int, state: str, *, actor: str, reaso
     reason = (reason or "").strip() or None
     if state in ("resolved", "open") and not reason:
         raise FindingError("reason_required")
+    if reason is not None and (len(reason) > 2000 or _CONTROL.search(reason)):
+        raise FindingError("bad_reason")   # PostgreSQL text holds no NUL
     table = Finding.__table__
     with engine.begin() as conn:
         head = audit.lock_head(conn)

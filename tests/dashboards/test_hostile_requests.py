@@ -3,12 +3,14 @@ in the caller's language, never a 500 or an HTML page; on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 
 import pytest
 
-from dashboards.resources import get_settings
+from dashboards.resources import get_ledger, get_settings
+from ledger import findings
 from tests.ledger.census.builders import filled_workbook
 from tests.ledger.census.hostile import sheet_xml, write_xlsx
 
@@ -139,3 +141,18 @@ def test_numbers_past_what_the_database_holds_are_refused(loaded):
                  "/api/v1/findings?page=10000000000000000000000",
                  "/api/v1/reconciliation?page=10000000000000000000000"):
         error_reason(loaded.get(path), 400)
+
+
+def test_a_nul_byte_in_a_finding_reason_is_refused(loaded, app):
+    with app.app_context():
+        engine = get_ledger().engine
+    with engine.begin() as conn:
+        findings.sync(conn, frozenset({"undeclared"}), [findings.Found(
+            kind="undeclared", fingerprint="fp-nul", details={}, department_id=None)],
+            now=dt.datetime.now(dt.timezone.utc))
+    finding = loaded.get("/api/v1/findings").json["items"][0]["id"]
+    for reason in ("fixed\x00", "x" * 2001):
+        response = loaded.post(f"/api/v1/findings/{finding}/state",
+                               json={"state": "resolved", "reason": reason})
+        assert "控制字符" in error_reason(response, 400)
+    assert loaded.get(f"/api/v1/findings/{finding}").json["state"] == "open"
