@@ -195,8 +195,11 @@ class CensusService:
                 pattern = f"%{search}%"
                 query = query.where(or_(table.c.code.ilike(pattern), table.c.name.ilike(pattern)))
             total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+            offset = (page - 1) * per_page
+            if offset >= total:   # past the end (also past what an SQL OFFSET can hold)
+                return [], total
             rows = conn.execute(query.order_by(table.c.id).limit(per_page)
-                                .offset((page - 1) * per_page)).mappings().all()
+                                .offset(offset)).mappings().all()
             return self._records(conn, category, rows), total
 
     def _filter(self, conn, spec, table, raw):
