@@ -83,7 +83,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "http_500": "Internal server error", "json_expected": "A JSON object is expected",
         "json_rows_expected": "{key}: a list of row objects of a known category is expected",
         "request_nul": "The request holds a NUL character", "not_found": "No such row (not found)",
-        "page_integers": "page and per_page must be integers (page at most 10^9)", "unknown_filter": "unknown field",
+        "page_integers": "page and per_page must be integers (page at most 10^9)",
+        "unknown_filter": "unknown field",
         "upload_expected": "a multipart request must carry the file in the field 'file'",
     },
 }
