@@ -141,7 +141,7 @@ class CallerScope:
     def census(self) -> CensusService:
         """The census service bound to this caller's department and actor."""
         return CensusService(get_ledger().engine, department=self.department, actor=self.actor,
-                             language=current_language(), algorithm=get_settings().audit_hash,
+                             language=current_language(), algorithm=get_settings().audit_chain,
                              request_id=self.request_id)
 
     def context(self) -> Context:

@@ -178,7 +178,7 @@ def _diff_json(plan: Plan) -> dict:
             "changed": {code: {f: [to_json(spec.by_key[f], b), to_json(spec.by_key[f], a)]
                                for f, (b, a) in fields.items()}
                         for _row, code, fields in diff.changed},
-            "unchanged": diff.unchanged, "removed": diff.removed}
+            "unchanged": diff.unchanged, "removed": diff.removed, "cleared": diff.cleared}
     return out
 
 

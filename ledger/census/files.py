@@ -23,7 +23,7 @@ from typing import Callable, Iterable
 from ledger.census import csvfile, xlsx
 from ledger.census.fields import CATEGORIES, Category, category_for_sheet
 from ledger.census.limits import DEFAULT, Limits
-from ledger.census.messages import message
+from ledger.census.messages import file_reason, message
 from ledger.census.planner import InputSheet, clip
 from ledger.census.template import CSV_TRIGGERS
 from ledger.census.values import WAN
@@ -119,7 +119,7 @@ def read_file(path: str | Path, *, category: str | None = None, language: str = 
         with path.open("rb") as handle:
             head = handle.read(8)
     except OSError as exc:
-        raise FileRejected(str(path), str(exc)) from None
+        raise FileRejected(str(path), file_reason(exc, language)) from None
     if not head:
         raise FileRejected(str(path), message("empty", language))
     if head.startswith(OLE_MAGIC):
