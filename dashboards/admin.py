@@ -103,7 +103,7 @@ def reset_totp(username: str):
     return _done(lambda ctx: services().identity.reset_totp(ctx, username))
 
 
-@bp.post("/tokens/<int(max=2147483647):token_id>/revoke")
+@bp.post("/tokens/<int:token_id>/revoke")
 @requires(TOKENS_MANAGE)
 @body_limit(FORM_LIMIT)
 def revoke_token(token_id: int):

@@ -127,7 +127,7 @@ def list_findings():
     return jsonify({"items": items, "total": total, "page": page, "per_page": per_page})
 
 
-@bp.get("/findings/<int(max=2147483647):finding_id>")
+@bp.get("/findings/<int:finding_id>")
 @requires(FINDINGS_READ)
 def read_finding(finding_id: int):
     """One finding."""
@@ -138,7 +138,7 @@ def read_finding(finding_id: int):
     return jsonify(items[0])
 
 
-@bp.post("/findings/<int(max=2147483647):finding_id>/state")
+@bp.post("/findings/<int:finding_id>/state")
 @requires(FINDINGS_READ, unsafe=CENSUS_WRITE)
 def transition(finding_id: int):
     """Acknowledge, resolve or reopen a finding (``reason`` required to resolve/reopen)."""

@@ -385,7 +385,7 @@ def create_token():
     return account(new_token=value)
 
 
-@bp.post("/account/tokens/<int(max=2147483647):token_id>/revoke")
+@bp.post("/account/tokens/<int:token_id>/revoke")
 @requires(SELF)
 @body_limit(FORM_LIMIT)
 def revoke_token(token_id: int):

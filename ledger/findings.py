@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 from ledger import i18n
 from ledger.census import audit
 from ledger.census.snapshot import Scope
+from ledger.db import page_offset
 from ledger.const import FINDING_STATES, TRANSITIONS
 from ledger.models import Finding
 
@@ -247,7 +248,10 @@ def page(conn: Connection, scope: Scope, *, page_number: int = 1, per_page: int 
     """A page of findings as JSON objects, and the total."""
     statement = query(scope, **filters)
     total = conn.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
-    rows = conn.execute(statement.limit(per_page).offset((page_number - 1) * per_page)).mappings()
+    offset = page_offset(total, page_number, per_page)
+    if offset is None:
+        return [], total
+    rows = conn.execute(statement.limit(per_page).offset(offset)).mappings()
     departments = _department_codes(conn)
     return [as_json(row, departments) for row in rows], total
 

@@ -48,7 +48,7 @@ def test_a_nul_byte_anywhere_is_refused(loaded, where):
         response = loaded.post("/api/v1/census/device", json={
             "code": "DEV\x0009", "name": "x", "department": "D001", "device_type": "switch",
             "status": "in_use"})
-        assert "U+0000" in json.dumps(response.json, ensure_ascii=False)
+        assert "不可见字符" in json.dumps(response.json, ensure_ascii=False)
         error_reason(response, 400)
         return
     path = {"path": "/api/v1/census/device/DEV%0001", "query": "/api/v1/census/device?q=%00",

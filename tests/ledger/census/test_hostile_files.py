@@ -128,7 +128,7 @@ def test_control_characters_never_become_census_values(ledger, tmp_path, text):
     service.apply(read_file(filled_workbook(tmp_path / "c.xlsx")))
     with pytest.raises(CensusRejected) as exc:
         service.update("device", "DEV01", {"remarks": text}, partial=True)
-    assert "控制字符" in str(exc.value.errors[0])
+    assert "不可见字符" in str(exc.value.errors[0])
     assert service.get("device", "DEV01")["remarks"] is None
 
 
