@@ -93,7 +93,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reader_failed": ("读取文件时超出资源限制或读取程序异常退出（{detail}），文件可能过大或已损坏",
                       "reading the file exceeded its resource limits or the reader failed "
                       "({detail}); the file may be too large or corrupt"),
-    "control_char": ("含控制字符 {char}", "holds the control character {char}"),
     "not_found": ("记录不存在", "no such row"),
     "code_fixed": ("编号不能修改", "a row's code cannot change"),
     # Progress of an import (stderr).

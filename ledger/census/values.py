@@ -83,9 +83,10 @@ def parse(spec: Field, raw, *, unit: decimal.Decimal | None = None):
         return None
     if isinstance(raw, (list, tuple, dict, set)):
         raise InvalidValue("not_scalar")   # never stored as its repr ("['a']")
-    control = _CONTROL.search(raw) if isinstance(raw, str) else None
-    if control:   # PostgreSQL text cannot hold NUL, and no census value needs one
-        raise InvalidValue("control_char", char=f"U+{ord(control[0]):04X}")
+    if isinstance(raw, str) and _CONTROL.search(raw):
+        # Whatever the field's kind: PostgreSQL text cannot hold NUL, no encoder takes a
+        # lone surrogate, and no census value needs either.
+        raise InvalidValue("invisible")
     return _PARSERS[spec.kind](spec, raw, unit)
 
 
