@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, render_template, request
 
 from dashboards.access import requires
+from dashboards.i18n import current_language
 from dashboards.resources import get_ledger, get_settings
 from ledger.census.audit import list_records, verify
 from ledger.identity.roles import AUDIT_READ
@@ -34,7 +35,7 @@ def records():
     """The newest records (all, census changes only, or login and grant records)."""
     with get_ledger().engine.connect() as conn:
         rows = list_records(conn, **_query())
-        check = verify(conn, chain=get_settings().audit_chain) \
+        check = verify(conn, chain=get_settings().audit_chain, language=current_language()) \
             if request.args.get("verify") else None
     return render_template("audit.html", rows=rows, check=check, args=request.args)
 
@@ -53,7 +54,7 @@ def records_json():
 def verify_json():
     """Recompute the whole chain."""
     with get_ledger().engine.connect() as conn:
-        result = verify(conn, chain=get_settings().audit_chain)
+        result = verify(conn, chain=get_settings().audit_chain, language=current_language())
     return jsonify({"records": result.records, "head_hash": result.head_hash,
                     "checkpoints": result.checkpoints, "problems": result.problems,
                     "notes": result.notes})

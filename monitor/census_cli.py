@@ -184,7 +184,7 @@ def _verify(ledger, settings: Settings, language: str) -> int:
 
     chain = settings.audit_chain
     with ledger.engine.connect() as conn:
-        result = verify(conn, chain=chain)
+        result = verify(conn, chain=chain, language=language)
     zh = language == "zh"
     for note in result.notes:
         print(f"{'注意' if zh else 'note'}: {note}")
