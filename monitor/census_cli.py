@@ -107,8 +107,10 @@ def _service(ledger, args, settings: Settings, language: str):
         try:
             with ledger.engine.connect() as conn:
                 Scope.for_department(conn, args.department)
-        except ScopeError as exc:
-            print(f"错误 (error): {exc}", file=sys.stderr)
+        except ScopeError:
+            from ledger.census.messages import message
+            print(message("unknown_department", language, code=args.department),
+                  file=sys.stderr)
             return None
     return CensusService(ledger.engine, department=args.department, language=language,
                          actor=getattr(args, "actor", None) or f"cli:{getpass.getuser()}",

@@ -64,6 +64,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "encoding": ("无法识别文件编码（支持 UTF-8、GBK/GB18030）",
                  "unknown text encoding (UTF-8 or GBK/GB18030 expected)"),
     "not_found": ("记录不存在", "no such row"),
+    "unknown_department": ("错误：没有编号为 {code} 的部门", "error: no department with code {code}"),
     "code_fixed": ("编号不能修改", "a row's code cannot change"),
     # Verifying the change log (audit verify, /audit).
     "audit_missing": ("第 {first}..{last} 条记录缺失", "records {first}..{last} are missing"),
