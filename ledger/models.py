@@ -254,3 +254,32 @@ class AnalysisRun(Base):
     finished_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(255))
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ZoneCollector(Base):
+    """One scheduler of a network zone as the center last heard of it (ingest API)."""
+
+    __tablename__ = "zone_collector"
+
+    member: Mapped[str] = mapped_column(String(128), primary_key=True)
+    zone: Mapped[str] = mapped_column(String(64), index=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    version: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(64))
+    first_contact: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_contact: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    targets_owned: Mapped[int] = mapped_column(Integer, default=0)
+    backlog_samples: Mapped[int] = mapped_column(BigInteger, default=0)
+    backlog_records: Mapped[int] = mapped_column(BigInteger, default=0)
+    applied_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    duplicates_total: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class IngestReceipt(Base):
+    """The idempotency key of one applied ingest record: a replay is recognised, not applied."""
+
+    __tablename__ = "ingest_receipt"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

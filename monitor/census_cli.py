@@ -150,8 +150,13 @@ def _import(service, args, language: str) -> int:
     sheets = []
     try:
         for path in args.files:
-            sheets += read_file(path, category=args.category, language=language,
-                                progress=progress, allow_empty=len(args.files) > 1)
+            read = read_file(path, category=args.category, language=language,
+                             progress=progress, allow_empty=len(args.files) > 1)
+            for sheet in read:
+                if sheet.encoding:
+                    progress(f"{path}: " + message("encoding_used", language,
+                                                   encoding=sheet.encoding))
+            sheets += read
             progress(message("progress_read", language, path=path))
         if not any(sheet.rows for sheet in sheets):
             raise FileRejected(", ".join(args.files), message("empty", language))

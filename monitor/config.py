@@ -3,6 +3,12 @@
 A bad configuration raises :class:`ConfigError` naming the file, the key (as a
 path such as ``targets[2].interval``) and the reason; nothing is started from a
 configuration that did not validate. The reference is ``config/example.yaml``.
+
+Target options are checked by their collector (``Collector.configure``), which means
+importing it. Processes that poll (the scheduler, ``check-config``, ``collect``, ``poll``)
+do so; the web tier reads settings with ``check_targets=False`` and imports no collector:
+it keeps each target's kind and options as written (checked for shape, not content) and
+never uses the options. A bad option still stops the scheduler and ``check-config``.
 """
 
 from __future__ import annotations
@@ -18,17 +24,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from collectors import get_collector
-from collectors.base import OptionError
-from collectors.secrets import resolve_secret
 from ledger.census.anchor import AuditChain
 from ledger.census.const import AUDIT_ALGORITHMS
 from ledger.census.messages import file_reason
 from ledger.policy import AnalysisPolicy
 from monitor.config_analysis import AnalysisConfigError, AnalysisSchedule, parse_analysis
+from monitor.config_reports import ReportsConfigError, ReportSettings, parse_reports
+from monitor.config_zone import DEFAULT_ZONE, ZoneSettings, check_zone_name, parse_zone
 from monitor.lineprotocol import RESERVED_KEY, TAG, storable_name
 from monitor.security_config import SecuritySettings, parse_security
 from monitor.store.influx import parse_store_url
+from monitor.store.victoria import parse_victoria_url
 from monitor.units import parse_duration, parse_size
 
 ENV_DATA_DIR = "INFRA_LEDGER_DATA_DIR"
@@ -98,6 +104,7 @@ class TargetConfig:
     jitter: float
     tags: dict[str, str]
     options: dict[str, Any]
+    zone: str = DEFAULT_ZONE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +131,12 @@ class Settings:
     analysis: AnalysisPolicy = dataclasses.field(default_factory=AnalysisPolicy)
     analysis_schedule: AnalysisSchedule = dataclasses.field(default_factory=AnalysisSchedule)
     security: SecuritySettings = dataclasses.field(default_factory=SecuritySettings)
+    #: The ``alerts`` section as written; ``alerts.config.parse_alerts`` validates it (the
+    #: alert package sits above this one), and ``config_dir`` resolves its relative paths.
+    alerts: Any = None
+    config_dir: Path | None = None
+    reports: ReportSettings = dataclasses.field(default_factory=ReportSettings)
+    zone: ZoneSettings = dataclasses.field(default_factory=ZoneSettings)
     #: What ``check-config`` reports without failing (secrets not readable on this machine).
     warnings: tuple[str, ...] = ()
 
@@ -229,11 +242,15 @@ def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
 
 def load_settings(path: str | os.PathLike | None = None, *, data_dir: str | None = None,
                   host: str | None = None, port: int | None = None,
-                  store_url: str | None = None, unreadable_secrets: str = "error") -> Settings:
-    """Read and validate ``path`` (or the built-in default); flags override the file."""
+                  store_url: str | None = None, unreadable_secrets: str = "error",
+                  check_targets: bool = True) -> Settings:
+    """Read and validate ``path`` (or the built-in default); flags override the file.
+
+    ``check_targets=False`` leaves target options to their collectors (see the module doc)."""
     if path is None:
         return parse_settings({}, "(built-in default)", data_dir=data_dir, host=host, port=port,
-                              store_url=store_url, unreadable_secrets=unreadable_secrets)
+                              store_url=store_url, unreadable_secrets=unreadable_secrets,
+                              check_targets=check_targets)
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -249,13 +266,13 @@ def load_settings(path: str | os.PathLike | None = None, *, data_dir: str | None
         raise ConfigError(file, "(syntax)", str(exc).replace("\n", " ")) from None
     return parse_settings(data, file, base=Path(path).resolve().parent, data_dir=data_dir,
                           host=host, port=port, store_url=store_url,
-                          unreadable_secrets=unreadable_secrets)
+                          unreadable_secrets=unreadable_secrets, check_targets=check_targets)
 
 
 def parse_settings(data: Any, file: str, *, base: Path | None = None,
                    data_dir: str | None = None, host: str | None = None,
                    port: int | None = None, store_url: str | None = None,
-                   unreadable_secrets: str = "error") -> Settings:
+                   unreadable_secrets: str = "error", check_targets: bool = True) -> Settings:
     """Validate an already parsed mapping; see :func:`load_settings`. Every problem of the
     file is reported at once (:class:`ConfigErrors`). With ``unreadable_secrets="warn"``
     (``check-config``), a secret reference that cannot be read here is a warning in
@@ -263,7 +280,8 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
     top = _Reader(file, data, "")
     problems = _Problems()
     problems.attempt(top.check_known, {"data_dir", "web", "store", "ledger", "scheduler",
-                                       "targets", "analysis", "security"})
+                                       "targets", "analysis", "security", "alerts",
+                                        "reports", "zone"})
     web, store, ledger, sched = (problems.attempt(top.child, n, default=_Reader(file, {}, n))
                                  for n in ("web", "store", "ledger", "scheduler"))
     for reader, known in ((web, {"host", "port", "language", "timezone"}),
@@ -277,6 +295,9 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
     timezone = problems.attempt(_timezone, web, default="Asia/Shanghai")
     analysis = problems.attempt(_analysis, file, top, base, timezone,
                                 default=(AnalysisPolicy(), AnalysisSchedule()))
+    reports = problems.attempt(_reports, file, top, base, timezone, default=ReportSettings())
+    zone = problems.attempt(lambda: parse_zone(top.child("zone"), base, ConfigError),
+                            default=ZoneSettings())
     warnings: list[str] = []
     settings = Settings(
         source=file,
@@ -297,7 +318,7 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
         max_workers=problems.attempt(_positive_int, sched, "max_workers",
                                      DEFAULTS["max_workers"], default=1),
         targets=_targets(top, sched, problems, warnings if unreadable_secrets == "warn"
-                         else None),
+                         else None, check_targets),
         audit_hash=problems.attempt(_choice, ledger, "audit_hash", AUDIT_ALGORITHMS, "sha256",
                                     default="sha256"),
         audit_key=problems.attempt(_audit_key, ledger),
@@ -307,10 +328,21 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
         security=problems.attempt(parse_security, problems.attempt(
             top.child, "security", default=_Reader(file, {}, "security")), root, web_host,
             default=SecuritySettings()),
+        alerts=top.data.get("alerts"),
+        config_dir=base,
+        reports=reports,
+        zone=zone,
         warnings=tuple(warnings),
     )
     problems.check()
     return settings
+
+
+def _reports(file: str, top: _Reader, base: Path | None, timezone: str) -> ReportSettings:
+    try:
+        return parse_reports(top.data.get("reports"), base, timezone)
+    except ReportsConfigError as exc:
+        raise ConfigError(file, f"reports.{exc.key}", exc.reason) from None
 
 
 def _analysis(file: str, top: _Reader, base: Path | None,
@@ -388,7 +420,10 @@ def _store_backend(store: _Reader, flag: str | None) -> str:
     value = flag or store.get("backend", str, "embedded")
     if value != "embedded":
         try:
-            parse_store_url(value)
+            if value.startswith("victoriametrics://"):
+                parse_victoria_url(value)
+            else:
+                parse_store_url(value)
         except ValueError as exc:
             file, key = ("(command line)", "--store") if flag else (store.file,
                                                                      store.key("backend"))
@@ -429,7 +464,7 @@ def _retention(reader: _Reader) -> dict[str, float]:
 
 
 def _targets(top: _Reader, sched: _Reader, problems: _Problems,
-             warnings: list[str] | None) -> tuple[TargetConfig, ...]:
+             warnings: list[str] | None, check: bool = True) -> tuple[TargetConfig, ...]:
     interval = problems.attempt(sched.duration, "interval", DEFAULTS["interval"],
                                 default=DEFAULTS["interval"])
     timeout = problems.attempt(sched.duration, "timeout", DEFAULTS["timeout"],
@@ -445,7 +480,7 @@ def _targets(top: _Reader, sched: _Reader, problems: _Problems,
     targets, names = [], set()
     for index, item in enumerate(raw):
         target = problems.attempt(lambda: _target(_Reader(top.file, item, f"targets[{index}]"),
-                                                  interval, timeout, jitter, warnings))
+                                                  interval, timeout, jitter, warnings, check))
         name = item.get("name") if isinstance(item, Mapping) else None
         if isinstance(name, str) and name in names:   # also when the first one is wrong
             problems.errors.append(ConfigError(top.file, f"targets[{index}].name",
@@ -457,23 +492,30 @@ def _targets(top: _Reader, sched: _Reader, problems: _Problems,
 
 
 def _target(reader: _Reader, interval: float, timeout: float, jitter: float,
-            warnings: list[str] | None = None) -> TargetConfig:
+            warnings: list[str] | None = None, check: bool = True) -> TargetConfig:
     problems = _Problems()
     problems.attempt(reader.check_known, {"name", "kind", "interval", "timeout", "jitter",
-                                          "tags", "options"})
+                                          "tags", "options", "zone"})
     name = problems.attempt(_target_name, reader, default="")
     kind = problems.attempt(reader.get, "kind", str)
-    collector = problems.attempt(_collector, reader, kind)
+    collector = None
+    if not kind:
+        problems.errors.append(ConfigError(reader.file, reader.key("kind"),
+                                           "required: the collector's kind"))
+    elif check:   # the web tier (check=False) imports no collector
+        collector = problems.attempt(_collector, reader, kind)
     target_interval = problems.attempt(_target_interval, reader, interval, default=interval)
     target_timeout = problems.attempt(_target_timeout, reader, timeout, target_interval,
                                       default=timeout)
     tags = problems.attempt(_tags, reader, default={})
     options = problems.attempt(_options, reader, collector, warnings, default={}) \
-        if collector else {}
+        if collector else problems.attempt(reader.get, "options", dict, {}, default={})
     target_jitter = problems.attempt(reader.duration, "jitter", jitter, default=jitter)
+    zone = problems.attempt(check_zone_name, reader, reader.data.get("zone", DEFAULT_ZONE),
+                            ConfigError, default=DEFAULT_ZONE)
     problems.check()
     return TargetConfig(name, kind, target_interval, target_timeout, target_jitter,
-                        {str(k): str(v) for k, v in tags.items()}, options)
+                        {str(k): str(v) for k, v in tags.items()}, options, zone)
 
 
 def _target_name(reader: _Reader) -> str:
@@ -486,6 +528,9 @@ def _target_name(reader: _Reader) -> str:
 
 
 def _collector(reader: _Reader, kind: str | None):
+    """The collector class of ``kind`` (importing the built-in collectors)."""
+    from collectors import get_collector
+
     try:
         return get_collector(kind or "")
     except KeyError as exc:
@@ -530,6 +575,10 @@ _PLACEHOLDER_SECRET = "check-config-placeholder-secret"
 
 
 def _options(reader: _Reader, collector, warnings: list[str] | None) -> dict[str, Any]:
+    """The target's options resolved and validated by its collector, once."""
+    from collectors.base import OptionError, Options
+    from collectors.secrets import resolve_secret
+
     try:
         options = collector.resolve_options(reader.get("options", dict, {}))
         checked = dict(options)
@@ -547,4 +596,4 @@ def _options(reader: _Reader, collector, warnings: list[str] | None) -> dict[str
         collector.validate(checked)
     except OptionError as exc:
         raise ConfigError(reader.file, reader.key(f"options.{exc.key}"), exc.reason) from None
-    return options
+    return Options(collector.kind, options)

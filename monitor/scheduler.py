@@ -27,7 +27,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import DataError
 
-from collectors import Collector, Observation, get_collector
+from collectors import Collector, get_collector
+from core.observation import STATUS_OK, STATUS_PARTIAL, TARGET_TAG, Observation, Sample
 from ledger.analyses import run_daily
 from ledger.db import Ledger
 from ledger.reconcile import store as reconcile_store
@@ -35,6 +36,7 @@ from ledger.observed import record_facts
 from ledger.status import PollRecord, record_poll, register_targets, set_runtime_stats
 from monitor.backlog import FactBacklog, PendingFacts
 from monitor.config import Settings, TargetConfig
+from monitor.config_reports import cron_trigger
 from monitor.poller import RunningTarget
 from monitor.spool import Spool
 from monitor.store.base import TimeSeriesStore
@@ -49,19 +51,30 @@ MAINTAIN_SECONDS = 60
 ANALYSIS_DELAY_SECONDS = 60
 
 
+#: The measurement of each poll's outcome (fields up, duration_seconds, samples).
+POLL_MEASUREMENT = "poll"
+
+
 class Monitor:
     """Owns the targets, the scheduler and the store writer of one process."""
 
-    def __init__(self, settings: Settings, ledger: Ledger, store: TimeSeriesStore,
-                 collector_factory: Callable[[TargetConfig], Collector] | None = None) -> None:
+    def __init__(self, settings: Settings, ledger: Ledger | None, store: TimeSeriesStore,
+                 collector_factory: Callable[[TargetConfig], Collector] | None = None, *,
+                 zone: str | None = None) -> None:
         self.settings = settings
+        #: The zone whose targets this process polls (None: every configured target).
+        self.zone = zone
         self.ledger = ledger
         self.store = store
         self.writer = StoreWriter(store, Spool(settings.spool_path, **settings.spool))
         workers = max(settings.max_workers, 4)
         self._pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="collect")
         factory = collector_factory or _make_collector
-        self.targets = {t.name: RunningTarget(t, factory(t), self._pool) for t in settings.targets}
+        self._factory = factory
+        #: Who polls which slot when several schedulers share a zone (None: poll everything).
+        self.assignment = None
+        self.targets = {t.name: RunningTarget(t, factory(t), self._pool)
+                        for t in self.polled_targets(settings)}
         self._scheduler = BackgroundScheduler(
             executors={"default": APThreadPool(workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -73,21 +86,26 @@ class Monitor:
         # so older facts cannot overwrite newer ones.
         self._fact_locks = {name: threading.Lock() for name in self.targets}
         self._ledger_failing = False
+        self._extra_jobs: list[tuple[str, Callable[[], None], float]] = []
+
+    def add_job(self, job_id: str, func: Callable[[], None], seconds: float) -> None:
+        """Run ``func`` every ``seconds`` once started (the alert engine's jobs: the layer
+        above hands them in, so the scheduler never imports it)."""
+        self._extra_jobs.append((job_id, func, seconds))
+
+    def polled_targets(self, settings: Settings) -> tuple[TargetConfig, ...]:
+        """The targets this process polls: those of its zone, or every configured one."""
+        if self.zone is None:
+            return settings.targets
+        return tuple(t for t in settings.targets if t.zone == self.zone)
 
     def start(self) -> None:
         """Register targets in the ledger and start polling."""
-        with self.ledger.session() as session:
-            register_targets(session, {t.name: (t.target.kind, t.target.interval)
-                                       for t in self.targets.values()})
-            session.commit()
+        self._register()
         self.writer.start()
         now = dt.datetime.now(UTC)
         for target in self.targets.values():
-            # Spread first polls over a second or two so targets do not start in lockstep.
-            first = now + dt.timedelta(seconds=random.uniform(0, min(target.target.jitter, 2)))
-            self._scheduler.add_job(self.poll_target, IntervalTrigger(
-                seconds=target.target.interval, jitter=target.target.jitter or None),
-                args=[target.name], id=f"target:{target.name}", next_run_time=first)
+            self.add_target_job(target.target, now)
         self._scheduler.add_job(self.maintain_store, IntervalTrigger(seconds=MAINTAIN_SECONDS),
                                 id="maintain-store")
         self._scheduler.add_job(self.publish_stats, IntervalTrigger(seconds=STATS_SECONDS),
@@ -95,16 +113,66 @@ class Monitor:
         self._scheduler.add_job(self.retry_facts, IntervalTrigger(seconds=STATS_SECONDS),
                                 id="retry-facts")
         self._add_analysis_jobs(now)
+        for job_id, func, seconds in self._extra_jobs:
+            self._scheduler.add_job(func, IntervalTrigger(seconds=seconds), id=job_id,
+                                    next_run_time=now + dt.timedelta(seconds=min(seconds, 5)))
         self._scheduler.start()
         _LOGGER.info("Scheduler started with %s targets", len(self.targets))
+
+    def add_target_job(self, target: TargetConfig, now: dt.datetime) -> None:
+        """Schedule ``target``'s polls: with jitter alone, or on the slots of its interval
+        shared by every member of a zone when an assignment decides who polls."""
+        if self.assignment is None:
+            # Spread first polls over a second or two so targets do not start in lockstep.
+            first = now + dt.timedelta(seconds=random.uniform(0, min(target.jitter, 2)))
+            trigger = IntervalTrigger(seconds=target.interval, jitter=target.jitter or None)
+            timing = {"next_run_time": first}
+        else:
+            # The trigger's own next slot (next_run_time=None would add the job paused).
+            trigger = IntervalTrigger(seconds=target.interval,
+                                      start_date=self.assignment.first_slot(target))
+            timing = {}
+        self._scheduler.add_job(self.scheduled_poll, trigger, args=[target.name],
+                                id=f"target:{target.name}", replace_existing=True, **timing)
+
+    def reload(self, settings: Settings) -> None:
+        """Take a changed configuration: targets removed or changed stop, new ones start;
+        every other target keeps its schedule (and, in a shared zone, its owner)."""
+        wanted = {t.name: t for t in self.polled_targets(settings)}
+        now = dt.datetime.now(UTC)
+        for name, running in list(self.targets.items()):
+            if wanted.get(name) != running.target:
+                self._scheduler.remove_job(f"target:{name}")
+                del self.targets[name]
+                running.close()
+        for name, target in wanted.items():
+            if name not in self.targets:
+                self.targets[name] = RunningTarget(target, self._factory(target), self._pool)
+                self._fact_locks.setdefault(name, threading.Lock())
+                self.add_target_job(target, now)
+        self.settings = settings
+        self._register()
+        _LOGGER.info("Configuration reloaded: %s targets", len(self.targets))
+
+    def scheduled_poll(self, name: str) -> Observation | None:
+        """A scheduled poll: skipped when another member of the zone owns this slot."""
+        if self.assignment is not None:
+            running = self.targets.get(name)
+            if running is None or not self.assignment.claim(running.target, time.time()):
+                return None
+        return self.poll_target(name)
+
+    def _register(self) -> None:
+        """Give every configured target a row of poll state in the ledger."""
+        with self.ledger.session() as session:
+            register_targets(session, {t.name: (t.kind, t.interval)
+                                       for t in self.settings.targets})
+            session.commit()
 
     def poll_once(self, names: list[str] | None = None) -> dict[str, Observation]:
         """Poll the named targets (default: all) once, concurrently, record everything as
         the scheduled polls do, deliver the samples to the store and close the targets."""
-        with self.ledger.session() as session:
-            register_targets(session, {t.name: (t.target.kind, t.target.interval)
-                                       for t in self.targets.values()})
-            session.commit()
+        self._register()
         self.writer.start()
         try:
             wanted = names or list(self.targets)
@@ -122,24 +190,29 @@ class Monitor:
         """Poll one target and record what it returned."""
         running = self.targets[name]
         obs = running.poll()
-        if obs.samples:
-            self.writer.submit(obs.samples)
         seen_at = dt.datetime.now(UTC)
+        # The poll's own outcome is a series too, so pages draw a target's poll history.
+        self.writer.submit([*obs.samples, Sample(POLL_MEASUREMENT, {TARGET_TAG: name}, {
+            "up": 1.0 if obs.status in (STATUS_OK, STATUS_PARTIAL) else 0.0,
+            "duration_seconds": float(obs.duration_seconds or 0.0),
+            "samples": float(len(obs.samples))}, int(seen_at.timestamp() * 1e9))])
         if obs.facts:
             self._write_facts(name, PendingFacts(running.target.kind, tuple(obs.facts),
                                                  running.target.tags, seen_at))
         # Apart from the facts, so facts the ledger refuses never hide the poll's outcome.
+        self._record_poll(PollRecord(
+            name=name, kind=running.target.kind, status=obs.status,
+            duration_seconds=obs.duration_seconds, error=obs.error,
+            samples=len(obs.samples), at=seen_at, interval_seconds=running.target.interval))
+        return obs
+
+    def _record_poll(self, poll: PollRecord) -> None:
         try:
             with self.ledger.session() as session:
-                record_poll(session, PollRecord(
-                    name=name, kind=running.target.kind, status=obs.status,
-                    duration_seconds=obs.duration_seconds, error=obs.error,
-                    samples=len(obs.samples), at=seen_at,
-                    interval_seconds=running.target.interval))
+                record_poll(session, poll)
                 session.commit()
         except Exception:  # noqa: BLE001 - a ledger hiccup must not stop other polls
-            _LOGGER.exception("Recording the poll of %s in the ledger failed", name)
-        return obs
+            _LOGGER.exception("Recording the poll of %s in the ledger failed", poll.name)
 
     def _add_analysis_jobs(self, now: dt.datetime) -> None:
         """Reconcile every ``reconcile_every``; after each day (at ``daily_at`` local time)
@@ -152,6 +225,20 @@ class Monitor:
             hour=schedule.daily_at.hour, minute=schedule.daily_at.minute,
             timezone=self.settings.timezone), id="daily-analyses")
         self._scheduler.add_job(self.summarize, id="summaries-catch-up", next_run_time=first)
+        for schedule in self.settings.reports.schedules:
+            self._scheduler.add_job(self.mail_report, cron_trigger(
+                schedule.cron, self.settings.timezone), args=[schedule.name],
+                id=f"report:{schedule.name}")
+
+    def mail_report(self, name: str) -> None:
+        """Build and mail the report schedule ``name``."""
+        from monitor.report_mail import send_schedule
+        schedule = next(s for s in self.settings.reports.schedules if s.name == name)
+        try:
+            sent = send_schedule(self.settings, self.ledger, schedule)
+            _LOGGER.info("Mailed report %s to %s", name, ", ".join(sent["recipients"]))
+        except Exception:  # noqa: BLE001 - logged; the next run tries again
+            _LOGGER.exception("Mailing report %s failed", name)
 
     def summarize(self) -> None:
         """Write the daily summaries of finished days still missing."""
@@ -237,8 +324,7 @@ class Monitor:
         stats["scheduler_heartbeat_timestamp_seconds"] = time.time()
         stats["scheduler_start_timestamp_seconds"] = self._started
         stats["scheduler_targets"] = len(self.targets)
-        if hasattr(self.store, "stats"):
-            stats.update({f"store_{k}": v for k, v in self.store.stats().items()})
+        stats.update({f"store_{k}": v for k, v in self.store.stats().items()})
         try:
             with self._stats_lock, self.ledger.session() as session:
                 set_runtime_stats(session, stats, dt.datetime.now(UTC))

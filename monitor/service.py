@@ -9,15 +9,18 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Callable, Iterator
 
-from collectors.base import STATUS_OK, STATUS_PARTIAL, Collector, Observation
+from collectors.base import Collector
+from core.observation import STATUS_OK, STATUS_PARTIAL, Observation
 from ledger.db import Ledger
 from monitor.config import Settings, TargetConfig
+from monitor.config_zone import DEFAULT_ZONE
 from monitor.poller import RunningTarget
 from monitor.scheduler import Monitor
 from monitor.store import open_configured_store
@@ -50,16 +53,24 @@ def _stop_on_sigterm() -> None:
 
 
 @contextlib.contextmanager
-def _opened(settings: Settings) -> Iterator[tuple[Ledger, object]]:
-    """Hold the data directory and open the ledger and store; close both on the way out."""
+def _opened(settings: Settings, with_ledger: bool = True) -> Iterator[tuple[Ledger | None,
+                                                                            object]]:
+    """Hold the data directory and open the ledger (unless a zone scheduler, which reaches
+    the center over HTTP) and the store; close both on the way out."""
     with data_dir_lock(settings.data_dir):
-        ledger = Ledger(settings.ledger_url)
-        store = open_configured_store(settings)
+        ledger = Ledger(settings.ledger_url) if with_ledger else None
+        try:
+            store = open_configured_store(settings)
+        except BaseException:
+            if ledger is not None:
+                ledger.close()
+            raise
         try:
             yield ledger, store
         finally:
             store.close()
-            ledger.close()
+            if ledger is not None:
+                ledger.close()
 
 
 def run_all(settings: Settings) -> int:
@@ -78,6 +89,7 @@ def run_all(settings: Settings) -> int:
                       f"{exc}", file=sys.stderr)
                 return 1
             monitor = Monitor(settings, ledger, store)
+            attach_alerts(monitor, settings, ledger, store)
             monitor.start()
             _stop_on_sigterm()
             _LOGGER.info("Infra Ledger: data in %s; web UI on http://%s:%s/", settings.data_dir,
@@ -95,22 +107,97 @@ def run_all(settings: Settings) -> int:
     return 0
 
 
-def run_scheduler(settings: Settings) -> int:
-    """Run the scheduler alone until interrupted (the web tier runs from wsgi.py)."""
+def run_scheduler(settings: Settings, zone: str | None = None,
+                  reload: Callable[[], Settings] | None = None) -> int:
+    """Run the scheduler alone until interrupted (the web tier runs from wsgi.py).
+
+    With ``zone`` it polls only that zone's targets (see :mod:`monitor.coordination`);
+    SIGHUP reloads the configuration through ``reload``.
+    """
+    problem = zone_problem(settings, zone)
+    if problem:
+        print(f"配置错误 (configuration error): {problem}", file=sys.stderr)
+        return 2
     stop = threading.Event()
+    central = zone in (None, DEFAULT_ZONE)
     try:
-        with _opened(settings) as (ledger, store):
-            monitor = Monitor(settings, ledger, store)
+        with _opened(settings, with_ledger=central) as (ledger, store):
+            monitor = _zone_monitor(settings, ledger, store, zone)
+            if ledger is not None:
+                attach_alerts(monitor, settings, ledger, store)
+            if monitor.assignment is not None:
+                monitor.assignment.join()
             monitor.start()
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
             signal.signal(signal.SIGINT, lambda *_: stop.set())
-            _LOGGER.info("Infra Ledger scheduler: data in %s", settings.data_dir)
+            if reload is not None:
+                signal.signal(signal.SIGHUP, lambda *_: _reload(monitor, reload))
+            _LOGGER.info("Infra Ledger scheduler%s: data in %s",
+                         f" of zone {zone}" if zone else "", settings.data_dir)
             stop.wait()
             monitor.stop()
+            if monitor.assignment is not None:
+                monitor.assignment.leave()
     except AlreadyRunning as exc:
         print(f"错误 (error): {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def attach_alerts(monitor: Monitor, settings: Settings, ledger: Ledger, store) -> None:
+    """Give the scheduler the alert engine's jobs when rules are configured. The engine sits
+    above the scheduler (it reads what the scheduler writes), so this process wiring, not
+    the scheduler, brings them together."""
+    from alerts.config import parse_alerts
+    from alerts.engine import AlertEngine
+
+    config = parse_alerts(settings)
+    if not config.enabled:
+        return
+    engine = AlertEngine(settings, config, ledger.engine, store)
+    engine.start()
+    for job_id, func, seconds in engine.jobs():
+        monitor.add_job(job_id, func, seconds)
+    _LOGGER.info("Alerts: %s rules every %.0fs", len(config.rules), config.evaluation_interval)
+
+
+def zone_problem(settings: Settings, zone: str | None) -> str | None:
+    """Why a scheduler of ``zone`` cannot run with these settings (None if it can)."""
+    if zone is None or zone == DEFAULT_ZONE:
+        return None
+    if not any(t.zone == zone for t in settings.targets):
+        zones = sorted({t.zone for t in settings.targets})
+        return f"{settings.source}: no target has zone {zone!r}; zones: {', '.join(zones)}"
+    if not settings.zone.center_url:
+        return (f"{settings.source}: zone.center_url: required for a zone scheduler "
+                "(the center's address for poll outcomes and facts)")
+    if settings.store_backend == "embedded":
+        return (f"{settings.source}: store.backend: a zone scheduler writes to the central "
+                "store over HTTP(S); embedded cannot be read by the center")
+    return None
+
+
+def _zone_monitor(settings: Settings, ledger, store, zone: str | None) -> Monitor:
+    assignment = None
+    if zone is not None and settings.zone.coordination_url:
+        from monitor.coordination.leases import LeaseAssignment
+        from monitor.coordination.zone import member_id
+        assignment = LeaseAssignment(settings.zone.coordination_url, zone,
+                                     member_id(settings.data_dir, zone), socket.gethostname(),
+                                     lease_seconds=settings.zone.lease_seconds)
+    if zone in (None, DEFAULT_ZONE):
+        monitor = Monitor(settings, ledger, store, zone=zone)
+        monitor.assignment = assignment
+        return monitor
+    from monitor.coordination.zone import ZoneMonitor
+    return ZoneMonitor(settings, store, zone, assignment=assignment)
+
+
+def _reload(monitor: Monitor, reload: Callable[[], Settings]) -> None:
+    try:
+        monitor.reload(reload())
+    except Exception:  # noqa: BLE001 - a bad new configuration keeps the running one
+        _LOGGER.exception("Configuration not reloaded; the running one stays")
 
 
 def poll_targets(settings: Settings, names: list[str], stream: IO[str] = sys.stdout) -> int:

@@ -11,9 +11,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 from pathlib import Path
+
+from monitor.demo.agents import answers, free_udp_port  # noqa: F401 - re-exported
 
 INFLUXD = shutil.which("influxd") or "/usr/bin/influxd"
 
@@ -112,6 +115,69 @@ bind-address = "127.0.0.1:{self.rpc_port}"
             assert answer.status == 204
 
 
+VICTORIA_METRICS = shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
+
+
+class VictoriaMetricsServer:
+    """A single-node VictoriaMetrics with its own data folder, run as the product expects
+    (``.`` between measurement and field, deduplication of repeated timestamps)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        """Base HTTP URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def store_url(self) -> str:
+        """The product's store URL for this server."""
+        return f"victoriametrics://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> "VictoriaMetricsServer":
+        """Start victoria-metrics and wait until /health answers."""
+        log = open(self.folder / "victoria-metrics.log", "ab")
+        self.proc = subprocess.Popen(
+            [VICTORIA_METRICS, f"-storageDataPath={self.folder / 'data'}",
+             f"-httpListenAddr=127.0.0.1:{self.port}", "-influxMeasurementFieldSeparator=.",
+             "-dedup.minScrapeInterval=1ms", "-search.latencyOffset=0s", "-loggerLevel=ERROR",
+             "-retentionPeriod=100y"], stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("victoria-metrics exited: "
+                                   f"{(self.folder / 'victoria-metrics.log').read_text()}")
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=1) as answer:
+                    if answer.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("victoria-metrics did not answer /health in time")
+
+    def flush(self) -> None:
+        """Make every accepted sample searchable now (VictoriaMetrics' own test hook)."""
+        with urllib.request.urlopen(self.url + "/internal/force_flush", timeout=30) as answer:
+            answer.read()
+
+    def stop(self) -> None:
+        """Stop the victoria-metrics this helper started."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self.proc = None
+
+
 def free_tcp_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -119,28 +185,9 @@ def free_tcp_port() -> int:
         return sock.getsockname()[1]
 
 
-def free_udp_port() -> int:
-    """A UDP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _snmp_answers(port: int, community: str, deadline: float) -> bool:
     """Whether an agent on ``port`` answers a GET of sysObjectID before ``deadline``."""
-    from collectors.snmp import ber
-    request = ber.encode_community_message(
-        1, community.encode(), ber.encode_pdu(ber.GET, 1, [(1, 3, 6, 1, 2, 1, 1, 2, 0)]))
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(0.5)
-        while time.monotonic() < deadline:
-            try:
-                sock.sendto(request, ("127.0.0.1", port))
-                sock.recvfrom(65535)
-                return True
-            except OSError:
-                time.sleep(0.2)
-    return False
+    return answers(port, community, deadline - time.monotonic())
 
 
 class _Process:
@@ -262,3 +309,103 @@ class NodeExporterServer(_Process):
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"node_exporter did not answer; see {self.log}")
+
+
+def _fixed_port() -> int:
+    """A free port below the ephemeral range: while the proxy is cut, a client connecting to
+    an ephemeral port can be handed that very port as its source and connect to itself,
+    which would keep the proxy from listening there again."""
+    import random
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(200):
+        port = random.randrange(10000, low)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
+
+
+class TcpProxy:
+    """A loopback TCP proxy in the test process: cut it to sever a zone from the center
+    (every connection closed, new ones refused), restore it to mend the link."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream = upstream_port
+        self.port = _fixed_port()
+        self._listener: socket.socket | None = None
+        self._sockets: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def address(self) -> str:
+        """host:port of the proxy."""
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> "TcpProxy":
+        """Listen (again) and forward every connection to the upstream port."""
+        listener = socket.socket()
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", self.port))
+            listener.listen(64)
+        except OSError:
+            listener.close()
+            raise
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        return self
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return   # cut
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets |= {client, upstream}
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            # Each socket is read by one pump, which closes it when done.
+            with self._lock:
+                self._sockets.discard(source)
+            source.close()
+
+    def cut(self) -> None:
+        """Close the listener and every open connection."""
+        if self._listener is not None:
+            # shutdown wakes the thread blocked in accept(); close alone would leave the
+            # socket listening until that call returns.
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:   # their pumps see the end and close them
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass

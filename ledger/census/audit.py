@@ -114,15 +114,23 @@ def append(conn: Connection, head: tuple[int, str], actor: Actor, changes: Itera
 def list_records(conn: Connection, *, object_types: Iterable[str] | None = None,
                  exclude_types: Iterable[str] | None = None, actor: str | None = None,
                  action: str | None = None, before_seq: int | None = None,
-                 limit: int = 200) -> list[dict]:
-    """The newest records first (for the audit administrator's pages), filtered."""
+                 object_key: str | None = None, since: dt.datetime | None = None,
+                 until: dt.datetime | None = None, limit: int = 200) -> list[dict]:
+    """The newest records first (for the audit administrator's pages), filtered; ``actor``
+    and ``object_key`` match a part of the name, ``since`` and ``until`` bound the time."""
     query = select(audit_record).order_by(audit_record.c.seq.desc()).limit(limit)
+    if object_key:
+        query = query.where(audit_record.c.object_key.contains(object_key, autoescape=True))
+    if since is not None:
+        query = query.where(audit_record.c.time >= since)
+    if until is not None:
+        query = query.where(audit_record.c.time < until)
     if object_types is not None:
         query = query.where(audit_record.c.object_type.in_(list(object_types)))
     if exclude_types is not None:
         query = query.where(audit_record.c.object_type.not_in(list(exclude_types)))
     if actor:
-        query = query.where(audit_record.c.actor == actor)
+        query = query.where(audit_record.c.actor.contains(actor, autoescape=True))
     if action:
         query = query.where(audit_record.c.action == action)
     if before_seq is not None:

@@ -1,8 +1,14 @@
-"""Wording of census errors and reports in Simplified Chinese (default) and English."""
+"""Wording of census errors and reports in Simplified Chinese (default) and English.
+
+Registered in the product's one catalogue (:mod:`ledger.i18n`, domain ``census``);
+:func:`message` is the adapter the census code calls.
+"""
 
 from __future__ import annotations
 
 import errno
+
+from ledger import i18n
 
 MESSAGES: dict[str, tuple[str, str]] = {
     # Cell values.
@@ -61,8 +67,33 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_sheet": ("未知工作表", "unknown sheet"),
     "csv_category": ("无法判断 CSV 属于哪个类别，请用 --category 指定",
                      "cannot tell which category this CSV holds; use --category"),
-    "encoding": ("无法识别文件编码（支持 UTF-8、GBK/GB18030）",
-                 "unknown text encoding (UTF-8 or GBK/GB18030 expected)"),
+    "encoding": ("无法可靠识别文件编码{detail}，请另存为 UTF-8（或 GB18030/GBK）编码的 CSV",
+                 "cannot tell the text encoding with confidence{detail}; save the CSV as UTF-8 "
+                 "(or GB18030/GBK)"),
+    "encoding_guess": ("（按 GB18030 解码后有 {count} 个生僻或非中文字符，如“{sample}”，"
+                       "可能是繁体 Big5 或日文 Shift-JIS 编码）",
+                       " (read as GB18030 it holds {count} rare or non-Chinese characters, "
+                       "such as \"{sample}\": Big5 or Shift-JIS perhaps)"),
+    "encoding_control": ("（含控制字符 {char}，可能是 UTF-16 编码）",
+                         " (it holds the control character {char}: UTF-16 perhaps)"),
+    "encoding_used": ("按 {encoding} 编码读取", "read as {encoding}"),
+    "macros": ("工作簿含宏（.xlsm），请另存为不含宏的 .xlsx 后再导入",
+               "the workbook holds macros (.xlsm); save it as a macro-free .xlsx"),
+    "too_large_unpacked": ("工作簿解压后过大（{size}，上限 {limit}）",
+                           "the workbook unpacks to too much ({size}; the limit is {limit})"),
+    "too_large_sheet": ("工作表过大：单元格延伸到 {cell}（上限 {rows} 行数据、{columns} 列、"
+                        "{cells} 个单元格）",
+                        "sheet too large: cells reach {cell} (the limits are {rows} data rows, "
+                        "{columns} columns, {cells} cells)"),
+    "too_many_strings": ("共享字符串过多（上限 {limit} 个）",
+                         "too many shared strings (the limit is {limit})"),
+    "too_many_rows": ("数据超过 {limit} 行，请分成多个文件导入",
+                      "more than {limit} data rows; split the file"),
+    "too_many_columns": ("第 {row} 行超过 {limit} 列", "row {row} has more than {limit} columns"),
+    "reader_failed": ("读取文件时超出资源限制或读取程序异常退出（{detail}），文件可能过大或已损坏",
+                      "reading the file exceeded its resource limits or the reader failed "
+                      "({detail}); the file may be too large or corrupt"),
+    "control_char": ("含控制字符 {char}", "holds the control character {char}"),
     "not_found": ("记录不存在", "no such row"),
     "unknown_department": ("错误：没有编号为 {code} 的部门", "error: no department with code {code}"),
     "code_fixed": ("编号不能修改", "a row's code cannot change"),
@@ -121,10 +152,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+i18n.register("census", MESSAGES)
+
+
 def message(key: str, language: str = "zh", **params) -> str:
     """The message ``key`` in ``language`` with ``params`` filled in."""
-    zh, en = MESSAGES[key]
-    return (zh if language == "zh" else en).format(**params)
+    if key not in MESSAGES:
+        raise KeyError(key)
+    return i18n.dgettext("census", key, language, **params)
 
 
 _ERRNO = {errno.EISDIR: "os_is_dir", errno.ENOTDIR: "os_not_dir", errno.EACCES: "os_denied",

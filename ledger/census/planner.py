@@ -12,6 +12,7 @@ here; :mod:`ledger.census.writer` applies a plan without errors.
 from __future__ import annotations
 
 import decimal
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -31,6 +32,7 @@ class InputSheet:
     columns: list[str]
     rows: list[tuple[int, list[Any]]] = field(default_factory=list)
     units: dict[str, decimal.Decimal] = field(default_factory=dict)
+    encoding: str | None = None    # the text encoding a CSV file was read in
 
 
 @dataclass(frozen=True)
@@ -49,16 +51,27 @@ class CensusError:
         if self.row is not None:
             where.append(f"第{self.row}行" if self.language == "zh" else f"row {self.row}")
         if self.column:
-            where.append(self.column)
-        shown = "" if self.value in (None, "") else f" [{self.value}]"
+            where.append(clip(self.column))
+        shown = "" if self.value in (None, "") else f" [{clip(self.value)}]"
         return f"{' '.join(where)}{shown}: {self.reason}"
 
     def as_dict(self) -> dict:
-        """The JSON form (API responses)."""
-        value = self.value if isinstance(self.value, (str, int, float, type(None))) \
-            else str(self.value)
-        return {"sheet": self.sheet, "row": self.row, "column": self.column, "value": value,
+        """The JSON form (API responses): long values are clipped, never echoed whole."""
+        value = self.value
+        finite = isinstance(value, float) and math.isfinite(value)
+        if not (finite or isinstance(value, (str, int, type(None)))):
+            value = clip(value)   # NaN and Infinity are not JSON; lists, dicts as text
+        return {"sheet": clip(self.sheet), "row": self.row, "column": clip(self.column),
+                "value": clip(value) if isinstance(value, str) else value,
                 "reason": self.reason}
+
+
+def clip(value, limit: int = 100):
+    """``value`` as text of at most ``limit`` characters (None stays None)."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else f"{text[:limit]}…({len(text)})"
 
 
 @dataclass

@@ -163,7 +163,10 @@ class CensusService:
 
     def get(self, category: str, code: str) -> dict:
         """One row, typed, with references as codes; raises NotFound outside the scope."""
-        items, _total = self.list(category, filters={"code": code}, per_page=1)
+        try:
+            items, _total = self.list(category, filters={"code": code}, per_page=1)
+        except InvalidValue:   # blank, control characters: no row has such a code
+            raise NotFound(code) from None
         if not items:
             raise NotFound(code)
         return items[0]

@@ -34,6 +34,7 @@ _DATE_FORMS = (
 _MONTH_FORMS = (re.compile(r"^(\d{4})年(\d{1,2})月?$"), re.compile(r"^(\d{4})[-/.](\d{1,2})$"))
 _LEVEL = re.compile(r"^(?:等保)?第?([1-5一二三四五])级?$")
 _MAC_HEX = re.compile(r"^[0-9a-f]{12}$")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 #: Bidirectional controls: text that displays in another order than it is stored.
 _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -82,6 +83,9 @@ def parse(spec: Field, raw, *, unit: decimal.Decimal | None = None):
         return None
     if isinstance(raw, (list, tuple, dict, set)):
         raise InvalidValue("not_scalar")   # never stored as its repr ("['a']")
+    control = _CONTROL.search(raw) if isinstance(raw, str) else None
+    if control:   # PostgreSQL text cannot hold NUL, and no census value needs one
+        raise InvalidValue("control_char", char=f"U+{ord(control[0]):04X}")
     return _PARSERS[spec.kind](spec, raw, unit)
 
 

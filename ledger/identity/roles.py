@@ -35,10 +35,14 @@ GRANTS_MANAGE = "grants.manage"  # roles and departments, reset second factors
 LOCKS_MANAGE = "locks.manage"    # clear account and address lockouts
 TOKENS_MANAGE = "tokens.manage"  # revoke anyone's API token
 AUDIT_READ = "audit.read"        # change log, login records, chain verification
+ZONES_INGEST = "zones.ingest"    # a zone collector delivers poll outcomes and facts
+ALERTS_READ = "alerts.read"      # alert lists and pages (without targets.read: ledger events)
+ALERTS_MANAGE = "alerts.manage"  # silences; test notifications
 
 PERMISSIONS = (SELF, READ, WRITE, TARGETS_READ, METRICS_READ, CENSUS_READ, CENSUS_WRITE,
                FINDINGS_READ, REPORTS_READ, OVERVIEW_READ, USERS_READ, USERS_MANAGE,
-               GRANTS_MANAGE, LOCKS_MANAGE, TOKENS_MANAGE, AUDIT_READ)
+               GRANTS_MANAGE, LOCKS_MANAGE, TOKENS_MANAGE, AUDIT_READ, ALERTS_READ,
+               ALERTS_MANAGE, ZONES_INGEST)
 
 
 @dataclass(frozen=True)
@@ -72,17 +76,21 @@ ROLES: dict[str, Role] = {r.key: r for r in (
           admin=True, privileged=True, token=False),
     _role("audit_admin", "审计管理员", "Audit administrator", {READ, AUDIT_READ},
           admin=True, privileged=True, token=False),
-    _role("operator", "运维人员", "Operator", {READ, WRITE, TARGETS_READ, METRICS_READ}),
+    _role("operator", "运维人员", "Operator", {READ, WRITE, TARGETS_READ, METRICS_READ,
+                                              ALERTS_READ, ALERTS_MANAGE}),
     _role("census_admin", "普查管理员", "Census coordinator",
-          {READ, WRITE, CENSUS_READ, CENSUS_WRITE, FINDINGS_READ, OVERVIEW_READ}),
+          {READ, WRITE, CENSUS_READ, CENSUS_WRITE, FINDINGS_READ, OVERVIEW_READ, ALERTS_READ}),
     _role("data_officer", "部门数据管理员", "Department data officer",
-          {READ, WRITE, CENSUS_READ, CENSUS_WRITE, FINDINGS_READ, OVERVIEW_READ},
+          {READ, WRITE, CENSUS_READ, CENSUS_WRITE, FINDINGS_READ, OVERVIEW_READ, ALERTS_READ},
           department="required"),
     _role("finance", "财务审计人员", "Finance / audit",
           {READ, CENSUS_READ, FINDINGS_READ, REPORTS_READ, OVERVIEW_READ},
           department="optional"),
     _role("leader", "领导", "Leadership", {READ, OVERVIEW_READ, REPORTS_READ},
           department="optional"),
+    # A service account for the schedulers of one network zone: its API token delivers
+    # their polls and facts (estate-wide, since targets belong to no department yet).
+    _role("zone_collector", "分区采集器", "Zone collector", {ZONES_INGEST}),
 )}
 
 ADMIN_ROLES = frozenset(key for key, role in ROLES.items() if role.admin)

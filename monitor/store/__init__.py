@@ -11,9 +11,9 @@ __all__ = ["AGGREGATES", "RejectedBatch", "Series", "SeriesKey", "StoreError", "
 
 def open_store(backend: str, *, path, retention: dict[str, float] | None = None,
                **options) -> TimeSeriesStore:
-    """Open the store named by ``backend``: ``embedded`` or an InfluxDB URL.
+    """Open the store named by ``backend``: ``embedded``, an InfluxDB or a VictoriaMetrics URL.
 
-    ``options`` go to the InfluxDB backend (credentials' variable names, timeout,
+    ``options`` go to the InfluxDB and VictoriaMetrics backends (credentials' variable names, timeout,
     gzip, schema management); unknown backends are rejected.
     """
     if backend == "embedded":
@@ -22,8 +22,11 @@ def open_store(backend: str, *, path, retention: dict[str, float] | None = None,
     if backend.startswith(("influxdb://", "influxdb2://")):
         from monitor.store.influx import InfluxStore
         return InfluxStore(backend, retention=retention, **options)
+    if backend.startswith("victoriametrics://"):
+        from monitor.store.victoria import VictoriaMetricsStore
+        return VictoriaMetricsStore(backend, retention=retention, **options)
     raise ValueError(f"unknown time-series store backend {backend!r}; "
-                     "use embedded, influxdb://... or influxdb2://...")
+                     "use embedded, influxdb://..., influxdb2://... or victoriametrics://...")
 
 
 def open_configured_store(settings, *, writer: bool = True) -> TimeSeriesStore:

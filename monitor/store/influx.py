@@ -31,9 +31,9 @@ import threading
 import time
 import urllib.parse
 
-from monitor.lineprotocol import Serializer, parse_series_key
-from monitor.store.base import (RejectedBatch, Series, SeriesKey, StoreError, TagFilter,
-                                check_query)
+from monitor.lineprotocol import parse_series_key
+from monitor.store.base import (RejectedBatch, Series, SeriesKey, StoreBase, StoreError,
+                                TagFilter, check_query)
 
 _LOGGER = logging.getLogger(__name__)
 REJECT_STATUSES = {400, 413, 422}
@@ -64,8 +64,9 @@ def parse_store_url(url: str) -> InfluxTarget:
     parts = urllib.parse.urlsplit(url)
     query = dict(urllib.parse.parse_qsl(parts.query))
     if parts.scheme not in ("influxdb", "influxdb2") or not parts.hostname:
-        raise ValueError("expected embedded, influxdb://[user@]host:port/db[?rp=NAME] or "
-                         f"influxdb2://host:port?org=O&bucket=B, got {url!r}")
+        raise ValueError("expected embedded, influxdb://[user@]host:port/db[?rp=NAME], "
+                         "influxdb2://host:port?org=O&bucket=B or victoriametrics://host:port, "
+                         f"got {url!r}")
     if parts.password:
         raise ValueError("put no password in the URL; set it in the environment "
                          "(store.password_env)")
@@ -81,13 +82,14 @@ def parse_store_url(url: str) -> InfluxTarget:
     return InfluxTarget(2, parts.hostname, port, query["bucket"], None, None, query["org"])
 
 
-class InfluxStore:
+class InfluxStore(StoreBase):
     """A :class:`~monitor.store.base.TimeSeriesStore` on InfluxDB 1.x, 2.x or 3.x."""
 
     def __init__(self, url: str, *, retention: dict[str, float] | None = None,
                  password_env: str = "INFLUXDB_PASSWORD", token_env: str = "INFLUXDB_TOKEN",
                  timeout: float = 10.0, use_gzip: bool = True, manage_schema: bool = True,
                  clock=time.time) -> None:
+        super().__init__()
         self.target = parse_store_url(url)
         self.retention = retention or {}
         self.timeout = timeout
@@ -97,10 +99,11 @@ class InfluxStore:
         self._local = threading.local()
         self._connections: list[http.client.HTTPConnection] = []
         self._connections_lock = threading.Lock()
-        self._serializer = Serializer()
-        self._serialize_lock = threading.Lock()
+        self._requests = self._request_errors = 0
         self._rollups_ready = False
         self._rollups_checked_at: float | None = None
+        #: The server's name in error messages (the VictoriaMetrics backend writes through here).
+        self.label = "InfluxDB"
         if manage_schema and self.target.version == 1:
             self._ensure_schema()
 
@@ -126,14 +129,20 @@ class InfluxStore:
         try:
             conn.request(method, path, body=body, headers={**self._auth, **(headers or {})})
             response = conn.getresponse()
-            return response.status, response.read()
+            answer = response.status, response.read()
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
             self._local.conn = None
             with self._connections_lock:
                 self._connections.remove(conn)
-            raise StoreError(f"InfluxDB at {self.target.host}:{self.target.port} did not "
+                self._requests += 1
+                self._request_errors += 1
+            raise StoreError(f"{self.label} at {self.target.host}:{self.target.port} did not "
                              f"answer: {type(exc).__name__}: {exc}") from exc
+        with self._connections_lock:
+            self._requests += 1
+            self._request_errors += answer[0] >= 300
+        return answer
 
     def _influxql(self, statement: str, *, write: bool = False) -> list[dict]:
         params = {"db": self.target.database, "q": statement, "epoch": "ms"}
@@ -173,12 +182,6 @@ class InfluxStore:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def write(self, samples) -> int:
-        """Serialize and write samples; see :meth:`write_lines`."""
-        with self._serialize_lock:
-            data = self._serializer.serialize(samples)
-        return self.write_lines(data) if data else 0
-
     def write_lines(self, data: bytes) -> int:
         """POST one batch of line protocol; return the number of samples (lines) written."""
         t = self.target
@@ -199,7 +202,7 @@ class InfluxStore:
         reason = f"HTTP {status}: {answer[:500].decode(errors='replace').strip()}"
         if status in REJECT_STATUSES:
             raise RejectedBatch(reason)
-        raise StoreError(f"InfluxDB write failed, will retry: {reason}")
+        raise StoreError(f"{self.label} write failed, will retry: {reason}")
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -287,6 +290,12 @@ class InfluxStore:
 
     def maintain(self, now: float | None = None) -> None:
         """Nothing to do: InfluxDB's retention policies and continuous queries do it."""
+
+    def stats(self) -> dict[str, float]:
+        """HTTP requests sent to InfluxDB, and those that failed or got an error status."""
+        with self._connections_lock:
+            return {"requests_total": float(self._requests),
+                    "request_errors_total": float(self._request_errors)}
 
     def close(self) -> None:
         """Close the connections of every thread."""

@@ -78,3 +78,16 @@ def ledger_url(request, tmp_path):
     if request.param == "sqlite":
         return None
     return request.getfixturevalue("pg_url")
+
+
+def test_the_encoding_a_csv_was_read_in_is_said(tmp_path):
+    data = tmp_path / "data"
+    path = tmp_path / "regions.region.csv"
+    path.write_bytes("code,name,level\n440000,广东省,省级\n".encode("gbk"))
+    result = monitor("census", "import", str(path), "--dry-run", data=data)
+    assert result.returncode == 0, result.stderr
+    assert "按 GB18030 编码读取" in result.stderr
+    big5 = tmp_path / "big5.region.csv"
+    big5.write_bytes("code,name,level\n710000,臺灣省資訊處機房,省級\n".encode("big5"))
+    refused = monitor("census", "import", str(big5), "--dry-run", "--lang", "en", data=data)
+    assert refused.returncode == 1 and "Big5" in refused.stderr

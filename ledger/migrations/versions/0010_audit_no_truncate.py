@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision = "0010"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

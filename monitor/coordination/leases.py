@@ -1,0 +1,177 @@
+"""Membership as leases in the zone's PostgreSQL, and one claim per target and slot.
+
+Each scheduler of a zone is a member: a row in ``coord_member`` whose ``expires_at``
+it pushes forward every quarter lease (``now() + 3/4 lease``, the database's clock,
+so members' clocks do not matter). The live members are the rows not yet expired;
+every member reads them at each renewal and assigns targets by rendezvous hashing
+over them (:mod:`monitor.coordination.hashing`). A member stopped cleanly deletes its
+row, so its targets move at the others' next renewal; a killed one's row expires, so
+its targets move within one lease period.
+
+Fencing: a target's polls fall on slots shared by all members (``k * interval +
+phase``). Before polling slot ``k`` a member inserts ``(zone, target, k)`` into
+``coord_slot``; the primary key lets exactly one insert succeed, so while two members
+disagree about the membership (one has not yet seen a joiner) a slot is still polled
+once. A member that cannot reach the database polls its own share only while its
+lease, as last renewed, is certainly still valid (a margin before the database would
+expire it), so nobody else can yet have taken its targets; then it stops polling.
+
+The tables live in the coordination database (the zone's own PostgreSQL, or the
+ledger's database for the central zone) and are created there if missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from typing import Callable
+
+from sqlalchemy import (BigInteger, Column, DateTime, Index, MetaData, String, Table,
+                        create_engine, delete, func, select, text)
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.config import TargetConfig
+from monitor.coordination import hashing
+
+_LOGGER = logging.getLogger(__name__)
+UTC = dt.timezone.utc
+#: Claims of slots older than this are deleted at renewals (they can no longer collide).
+SLOT_KEEP_SECONDS = 3600
+
+metadata = MetaData()
+members_table = Table(
+    "coord_member", metadata,
+    Column("zone", String(64), primary_key=True),
+    Column("member", String(128), primary_key=True),
+    Column("hostname", String(255), nullable=False),
+    Column("joined_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False))
+slots_table = Table(
+    "coord_slot", metadata,
+    Column("zone", String(64), primary_key=True),
+    Column("target", String(128), primary_key=True),
+    Column("slot", BigInteger, primary_key=True),
+    Column("member", String(128), nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_coord_slot_claimed_at", "claimed_at"))
+
+
+class LeaseAssignment:
+    """Decides, for this member, which target slots to poll (the Monitor's assignment)."""
+
+    def __init__(self, url: str, zone: str, member: str, hostname: str, *,
+                 lease_seconds: float = 15.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.zone, self.member, self.hostname = zone, member, hostname
+        self.lease = lease_seconds
+        self.engine = create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=8)
+        self._monotonic = monotonic
+        self.members: tuple[str, ...] = ()
+        self.valid_until = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failing = False
+        self.changes = 0   # how often the live membership changed, for logs and tests
+
+    # -- membership ------------------------------------------------------------------------------
+
+    def join(self) -> None:
+        """Create the tables if missing, take a lease and start renewing it."""
+        with self.engine.begin() as conn:
+            # Two members starting together must not both try to create the tables.
+            conn.execute(text("SELECT pg_advisory_xact_lock(727361)"))
+            metadata.create_all(conn)
+        self.renew()
+        self._thread = threading.Thread(target=self._loop, name="lease", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.lease / 4):
+            self.renew()
+
+    def renew(self) -> None:
+        """Push this member's lease forward and read the live members."""
+        started = self._monotonic()
+        lease = dt.timedelta(seconds=self.lease * 0.75)
+        try:
+            with self.engine.begin() as conn:
+                now = conn.execute(select(func.now())).scalar_one()
+                conn.execute(insert(members_table).values(
+                    zone=self.zone, member=self.member, hostname=self.hostname, joined_at=now,
+                    expires_at=now + lease).on_conflict_do_update(
+                    index_elements=["zone", "member"], set_={"expires_at": now + lease}))
+                live = tuple(sorted(conn.execute(
+                    select(members_table.c.member).where(members_table.c.zone == self.zone,
+                                                         members_table.c.expires_at > now)
+                ).scalars()))
+                conn.execute(delete(members_table).where(
+                    members_table.c.expires_at < now - dt.timedelta(days=1)))
+                conn.execute(delete(slots_table).where(
+                    slots_table.c.claimed_at < now - dt.timedelta(seconds=SLOT_KEEP_SECONDS)))
+        except SQLAlchemyError as exc:
+            if not self._failing:
+                _LOGGER.warning("Cannot renew the lease of %s in zone %s: %s; polling its "
+                                "share until the lease runs out", self.member, self.zone, exc)
+            self._failing = True
+            return
+        if self._failing:
+            _LOGGER.info("Lease of %s renewed again", self.member)
+        self._failing = False
+        # Stop trusting the lease a quarter lease before the database lets it expire.
+        self.valid_until = started + self.lease * 0.5
+        if live != self.members:
+            self.changes += 1
+            _LOGGER.info("Zone %s members: %s", self.zone, ", ".join(live))
+        self.members = live
+
+    def leave(self) -> None:
+        """Stop renewing and give the lease back, so the others take over at once."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(delete(members_table).where(members_table.c.zone == self.zone,
+                                                         members_table.c.member == self.member))
+        except SQLAlchemyError as exc:
+            _LOGGER.warning("Could not give back the lease of %s: %s", self.member, exc)
+        self.engine.dispose()
+
+    # -- assignment ------------------------------------------------------------------------------
+
+    def owns(self, name: str) -> bool:
+        """Whether rendezvous hashing over the live members gives ``name`` to this member."""
+        return hashing.owner(name, self.members) == self.member
+
+    def owned_count(self, names) -> int:
+        """How many of ``names`` this member owns now."""
+        return sum(1 for name in names if self.owns(name))
+
+    def first_slot(self, target: TargetConfig) -> dt.datetime:
+        """The start of the target's slots (its phase after the epoch)."""
+        return dt.datetime.fromtimestamp(hashing.phase(target.name, target.interval), UTC)
+
+    def slot(self, target: TargetConfig, now: float) -> int:
+        """The number of the slot that ``now`` falls in (rounded, so a late firing counts)."""
+        return round((now - hashing.phase(target.name, target.interval)) / target.interval)
+
+    def claim(self, target: TargetConfig, now: float) -> bool:
+        """Whether this member polls the target's slot at ``now``: it owns the target and
+        won the slot's claim (or, with the database unreachable, still holds its lease)."""
+        if not self.owns(target.name):
+            return False
+        if self._monotonic() >= self.valid_until:
+            return False
+        slot = self.slot(target, now)
+        try:
+            with self.engine.begin() as conn:
+                won = conn.execute(insert(slots_table).values(
+                    zone=self.zone, target=target.name, slot=slot, member=self.member,
+                    claimed_at=func.now()).on_conflict_do_nothing().returning(
+                    slots_table.c.slot)).first()
+        except SQLAlchemyError:
+            return True   # the lease is still valid: nobody else may own this target yet
+        return won is not None

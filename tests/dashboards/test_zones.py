@@ -1,0 +1,133 @@
+"""The zone ingest API and the zone collectors page, on SQLite and PostgreSQL: each record
+applied once, targets of other zones refused, only the zone_collector role delivers."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from dashboards import create_app
+from ledger.models import IngestReceipt, ObservedAsset, TargetState
+from monitor.config import parse_settings
+from tests.dashboards.users import FAST_HASHER, make_token, make_user
+
+TARGETS = [{"name": "core-sw", "kind": "host"},
+           {"name": "east-sw", "kind": "host", "zone": "east", "tags": {"department": "D1"}},
+           {"name": "west-sw", "kind": "host", "zone": "west"}]
+
+
+@pytest.fixture
+def zone_app(tmp_path, ledger, embedded_store, clock):
+    settings = parse_settings({"targets": TARGETS}, "(test)", data_dir=str(tmp_path / "d"))
+    return create_app({"SETTINGS": settings, "LEDGER": ledger, "STORE": embedded_store,
+                       "TESTING": True, "CLOCK": clock, "PASSWORD_HASHER": FAST_HASHER})
+
+
+def bearer(app, username: str, roles, department=None):
+    if department is not None:
+        coordinator = bearer(app, f"coordinator-{username}", {"census_admin"})
+        assert coordinator.post("/api/v1/census/import", json={"department": [
+            {"code": department, "name": f"部门{department}"}]}).status_code == 200
+    make_user(app, username, roles, department)
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = \
+        f"Bearer {make_token(app, username, roles, department)}"
+    return client
+
+
+def collector(zone="east", member="east-a"):
+    return {"member": member, "zone": zone, "hostname": "zone-host", "version": "0.1.0",
+            "targets_owned": 1, "backlog_samples": 5, "backlog_records": 2}
+
+
+def poll(name="east-sw", status="ok"):
+    return {"key": uuid.uuid4().hex, "type": "poll", "name": name, "kind": "host",
+            "status": status, "duration_seconds": 0.5, "error": None, "samples": 7,
+            "at": time.time(), "interval_seconds": 15}
+
+
+def facts(source="east-sw"):
+    return {"key": uuid.uuid4().hex, "type": "facts", "source": source, "collector": "host",
+            "tags": {"department": "D1"}, "seen_at": time.time(),
+            "facts": [{"kind": "host", "keys": {"hostname": "east-box"},
+                       "attributes": {"cpu_cores": 8}}]}
+
+
+def count(app, model) -> int:
+    ledger = app.extensions["infra_ledger"]["ledger"]
+    with ledger.session() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_records_are_applied_once_in_order(zone_app):
+    client = bearer(zone_app, "zone-east", {"zone_collector"})
+    first, second, third = poll(status="error"), facts(), poll()
+    batch = {"collector": collector(), "records": [first, second, third]}
+    answer = client.post("/api/v1/zones/ingest", json=batch)
+    assert answer.status_code == 200 and answer.json == {"applied": 3, "duplicates": 0}
+    # The answer was lost: the zone sends the batch again, with one record more.
+    batch["records"].append(poll())
+    again = client.post("/api/v1/zones/ingest", json=batch)
+    assert again.json == {"applied": 1, "duplicates": 3}
+    ledger = zone_app.extensions["infra_ledger"]["ledger"]
+    with ledger.session() as session:
+        state = session.get(TargetState, "east-sw")
+        assert (state.polls_total, state.failures_total, state.status) == (3, 1, "ok")
+        asset = session.scalars(select(ObservedAsset)).one()
+        assert (asset.source, asset.hostname, asset.department) == ("east-sw", "east-box", "D1")
+    assert count(zone_app, IngestReceipt) == 4
+
+
+@pytest.mark.parametrize("record,key", [
+    (poll(name="west-sw"), "records[1].name"),       # another zone's target
+    (poll(name="core-sw"), "records[1].name"),       # a central target
+    (facts(source="nobody"), "records[1].source"),   # not configured at all
+    ({"key": "k", "type": "poll", "name": "east-sw"}, "records[1].(record)"),
+    ({"type": "poll", "name": "east-sw"}, "records[1].key"),
+])
+def test_a_bad_record_refuses_the_batch_and_says_which(zone_app, record, key):
+    client = bearer(zone_app, "zone-east", {"zone_collector"})
+    answer = client.post("/api/v1/zones/ingest",
+                         json={"collector": collector(), "records": [poll(), record]})
+    assert answer.status_code == 422
+    assert answer.json["errors"][0]["key"] == key
+    assert count(zone_app, IngestReceipt) == 0   # nothing of the batch was applied
+
+
+def test_only_zone_collectors_deliver(zone_app):
+    batch = {"collector": collector(), "records": [poll()]}
+    assert zone_app.test_client().post("/api/v1/zones/ingest", json=batch).status_code == 401
+    for roles, dept in (({"operator"}, None), ({"data_officer"}, "D1"),
+                        ({"census_admin"}, None)):
+        name = "-".join(sorted(roles))
+        client = bearer(zone_app, name, roles, dept)
+        assert client.post("/api/v1/zones/ingest", json=batch).status_code == 403, roles
+    assert count(zone_app, IngestReceipt) == 0
+    central = bearer(zone_app, "zone-central", {"zone_collector"})
+    refused = central.post("/api/v1/zones/ingest",
+                           json={"collector": collector(zone="central"), "records": []})
+    assert refused.status_code == 422 and refused.json["errors"][0]["key"] == "collector.zone"
+
+
+def test_the_page_lists_every_collector_and_departments_never_see_it(zone_app):
+    east = bearer(zone_app, "zone-east", {"zone_collector"})
+    west = bearer(zone_app, "zone-west", {"zone_collector"})
+    assert east.post("/api/v1/zones/ingest", json={"collector": collector(),
+                                                    "records": [poll()]}).status_code == 200
+    assert west.post("/api/v1/zones/ingest", json={"collector": collector("west", "west-a"),
+                                                    "records": []}).status_code == 200
+    operator = bearer(zone_app, "op", {"operator"})
+    page = operator.get("/zones").get_data(as_text=True)
+    assert "east-a" in page and "west-a" in page and "分区采集器" in page
+    listed = operator.get("/zones?format=json").json
+    east_row = [i for i in listed["items"] if i["member"] == "east-a"][0]
+    assert (east_row["backlog_samples"], east_row["targets_owned"], east_row["version"],
+            east_row["applied_total"]) == (5, 1, "0.1.0", 1)
+    assert listed["zone_targets"] == {"central": 1, "east": 1, "west": 1}
+    assert "Zone collectors" in operator.get("/zones?lang=en").get_data(as_text=True)
+    officer = bearer(zone_app, "officer", {"data_officer"}, "D1")
+    assert officer.get("/zones").status_code == 403
+    assert east.get("/zones").status_code == 403   # a zone token only delivers

@@ -1,0 +1,119 @@
+"""Rendezvous hashing, and leases and slot claims on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import create_engine
+
+from monitor.config import TargetConfig
+from monitor.coordination import hashing
+from monitor.coordination.leases import LeaseAssignment
+
+TARGETS = [f"sw-{i}" for i in range(2000)]
+
+
+def owners(members):
+    return {t: hashing.owner(t, members) for t in TARGETS}
+
+
+def test_a_leaving_member_moves_only_its_targets():
+    before = owners(["a", "b", "c"])
+    after = owners(["a", "c"])
+    moved = {t for t in TARGETS if before[t] != after[t]}
+    assert moved == {t for t in TARGETS if before[t] == "b"}
+
+
+def test_a_joining_member_takes_its_share_and_nothing_else_moves():
+    before = owners(["a", "b", "c"])
+    after = owners(["a", "b", "c", "d"])
+    moved = {t for t in TARGETS if before[t] != after[t]}
+    assert all(after[t] == "d" for t in moved)
+    assert 0.2 < len(moved) / len(TARGETS) < 0.3          # about 1/4
+    shares = [list(after.values()).count(m) for m in "abcd"]
+    assert min(shares) > 0.2 * len(TARGETS)
+
+
+def test_owners_do_not_depend_on_other_targets_or_member_order():
+    assert hashing.owner("sw-1", ["a", "b", "c"]) == hashing.owner("sw-1", ["c", "a", "b"])
+    assert hashing.owner("x", []) is None
+    assert 0 <= hashing.phase("sw-1", 15) < 15
+    assert hashing.phase("sw-1", 15) == hashing.phase("sw-1", 15)
+
+
+def target(name, interval=10.0):
+    return TargetConfig(name, "host", interval, 5.0, 0.0, {}, {}, "east")
+
+
+@pytest.fixture
+def members(pg_url):
+    made = []
+
+    def make(name, lease=3.0, **options):
+        member = LeaseAssignment(pg_url, "east", name, "host", lease_seconds=lease, **options)
+        made.append(member)
+        return member
+    yield make
+    for member in made:
+        member._stop.set()
+        member.engine.dispose()
+
+
+def test_members_share_targets_and_each_slot_is_claimed_once(members):
+    a = members("a")
+    a.join()
+    assert a.members == ("a",) and a.owned_count(TARGETS) == len(TARGETS)
+    b = members("b")
+    b.join()
+    a.renew()
+    assert a.members == b.members == ("a", "b")
+    assert a.owned_count(TARGETS) + b.owned_count(TARGETS) == len(TARGETS)
+    now = time.time()
+    for name in TARGETS[:50]:
+        t = target(name)
+        owner = a if a.owns(name) else b
+        assert owner.claim(t, now)
+        assert not owner.claim(t, now)                 # the same slot again: refused
+        assert owner.claim(t, now + t.interval)        # the next slot
+    # While b has not yet seen a joiner c, both may think they own a target: the claim
+    # of the slot decides, once.
+    c = members("c")
+    c.join()
+    moved = [n for n in TARGETS if c.owns(n) and b.owns(n)]
+    assert moved
+    t = target(moved[0])
+    results = [b.claim(t, now + 100), c.claim(t, now + 100)]
+    assert sorted(results) == [False, True]
+
+
+def test_a_stopped_member_hands_over_at_once_and_a_killed_one_within_a_lease(members):
+    a, b, c = members("a"), members("b"), members("c")
+    for m in (a, b, c):
+        m.join()
+    a.renew()
+    assert a.members == ("a", "b", "c")
+    c.leave()                                          # stopped cleanly
+    a.renew()
+    assert a.members == ("a", "b")
+    b._stop.set()                                      # killed: no renewal, no goodbye
+    started = time.monotonic()
+    while "b" in a.members:
+        a.renew()
+        time.sleep(0.1)
+        assert time.monotonic() - started < 3.0        # one lease period
+    assert a.owned_count(TARGETS) == len(TARGETS)
+
+
+def test_without_the_database_a_member_polls_only_while_its_lease_surely_holds(members):
+    now = [1000.0]
+    a = members("a", lease=8.0, monotonic=lambda: now[0])
+    a.join()
+    a.engine.dispose()
+    a.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none",
+                             connect_args={"connect_timeout": 1})
+    t = target("sw-1")
+    a.renew()                                          # fails: the lease is not extended
+    assert a.claim(t, time.time())                     # still well inside the lease
+    now[0] += 4.1                                      # past half a lease: stop polling
+    assert not a.claim(t, time.time())
