@@ -229,7 +229,7 @@ def change_state(finding_id: int):
             scope = caller.ledger_scope(conn)
         findings.transition(get_ledger().engine, finding_id, request.form.get("state", ""),
                             actor=caller.actor, reason=request.form.get("reason"), scope=scope,
-                            algorithm=get_settings().audit_hash, request_id=caller.request_id)
+                            algorithm=get_settings().audit_chain, request_id=caller.request_id)
     except findings.FindingError as exc:
         status = 404 if exc.reason == "not_found" else 400
         if status == 404:

@@ -142,6 +142,7 @@ def _progress() -> Callable[[str], None]:
 
 
 def _import(service, args, language: str) -> int:
+    from ledger.census.anchor import AuditKeyError
     from ledger.census.files import FileRejected, read_file
     from ledger.census.messages import message
     from ledger.census.service import CensusRejected
@@ -168,6 +169,10 @@ def _import(service, args, language: str) -> int:
                                progress=progress)
     except CensusRejected as exc:
         _print_errors(exc.errors, language)
+        return EXIT_REJECTED
+    except AuditKeyError as exc:   # nothing written: the change log could not be extended
+        print(f"{'导入失败（审计链密钥）' if language == 'zh' else 'import refused (chain key)'}: "
+              f"{exc}", file=sys.stderr)
         return EXIT_REJECTED
     from ledger.census.report import print_diff
     print_diff(result.plan, sys.stdout, language=language, details=args.dry_run)

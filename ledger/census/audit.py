@@ -88,6 +88,7 @@ def append(conn: Connection, head: tuple[int, str], actor: Actor, changes: Itera
     with the new head checkpointed when the transaction commits)."""
     chain = AuditChain.of(algorithm)
     key, algorithm = chain.key(create=True), chain.record_algorithm
+    _check_writer(conn, head, key)
     seq, prev = head
     time = (now or dt.datetime.now(UTC)).astimezone(UTC)
     rows = []
@@ -109,6 +110,27 @@ def append(conn: Connection, head: tuple[int, str], actor: Actor, changes: Itera
         if key is not None:
             checkpoint_on_commit(conn, chain, key, (seq, prev))
     return seq, prev
+
+
+def _check_writer(conn: Connection, head: tuple[int, str], key: bytes | None) -> None:
+    """Refuse to extend a keyed chain without its key or with another one.
+
+    An unkeyed record after keyed ones, or one under a different key, would read as
+    tampering at the next ``audit verify``; a writer that would produce one (a caller that
+    passed the algorithm name instead of ``settings.audit_chain``, a process with its own
+    ``<data_dir>/audit.key``) fails now instead, with the reason."""
+    if head[0] == 0:
+        return
+    row = conn.execute(select(audit_record).where(audit_record.c.seq == head[0])) \
+        .mappings().one_or_none()
+    if row is None or not row["algorithm"].startswith(KEYED_PREFIX):
+        return
+    if key is None:
+        raise AuditKeyError(f"the change log is keyed (record {head[0]}) and this writer has "
+                            "no chain key: pass settings.audit_chain, not the hash name")
+    if digest(row["algorithm"], _payload(dict(row)), key) != row["hash"]:
+        raise AuditKeyError(f"this process's chain key did not write record {head[0]}: every "
+                            "process of one ledger must share ledger.audit_key")
 
 
 def list_records(conn: Connection, *, object_types: Iterable[str] | None = None,

@@ -6,13 +6,14 @@ they drop the append-only guards, then truncate, rewind, rewrite or edit census 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 from sqlalchemy import select, text
 
 from ledger.census import audit
-from ledger.census.anchor import AuditChain, digest
+from ledger.census.anchor import AuditChain, AuditKeyError, digest
 from ledger.census.files import read_file
 from ledger.census.service import CensusService
 from ledger.census.tables import audit_record
@@ -170,7 +171,22 @@ def test_unkeyed_records_before_the_key_and_downgrades(ledger, tmp_path, chain):
     assert result.problems == []
     assert result.notes == ["3 record(s) before record 4 predate the chain key (hashed "
                             "without it)"]
-    CensusService(ledger.engine).apply(book[2:3])                    # a writer without key
+    with pytest.raises(AuditKeyError, match="no chain key: pass settings.audit_chain"):
+        CensusService(ledger.engine).apply(book[2:3])                # a writer without key
+    other = AuditChain("sha256", f"file:{tmp_path / 'other.key'}", create_key=True)
+    with pytest.raises(AuditKeyError, match="must share ledger.audit_key"):
+        CensusService(ledger.engine, algorithm=other).apply(book[2:3])
+    assert _problems(ledger, chain) == []                            # nothing was written
+    with ledger.engine.begin() as conn:                              # a forger's append
+        head = conn.execute(text("SELECT seq, hash FROM audit_head")).one()
+        row = {"seq": head.seq + 1, "time": dt.datetime.now(dt.timezone.utc), "actor": "x",
+               "batch_id": "b", "request_id": None, "action": "create",
+               "object_type": "note", "object_key": "n", "changes": {},
+               "algorithm": "sha256", "prev_hash": head.hash}
+        row["hash"] = digest("sha256", audit._payload(row))
+        conn.execute(audit_record.insert(), row)
+        conn.execute(text("UPDATE audit_head SET seq = :s, hash = :h"),
+                     {"s": row["seq"], "h": row["hash"]})
     assert any("unkeyed after keyed record 4" in p for p in _problems(ledger, chain))
 
 
@@ -198,3 +214,16 @@ def test_cli_verify_with_the_default_key_and_checkpoints(tmp_path, capsys):
     assert "审计链校验失败" in out and "（末尾记录被删除：清空或回拨）" in out
     assert "设备 DEV01：表中存在，但变更日志中从未创建（绕过应用写入）" in out
     assert "record" not in out and "checkpoint" not in out
+
+
+def test_cli_refuses_a_key_that_did_not_write_the_chain(tmp_path, capsys):
+    data = tmp_path / "data"
+    book = filled_workbook(tmp_path / "c.xlsx")
+    assert main(["census", "import", str(book), "--data-dir", str(data)]) == 0
+    (data / "audit.key").write_text("a different key\n")
+    rows = filled_workbook(tmp_path / "d.xlsx", {"地区": [["150000", "内蒙古", "省级", None]]})
+    capsys.readouterr()
+    assert main(["census", "import", str(rows), "--data-dir", str(data)]) == 1
+    err = capsys.readouterr().err
+    assert "导入失败（审计链密钥）" in err and "must share ledger.audit_key" in err
+    assert "Traceback" not in err
