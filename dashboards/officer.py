@@ -25,8 +25,10 @@ from dashboards.resources import get_ledger, get_settings
 from ledger import browse, findings
 from ledger.census.fields import CATEGORIES
 from ledger.census.files import FileRejected, read_file
+from ledger.census.report import cleared_text
 from ledger.census.service import CensusRejected, NotFound
 from ledger.census.snapshot import ScopeError
+from ledger.census.values import readable
 from ledger.const import FINDING_KINDS, FINDING_STATES
 from ledger.identity.roles import CENSUS_READ, CENSUS_WRITE, FINDINGS_READ
 
@@ -42,6 +44,12 @@ def _row(category: str, code: str) -> dict:
         return caller_scope().census().get(category, code)
     except (NotFound, ScopeError):
         abort(404)
+
+
+def shown(value, spec=None) -> str:
+    """A census value as the page shows it: with its field, choice labels and 是/否 in the
+    page's language (the form keeps what the parser reads back)."""
+    return form_value(readable(spec, value, current_language()) if spec else value)
 
 
 def form_value(value) -> str:
@@ -65,7 +73,7 @@ def row(category: str, code: str):
     with get_ledger().engine.connect() as conn:
         changes = browse.history(conn, category, code)
     return render_template("census_row.html", category=CATEGORIES[category], record=record,
-                           changes=changes, language=current_language(), show=form_value)
+                           changes=changes, language=current_language(), show=shown)
 
 
 @bp.route("/census/<category>/<code>/edit", methods=["GET", "POST"])
@@ -189,10 +197,14 @@ def _diffs(plan) -> list[dict]:
         diff, spec = plan.diffs[key], CATEGORIES[key]
         out.append({"key": key, "label": spec.label(language),
                     "new": [(record["code"], record.get("name")) for _row, record in diff.new],
-                    "changed": [(code, [(spec.by_key[name].label(language), form_value(b),
-                                         form_value(a)) for name, (b, a) in fields.items()])
+                    "changed": [(code, [(spec.by_key[name].label(language),
+                                         shown(b, spec.by_key[name]),
+                                         shown(a, spec.by_key[name]))
+                                        for name, (b, a) in fields.items()])
                                 for _row, code, fields in diff.changed],
-                    "unchanged": diff.unchanged, "removed": list(diff.removed)})
+                    "unchanged": diff.unchanged, "removed": list(diff.removed),
+                    "cleared": cleared_text(spec, diff.cleared, language)
+                    if diff.cleared else None})
     return out
 
 
