@@ -133,6 +133,17 @@ def _check_writer(conn: Connection, head: tuple[int, str], key: bytes | None) ->
                             "process of one ledger must share ledger.audit_key")
 
 
+def check_writer(engine, chain: AuditChain | str) -> None:
+    """Raise AuditKeyError now if this process could not extend the chain (at start, so a
+    misconfigured key stops the service instead of failing its first write)."""
+    chain = AuditChain.of(chain)
+    with engine.connect() as conn:
+        head = conn.execute(select(audit_head.c.seq, audit_head.c.hash)
+                            .where(audit_head.c.id == 1)).one_or_none()
+        if head is not None:
+            _check_writer(conn, (head.seq, head.hash), chain.key(create=True))
+
+
 def list_records(conn: Connection, *, object_types: Iterable[str] | None = None,
                  exclude_types: Iterable[str] | None = None, actor: str | None = None,
                  action: str | None = None, before_seq: int | None = None,

@@ -227,3 +227,20 @@ def test_cli_refuses_a_key_that_did_not_write_the_chain(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "导入失败（审计链密钥）" in err and "must share ledger.audit_key" in err
     assert "Traceback" not in err
+
+
+def test_a_service_with_another_key_refuses_to_start(tmp_path, capsys):
+    data = tmp_path / "data"
+    book = filled_workbook(tmp_path / "c.xlsx")
+    assert main(["census", "import", str(book), "--data-dir", str(data)]) == 0
+    config = tmp_path / "other.yaml"   # a second host: same ledger, its own data directory
+    config.write_text(f"ledger:\n  url: sqlite:///{data / 'ledger.sqlite'}\n"
+                      "targets: []\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["scheduler", "--config", str(config), "--data-dir", str(tmp_path / "b")]) == 1
+    err = capsys.readouterr().err
+    assert "错误 (error): this process's chain key did not write record 16" in err
+    from dashboards import create_app
+    from monitor.config import load_settings
+    with pytest.raises(AuditKeyError, match="must share ledger.audit_key"):
+        create_app({"SETTINGS": load_settings(config, data_dir=str(tmp_path / "b"))})
