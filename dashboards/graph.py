@@ -14,7 +14,7 @@ from flask import Blueprint, abort, render_template
 
 from dashboards.access import caller_scope, requires
 from dashboards.i18n import current_language
-from dashboards.officer import display, form_value
+from dashboards.officer import form_value, shown
 from dashboards.resources import get_ledger, get_settings
 from ledger import browse
 from ledger.census.fields import CATEGORIES
@@ -54,7 +54,7 @@ def node(category: str, code: str):
         abort(404)
     return render_template("graph.html", node=found, roots=[], hosts=hosts,
                            pairs=[side_by_side(found["row"], item) for item in found["observed"]],
-                           categories=CATEGORIES, language=current_language(), display=display,
+                           categories=CATEGORIES, language=current_language(), show=shown,
                            zone=get_settings().timezone)
 
 

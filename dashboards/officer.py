@@ -26,8 +26,10 @@ from dashboards.resources import get_ledger, get_settings
 from ledger import browse, findings
 from ledger.census.fields import CATEGORIES
 from ledger.census.files import FileRejected, read_file
+from ledger.census.report import cleared_text
 from ledger.census.service import CensusRejected, NotFound
 from ledger.census.snapshot import ScopeError
+from ledger.census.values import readable
 from ledger.const import FINDING_KINDS, FINDING_STATES
 from ledger.identity.roles import CENSUS_READ, CENSUS_WRITE, FINDINGS_READ
 
@@ -45,6 +47,12 @@ def _row(category: str, code: str) -> dict:
         abort(404)
 
 
+def shown(value, spec=None) -> str:
+    """A census value as the page shows it: with its field, choice labels and 是/否 in the
+    page's language (the form keeps what the parser reads back)."""
+    return form_value(readable(spec, value, current_language()) if spec else value)
+
+
 def form_value(value) -> str:
     """A typed census value as the form shows it (and the parser reads it back)."""
     if value is None:
@@ -58,16 +66,6 @@ def form_value(value) -> str:
     return str(value)
 
 
-def display(field, value, language: str) -> str:
-    """A typed value as people read it: a choice by its label, the rest as the form has it."""
-    if field.kind == "choice" and value is not None:
-        from ledger.census.const import CHOICES
-        for key, zh, en in CHOICES[field.choices]:
-            if key == value:
-                return zh if language == "zh" else en
-    return form_value(value)
-
-
 @bp.get("/census/<category>/<code>")
 @requires(CENSUS_READ)
 def row(category: str, code: str):
@@ -76,7 +74,7 @@ def row(category: str, code: str):
     with get_ledger().engine.connect() as conn:
         changes = browse.history(conn, category, code)
     return render_template("census_row.html", category=CATEGORIES[category], record=record,
-                           changes=changes, language=current_language(), show=display)
+                           changes=changes, language=current_language(), show=shown)
 
 
 @bp.route("/census/<category>/<code>/edit", methods=["GET", "POST"])
@@ -213,10 +211,14 @@ def _diffs(plan) -> list[dict]:
         diff, spec = plan.diffs[key], CATEGORIES[key]
         out.append({"key": key, "label": spec.label(language),
                     "new": [(record["code"], record.get("name")) for _row, record in diff.new],
-                    "changed": [(code, [(spec.by_key[name].label(language), form_value(b),
-                                         form_value(a)) for name, (b, a) in fields.items()])
+                    "changed": [(code, [(spec.by_key[name].label(language),
+                                         shown(b, spec.by_key[name]),
+                                         shown(a, spec.by_key[name]))
+                                        for name, (b, a) in fields.items()])
                                 for _row, code, fields in diff.changed],
-                    "unchanged": diff.unchanged, "removed": list(diff.removed)})
+                    "unchanged": diff.unchanged, "removed": list(diff.removed),
+                    "cleared": cleared_text(spec, diff.cleared, language)
+                    if diff.cleared else None})
     return out
 
 
@@ -253,7 +255,7 @@ def change_state(finding_id: int):
             scope = caller.ledger_scope(conn)
         findings.transition(get_ledger().engine, finding_id, request.form.get("state", ""),
                             actor=caller.actor, reason=request.form.get("reason"), scope=scope,
-                            algorithm=get_settings().audit_hash, request_id=caller.request_id)
+                            algorithm=get_settings().audit_chain, request_id=caller.request_id)
     except findings.FindingError as exc:
         status = 404 if exc.reason == "not_found" else 400
         if status == 404:

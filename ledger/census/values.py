@@ -273,6 +273,16 @@ def to_cell(spec: Field, value, language: str = "zh"):
     return value
 
 
+def readable(spec: Field, value, language: str = "zh"):
+    """``value`` (typed or JSON) as a person reads it: choice labels and 是/否 (yes/no) in
+    ``language``; other values unchanged. Used wherever values are shown, never stored."""
+    if value is None or spec.kind not in ("choice", "bool"):
+        return value
+    if spec.kind == "choice" and value not in CHOICE_LABELS[spec.choices]:
+        return value   # a key no longer offered, in an old change record
+    return to_cell(spec, value, language)
+
+
 def to_json(spec: Field, value):
     """The JSON (API) form of a typed value: keys, ISO dates, amounts as strings."""
     if value is None:

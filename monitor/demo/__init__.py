@@ -163,7 +163,7 @@ def import_census(ledger: Ledger, settings: Settings, today: dt.date) -> bool:
     path = settings.data_dir / "demo-census.xlsx"
     write_workbook(path, census(today))
     result = CensusService(ledger.engine, actor=ACTOR,
-                           algorithm=settings.audit_hash).apply(read_file(path))
+                           algorithm=settings.audit_chain).apply(read_file(path))
     _LOGGER.info("Demo census imported from %s: %s", path, result)
     return True
 
@@ -225,7 +225,7 @@ def summarize_history(ledger: Ledger, store, settings: Settings, now: dt.datetim
 def run_analyses(ledger: Ledger, settings: Settings, *, first_time: bool) -> dict[str, Any]:
     """Reconciliation, idle and migration; the first time, one idle server is reclaimed."""
     from ledger.analyses import run_daily
-    policy, algorithm = settings.analysis, settings.audit_hash
+    policy, algorithm = settings.analysis, settings.audit_chain
     result = run_daily(ledger.engine, policy, algorithm=algorithm)
     if first_time:
         CensusService(ledger.engine, actor="财政厅数据专员（演示）", algorithm=algorithm).update(

@@ -138,6 +138,9 @@ def test_upload_shows_the_dry_run_diff_before_confirming(app, estate, tmp_path):
     data = service.export(["device"])
     data["device"][0]["status"] = "idle"
     changed = data["device"][0]["code"]
+    filled = next(f for f in ("vendor", "model", "hostname", "rack", "remarks")
+                  if data["device"][0].get(f))
+    data["device"][0][filled] = None                                 # a blank cell clears it
     path = tmp_path / "mine.xlsx"
     write_workbook(path, data)
     officer = officer_of(app, "D002")
@@ -146,11 +149,17 @@ def test_upload_shows_the_dry_run_diff_before_confirming(app, estate, tmp_path):
         "csrf_token": csrf, "file": (path.open("rb"), "mine.xlsx")},
         content_type="multipart/form-data").get_data(as_text=True)
     assert "新增 0，变更 1" in preview and changed in preview
+    assert "使用状态: 在用 → 闲置" in preview                          # labels, not keys
+    label = CATEGORIES["device"].by_key[filled].zh
+    assert f'id="cleared-device">将清空已填写的值：{label} 1 条' in preview
     assert service.get("device", changed)["status"] == "in_use"     # nothing written yet
     done = officer.post("/census/upload", data={"csrf_token": csrf,
                                                 "token": field(preview, "token")})
     assert done.status_code == 200 and 'id="applied"' in done.get_data(as_text=True)
     assert service.get("device", changed)["status"] == "idle"
+    row = officer.get(f"/census/device/{changed}").get_data(as_text=True)
+    assert 'data-field="status">闲置<' in row
+    assert "使用状态: 在用 → 闲置" in row[row.index('id="history"'):]
     again = officer.post("/census/upload", data={"csrf_token": csrf,
                                                  "token": field(preview, "token")})
     assert again.status_code == 400                                  # used once
