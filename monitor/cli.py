@@ -163,7 +163,7 @@ def _check_config(settings: Settings) -> int:
           f"ledger: {settings.ledger_url}")
     for target in settings.targets:
         print(f"target {target.name}: {target.kind} every {target.interval:g}s "
-              f"(timeout {target.timeout:g}s) tags={target.tags}")
+              f"(timeout {target.timeout:g}s) zone={target.zone} tags={target.tags}")
     from monitor.config_check import census_warnings
     for line in census_warnings(settings):
         print(f"警告 (warning): {line}")

@@ -199,7 +199,7 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
     web, store, ledger, sched = (top.child(n) for n in ("web", "store", "ledger", "scheduler"))
     web.check_known({"host", "port", "language", "timezone"})
     store.check_known({"backend", "retention", "spool", "password_env", "token_env", "timeout",
-                       "gzip", "manage_schema"})
+                       "gzip", "manage_schema", "ca_file"})
     ledger.check_known({"url", "audit_hash"})
     sched.check_known({"interval", "timeout", "jitter", "max_workers"})
     root = _data_dir(top, base, data_dir)
@@ -294,7 +294,8 @@ def _store_options(store: _Reader) -> dict[str, Any]:
             "token_env": store.get("token_env", str, "INFLUXDB_TOKEN"),
             "timeout": store.duration("timeout", 10.0),
             "use_gzip": store.get("gzip", bool, True),
-            "manage_schema": store.get("manage_schema", bool, True)}
+            "manage_schema": store.get("manage_schema", bool, True),
+            "ca_file": store.get("ca_file", str)}
 
 
 def _spool(reader: _Reader) -> dict[str, float]:
