@@ -163,3 +163,44 @@ def test_with_an_assignment_polls_fall_on_slots_and_only_owned_targets_are_polle
     assert all(len(collectors[n].polls) >= 2 for n in ("east-0", "east-1"))
     offsets = [now % 1.0 for _, now in monitor.assignment.claims]
     assert offsets and all(0.25 <= o < 0.6 for o in offsets), offsets
+
+
+def test_a_reload_touches_only_targets_added_removed_or_changed(tmp_path, embedded_store):
+    from monitor.config import parse_settings
+    from monitor.scheduler import Monitor
+
+    def settings_with(targets):
+        return parse_settings({"targets": [{"kind": "host", "zone": "east", **t}
+                                           for t in targets]},
+                              "(test)", data_dir=str(tmp_path / "d"))
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    made = []
+
+    def factory(target):
+        made.append(CountingCollector(target.name))
+        return made[-1]
+
+    before = settings_with([{"name": "kept", "interval": "60s"},
+                            {"name": "changed", "interval": "60s"},
+                            {"name": "removed", "interval": "60s"}])
+    monitor = Monitor(before, ledger, embedded_store, factory, zone="east")
+    monitor.assignment = OwnOnly({"kept", "changed", "added"})
+    monitor.start()
+    jobs = {job.id: job.next_run_time for job in monitor._scheduler.get_jobs()}
+    kept_collector = monitor.targets["kept"].collector
+    monitor.reload(settings_with([{"name": "kept", "interval": "60s"},
+                                  {"name": "changed", "interval": "30s"},
+                                  {"name": "added", "interval": "60s"}]))
+    after = {job.id: job for job in monitor._scheduler.get_jobs()}
+    assert set(monitor.targets) == {"kept", "changed", "added"}
+    assert monitor.targets["kept"].collector is kept_collector     # not restarted
+    assert after["target:kept"].next_run_time == jobs["target:kept"]
+    assert "target:removed" not in after
+    assert after["target:changed"].trigger.interval.total_seconds() == 30
+    with ledger.session() as session:
+        from ledger.models import TargetState
+        assert {s.name for s in session.scalars(select(TargetState))} == {"kept", "changed",
+                                                                         "added"}
+    monitor.stop()
+    ledger.close()
