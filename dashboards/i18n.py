@@ -45,7 +45,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zones_zone": "分区", "zones_member": "采集进程", "zones_last_contact": "最近联系",
         "zones_backlog_samples": "积压样本", "zones_backlog_records": "积压记录",
         "zones_targets": "承担目标 / 分区目标", "zones_version": "版本",
-        "zones_applied": "已入账记录", "zones_duplicates": "重复",
+        "zones_applied": "已入账记录", "zones_duplicates": "重复", "zones_ago": "%s 秒前",
         "zones_none": "尚无分区采集器联系中心。",
     },
     "en": {
@@ -84,6 +84,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zones_backlog_samples": "Samples waiting", "zones_backlog_records": "Records waiting",
         "zones_targets": "Targets owned / in zone", "zones_version": "Version",
         "zones_applied": "Records applied", "zones_duplicates": "replays",
+        "zones_ago": "%s s ago",
         "zones_none": "No zone collector has reported yet.",
     },
 }
