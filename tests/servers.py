@@ -26,6 +26,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def terminate(proc: subprocess.Popen | None) -> None:
+    """SIGTERM the process we started (by its PID), SIGKILL it if it does not exit."""
+    if proc is not None and proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
 class InfluxServer:
     """An influxd (1.x) with its own data folder; can be stopped and started again."""
 
@@ -87,13 +98,7 @@ bind-address = "127.0.0.1:{self.rpc_port}"
 
     def stop(self) -> None:
         """Stop the influxd this helper started."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
+        terminate(self.proc)
         self.proc = None
 
     def query(self, database: str, statement: str) -> dict:
@@ -175,13 +180,7 @@ class VictoriaMetricsServer:
 
     def stop(self) -> None:
         """Stop the victoria-metrics this helper started."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
+        terminate(self.proc)
         self.proc = None
 
 
