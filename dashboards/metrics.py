@@ -22,6 +22,7 @@ from dashboards.access import open_per, requires
 from dashboards.resources import get_ledger
 from ledger.identity.roles import METRICS_READ
 from ledger.status import runtime_stats, target_states
+from ledger.zones import zone_collectors
 
 bp = Blueprint("metrics", __name__)
 PREFIX = "infraledger_"
@@ -83,9 +84,11 @@ class LedgerMetrics:
             states = target_states(session)
             stats = runtime_stats(session)
             alerts = _alert_families(session)
+            collectors = zone_collectors(session)
         yield from _target_families(states)
         yield from _runtime_families(stats)
         yield from alerts
+        yield from _zone_families(collectors)
 
 
 def _alert_families(session):
@@ -132,6 +135,27 @@ def _target_families(states):
         failures.add_metric(values, s.failures_total)
         samples.add_metric(values, s.samples_total)
     return [up, last, when, duration, polls, failures, samples]
+
+
+def _zone_families(collectors):
+    """Each zone collector's last contact and backlog, to alert on a silent zone."""
+    labels = ["zone", "member"]
+    contact = GaugeMetricFamily(PREFIX + "zone_collector_last_contact_timestamp_seconds",
+                                "When a zone collector last reached the center.", labels=labels)
+    samples = GaugeMetricFamily(PREFIX + "zone_collector_backlog_samples",
+                                "Samples a zone collector holds for the store.", labels=labels)
+    records = GaugeMetricFamily(PREFIX + "zone_collector_backlog_records",
+                                "Poll outcomes and facts a zone collector holds for the center.",
+                                labels=labels)
+    owned = GaugeMetricFamily(PREFIX + "zone_collector_targets", "Targets it polls.",
+                              labels=labels)
+    for row in collectors:
+        values = [row.zone, row.member]
+        contact.add_metric(values, row.last_contact.timestamp())
+        samples.add_metric(values, row.backlog_samples)
+        records.add_metric(values, row.backlog_records)
+        owned.add_metric(values, row.targets_owned)
+    return [contact, samples, records, owned]
 
 
 def _runtime_families(stats):

@@ -120,6 +120,7 @@ def _paths() -> dict:
                       "400": _error("errors; nothing written")}}}
     paths.update(openapi_analysis.paths(_error))
     paths.update(openapi_alerts.paths(_error))
+    paths["/zones/ingest"] = _ingest_path()
     return paths
 
 
@@ -143,6 +144,33 @@ def _with_common_errors(paths: dict) -> dict:
             if method in ("post", "put", "patch"):
                 responses.setdefault("413", _error("request body too large"))
     return paths
+
+
+def _ingest_path() -> dict:
+    """A zone collector's delivery (``dashboards/zones.py``; record forms in ledger/zones.py)."""
+    collector = {"type": "object", "required": ["member", "zone", "hostname", "version"],
+                 "properties": {name: {"type": "string"} for name in
+                                ("member", "zone", "hostname", "version")} | {
+                     name: {"type": "integer"} for name in
+                     ("targets_owned", "backlog_samples", "backlog_records")}}
+    record = {"type": "object", "required": ["key", "type"], "properties": {
+        "key": {"type": "string", "maxLength": 64},
+        "type": {"type": "string", "enum": ["poll", "facts"]}}}
+    body = {"type": "object", "required": ["collector", "records"], "properties": {
+        "collector": collector, "records": {"type": "array", "items": record}}}
+    answer = {"type": "object", "properties": {"applied": {"type": "integer"},
+                                               "duplicates": {"type": "integer"}}}
+    return {"post": {
+        "operationId": "zone_ingest",
+        "summary": "apply a zone collector's poll outcomes and facts, each key once "
+                   "(role zone_collector)",
+        "requestBody": {"required": True,
+                        "content": {"application/json": {"schema": body}}},
+        "responses": {"200": {"description": "applied and replayed records",
+                              "content": {"application/json": {"schema": answer}}},
+                      "409": _error("the same batch is being applied; retry"),
+                      "422": _error("a malformed record or another zone's target; "
+                                    "nothing applied")}}}
 
 
 def openapi_document() -> dict:

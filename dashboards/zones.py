@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template, request
 from sqlalchemy.exc import DataError, IntegrityError
 
 from dashboards.access import body_limit, caller_scope, requires, source_address
@@ -71,6 +71,8 @@ def _refused(key: str, reason: str):
 @requires(TARGETS_READ)
 def collectors():
     """Every zone collector: zone, last contact, backlog, version, targets owned."""
+    if caller_scope().department is not None:
+        abort(403)   # estate-wide infrastructure: never shown within a department's scope
     now = dt.datetime.now(UTC)
     with get_ledger().session() as session:
         rows = zone_collectors(session)

@@ -248,7 +248,7 @@ def _check_config(settings: Settings, alerts) -> int:
           f"ledger: {redact(settings.ledger_url)}")
     for target in settings.targets:
         print(f"target {target.name}: {target.kind} every {target.interval:g}s "
-              f"(timeout {target.timeout:g}s) tags={target.tags}")
+              f"(timeout {target.timeout:g}s) zone={target.zone} tags={target.tags}")
     for rule in alerts.rules:
         print(f"alert rule {rule.name}: {rule.kind} severity={rule.severity} "
               f"for={rule.for_seconds:g}s")

@@ -286,7 +286,8 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
                                  for n in ("web", "store", "ledger", "scheduler"))
     for reader, known in ((web, {"host", "port", "language", "timezone"}),
                           (store, {"backend", "retention", "spool", "password_env",
-                                   "token_env", "timeout", "gzip", "manage_schema"}),
+                                   "token_env", "timeout", "gzip", "manage_schema",
+                                   "ca_file"}),
                           (ledger, {"url", "audit_hash", "audit_key", "audit_checkpoints"}),
                           (sched, {"interval", "timeout", "jitter", "max_workers"})):
         problems.attempt(reader.check_known, known)
@@ -436,7 +437,8 @@ def _store_options(store: _Reader) -> dict[str, Any]:
             "token_env": store.get("token_env", str, "INFLUXDB_TOKEN"),
             "timeout": store.duration("timeout", 10.0),
             "use_gzip": store.get("gzip", bool, True),
-            "manage_schema": store.get("manage_schema", bool, True)}
+            "manage_schema": store.get("manage_schema", bool, True),
+            "ca_file": store.get("ca_file", str)}
 
 
 def _spool(reader: _Reader) -> dict[str, float]:

@@ -207,15 +207,23 @@ def _reload(monitor: Monitor, reload: Callable[[], Settings]) -> None:
 def poll_targets(settings: Settings, names: list[str], stream: IO[str] = sys.stdout) -> int:
     """Poll the configured targets (or the named ones) once and record everything; 0 when
     every poll succeeded (fully or partly), 1 otherwise, 2 for an unknown target name."""
-    configured = {t.name for t in settings.targets}
+    configured = {t.name: t.zone for t in settings.targets}
     unknown = [name for name in names if name not in configured]
     if unknown:
         print(f"错误 (error): {settings.source}: no target named {', '.join(unknown)}; "
               f"configured: {', '.join(sorted(configured)) or 'none'}", file=sys.stderr)
         return 2
+    elsewhere = [f"{name} ({configured[name]})" for name in names
+                 if configured[name] != DEFAULT_ZONE]
+    if elsewhere:
+        print(f"错误 (error): {', '.join(elsewhere)}: 属于其他分区，由该分区的调度进程采集 "
+              "(polled by its zone's schedulers, not from here)", file=sys.stderr)
+        return 2
     try:
         with _opened(settings) as (ledger, store):
-            polled = Monitor(settings, ledger, store).poll_once(names or None)
+            # Only the central zone's targets can be reached from here.
+            monitor = Monitor(settings, ledger, store, zone=DEFAULT_ZONE)
+            polled = monitor.poll_once(names or None)
     except AlreadyRunning as exc:
         print(f"错误 (error): {exc}; the running scheduler polls on schedule, or stop it to "
               "poll now", file=sys.stderr)

@@ -28,6 +28,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def terminate(proc: subprocess.Popen | None) -> None:
+    """SIGTERM the process we started (by its PID), SIGKILL it if it does not exit."""
+    if proc is not None and proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
 class InfluxServer:
     """An influxd (1.x) with its own data folder; can be stopped and started again."""
 
@@ -89,13 +100,7 @@ bind-address = "127.0.0.1:{self.rpc_port}"
 
     def stop(self) -> None:
         """Stop the influxd this helper started."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
+        terminate(self.proc)
         self.proc = None
 
     def query(self, database: str, statement: str) -> dict:
@@ -122,16 +127,17 @@ class VictoriaMetricsServer:
     """A single-node VictoriaMetrics with its own data folder, run as the product expects
     (``.`` between measurement and field, deduplication of repeated timestamps)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, tls: tuple[Path, Path] | None = None) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
+        self.tls = tls   # (certificate, key): serve HTTPS
 
     @property
     def url(self) -> str:
         """Base HTTP URL."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def store_url(self) -> str:
@@ -145,7 +151,9 @@ class VictoriaMetricsServer:
             [VICTORIA_METRICS, f"-storageDataPath={self.folder / 'data'}",
              f"-httpListenAddr=127.0.0.1:{self.port}", "-influxMeasurementFieldSeparator=.",
              "-dedup.minScrapeInterval=1ms", "-search.latencyOffset=0s", "-loggerLevel=ERROR",
-             "-retentionPeriod=100y"], stdout=log, stderr=subprocess.STDOUT)
+             "-retentionPeriod=100y",
+             *(["-tls", f"-tlsCertFile={self.tls[0]}", f"-tlsKeyFile={self.tls[1]}"]
+               if self.tls else [])], stdout=log, stderr=subprocess.STDOUT)
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -153,7 +161,8 @@ class VictoriaMetricsServer:
                 raise RuntimeError("victoria-metrics exited: "
                                    f"{(self.folder / 'victoria-metrics.log').read_text()}")
             try:
-                with urllib.request.urlopen(self.url + "/health", timeout=1) as answer:
+                with urllib.request.urlopen(self.url + "/health", timeout=1,
+                                            context=self._context()) as answer:
                     if answer.status == 200:
                         return self
             except OSError:
@@ -163,18 +172,17 @@ class VictoriaMetricsServer:
 
     def flush(self) -> None:
         """Make every accepted sample searchable now (VictoriaMetrics' own test hook)."""
-        with urllib.request.urlopen(self.url + "/internal/force_flush", timeout=30) as answer:
+        with urllib.request.urlopen(self.url + "/internal/force_flush", timeout=30,
+                                    context=self._context()) as answer:
             answer.read()
+
+    def _context(self):
+        import ssl
+        return ssl.create_default_context(cafile=str(self.tls[0])) if self.tls else None
 
     def stop(self) -> None:
         """Stop the victoria-metrics this helper started."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
+        terminate(self.proc)
         self.proc = None
 
 

@@ -4,6 +4,8 @@ URLs (``store.backend`` in the configuration, or ``--store``):
 
 - ``influxdb://[user@]host:port/db[?rp=NAME]``: the 1.x API (``/write``), password
   from the environment variable named by ``store.password_env``.
+- ``...?tls=true`` on either: HTTPS, the server's certificate checked against the system's
+  trust store or ``store.ca_file``.
 - ``influxdb2://host:port?org=O&bucket=B``: the 2.x/3.x write API (``/api/v2/write``),
   token from ``store.token_env``; reads go to ``/query`` with ``db=<bucket>``
   (a DBRP mapping on 2.x, the database name on 3.x).
@@ -27,6 +29,7 @@ import http.client
 import json
 import logging
 import os
+import ssl
 import threading
 import time
 import urllib.parse
@@ -57,6 +60,7 @@ class InfluxTarget:
     rp: str | None = None
     user: str | None = None
     org: str | None = None
+    tls: bool = False
 
 
 def parse_store_url(url: str) -> InfluxTarget:
@@ -71,15 +75,23 @@ def parse_store_url(url: str) -> InfluxTarget:
         raise ValueError("put no password in the URL; set it in the environment "
                          "(store.password_env)")
     port = parts.port or 8086
+    tls = _tls_option(query.get("tls", "false"), url)
     if parts.scheme == "influxdb":
         database = parts.path.strip("/")
         if not database:
             raise ValueError(f"the URL names no database: {url!r}")
         return InfluxTarget(1, parts.hostname, port, database, query.get("rp"),
-                            parts.username)
+                            parts.username, tls=tls)
     if not query.get("org") or not query.get("bucket"):
         raise ValueError(f"influxdb2:// needs ?org=...&bucket=..., got {url!r}")
-    return InfluxTarget(2, parts.hostname, port, query["bucket"], None, None, query["org"])
+    return InfluxTarget(2, parts.hostname, port, query["bucket"], None, None, query["org"], tls)
+
+
+def _tls_option(value: str, url: str) -> bool:
+    """``?tls=true`` (HTTPS, the server's certificate checked) or ``false``."""
+    if value not in ("true", "false"):
+        raise ValueError(f"tls must be true or false, got {value!r} in {url!r}")
+    return value == "true"
 
 
 class InfluxStore(StoreBase):
@@ -88,13 +100,14 @@ class InfluxStore(StoreBase):
     def __init__(self, url: str, *, retention: dict[str, float] | None = None,
                  password_env: str = "INFLUXDB_PASSWORD", token_env: str = "INFLUXDB_TOKEN",
                  timeout: float = 10.0, use_gzip: bool = True, manage_schema: bool = True,
-                 clock=time.time) -> None:
+                 ca_file: str | None = None, clock=time.time) -> None:
         super().__init__()
         self.target = parse_store_url(url)
         self.retention = retention or {}
         self.timeout = timeout
         self.use_gzip = use_gzip
         self._clock = clock
+        self._tls = ssl.create_default_context(cafile=ca_file) if self.target.tls else None
         self._auth = self._auth_header(password_env, token_env)
         self._local = threading.local()
         self._connections: list[http.client.HTTPConnection] = []
@@ -122,8 +135,13 @@ class InfluxStore(StoreBase):
                  headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = http.client.HTTPConnection(
-                self.target.host, self.target.port, timeout=self.timeout)
+            if self._tls is not None:
+                conn = http.client.HTTPSConnection(self.target.host, self.target.port,
+                                                   timeout=self.timeout, context=self._tls)
+            else:
+                conn = http.client.HTTPConnection(self.target.host, self.target.port,
+                                                  timeout=self.timeout)
+            self._local.conn = conn
             with self._connections_lock:
                 self._connections.append(conn)
         try:

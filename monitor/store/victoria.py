@@ -1,6 +1,7 @@
 """The VictoriaMetrics backend: line protocol writes, MetricsQL and export reads.
 
-URL (``store.backend`` or ``--store``): ``victoriametrics://host:port[?separator=.]``,
+URL (``store.backend`` or ``--store``): ``victoriametrics://host:port[?separator=.&tls=true]``
+(``tls=true``: HTTPS, the certificate checked against the system or ``store.ca_file``),
 single-node VictoriaMetrics or, for a cluster, a vminsert/vmselect pair behind one
 address that routes ``/api/v2/write`` and ``/api/v1/*`` (see the README's deployment
 section). The server must run with
@@ -42,22 +43,24 @@ ROLLUP_FUNCTIONS = {"mean": "avg_over_time", "max": "max_over_time", "min": "min
 NAME_LABEL = "__name__"
 
 
-def parse_victoria_url(url: str) -> tuple[str, int, str]:
-    """Host, port and separator of a ``victoriametrics://`` URL; ValueError says why not."""
+def parse_victoria_url(url: str) -> tuple[str, int, str, bool]:
+    """Host, port, separator and TLS of a ``victoriametrics://`` URL; ValueError says why not."""
     parts = urllib.parse.urlsplit(url)
     query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
     if parts.scheme != SCHEME or not parts.hostname:
         raise ValueError(f"expected victoriametrics://host:port[?separator=.], got {url!r}")
     if parts.username or parts.password or parts.path.strip("/"):
         raise ValueError(f"victoriametrics:// takes host and port only, got {url!r}")
-    unknown = set(query) - {"separator"}
+    unknown = set(query) - {"separator", "tls"}
     if unknown:
         raise ValueError(f"unknown option {', '.join(sorted(unknown))} in {url!r}; "
-                         "allowed: separator")
+                         "allowed: separator, tls")
+    if query.get("tls", "false") not in ("true", "false"):
+        raise ValueError(f"tls must be true or false, got {query['tls']!r} in {url!r}")
     separator = query.get("separator", ".")
     if not separator:
         raise ValueError(f"the separator cannot be empty: {url!r}")
-    return parts.hostname, parts.port or 8428, separator
+    return parts.hostname, parts.port or 8428, separator, query.get("tls") == "true"
 
 
 class VictoriaMetricsStore(StoreBase):
@@ -65,14 +68,15 @@ class VictoriaMetricsStore(StoreBase):
 
     def __init__(self, url: str, *, retention: dict[str, float] | None = None,
                  token_env: str = "INFLUXDB_TOKEN", timeout: float = 10.0,
-                 **_influx_only) -> None:
+                 ca_file: str | None = None, **_influx_only) -> None:
         super().__init__()
-        host, port, self.separator = parse_victoria_url(url)
+        host, port, self.separator, tls = parse_victoria_url(url)
         self.retention = retention or {}
         # The org and bucket are required by the 2.x API and ignored by VictoriaMetrics.
-        self._http = InfluxStore(f"influxdb2://{host}:{port}?org=infra-ledger&bucket=infra-ledger",
-                                 token_env=token_env, timeout=timeout, use_gzip=False,
-                                 manage_schema=False)
+        self._http = InfluxStore(f"influxdb2://{host}:{port}?org=infra-ledger&bucket=infra-ledger"
+                                 f"&tls={'true' if tls else 'false'}", token_env=token_env,
+                                 timeout=timeout, use_gzip=False, manage_schema=False,
+                                 ca_file=ca_file)
         self._http.label = "VictoriaMetrics"
         self.where = f"VictoriaMetrics at {host}:{port}"
 

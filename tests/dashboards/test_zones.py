@@ -128,6 +128,9 @@ def test_the_page_lists_every_collector_and_departments_never_see_it(zone_app):
             east_row["applied_total"]) == (5, 1, "0.1.0", 1)
     assert listed["zone_targets"] == {"central": 1, "east": 1, "west": 1}
     assert "Zone collectors" in operator.get("/zones?lang=en").get_data(as_text=True)
+    metrics = operator.get("/metrics").get_data(as_text=True)
+    assert 'infraledger_zone_collector_backlog_samples{member="east-a",zone="east"} 5.0' \
+        in metrics
     officer = bearer(zone_app, "officer", {"data_officer"}, "D1")
     assert officer.get("/zones").status_code == 403
     assert east.get("/zones").status_code == 403   # a zone token only delivers

@@ -198,3 +198,29 @@ def test_a_huge_interval_stops_run_before_it_starts(tmp_path):
                                 cwd=REPO, capture_output=True, text=True, timeout=60)
         assert result.returncode == 2, result.stderr
         assert "targets[0].interval" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("data,key,reason", [
+    ({"targets": [{"name": "a", "kind": "host", "zone": "东区"}]}, "targets[0].zone",
+     "a zone name is 1-64 letters"),
+    ({"zone": {"center_url": "ftp://center"}}, "zone.center_url", "expected http(s)://"),
+    ({"zone": {"coordination_url": "sqlite:///c.db"}}, "zone.coordination_url",
+     "leases need PostgreSQL"),
+    ({"zone": {"lease": "1s"}}, "zone.lease", "must be 3s-10m"),
+    ({"zone": {"leases": "10s"}}, "zone.leases", "unknown key"),
+])
+def test_zone_settings_are_checked(tmp_path, data, key, reason):
+    with pytest.raises(ConfigError) as info:
+        parse_settings(data, "z.yaml", data_dir=str(tmp_path))
+    assert info.value.key == key and reason in info.value.reason
+
+
+def test_zone_settings_resolve(tmp_path):
+    settings = parse_settings({"targets": [{"name": "a", "kind": "host", "zone": "east-1"},
+                                           {"name": "b", "kind": "host"}],
+                               "zone": {"center_url": "https://c.example:8443/",
+                                        "lease": "20s", "ca_file": "ca.pem"}},
+                              "z.yaml", base=tmp_path, data_dir=str(tmp_path))
+    assert [t.zone for t in settings.targets] == ["east-1", "central"]
+    assert settings.zone.center_url == "https://c.example:8443"
+    assert settings.zone.lease_seconds == 20 and settings.zone.ca_file == tmp_path / "ca.pem"

@@ -49,7 +49,7 @@ def victoria(tmp_path):
 
 
 def zone_settings(tmp_path, port: int, store_url: str):
-    targets = [{"name": f"east-{i}", "kind": "host", "zone": "east", "interval": "1s",
+    targets = [{"name": f"east-{i}", "kind": "host", "zone": "east", "interval": "2s",
                 "tags": {"department": "D1"}} for i in range(3)]
     targets.append({"name": "core", "kind": "host"})
     return parse_settings({"targets": targets, "store": {"backend": store_url},
@@ -101,19 +101,22 @@ def test_a_cut_link_loses_nothing_and_applies_nothing_twice(tmp_path, monkeypatc
     polls = {name: len(c.polls) for name, c in collectors.items()}
     assert sum(polls.values()) > polls_during_cut
     with ledger.session() as session:
-        states = {s.name: s.polls_total for s in session.scalars(select(TargetState))}
+        states = {s.name: s for s in session.scalars(select(TargetState))}
         row = session.get(ZoneCollector, zone.member)
         assert row.zone == "east" and row.targets_owned == 3
-    assert {name: states[name] for name in polls} == polls   # each poll once, none lost
-    # One poll record and one facts record per poll, each applied once.
-    assert count(ledger, IngestReceipt) == 2 * sum(polls.values())
-    # Samples went to the store over HTTP, each poll's once.
+    # Each poll's outcome once, none lost (a poll the machine delayed past its timeout is
+    # recorded as failed: it has no samples and no facts).
+    assert {name: states[name].polls_total for name in polls} == polls
+    ok = {name: states[name].polls_total - states[name].failures_total for name in polls}
+    # One poll record per poll and one facts record per successful poll, each applied once.
+    assert count(ledger, IngestReceipt) == sum(polls.values()) + sum(ok.values())
+    # Samples went to the store over HTTP, each successful poll's once.
     victoria.flush()
     reader = open_configured_store(settings, writer=False)
     stored = {s.key.tag_dict["target"]: len(s.points) for s in
               reader.query("test", "polls_total", time.time() - 600, time.time() + 1)}
     reader.close()
-    assert stored == polls
+    assert stored == ok
     center.stop()
     ledger.close()
 
@@ -155,7 +158,7 @@ def test_with_an_assignment_polls_fall_on_slots_and_only_owned_targets_are_polle
     monitor = Monitor(settings, ledger, embedded_store, factory, zone="east")
     monitor.assignment = OwnOnly({"east-0", "east-1"})
     monitor.start()
-    time.sleep(3.5)
+    time.sleep(4.6)      # two slots of the 2 s interval at least
     monitor.stop()
     ledger.close()
     assert set(collectors) == {"east-0", "east-1", "east-2"}     # central "core" not here
@@ -163,3 +166,60 @@ def test_with_an_assignment_polls_fall_on_slots_and_only_owned_targets_are_polle
     assert all(len(collectors[n].polls) >= 2 for n in ("east-0", "east-1"))
     offsets = [now % 1.0 for _, now in monitor.assignment.claims]
     assert offsets and all(0.25 <= o < 0.6 for o in offsets), offsets
+
+
+def test_a_reload_touches_only_targets_added_removed_or_changed(tmp_path, embedded_store):
+    from monitor.config import parse_settings
+    from monitor.scheduler import Monitor
+
+    def settings_with(targets):
+        return parse_settings({"targets": [{"kind": "host", "zone": "east", **t}
+                                           for t in targets]},
+                              "(test)", data_dir=str(tmp_path / "d"))
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    made = []
+
+    def factory(target):
+        made.append(CountingCollector(target.name))
+        return made[-1]
+
+    before = settings_with([{"name": "kept", "interval": "60s"},
+                            {"name": "changed", "interval": "60s"},
+                            {"name": "removed", "interval": "60s"}])
+    monitor = Monitor(before, ledger, embedded_store, factory, zone="east")
+    monitor.assignment = OwnOnly({"kept", "changed", "added"})
+    monitor.start()
+    jobs = {job.id: job.next_run_time for job in monitor._scheduler.get_jobs()}
+    kept_collector = monitor.targets["kept"].collector
+    monitor.reload(settings_with([{"name": "kept", "interval": "60s"},
+                                  {"name": "changed", "interval": "30s"},
+                                  {"name": "added", "interval": "60s"}]))
+    after = {job.id: job for job in monitor._scheduler.get_jobs()}
+    assert set(monitor.targets) == {"kept", "changed", "added"}
+    assert monitor.targets["kept"].collector is kept_collector     # not restarted
+    assert after["target:kept"].next_run_time == jobs["target:kept"]
+    assert "target:removed" not in after
+    assert after["target:changed"].trigger.interval.total_seconds() == 30
+    with ledger.session() as session:
+        from ledger.models import TargetState
+        assert {s.name for s in session.scalars(select(TargetState))} == {"kept", "changed",
+                                                                         "added"}
+    monitor.stop()
+    ledger.close()
+
+
+def test_poll_now_polls_the_central_zone_only(tmp_path, capfd):
+    from monitor.cli import main
+    config = tmp_path / "c.yaml"
+    config.write_text("targets: [{name: here, kind: host}, "
+                      "{name: far, kind: host, zone: east}]\n", encoding="utf-8")
+    common = ["--config", str(config), "--data-dir", str(tmp_path / "d")]
+    assert main(["poll", "--target", "far", *common]) == 2
+    assert "far (east)" in capfd.readouterr().err
+    import io
+    from monitor.config import load_settings
+    from monitor.service import poll_targets
+    out = io.StringIO()
+    assert poll_targets(load_settings(config, data_dir=str(tmp_path / "d")), [], out) == 0
+    assert out.getvalue().startswith("here: status=ok") and "far" not in out.getvalue()

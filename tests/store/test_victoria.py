@@ -95,16 +95,37 @@ def test_open_store_and_configuration_take_the_scheme(tmp_path):
 
 
 @pytest.mark.parametrize("url,expected", [
-    ("victoriametrics://127.0.0.1:8428", ("127.0.0.1", 8428, ".")),
-    ("victoriametrics://vm.local", ("vm.local", 8428, ".")),
-    ("victoriametrics://vm.local:9000?separator=_", ("vm.local", 9000, "_")),
+    ("victoriametrics://127.0.0.1:8428", ("127.0.0.1", 8428, ".", False)),
+    ("victoriametrics://vm.local", ("vm.local", 8428, ".", False)),
+    ("victoriametrics://vm.local:9000?separator=_&tls=true", ("vm.local", 9000, "_", True)),
 ])
 def test_urls(url, expected):
     assert parse_victoria_url(url) == expected
 
 
 @pytest.mark.parametrize("url", ["victoriametrics://", "victoriametrics://u:p@h:1",
-                                 "victoriametrics://h:1/db", "victoriametrics://h?separator="])
+                                 "victoriametrics://h:1/db", "victoriametrics://h?separator=",
+                                 "victoriametrics://h?tls=yes"])
 def test_bad_urls_say_why(url):
     with pytest.raises(ValueError):
         parse_victoria_url(url)
+
+
+def test_https_with_the_servers_certificate(tmp_path):
+    from tests.test_tls import self_signed
+    cert, key = self_signed(tmp_path)
+    server = VictoriaMetricsServer(tmp_path / "vm", tls=(cert, key)).start()
+    try:
+        url = server.store_url + "?tls=true"
+        store = VictoriaMetricsStore(url, ca_file=str(cert))
+        t0 = base_time(time.time())
+        assert store.write([Sample("up", {"target": "tls"}, {"value": 1.0}, t0 * 10**9)]) == 1
+        server.flush()
+        assert store.query("up", "value", t0, t0 + 1)[0].points == [(float(t0), 1.0)]
+        store.close()
+        untrusted = VictoriaMetricsStore(url)      # the system's trust store lacks it
+        with pytest.raises(StoreError, match="CERTIFICATE_VERIFY_FAILED"):
+            untrusted.write_lines(b"up,target=x value=1 1\n")
+        untrusted.close()
+    finally:
+        server.stop()
