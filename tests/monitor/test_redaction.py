@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from collectors import get_collector
+from collectors.base import Collector
 from collectors.secrets import redact
-from monitor.config import parse_settings
+from core.observation import Observation
+from monitor.cli import RedactFilter
+from monitor.config import TargetConfig
 from monitor.poller import RunningTarget
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,7 +33,7 @@ def test_redact_userinfo(text, expected):
     assert redact(text) == expected
 
 
-def _config(tmp_path: Path) -> Path:
+def _config(tmp_path: Path, target_url: str = "http://127.0.0.1:1/metrics") -> Path:
     config = tmp_path / "c.yaml"
     config.write_text(f"""ledger:
   url: postgresql+psycopg://ledger:{SECRET}@127.0.0.1:1/x
@@ -41,31 +43,47 @@ targets:
   - name: exp
     kind: prometheus
     options:
-      url: http://scrape:{SECRET}@127.0.0.1:1/metrics
+      url: {target_url}
 """, encoding="utf-8")
     return config
+
+
+def _monitor(config: Path, *command: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "monitor", *command, "--config", str(config),
+                           "--data-dir", str(config.parent / "d")], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    return done.stdout + done.stderr
 
 
 def test_check_config_and_collect_never_print_the_password(tmp_path):
     config = _config(tmp_path)
     for command in (["check-config"], ["collect", "prometheus", "--target", "exp", "--once"]):
-        done = subprocess.run([sys.executable, "-m", "monitor", *command, "--config",
-                               str(config), "--data-dir", str(tmp_path / "d")], cwd=REPO,
-                              capture_output=True, text=True, timeout=60)
-        assert "127.0.0.1:1" in done.stdout + done.stderr
-        assert SECRET not in done.stdout + done.stderr, done.stdout + done.stderr
+        out = _monitor(config, *command)
+        assert "127.0.0.1:1" in out and SECRET not in out, out
+    # A target URL with credentials is refused, and the refusal does not repeat them.
+    out = _monitor(_config(tmp_path, f"http://scrape:{SECRET}@127.0.0.1:1/m"), "check-config")
+    assert "targets[0].options.url: must not hold a user or password" in out
+    assert SECRET not in out
 
 
-def test_poll_errors_and_logs_never_hold_the_password(tmp_path, caplog):
-    settings = parse_settings({"targets": [{"name": "exp", "kind": "prometheus", "options": {
-        "url": f"http://scrape:{SECRET}@127.0.0.1:1/metrics"}}]}, "(test)",
-        data_dir=str(tmp_path))
-    target = settings.targets[0]
-    collector = get_collector("prometheus")(target.name, target.options, target.timeout)
+class LeakyCollector(Collector):
+    """Fails as a library would, with the URL it was talking to in the message."""
+
+    kind = "leaky"
+
+    def collect(self) -> Observation:
+        raise ConnectionError(f"cannot reach https://svc:{SECRET}@10.0.0.9/api: refused")
+
+
+def test_poll_errors_and_logs_never_hold_the_password(caplog):
+    target = TargetConfig("leaky-1", "leaky", 15.0, 5.0, 0.0, {}, {})
+    caplog.handler.addFilter(RedactFilter())   # as on every handler of the command line
     with concurrent.futures.ThreadPoolExecutor(1) as pool, caplog.at_level(logging.DEBUG):
-        obs = RunningTarget(target, collector, pool).poll()
-    assert obs.error and "127.0.0.1:1" in obs.error and SECRET not in obs.error
-    assert "Target exp (prometheus) is down" in caplog.text and SECRET not in caplog.text
+        obs = RunningTarget(target, LeakyCollector("leaky-1"), pool).poll()
+    assert "Traceback" in caplog.text and "ConnectionError: cannot reach https://***@" in \
+        caplog.text                              # the debug traceback is redacted too
+    assert obs.error == "ConnectionError: cannot reach https://***@10.0.0.9/api: refused"
+    assert "Target leaky-1 (leaky) is down" in caplog.text and SECRET not in caplog.text
 
 
 def test_the_log_handlers_of_the_command_line_redact_every_record(tmp_path):
