@@ -5,5 +5,7 @@ The scheduler is never started here; run ``python -m monitor scheduler`` beside 
 """
 
 from dashboards import create_app
+from monitor.cli import redact_handlers
 
+redact_handlers("gunicorn.error")   # no URL credentials in the web tier's log either
 app = create_app()

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from collectors.base import Sample
+from core.observation import Sample
 from monitor.lineprotocol import Serializer
 from monitor.spool import Spool
 from monitor.store.influx import InfluxStore

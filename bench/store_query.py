@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from collectors.base import Sample
+from core.observation import Sample
 from monitor.store.embedded import EmbeddedStore
 from monitor.store.influx import InfluxStore
 from tests.servers import InfluxServer

@@ -72,7 +72,7 @@ def fill(folder: Path, resources: int, days: int, now: dt.datetime) -> int:
 
 def measure(resources: int, days: int) -> dict:
     """One case, in this process."""
-    from collectors.base import Fact
+    from core.observation import Fact
     from ledger.db import Ledger
     from ledger.observed import record_facts
     from ledger.status import register_targets

@@ -3,93 +3,34 @@
 A collector turns one target (a host, a device, an API endpoint) into an
 :class:`Observation`: time-series ``samples`` and inventory ``facts``. It never
 writes to storage and never reads the ledger; the monitor owns scheduling,
-timeouts, tags and availability (see ``monitor/poller.py``).
+timeouts, tags and availability (see ``monitor/poller.py``), and this base class
+owns what every collector would otherwise repeat: options with their types, choices
+and checks (URLs among them), validation once, secrets, and the inventory cadence.
+A collector is then its wire client and its mapping.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from typing import Any, ClassVar, Mapping
+import functools
+import time
+import urllib.parse
+from typing import Any, Callable, ClassVar, Mapping
 
-#: Poll outcomes, in order of severity.
-STATUS_OK = "ok"
-STATUS_PARTIAL = "partial"
-STATUS_ERROR = "error"
-STATUS_TIMEOUT = "timeout"
-
-#: Identity keys of a fact, strongest first (DESIGN.md, "Matching observed to declared").
-IDENTITY_KEYS = ("serial_number", "instance_uuid", "machine_uuid", "mac", "mgmt_ip", "hostname",
-                 "resource_id")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Sample:
-    """One point of a time series: measurement, tags, numeric fields, time in ns."""
-
-    measurement: str
-    tags: Mapping[str, str]
-    fields: Mapping[str, float]
-    time: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-lines form documented in the README."""
-        return {
-            "type": "sample",
-            "measurement": self.measurement,
-            "tags": dict(self.tags),
-            "fields": dict(self.fields),
-            "time": self.time,
-        }
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Fact:
-    """What an observed thing is: its kind, identity keys and attributes.
-
-    ``keys`` holds identity keys (see :data:`IDENTITY_KEYS`; ``mac`` may be a
-    list), ``attributes`` everything else worth keeping in the ledger.
-    """
-
-    kind: str
-    keys: Mapping[str, Any]
-    attributes: Mapping[str, Any]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-lines form documented in the README."""
-        return {"type": "fact", "kind": self.kind, "keys": dict(self.keys),
-                "attributes": dict(self.attributes)}
-
-
-@dataclasses.dataclass(slots=True)
-class Observation:
-    """The result of one poll of one target."""
-
-    samples: list[Sample] = dataclasses.field(default_factory=list)
-    facts: list[Fact] = dataclasses.field(default_factory=list)
-    status: str = STATUS_OK
-    error: str | None = None
-    duration_seconds: float = 0.0
-
-    def add(self, measurement: str, tags: Mapping[str, str], fields: Mapping[str, Any],
-            time_ns: int) -> None:
-        """Append a sample, dropping fields that are not finite numbers.
-
-        Booleans become 0/1. A sample whose every field was dropped is not added.
-        """
-        clean = {}
-        for name, value in fields.items():
-            if isinstance(value, bool):
-                clean[name] = int(value)
-            elif isinstance(value, (int, float)) and math.isfinite(value):
-                clean[name] = value
-        if clean:
-            self.samples.append(Sample(measurement, dict(tags), clean, time_ns))
+# The shared data lives in the neutral core; these names stay importable from here for
+# collectors (and for code written before the move).
+from core.observation import (IDENTITY_KEYS, STATUS_ERROR, STATUS_OK, STATUS_PARTIAL,  # noqa: F401
+                              STATUS_TIMEOUT, TARGET_TAG, Fact, Observation, Sample)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Option:
-    """One option a collector accepts in its target's ``options`` mapping."""
+    """One option a collector accepts in its target's ``options`` mapping.
+
+    ``choices`` limits the value to a few words; ``check`` takes the typed value and
+    returns it (possibly normalised) or raises ValueError with the reason, e.g.
+    :func:`http_url` or :func:`at_least`.
+    """
 
     name: str
     type: type
@@ -97,29 +38,138 @@ class Option:
     required: bool = False
     help: str = ""
     secret: bool = False
+    choices: tuple[str, ...] = ()
+    check: Callable[[Any], Any] | None = None
+
+
+HTTP_SCHEMES = ("http", "https")
+
+
+def url_option(name: str, *, required: bool = False, default: str = "", help: str = "",
+               schemes: tuple[str, ...] = HTTP_SCHEMES) -> Option:
+    """A URL option: the scheme must be one of ``schemes`` and the URL names a host; a
+    user or password in it is refused (credentials go in their own, secret, options)."""
+    return Option(name, str, default, required, help, check=functools.partial(
+        check_url, schemes=schemes))
+
+
+def check_url(value: str, schemes: tuple[str, ...] = HTTP_SCHEMES) -> str:
+    """``value`` if it is a URL of one of ``schemes`` with a host and no credentials.
+
+    The reason never repeats the URL: it may hold a password."""
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL ({exc})") from None
+    if parts.scheme not in schemes:
+        raise ValueError(f"must be an {' or '.join(s + '://' for s in schemes)} URL")
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise ValueError("must not hold a user or password (user@ / user:password@); use "
+                         "the collector's username and password options")
+    if not parts.hostname:
+        raise ValueError("names no host")
+    return value
+
+
+def at_least(minimum: float) -> Callable[[Any], Any]:
+    """A check: the number is at least ``minimum``."""
+    def check(value):
+        if value < minimum:
+            raise ValueError(f"must be at least {minimum:g}, got {value:g}")
+        return value
+    return check
+
+
+class Options(dict):
+    """Options resolved and validated for one collector kind (see :meth:`Collector.configure`).
+
+    A collector built with them does not check them again."""
+
+    __slots__ = ("kind",)
+
+    def __init__(self, kind: str, values: Mapping[str, Any]) -> None:
+        super().__init__(values)
+        self.kind = kind
+
+
+class InventoryCadence:
+    """When a collector reads its inventory again: on its first poll, then once
+    ``interval`` seconds have passed since the start of the last poll that read it
+    completely (0: every poll). Owned by the framework, not by each collector."""
+
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._last: float | None = None
+        self._checked: float | None = None
+
+    def due(self) -> bool:
+        """Whether this poll reads the inventory; remembers when it was asked."""
+        self._checked = self._clock()
+        return self._last is None or self._checked - self._last >= self.interval
+
+    def done(self) -> None:
+        """The inventory asked for by the last :meth:`due` was read completely."""
+        self._last = self._checked if self._checked is not None else self._clock()
+
+    def reset(self) -> None:
+        """Read the inventory on the next poll (the target restarted)."""
+        self._last = None
 
 
 class Collector:
     """Base class of every collector.
 
-    Subclasses set ``kind`` and ``options`` and implement :meth:`collect`.
-    An instance lives as long as its target is scheduled, so it may keep state
-    between polls (previous counters for rates, an open session).
+    A subclass sets ``kind``, ``description`` and ``options``, may override
+    :meth:`validate` (checks across options) and :meth:`setup` (its state), and implements
+    :meth:`collect`. The framework resolves and validates the options once, before
+    :meth:`setup`; a subclass that reads an inventory less often than it polls sets
+    ``inventory_interval`` (the default in seconds) and gets the option of that name and
+    ``self.inventory``, an :class:`InventoryCadence`.
+
+    An instance lives as long as its target is scheduled, so it may keep state between
+    polls (previous counters for rates, an open session).
     """
 
     kind: ClassVar[str] = ""
     description: ClassVar[str] = ""
     options: ClassVar[tuple[Option, ...]] = ()
+    inventory_interval: ClassVar[float | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.inventory_interval is not None and \
+                "inventory_interval" not in {o.name for o in cls.options}:
+            cls.options = cls.options + (Option(
+                "inventory_interval", float, float(cls.inventory_interval),
+                help="seconds between inventory reads (0: every poll)", check=at_least(0)),)
 
     def __init__(self, name: str, options: Mapping[str, Any] | None = None,
-                 timeout: float = 10.0) -> None:
+                 timeout: float = 10.0, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.name = name
         self.timeout = timeout
-        self.config = self.resolve_options(options or {})
+        if isinstance(options, Options) and options.kind == self.kind:
+            self.config = options
+        else:
+            self.config = self.configure(options or {})
+        self.inventory = InventoryCadence(self.config["inventory_interval"], clock) \
+            if "inventory_interval" in self.config else None
+        self.setup()
+
+    @classmethod
+    def configure(cls, given: Mapping[str, Any]) -> Options:
+        """Resolve ``given`` options and validate them: the one place that checks them.
+
+        Raises :class:`OptionError` naming the key; the configuration loader calls this, and
+        a collector built from its result does not check again."""
+        options = cls.resolve_options(given)
+        cls.validate(options)
+        return Options(cls.kind, options)
 
     @classmethod
     def resolve_options(cls, given: Mapping[str, Any]) -> dict[str, Any]:
-        """Apply defaults and check names and types; raise ValueError(key, reason)."""
+        """Apply defaults and check names, types, choices and per-option checks."""
         known = {opt.name: opt for opt in cls.options}
         for key in given:
             if key not in known:
@@ -132,15 +182,23 @@ class Collector:
                     raise OptionError(opt.name, "is required")
                 resolved[opt.name] = opt.default
                 continue
-            resolved[opt.name] = _coerce(opt, given[opt.name])
+            resolved[opt.name] = _checked(opt, _coerce(opt, given[opt.name]))
         return resolved
 
     @classmethod
     def validate(cls, options: Mapping[str, Any]) -> None:
-        """Check resolved options beyond their types (raise OptionError(key, reason)).
+        """Check resolved options against each other (raise OptionError(key, reason)).
 
-        Called when the configuration is loaded, so a bad target stops the start with
-        the file and key named; the default accepts everything."""
+        Called once, by :meth:`configure`, when the configuration is loaded, so a bad target
+        stops the start with the file and key named; the default accepts everything."""
+
+    def setup(self) -> None:
+        """Prepare the collector's state from ``self.config``; the default keeps none."""
+
+    def secret(self, key: str) -> str:
+        """The value the secret option ``key`` refers to (``env:``, ``file:`` or literal)."""
+        from collectors.secrets import resolve_option
+        return resolve_option(self.config, key)
 
     def collect(self) -> Observation:
         """Poll the target once and return what was seen."""
@@ -170,3 +228,14 @@ def _coerce(opt: Option, value: Any) -> Any:
         return value
     raise OptionError(opt.name, f"expected {opt.type.__name__}, got {value!r}")
 
+
+
+def _checked(opt: Option, value: Any) -> Any:
+    if opt.choices and value not in opt.choices:
+        raise OptionError(opt.name, f"must be one of {', '.join(opt.choices)}, got {value!r}")
+    if opt.check is None or (value == "" and not opt.required):
+        return value
+    try:
+        return opt.check(value)
+    except ValueError as exc:
+        raise OptionError(opt.name, str(exc)) from None

@@ -20,10 +20,16 @@ from monitor.config import load_settings
 _LOGGER = logging.getLogger(__name__)
 
 #: Navigation: (endpoint, message key, permission), in this order.
-NAV = (("overview.show", "nav_overview", "overview.read"),
+NAV = (("estate.overview", "nav_estate", "targets.read"),
+       ("overview.show", "nav_overview", "overview.read"),
+       ("screen.show", "nav_screen", "overview.read"),
        ("census.rows", "nav_census", "census.read"),
+       ("officer.list_findings", "nav_findings", "findings.read"),
+       ("graph.start", "nav_graph", "census.read"),
+       ("reports.show", "nav_reports", "reports.read"),
        ("operator.targets", "nav_targets", "targets.read"),
        ("zones.collectors", "nav_zones", "targets.read"),
+       ("alerts.list_alerts", "nav_alerts", "alerts.read"),
        ("admin.users", "nav_users", "users.read"),
        ("audit.records", "nav_audit", "audit.read"),
        ("auth.account", "nav_account", "self"))
@@ -40,24 +46,34 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from dashboards import (
         access,
         admin,
+        alerts_api,
+        alerts_pages,
         analysis_api,
         api,
         auditlog,
         auth,
         census_pages,
+        estate_pages,
+        errors,
+        graph,
         i18n,
         metrics,
+        officer,
         operator,
         overview,
+        reports,
         resources,
+        screen,
         zones,
     )
 
     app = Flask(__name__)
     config = dict(test_config or {})
+    # The web reads settings without importing a collector (target options are the
+    # scheduler's business; tests/test_layering.py checks sys.modules).
     settings = config.pop("SETTINGS", None) or load_settings(
         os.environ.get("INFRA_LEDGER_CONFIG") or None,
-        data_dir=os.environ.get("INFRA_LEDGER_DATA_DIR") or None)
+        data_dir=os.environ.get("INFRA_LEDGER_DATA_DIR") or None, check_targets=False)
     app.config.from_mapping(LANGUAGE=settings.language, TIMEZONE=settings.timezone,
                             JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=settings.security.max_body)
     ledger, store = config.pop("LEDGER", None), config.pop("STORE", None)
@@ -72,12 +88,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     resources.init_app(app, settings, ledger, store)
     _identity_services(app, settings, clock, hasher)
     i18n.init_app(app)
+    errors.init_app(app)
     access.init_app(app)
     for module in (auth, operator, metrics, api, analysis_api, census_pages, overview, admin,
-                   auditlog, zones):
+                   auditlog, estate_pages, zones, alerts_api, alerts_pages, reports, officer,
+                   screen, graph):
         app.register_blueprint(module.bp)
     app.jinja_env.globals.update(current_identity=access.current_identity,
-                                 csrf_token=access.csrf_token, nav_items=_nav_items)
+                                 csrf_token=access.csrf_token, nav_items=_nav_items, zip=zip,
+                                 label_of=i18n.label_of)
 
     @app.get("/")
     def index():
@@ -100,7 +119,7 @@ def _identity_services(app: Flask, settings, clock, hasher) -> None:
     options = {"clock": clock} if clock else {}
     identity = IdentityService(engine, policy=settings.security.policy,
                                box=SecretBox(load_or_create_key(settings.security.key_file)),
-                               algorithm=settings.audit_hash, hasher=hasher, **options)
+                               algorithm=settings.audit_chain, hasher=hasher, **options)
     install_services(app, identity, SessionService(identity))
     if not identity.has_users():
         _LOGGER.warning("No accounts yet: create the first administrators with "

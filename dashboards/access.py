@@ -13,7 +13,8 @@
    operators, data officers, the census coordinator and the system administrator write);
 5. for a state-changing request authenticated by the cookie, the CSRF token (form field
    ``csrf_token`` or header ``X-CSRF-Token``); a cross-site (``Sec-Fetch-Site``) or
-   foreign-``Origin`` state-changing request is refused whatever it carries.
+   foreign-``Origin`` state-changing request is refused whatever it carries;
+6. that the path, query and form fields hold no NUL byte (:mod:`dashboards.errors`).
 
 Responses get the security headers (CSP without inline script, frame-ancestors 'none',
 nosniff, Referrer-Policy) and ``Cache-Control: no-store`` unless they are static files.
@@ -51,6 +52,7 @@ from typing import Callable
 from flask import (Flask, Response, abort, current_app, g, jsonify, redirect, render_template,
                    request, url_for)
 
+from dashboards.errors import request_has_nul
 from dashboards.i18n import current_language, translate
 from dashboards.resources import get_ledger, get_settings
 from ledger.census.service import CensusService
@@ -139,7 +141,7 @@ class CallerScope:
     def census(self) -> CensusService:
         """The census service bound to this caller's department and actor."""
         return CensusService(get_ledger().engine, department=self.department, actor=self.actor,
-                             language=current_language(), algorithm=get_settings().audit_hash,
+                             language=current_language(), algorithm=get_settings().audit_chain,
                              request_id=self.request_id)
 
     def context(self) -> Context:
@@ -236,6 +238,8 @@ def _check():
         return refuse(403, translate("forbidden"))
     if request.method not in SAFE_METHODS and identity.via == "session" and not _csrf_ok():
         return refuse(403, translate("csrf_refused"))
+    if request_has_nul():
+        return refuse(400, translate("request_nul"))
     return None
 
 

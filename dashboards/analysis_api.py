@@ -98,7 +98,7 @@ def reconcile():
     """Run reconciliation now; returns the caller's summary (and, unscoped, what changed)."""
     settings = get_settings()
     result = store.run(get_ledger().engine, settings.analysis.reconcile,
-                       actor=caller_scope().actor, algorithm=settings.audit_hash)
+                       actor=caller_scope().actor, algorithm=settings.audit_chain)
     scope = ledger_scope()
     with get_ledger().engine.connect() as conn:
         summary = store.summary(conn, scope)
@@ -147,7 +147,7 @@ def transition(finding_id: int):
     try:
         findings.transition(get_ledger().engine, finding_id, body["state"], actor=caller.actor,
                             reason=body.get("reason"), scope=ledger_scope(),
-                            algorithm=get_settings().audit_hash,
+                            algorithm=get_settings().audit_chain,
                             request_id=caller.request_id)
     except findings.FindingError as exc:
         status = 404 if exc.reason == "not_found" else 409 if exc.reason == "bad_transition" \

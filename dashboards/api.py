@@ -17,18 +17,22 @@ Reads need ``census.read``, writes ``census.write``. Every call goes through
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
 from flask import Blueprint, abort, jsonify, request, url_for
 
 from dashboards.access import body_limit, caller_scope, requires
-from dashboards.i18n import current_language
+from dashboards.errors import json_error
+from dashboards.i18n import current_language, translate
 from dashboards.openapi import openapi_document
+from dashboards.resources import get_settings
 from ledger.census.fields import CATEGORIES
-from ledger.census.files import FileRejected, read_file
+from ledger.census.files import FileRejected
+from ledger.census.isolate import read_isolated
 from ledger.census.messages import message
-from ledger.census.planner import CensusError, InputSheet, Plan
+from ledger.census.planner import CensusError, InputSheet, Plan, clip
 from ledger.census.service import CensusRejected, CensusService, Conflict, NotFound
 from ledger.census.snapshot import ScopeError
 from ledger.census.values import InvalidValue, to_json
@@ -69,7 +73,7 @@ def _bad_scope(exc: ScopeError):
 
 @bp.errorhandler(NotFound)
 def _not_found(_exc: NotFound):
-    return jsonify({"errors": [{"reason": "not found"}]}), 404
+    return json_error(404, translate("not_found"))
 
 
 @bp.get("/census")
@@ -92,18 +96,19 @@ def list_rows(category: str):
         page = max(1, int(request.args.get("page", 1)))
         per_page = min(MAX_PAGE, max(1, int(request.args.get("per_page", 50))))
     except ValueError:
-        return jsonify({"errors": [{"reason": "page and per_page must be integers"}]}), 400
+        return json_error(400, translate("page_integers"))
     spec = CATEGORIES[category]
     filters = {k: v for k, v in request.args.items() if k not in RESERVED}
     unknown = [k for k in filters if k not in spec.by_key]
     if unknown:
-        return jsonify({"errors": [{"column": k, "reason": "unknown field"} for k in unknown]}), 400
+        return jsonify({"errors": [{"column": clip(k), "reason": translate("unknown_filter")}
+                                   for k in unknown[:20]]}), 400
     try:
         items, total = _service().list(category, filters=filters, search=request.args.get("q"),
                                        department=request.args.get("department"), page=page,
                                        per_page=per_page)
     except InvalidValue as exc:
-        return jsonify({"errors": [{"reason": exc.reason}]}), 400
+        return json_error(400, message(exc.reason, current_language(), **exc.params))
     return jsonify({"items": [_json_record(category, r) for r in items], "total": total,
                     "page": page, "per_page": per_page})
 
@@ -111,7 +116,7 @@ def list_rows(category: str):
 def _body() -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        abort(400, description="a JSON object is expected")
+        abort(400, description=translate("json_expected"))
     return body
 
 
@@ -170,7 +175,7 @@ def _diff_json(plan: Plan) -> dict:
             "changed": {code: {f: [to_json(spec.by_key[f], b), to_json(spec.by_key[f], a)]
                                for f, (b, a) in fields.items()}
                         for _row, code, fields in diff.changed},
-            "unchanged": diff.unchanged, "removed": diff.removed}
+            "unchanged": diff.unchanged, "removed": diff.removed, "cleared": diff.cleared}
     return out
 
 
@@ -181,7 +186,7 @@ def _sheets_from_json(body: dict) -> list[InputSheet]:
     for key, rows in body.items():
         if key not in CATEGORIES or not isinstance(rows, list) or \
                 not all(isinstance(r, dict) for r in rows):
-            abort(400, description=f"{key}: a list of row objects of a known category is expected")
+            abort(400, description=translate("json_rows_expected").format(key=clip(key, 40)))
         order = [f.key for f in CATEGORIES[key].fields]
         unknown = [CensusError(key, index, field, value,
                                message("unknown_field", current_language()), current_language())
@@ -207,23 +212,41 @@ def bulk_import():
     """Import a census file or JSON rows, all or nothing."""
     dry_run = request.args.get("dry_run", "").lower() in ("1", "true", "yes")
     replace = request.args.get("replace", "").lower() in ("1", "true", "yes")
-    upload = request.files.get("file")
-    if upload is not None:
-        suffix = Path(upload.filename or "upload.xlsx").suffix or ".xlsx"
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / f"upload{suffix}"
-            upload.save(path)
-            try:
-                sheets = read_file(path, category=request.form.get("category"),
-                                   language=current_language())
-            except FileRejected as exc:
-                reason = str(exc).split(": ", 1)[-1]
-                return jsonify({"errors": [{"sheet": upload.filename, "reason": reason}]}), 400
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            abort(400, description=translate("upload_expected"))
+        sheets = _read_upload(upload)
+        if isinstance(sheets, tuple):
+            return sheets
     else:
+        if (request.content_length or 0) > get_settings().security.import_max_json:
+            return json_error(413, translate("body_too_large"))
+        request.max_content_length = get_settings().security.import_max_json
         sheets = _sheets_from_json(_body())
     result = _service().apply(sheets, replace=replace, dry_run=dry_run)
-    return jsonify({"applied": result.applied, "dry_run": dry_run, "batch_id": result.batch_id,
-                    "diff": _diff_json(result.plan)})
+    out = {"applied": result.applied, "dry_run": dry_run, "batch_id": result.batch_id,
+           "diff": _diff_json(result.plan)}
+    encodings = {sheet.encoding for sheet in sheets if sheet.encoding}
+    if encodings:   # the text encoding a CSV upload was read in
+        out["encoding"] = encodings.pop()
+    return jsonify(out)
+
+
+def _read_upload(upload):
+    """The sheets of an uploaded file, read in a resource-limited child process (a crash
+    or a memory bomb ends that process, not the server); or an error response."""
+    suffix = re.sub(r"[^.A-Za-z0-9]", "", Path(upload.filename or "").suffix)[:8] or ".xlsx"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        upload.save(path)
+        try:
+            return read_isolated(path, category=request.form.get("category"),
+                                 language=current_language())
+        except FileRejected as exc:
+            reason = str(exc).split(": ", 1)[-1]
+            return jsonify({"errors": [{"sheet": clip(upload.filename), "reason": reason}]}), \
+                400
 
 
 @bp.get("/openapi.json")

@@ -7,41 +7,81 @@ or through ``GET /api/v1/audit``. Nothing on these routes changes data.
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, jsonify, render_template, request
+from sqlalchemy import func, select
 
 from dashboards.access import requires
-from dashboards.resources import get_ledger
+from dashboards.resources import get_ledger, get_settings
 from ledger.census.audit import list_records, verify
+from ledger.census.tables import audit_record
 from ledger.identity.roles import AUDIT_READ
 
 bp = Blueprint("audit", __name__)
 #: Actions of identity events, for the "login records" filter.
 IDENTITY_TYPES = ("user", "api_token", "address", "oidc")
+#: The search fields of the page (kept in the "older" link).
+SEARCH = ("kind", "actor", "action", "object_type", "object_key", "since", "until")
+
+
+#: Up to this many records the page verifies the chain on every visit; beyond, on request.
+AUTO_VERIFY = 20_000
+
+
+def _day(name: str, shift: int = 0) -> dt.datetime | None:
+    """``?since=`` / ``?until=`` (YYYY-MM-DD, local days) as a UTC bound; bad dates are
+    ignored (the form's date fields send only good ones)."""
+    try:
+        day = dt.date.fromisoformat(request.args.get(name) or "")
+    except ValueError:
+        return None
+    local = dt.datetime.combine(day + dt.timedelta(days=shift), dt.time(),
+                                ZoneInfo(get_settings().timezone))
+    return local.astimezone(dt.timezone.utc)
 
 
 def _query() -> dict:
     args = request.args
     kind = args.get("kind")
-    return {"object_types": IDENTITY_TYPES if kind == "security" else None,
+    object_type = args.get("object_type") or None
+    return {"object_types": [object_type] if object_type else
+            IDENTITY_TYPES if kind == "security" else None,
             "exclude_types": IDENTITY_TYPES if kind == "census" else None,
             "actor": args.get("actor") or None, "action": args.get("action") or None,
-            "before_seq": args.get("before", type=int), "limit": 200}
+            "object_key": args.get("object_key") or None, "since": _day("since"),
+            "until": _day("until", 1), "before_seq": args.get("before", type=int),
+            "limit": 200}
+
+
+def _status(conn):
+    """The chain's verification: always when asked, else when the log is small enough."""
+    total = conn.execute(select(func.count()).select_from(audit_record)).scalar_one()
+    if request.args.get("verify") or total <= AUTO_VERIFY:
+        return verify(conn, chain=get_settings().audit_chain), total
+    return None, total
 
 
 @bp.get("/audit")
 @requires(AUDIT_READ)
 def records():
-    """The newest records (all, census changes only, or login and grant records)."""
+    """The newest records matching the search (actor, action, object, days), with the
+    status of ``audit verify``."""
     with get_ledger().engine.connect() as conn:
         rows = list_records(conn, **_query())
-        check = verify(conn) if request.args.get("verify") else None
-    return render_template("audit.html", rows=rows, check=check, args=request.args)
+        check, total = _status(conn)
+        actions = sorted(conn.execute(select(audit_record.c.action).distinct()).scalars())
+    keep = {k: v for k, v in request.args.items() if k in SEARCH and v}
+    return render_template("audit.html", rows=rows, check=check, total=total,
+                           args=request.args, keep=keep, actions=actions)
 
 
 @bp.get("/api/v1/audit")
 @requires(AUDIT_READ)
 def records_json():
-    """The same records as JSON (``kind=security|census``, ``actor``, ``action``, ``before``)."""
+    """The same records as JSON (``kind=security|census``, ``actor``, ``action``,
+    ``object_type``, ``object_key``, ``since``, ``until``, ``before``)."""
     with get_ledger().engine.connect() as conn:
         rows = list_records(conn, **_query())
     return jsonify({"items": [{**row, "time": row["time"].isoformat()} for row in rows]})
@@ -52,6 +92,7 @@ def records_json():
 def verify_json():
     """Recompute the whole chain."""
     with get_ledger().engine.connect() as conn:
-        result = verify(conn)
+        result = verify(conn, chain=get_settings().audit_chain)
     return jsonify({"records": result.records, "head_hash": result.head_hash,
-                    "problems": result.problems})
+                    "checkpoints": result.checkpoints, "problems": result.problems,
+                    "notes": result.notes})

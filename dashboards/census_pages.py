@@ -15,6 +15,7 @@ from flask import Blueprint, abort, render_template, request, send_file
 from dashboards.access import caller_scope, requires
 from dashboards.i18n import current_language
 from ledger.census.fields import CATEGORIES
+from ledger.census.snapshot import ScopeError
 from ledger.census.template import write_csv, write_workbook
 from ledger.identity.roles import CENSUS_READ
 
@@ -30,8 +31,12 @@ def rows():
     if category not in CATEGORIES:
         abort(404)
     page = max(1, request.args.get("page", 1, type=int))
-    items, total = caller_scope().census().list(category, page=page, per_page=PAGE,
-                                                search=request.args.get("q") or None)
+    try:
+        items, total = caller_scope().census().list(
+            category, page=page, per_page=PAGE, search=request.args.get("q") or None,
+            department=request.args.get("department") or None)
+    except ScopeError:
+        items, total = [], 0    # an unknown department narrows to nothing
     spec = CATEGORIES[category]
     return render_template("census.html", categories=CATEGORIES, category=spec, items=items,
                            total=total, page=page, pages=max(1, -(-total // PAGE)),

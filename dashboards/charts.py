@@ -1,9 +1,11 @@
 """Which charts a target page shows: known measurements first, then the rest.
 
-A chart is a (measurement, field) pair with a title, a unit and the tag that
-names each line. Known measurements get curated charts; any other stored
-measurement of the target gets one chart per field, so a new collector's
-series show up without code here.
+A chart is a (measurement, field) pair with a title, a unit, the tag that
+names each line and how it is drawn (``kind``: a gauge as lines, a counter as
+its rate, a state as a state timeline). Known measurements get curated charts;
+any other stored measurement of the target gets one chart per field, so a new
+collector's series show up without code here. A counter whose collector already
+stores its rate (``rx_bytes`` beside ``rx_bytes_per_second``) is left out.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Iterable
 
+from dashboards.figures import field_kind
 from monitor.store.base import SeriesKey
 
 
@@ -25,6 +28,7 @@ class ChartSpec:
     label_tag: str | None = None
     tags: tuple[tuple[str, str], ...] = ()
     agg: str = "mean"
+    kind: str = "gauge"      # gauge | rate (of a counter) | state
 
 
 KNOWN: tuple[ChartSpec, ...] = (
@@ -38,8 +42,16 @@ KNOWN: tuple[ChartSpec, ...] = (
     ChartSpec("diskio", "util_percent", "chart_diskio_util", "%", "name"),
     ChartSpec("diskio", "read_bytes_per_second", "chart_diskio_read", "B/s", "name"),
     ChartSpec("diskio", "write_bytes_per_second", "chart_diskio_write", "B/s", "name"),
+    ChartSpec("interface", "rx_utilization_percent", "chart_if_rx_util", "%", "ifname"),
+    ChartSpec("interface", "tx_utilization_percent", "chart_if_tx_util", "%", "ifname"),
+    ChartSpec("interface", "rx_bytes_per_second", "chart_net_rx", "B/s", "ifname"),
+    ChartSpec("interface", "tx_bytes_per_second", "chart_net_tx", "B/s", "ifname"),
+    ChartSpec("interface", "oper_up", "chart_if_oper", "", "ifname", agg="last", kind="state"),
+    ChartSpec("poll", "up", "chart_poll_up", "", agg="min", kind="state"),
+    ChartSpec("poll", "duration_seconds", "chart_poll_duration", "s"),
 )
-KNOWN_MEASUREMENTS = {spec.measurement for spec in KNOWN}
+KNOWN_MEASUREMENTS = {spec.measurement for spec in KNOWN} - {"interface"}
+KNOWN_PAIRS = {(spec.measurement, spec.field) for spec in KNOWN}
 #: Tags every sample carries that never name a line.
 COMMON_TAGS = {"target", "department", "datacenter", "network", "region"}
 
@@ -51,18 +63,35 @@ def charts_for(keys: Iterable[SeriesKey]) -> list[ChartSpec]:
     charts = [spec for spec in KNOWN if (spec.measurement, spec.field) in present]
     generic: dict[tuple[str, str], set[str]] = {}
     for key in keys:
-        if key.measurement not in KNOWN_MEASUREMENTS:
+        if key.measurement not in KNOWN_MEASUREMENTS and \
+                (key.measurement, key.field) not in KNOWN_PAIRS:
             generic.setdefault((key.measurement, key.field), set()).update(
                 name for name, _ in key.tags if name not in COMMON_TAGS)
     for (measurement, field), tag_names in sorted(generic.items()):
-        label = sorted(tag_names)[0] if tag_names else None
-        charts.append(ChartSpec(measurement, field, f"{measurement}.{field}", _unit(field), label))
+        kind = field_kind(field)
+        if kind == "counter" and (measurement, f"{field}_per_second") in present:
+            continue
+        label = "ifname" if "ifname" in tag_names else sorted(tag_names)[0] if tag_names \
+            else None
+        if kind == "state":
+            charts.append(ChartSpec(measurement, field, f"{measurement}.{field}", "", label,
+                                    agg="last", kind="state"))
+        elif kind == "counter":
+            charts.append(ChartSpec(measurement, field, f"{measurement}.{field}",
+                                    _unit(field) + "/s", label, agg="max", kind="rate"))
+        else:
+            charts.append(ChartSpec(measurement, field, f"{measurement}.{field}", _unit(field),
+                                    label))
     return charts
 
 
+UNITS = (("_percent", "%"), ("_celsius", "°C"), ("_watts", "W"), ("_volts", "V"),
+         ("_amperes", "A"), ("_bps", "bit/s"), ("_bytes_per_second", "B/s"), ("_bytes", "B"),
+         ("_seconds", "s"), ("_per_second", "/s"))
+
+
 def _unit(field: str) -> str:
-    for suffix, unit in (("_percent", "%"), ("_bytes_per_second", "B/s"), ("_bytes", "B"),
-                         ("_seconds", "s"), ("_per_second", "/s")):
+    for suffix, unit in UNITS:
         if field.endswith(suffix):
             return unit
     return ""

@@ -1,12 +1,17 @@
-"""Interface language: Simplified Chinese by default, English on request.
+"""Interface language of pages and API messages: an adapter over :mod:`ledger.i18n`.
 
-The language comes from ``?lang=zh|en`` (remembered in a cookie), then the
-cookie, then the configured default. Templates call ``_("key")``.
+The language comes from ``?lang=zh|en`` (remembered in a cookie), then the cookie, then
+``Accept-Language``, then the configured default (zh). Templates call ``_("key")``.
+The words of the pages live in :data:`MESSAGES` (and the page modules' own tables) and are
+registered in the one catalogue, domain ``web``; :func:`translate` and
+:func:`current_language` stay as the helpers every view already calls.
 """
 
 from __future__ import annotations
 
 from flask import Flask, g, request
+
+from ledger import i18n
 
 LANGUAGES = ("zh", "en")
 COOKIE = "lang"
@@ -47,6 +52,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zones_targets": "承担目标 / 分区目标", "zones_version": "版本",
         "zones_applied": "已入账记录", "zones_duplicates": "重复", "zones_ago": "%s 秒前",
         "zones_none": "尚无分区采集器联系中心。",
+        "http_400": "请求有误", "http_404": "未找到请求的资源", "http_405": "接口不支持该请求方法",
+        "http_406": "无法提供所要求的格式", "http_409": "与现有数据冲突",
+        "http_415": "不支持该请求内容类型", "http_500": "服务器内部错误",
+        "json_expected": "请求体应为 JSON 对象", "json_rows_expected":
+            "{key}：应为已知类别的行对象列表", "request_nul": "请求中含有 NUL 字符",
+        "not_found": "未找到该记录", "page_integers": "page 和 per_page 应为整数",
+        "unknown_filter": "未知字段", "upload_expected": "multipart 请求应在 file 字段中上传文件",
     },
     "en": {
         "app_name": "Infra Ledger",
@@ -86,15 +98,41 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zones_applied": "Records applied", "zones_duplicates": "replays",
         "zones_ago": "%s s ago",
         "zones_none": "No zone collector has reported yet.",
+        "http_400": "Bad request", "http_404": "Not found", "http_405": "Method not allowed "
+        "on this path", "http_406": "Cannot answer in the format asked for",
+        "http_409": "Conflicts with existing data", "http_415": "Unsupported content type",
+        "http_500": "Internal server error", "json_expected": "A JSON object is expected",
+        "json_rows_expected": "{key}: a list of row objects of a known category is expected",
+        "request_nul": "The request holds a NUL character", "not_found": "No such row (not found)",
+        "page_integers": "page and per_page must be integers", "unknown_filter": "unknown field",
+        "upload_expected": "a multipart request must carry the file in the field 'file'",
     },
 }
 
 
+def register(messages: dict[str, dict[str, str]]) -> None:
+    """Add a page module's words (``{"zh": {...}, "en": {...}}``) to the catalogue; they
+    also stay visible in :data:`MESSAGES` for code that reads it directly."""
+    for lang, words in messages.items():
+        MESSAGES.setdefault(lang, {}).update(words)
+    i18n.register(i18n.WEB, messages)
+
+
 def _merge() -> None:
     # The identity pages keep their words in their own module.
+    from dashboards.i18n_alerts import MESSAGES as ALERTS
     from dashboards.i18n_identity import MESSAGES as IDENTITY
-    for lang, words in IDENTITY.items():
-        MESSAGES[lang].update(words)
+    from dashboards.i18n_pages import MESSAGES as PAGES
+    from dashboards.i18n_reports import MESSAGES as REPORTS
+    register(IDENTITY)
+    register(PAGES)
+    register(ALERTS)
+    register(REPORTS)
+    from ledger.const import COMPARED_FIELDS, FINDING_KINDS, FINDING_STATES, OUTCOMES
+    for domain, labels in (("finding_kind", FINDING_KINDS), ("finding_state", FINDING_STATES),
+                           ("outcome", OUTCOMES), ("compared_field", COMPARED_FIELDS)):
+        i18n.register(domain, labels)
+    i18n.register(i18n.WEB, MESSAGES)
 
 
 _merge()
@@ -102,13 +140,18 @@ _merge()
 
 def translate(key: str, lang: str | None = None) -> str:
     """Return the message for ``key`` in ``lang`` (default: this request's language)."""
-    lang = lang or current_language()
-    return MESSAGES.get(lang, MESSAGES["zh"]).get(key) or MESSAGES["en"].get(key) or key
+    return i18n.gettext(key, lang or current_language())
+
+
+def label_of(domain: str, key: str) -> str:
+    """A label of the analyses' shared names (``finding_kind``, ``finding_state``,
+    ``outcome``, ``compared_field``) in this request's language."""
+    return i18n.dgettext(domain, key, current_language())
 
 
 def current_language() -> str:
-    """This request's language."""
-    return getattr(g, "lang", None) or "zh"
+    """This request's language (outside a request: the catalogue's current one)."""
+    return (getattr(g, "lang", None) if g else None) or i18n.current()
 
 
 def init_app(app: Flask) -> None:
@@ -116,8 +159,19 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _pick_language() -> None:
-        wanted = request.args.get("lang") or request.cookies.get(COOKIE)
-        g.lang = wanted if wanted in LANGUAGES else app.config.get("LANGUAGE", "zh")
+        g.lang = i18n.negotiate(request.args.get("lang"), request.cookies.get(COOKIE),
+                                request.headers.get("Accept-Language"),
+                                app.config.get("LANGUAGE", "zh"))
+        g.lang_token = i18n.push(g.lang)
+
+    @app.teardown_request
+    def _forget_language(_exc) -> None:
+        token = g.pop("lang_token", None)
+        if token is not None:
+            try:
+                i18n.pop(token)
+            except ValueError:   # torn down in another context than it was set in
+                pass
 
     @app.after_request
     def _remember_language(response):

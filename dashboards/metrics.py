@@ -39,6 +39,9 @@ RUNTIME = {
     "store_last_write_seconds": ("gauge", "Duration of the last store write."),
     "store_bytes": ("gauge", "Size of the embedded store on disk."),
     "store_series": ("gauge", "Series in the embedded store."),
+    "store_requests_total": ("counter", "HTTP requests sent to InfluxDB."),
+    "store_request_errors_total": ("counter",
+                                   "InfluxDB requests unanswered or answered with an error."),
     "spool_depth_samples": ("gauge", "Samples spooled and not yet stored."),
     "spool_depth_bytes": ("gauge", "Bytes of line protocol spooled and not yet stored."),
     "spool_bytes": ("gauge", "Size of the spool's segment files on disk."),
@@ -63,6 +66,9 @@ RUNTIME = {
     "scheduler_targets": ("gauge", "Targets the scheduler polls."),
     "scheduler_heartbeat_timestamp_seconds": ("gauge", "When the scheduler last reported."),
     "scheduler_start_timestamp_seconds": ("gauge", "When the scheduler started."),
+    "alerts_rules": ("gauge", "Alert rules evaluated."),
+    "alerts_rules_failing": ("gauge", "Alert rules whose source could not be read."),
+    "alerts_evaluation_seconds": ("gauge", "Duration of the last alert evaluation."),
 }
 
 
@@ -77,10 +83,30 @@ class LedgerMetrics:
         with self.ledger.session() as session:
             states = target_states(session)
             stats = runtime_stats(session)
+            alerts = _alert_families(session)
             collectors = zone_collectors(session)
         yield from _target_families(states)
         yield from _runtime_families(stats)
+        yield from alerts
         yield from _zone_families(collectors)
+
+
+def _alert_families(session):
+    """Alerts by state and notifications by delivery state (no labels of the alerts, so no
+    department appears here)."""
+    from sqlalchemy import func, select
+
+    from ledger.alert_tables import alert, alert_outbox
+    alerts = GaugeMetricFamily(PREFIX + "alerts", "Alerts by state.", labels=["state"])
+    for state, count in session.execute(select(alert.c.state, func.count())
+                                        .group_by(alert.c.state)):
+        alerts.add_metric([state], count)
+    outbox = GaugeMetricFamily(PREFIX + "alert_notifications",
+                               "Alert notifications by delivery state.", labels=["status"])
+    for status, count in session.execute(select(alert_outbox.c.status, func.count())
+                                         .group_by(alert_outbox.c.status)):
+        outbox.add_metric([status], count)
+    return [alerts, outbox]
 
 
 def _target_families(states):

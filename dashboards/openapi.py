@@ -3,7 +3,7 @@ analyses' constants (``dashboards/openapi_analysis.py``)."""
 
 from __future__ import annotations
 
-from dashboards import openapi_analysis
+from dashboards import openapi_alerts, openapi_analysis
 from ledger.census.const import CHOICES
 from ledger.census.fields import CATEGORIES, Field
 
@@ -43,7 +43,7 @@ def _field_schema(spec: Field) -> dict:
 
 
 def _schemas() -> dict:
-    schemas = {"Errors": ERRORS, **openapi_analysis.schemas()}
+    schemas = {"Errors": ERRORS, **openapi_analysis.schemas(), **openapi_alerts.schemas()}
     for key, category in CATEGORIES.items():
         schemas[key] = {
             "type": "object", "title": category.zh, "description": category.en,
@@ -118,6 +118,7 @@ def _paths() -> dict:
         "responses": {"200": {"description": "the diff, and whether it was applied"},
                       "400": _error("errors; nothing written")}}}
     paths.update(openapi_analysis.paths(_error))
+    paths.update(openapi_alerts.paths(_error))
     paths["/zones/ingest"] = _ingest_path()
     return paths
 
@@ -152,7 +153,7 @@ def _ingest_path() -> dict:
 def openapi_document() -> dict:
     """The whole OpenAPI document."""
     return {"openapi": "3.1.0",
-            "info": {"title": "Infra Ledger API (政务云网算力一本账): census and analyses",
+            "info": {"title": "Infra Ledger API (政务云网算力一本账): census, analyses and alerts",
                      "version": "1"},
             "servers": [{"url": "/api/v1"}], "paths": _paths(),
             "security": [{"bearer": []}, {"session": [], "csrf": []}],

@@ -1,17 +1,17 @@
 """The overview screen (领导大屏, first cut): what the caller's scope declares, in totals.
 
-Counts of declared rows per category and the investment they record, from
-:meth:`CallerScope.census` (so a department leader sees their subtree only).
+Counts of declared rows per category and the investment they record, counted in the
+database within the caller's department scope (a department leader sees their subtree only).
 """
 
 from __future__ import annotations
-
-import decimal
 
 from flask import Blueprint, render_template
 
 from dashboards.access import caller_scope, requires
 from dashboards.i18n import current_language
+from dashboards.resources import get_ledger
+from ledger import browse
 from ledger.census.fields import CATEGORIES
 from ledger.identity.roles import OVERVIEW_READ
 
@@ -24,10 +24,10 @@ INVESTED = ("data_center", "cloud_platform", "dedicated_network", "information_s
 def show():
     """Counts per category and total investment in the caller's scope."""
     scope = caller_scope()
-    data = scope.census().export([key for key in CATEGORIES if key != "region"])
-    counts = {key: len(rows) for key, rows in data.items()}
-    invested = sum((row.get("total_investment") or decimal.Decimal(0)
-                    for key in INVESTED for row in data.get(key, ())), decimal.Decimal(0))
+    with get_ledger().engine.connect() as conn:
+        counts, invested = browse.declared_totals(
+            conn, scope.ledger_scope(conn), [key for key in CATEGORIES if key != "region"],
+            INVESTED)
     return render_template("overview.html", counts=counts, invested=invested,
                            categories=CATEGORIES, department=scope.department,
                            language=current_language())

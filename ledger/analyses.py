@@ -27,8 +27,8 @@ from ledger.census.snapshot import Scope
 from ledger.census.tables import TABLES
 from ledger.compute import ComputeInputs, compute, cpu_usage, load_tables
 from ledger.const import IDLE_KINDS, MIGRATION_KINDS
-from ledger.estate import (CodeBook, Departments, declared_rows, matched_declared,
-                           observed_rows)
+from ledger.estate import (CodeBook, Departments, declared_assets, declared_rows,
+                           matched_declared, observed_rows)
 from ledger.idle import IdleInputs, analyse
 from ledger.migration import MigrationInputs, Progress, progress
 from ledger.models import AnalysisRun, Finding
@@ -51,9 +51,7 @@ def entities(conn: Connection, policy: AnalysisPolicy) -> list[Entity]:
 
 
 def _declared(conn: Connection) -> dict[tuple[str, int], Any]:
-    return {(category, row.id): row for category in ("device", "cloud_resource",
-                                                     "information_system")
-            for row in declared_rows(conn, category)}
+    return declared_assets(conn)
 
 
 def _persist(engine: Engine, analysis: str, kinds: frozenset[str], found, summary: dict,

@@ -28,7 +28,29 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # Text goes over the wire as UTF-8 whatever the server's default, so a SQL_ASCII
+    # database stores and returns Chinese unchanged (psycopg would hand back bytes).
+    engine = create_engine(url, pool_pre_ping=True, connect_args={"client_encoding": "utf8"})
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _check_server_encoding)
+    return engine
+
+
+class LedgerEncodingError(RuntimeError):
+    """The PostgreSQL database cannot hold the ledger's text (Chinese names, actors)."""
+
+
+def _check_server_encoding(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SHOW server_encoding")
+    encoding = cursor.fetchone()[0]
+    cursor.close()
+    if encoding not in ("UTF8", "SQL_ASCII"):
+        dbapi_connection.close()
+        raise LedgerEncodingError(
+            f"账本数据库的编码为 {encoding}，无法保存中文，须为 UTF8 (the ledger database is "
+            f"encoded {encoding}, which cannot hold Chinese text; create it with ENCODING "
+            "'UTF8' TEMPLATE template0)")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -113,6 +113,12 @@ def declared_rows(conn: Connection, category: str) -> list:
     return conn.execute(select(*(table.c[c] for c in columns)).order_by(table.c.id)).all()
 
 
+def declared_assets(conn: Connection) -> dict[tuple[str, int], object]:
+    """Declared devices, cloud resources and information systems by (category, id)."""
+    return {(category, row.id): row for category in COLUMNS
+            for row in declared_rows(conn, category)}
+
+
 def matched_declared(conn: Connection) -> dict[int, tuple[str, int]]:
     """Observed entity id -> the declared asset reconciliation paired it with."""
     table = ReconcilePair.__table__

@@ -19,6 +19,7 @@ from typing import Any, Iterable
 
 from sqlalchemy import Connection, Engine, func, select, update
 
+from ledger import i18n
 from ledger.census import audit
 from ledger.census.snapshot import Scope
 from ledger.const import FINDING_STATES, TRANSITIONS
@@ -76,10 +77,12 @@ MESSAGES = {
 }
 
 
-def message(error: FindingError, language: str) -> str:
-    """The error in ``language``."""
-    zh, en = MESSAGES[error.reason]
-    return (zh if language == "zh" else en).format(**error.params)
+i18n.register("findings", MESSAGES)
+
+
+def message(error: FindingError, language: str | None = None) -> str:
+    """The error in ``language`` (default: the catalogue's current language)."""
+    return i18n.dgettext("findings", error.reason, language, **error.params)
 
 
 def digest(item: Found) -> str:

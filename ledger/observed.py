@@ -3,7 +3,7 @@
 One row per (source, natural key); the natural key is the strongest identity key
 the fact carries (DESIGN.md: serial number with vendor, instance UUID, machine
 UUID, MAC, management IP with hostname, hostname). Placeholder values
-(:mod:`collectors.identity`) are never keys.
+(:mod:`core.identity`) are never keys.
 
 Recording also lifts what the analyses read into columns (CPU, memory, disk, GPUs,
 architecture, power state), keeps the target's data-center, platform and network tags,
@@ -20,8 +20,8 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from collectors.base import IDENTITY_KEYS, Fact
-from collectors.identity import clean_serial, clean_uuid, is_placeholder_mac
+from core.observation import IDENTITY_KEYS, Fact
+from core.identity import clean_serial, clean_uuid, is_placeholder_mac
 from ledger.estate import CodeBook
 from ledger.models import ObservedAsset
 

@@ -59,11 +59,19 @@ class Day:
 
 
 def write_day(conn: Connection, day: dt.date, rows: Iterable[dict], *, resources: int,
-              now: dt.datetime) -> None:
-    """Replace one day's (non-demo) summaries and mark the day done."""
+              now: dt.datetime, demo: bool = False) -> None:
+    """Replace one day's (non-demo) summaries and mark the day done; with ``demo`` the
+    rows are the demo's generated history and replace every row of the day. A non-demo
+    pass leaves a resource's demo row of the day as it is."""
     table = UtilizationDay.__table__
-    conn.execute(delete(table).where(table.c.day == day, table.c.demo.is_(False)))
-    rows = list(rows)
+    if demo:
+        conn.execute(delete(table).where(table.c.day == day))
+        rows = list(rows)
+    else:
+        conn.execute(delete(table).where(table.c.day == day, table.c.demo.is_(False)))
+        kept = set(conn.execute(select(table.c.asset_id).where(
+            table.c.day == day, table.c.demo.is_(True))).scalars())
+        rows = [row for row in rows if row["asset_id"] not in kept]
     for start in range(0, len(rows), CHUNK):
         conn.execute(table.insert(), rows[start:start + CHUNK])
     marks = SummaryDay.__table__

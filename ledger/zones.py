@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from collectors.base import Fact
+from core.observation import Fact
 from ledger.models import IngestReceipt, ZoneCollector
 from ledger.observed import record_facts
 from ledger.status import PollRecord, record_poll

@@ -87,7 +87,7 @@ def _reconcile(ledger, settings: Settings, scope, language: str, as_json: bool) 
     from ledger.reconcile import store
 
     result = store.run(ledger.engine, settings.analysis.reconcile,
-                       actor=f"cli:{getpass.getuser()}", algorithm=settings.audit_hash)
+                       actor=f"cli:{getpass.getuser()}", algorithm=settings.audit_chain)
     with ledger.engine.connect() as conn:
         summary = store.summary(conn, scope)
         pairs = store.all_pairs(conn, scope)
@@ -113,7 +113,7 @@ def _findings(ledger, settings: Settings, scope, language: str, args) -> int:
             row = findings.transition(ledger.engine, args.id, state,
                                       actor=args.actor or f"cli:{getpass.getuser()}",
                                       reason=args.reason, scope=scope,
-                                      algorithm=settings.audit_hash)
+                                      algorithm=settings.audit_chain)
         except findings.FindingError as exc:
             print(f"错误 (error): {findings.message(exc, language)}", file=sys.stderr)
             return 1

@@ -18,7 +18,7 @@ import datetime as dt
 import threading
 from typing import Mapping
 
-from collectors.base import Fact
+from core.observation import Fact
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -14,9 +14,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import sys
 import time
+from pathlib import Path
 from typing import Callable
 
 from monitor.config import Settings
@@ -50,6 +52,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     imp.add_argument("--actor", help="name recorded in the change log")
     audit = sub.add_parser("audit", parents=[common], help="census change log")
     audit.add_argument("action", choices=["verify"])
+    audit.add_argument("--lang", choices=["zh", "en"], help="language of the report")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -59,21 +62,41 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     ledger = Ledger(settings.ledger_url)
     try:
         if args.command == "audit":
-            return _verify(ledger)
+            return _verify(ledger, settings, args.lang or settings.language)
         language = args.lang or settings.language
         if args.action == "template":
             from ledger.census.template import write_workbook
-            write_workbook(args.file, language=language)
-            print(args.file)
-            return 0
+            return _writing(lambda: (write_workbook(args.file, language=language),
+                                     print(args.file)), args.file, language)
         service = _service(ledger, args, settings, language)
         if service is None:
             return EXIT_USAGE
         if args.action == "export":
-            return _export(service, args, language)
+            return _writing(lambda: _export(service, args, language), args.file, language)
         return _import(service, args, language)
     finally:
         ledger.close()
+
+
+def _writing(write: Callable[[], object], path: str, language: str) -> int:
+    """Run ``write``; a file that cannot be written is one worded line, not a traceback."""
+    from xlsxwriter.exceptions import FileCreateError
+
+    from ledger.census.messages import file_reason
+
+    try:
+        folder = Path(path).resolve().parent
+        if not folder.is_dir():   # before the writer opens its temporary files
+            raise FileNotFoundError(errno.ENOENT, "no such folder", str(folder))
+        write()
+        return 0
+    except (OSError, FileCreateError) as exc:
+        cause = exc if isinstance(exc, OSError) else exc.args[0]
+        reason = file_reason(cause, language, writing=True) if isinstance(cause, OSError) \
+            else str(cause)
+        print(f"{'导出失败' if language == 'zh' else 'export failed'}: {path}: {reason}",
+              file=sys.stderr)
+        return EXIT_REJECTED
 
 
 def _service(ledger, args, settings: Settings, language: str):
@@ -89,32 +112,30 @@ def _service(ledger, args, settings: Settings, language: str):
             return None
     return CensusService(ledger.engine, department=args.department, language=language,
                          actor=getattr(args, "actor", None) or f"cli:{getpass.getuser()}",
-                         algorithm=settings.audit_hash)
+                         algorithm=settings.audit_chain)
 
 
-def _export(service, args, language: str) -> int:
+def _export(service, args, language: str) -> None:
     from ledger.census.template import csv_paths, write_csv, write_workbook
 
     data = service.export([args.category] if args.category else None)
     if not args.file.lower().endswith(".csv"):
         write_workbook(args.file, data, language=language)
         print(args.file)
-        return 0
-    if args.category:
+    elif args.category:
         write_csv(args.file, args.category, data[args.category], language=language)
         print(args.file)
-        return 0
-    for key, path in csv_paths(args.file, data).items():
-        write_csv(path, key, data[key], language=language)
-        print(path)
-    return 0
+    else:
+        for key, path in csv_paths(args.file, data).items():
+            write_csv(path, key, data[key], language=language)
+            print(path)
 
 
-def _progress(stream=sys.stderr) -> Callable[[str], None]:
+def _progress() -> Callable[[str], None]:
     started = time.monotonic()
 
     def report(text: str) -> None:
-        print(f"[{time.monotonic() - started:6.1f}s] {text}", file=stream, flush=True)
+        print(f"[{time.monotonic() - started:6.1f}s] {text}", file=sys.stderr, flush=True)
     return report
 
 
@@ -127,9 +148,14 @@ def _import(service, args, language: str) -> int:
     sheets = []
     try:
         for path in args.files:
-            sheets += read_file(path, category=args.category, language=language,
-                                progress=progress, allow_empty=len(args.files) > 1)
-            progress(f"read {path}")
+            read = read_file(path, category=args.category, language=language,
+                             progress=progress, allow_empty=len(args.files) > 1)
+            for sheet in read:
+                if sheet.encoding:
+                    progress(f"{path}: " + message("encoding_used", language,
+                                                   encoding=sheet.encoding))
+            sheets += read
+            progress(message("progress_read", language, path=path))
         if not any(sheet.rows for sheet in sheets):
             raise FileRejected(", ".join(args.files), message("empty", language))
     except FileRejected as exc:
@@ -158,15 +184,23 @@ def _print_errors(errors, language: str) -> None:
         print(f"  {error}", file=sys.stderr)
 
 
-def _verify(ledger) -> int:
+def _verify(ledger, settings: Settings, language: str) -> int:
     from ledger.census.audit import verify
 
+    chain = settings.audit_chain
     with ledger.engine.connect() as conn:
-        result = verify(conn)
+        result = verify(conn, chain=chain)
+    zh = language == "zh"
+    for note in result.notes:
+        print(f"{'注意' if zh else 'note'}: {note}")
     if result.problems:
-        print(f"审计链校验失败 (audit chain BROKEN): {len(result.problems)} problem(s)")
+        print(f"审计链校验失败：{len(result.problems)} 个问题" if zh else
+              f"audit chain BROKEN: {len(result.problems)} problem(s)")
         for problem in result.problems:
             print(f"  {problem}")
         return EXIT_REJECTED
-    print(f"审计链完整 (audit chain intact): {result.records} records, head {result.head_hash}")
+    print(f"审计链完整：{result.records} 条记录，与 {result.checkpoints} 个检查点一致，"
+          f"链头 {result.head_hash}" if zh else
+          f"audit chain intact: {result.records} records, {result.checkpoints} "
+          f"checkpoint(s) agree, head {result.head_hash}")
     return 0

@@ -7,9 +7,12 @@
 - ``db upgrade``: bring the ledger schema up to date.
 - ``census template|export|import`` and ``audit verify``: see :mod:`monitor.census_cli`.
 - ``discover CIDR...``: sweep for SNMP agents and print proposed targets (YAML).
+- ``report KIND --format F --out FILE``, ``report send NAME``: see :mod:`monitor.report_cli`.
 - ``user ...``: accounts, roles and API tokens; see :mod:`monitor.user_cli`.
+- ``demo``: a demo estate, filled and served on loopback; see :mod:`monitor.demo_cli`.
 
-Every command accepts ``--config FILE`` and ``--data-dir DIR``.
+Every command accepts ``--config FILE`` and ``--data-dir DIR``; ``python -m monitor --lang en
+...`` (or a command's own ``--lang``) picks the language of messages (:mod:`ledger.i18n`).
 """
 
 from __future__ import annotations
@@ -19,12 +22,19 @@ import logging
 import sys
 from typing import Sequence
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
 from collectors import get_collector, kinds
 from collectors.base import Collector, Option
-from monitor import analysis_cli, census_cli, ledger_cli, user_cli
+from collectors.secrets import redact
+from ledger import i18n
+from monitor import (alerts_cli, analysis_cli, census_cli, demo_cli, ledger_cli, report_cli,
+                     user_cli)
 from monitor.config import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
+EXIT_LEDGER = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser = argparse.ArgumentParser(prog="python -m monitor",
                                      description="Infra Ledger (政务云网算力一本账)")
+    parser.add_argument("--lang", dest="global_lang", choices=list(i18n.LANGUAGES),
+                        help="language of messages (default: the configured one, zh)")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", parents=[common], help="run scheduler and web UI")
     run.add_argument("--host", help="web listen address (default 127.0.0.1)")
@@ -58,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     census_cli.add_parsers(sub, common)
     analysis_cli.add_parsers(sub, common)
     ledger_cli.add_parser(sub, common)
+    report_cli.add_parser(sub, common)
     user_cli.add_parsers(sub, common)
+    alerts_cli.add_parsers(sub, common)
+    demo_cli.add_parser(sub)
     discover = sub.add_parser("discover", parents=[common],
                               help="sweep CIDR ranges for SNMP agents, propose targets")
     discover.add_argument("cidr", nargs="+", help="ranges such as 10.1.0.0/24")
@@ -119,27 +134,51 @@ def _pairs(text: str) -> dict[str, str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Library chatter (every job run, every migration plugin) hides what matters.
-    for noisy in ("apscheduler", "alembic", "redfish", "urllib3"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    install_logging(args.log_level)
+    if args.command == "demo":
+        return demo_cli.run(args)
+    alert_settings = None
     try:
         settings = load_settings(args.config, data_dir=args.data_dir, store_url=args.store,
-                                 host=getattr(args, "host", None), port=getattr(args, "port", None))
+                                 host=getattr(args, "host", None), port=getattr(args, "port", None),
+                                 unreadable_secrets="warn" if args.command == "check-config"
+                                 else "error")
+        if args.command in ("run", "scheduler", "check-config", "alerts"):
+            alert_settings = _alert_settings(settings)
     except ConfigError as exc:
-        print(f"配置错误 (configuration error): {exc}", file=sys.stderr)
+        _print_config_errors(exc)
         return EXIT_CONFIG
+    # One language for every message of this run: a command's own --lang, the global one,
+    # then the configuration's.
+    args.lang = getattr(args, "lang", None) or args.global_lang or settings.language
+    i18n.set_language(args.lang)
+    try:
+        return _dispatch(args, settings, alert_settings)
+    except OperationalError as exc:
+        # The ledger's database does not answer (refused, unknown host or database, bad
+        # credentials, a SQLite file that cannot be opened): say so in one line.
+        url = make_url(settings.ledger_url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"台账数据库无法连接 (ledger database unreachable): {url}: {reason}",
+              file=sys.stderr)
+        return EXIT_LEDGER
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings, alert_settings) -> int:
+    if args.command == "alerts":
+        return alerts_cli.run(args, settings)
     if args.command == "collect":
         return _collect(args, settings)
     if args.command == "check-config":
-        return _check_config(settings)
+        return _check_config(settings, alert_settings)
     if args.command in ("census", "audit"):
         return census_cli.run(args, settings)
     if args.command in ("poll", "reconcile", "findings"):
         return analysis_cli.run(args, settings)
     if args.command == "ledger":
         return ledger_cli.run(args, settings)
+    if args.command == "report":
+        return report_cli.run(args, settings)
     if args.command == "user":
         return user_cli.run(args, settings)
     if args.command == "discover":
@@ -155,18 +194,72 @@ def main(argv: Sequence[str] | None = None) -> int:
     return service.run_all(settings)
 
 
-def _check_config(settings: Settings) -> int:
+def _alert_settings(settings: Settings):
+    """The validated ``alerts`` section (the alert package sits above this entry point's
+    other layers, so it is imported only here and in the process wiring)."""
+    from alerts.config import parse_alerts
+    return parse_alerts(settings)
+
+
+def _print_config_errors(exc: ConfigError) -> None:
+    problems = exc.problems
+    if len(problems) == 1:
+        print(f"配置错误 (configuration error): {redact(str(problems[0]))}", file=sys.stderr)
+        return
+    print(f"{len(problems)} 个配置错误 ({len(problems)} configuration errors):", file=sys.stderr)
+    for problem in problems:
+        print(f"  {redact(str(problem))}", file=sys.stderr)
+
+
+class RedactFilter(logging.Filter):
+    """Hides URL credentials in every record a handler writes (libraries log URLs too)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def redact_handlers(*loggers: str) -> None:
+    """Add :class:`RedactFilter` to the handlers of the root logger and of ``loggers``."""
+    for name in (None, *loggers):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, RedactFilter) for f in handler.filters):
+                handler.addFilter(RedactFilter())
+
+
+def install_logging(level: str) -> None:
+    """Log to stderr at ``level``, without library chatter and without URL credentials."""
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact_handlers()
+    # Library chatter (every job run, every migration plugin) hides what matters.
+    for noisy in ("apscheduler", "alembic", "redfish", "urllib3"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _check_config(settings: Settings, alerts) -> int:
     print(f"OK: {settings.source}")
     print(f"data_dir: {settings.data_dir}")
     print(f"web: http://{settings.web_host}:{settings.web_port} ({settings.language})")
-    print(f"store: {settings.store_backend}; spool: {settings.spool_path}; "
-          f"ledger: {settings.ledger_url}")
+    print(f"store: {redact(settings.store_backend)}; spool: {settings.spool_path}; "
+          f"ledger: {redact(settings.ledger_url)}")
     for target in settings.targets:
         print(f"target {target.name}: {target.kind} every {target.interval:g}s "
               f"(timeout {target.timeout:g}s) zone={target.zone} tags={target.tags}")
-    from monitor.config_check import census_warnings
-    for line in census_warnings(settings):
-        print(f"警告 (warning): {line}")
+    for rule in alerts.rules:
+        print(f"alert rule {rule.name}: {rule.kind} severity={rule.severity} "
+              f"for={rule.for_seconds:g}s")
+    for name, integrations in sorted(alerts.routing.receivers.items()):
+        # Kinds only: URLs, tokens and passwords are never printed.
+        print(f"alert receiver {name}: {', '.join(i.kind for i in integrations) or 'none'}")
+    from monitor.config_check import alert_warnings, census_warnings, report_lines
+    for line in report_lines(settings):
+        print(line)
+    for line in (*settings.warnings, *census_warnings(settings), *alert_warnings(alerts)):
+        print(f"警告 (warning): {redact(line)}")
     return 0
 
 

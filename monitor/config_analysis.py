@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -135,6 +136,8 @@ def _idle_value(where: str, key: str, value: Any) -> Any:
         return None
     if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
         raise AnalysisConfigError(f"{where}.{key}", "a number, at least 0")
+    if not math.isfinite(value):
+        raise AnalysisConfigError(f"{where}.{key}", "a finite number")
     return float(value)
 
 

@@ -56,3 +56,52 @@ def census_warnings(settings: Settings) -> list[str]:
                 warnings.append(f"{where} is no {category} code in the census (kept as "
                                 "given and shown as unknown until the census declares it)")
     return warnings
+
+
+def alert_warnings(alerts) -> list[str]:
+    """One line per secret reference of an alert integration that cannot be read now (it
+    names the option and the source, never a value)."""
+    from core.secrets import resolve_secret
+    from alerts.config_routing import OPTIONS
+
+    warnings = []
+    for integrations in alerts.routing.receivers.values():
+        for integration in integrations:
+            for option in sorted(OPTIONS[integration.kind][2]):
+                value = integration.options.get(option)
+                if not isinstance(value, str) or not value.startswith(("env:", "file:")):
+                    continue
+                try:
+                    resolve_secret(value)
+                except ValueError as exc:
+                    warnings.append(f"alerts receiver {integration.key}: {option}: {exc}")
+    return warnings
+
+
+def report_lines(settings: Settings) -> list[str]:
+    """What ``check-config`` says about ``reports:``: each schedule, and warnings for a
+    password reference that does not resolve or a PDF font that cannot be used."""
+    from core.secrets import resolve_secret
+    from ledger.reports import ReportError
+
+    reports, lines = settings.reports, []
+    smtp = reports.smtp
+    if smtp is not None:
+        lines.append(f"smtp: {smtp.host}:{smtp.port} ({smtp.security})"
+                     + (f" as {smtp.username}" if smtp.username else ""))
+        if smtp.password:
+            try:
+                resolve_secret(smtp.password)
+            except ValueError as exc:
+                lines.append(f"警告 (warning): {settings.source}: reports.smtp.password: {exc}")
+    for schedule in reports.schedules:
+        lines.append(f"report {schedule.name}: {schedule.report} as "
+                     f"{', '.join(schedule.formats)} at '{schedule.cron}' "
+                     f"({settings.timezone}) to {', '.join(schedule.recipients)}")
+    if reports.pdf_font or any("pdf" in s.formats for s in reports.schedules):
+        from ledger.reports.pdf import find_font
+        try:
+            find_font(reports.pdf_font)
+        except ReportError as exc:
+            lines.append(f"警告 (warning): {settings.source}: reports.pdf_font: {exc.en}")
+    return lines

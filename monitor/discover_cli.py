@@ -37,10 +37,9 @@ def run_discover(args: argparse.Namespace) -> int:
     given = _options(args)
     try:
         addresses = [a for cidr in args.cidr for a in hosts(cidr, args.max_hosts)]
-        options = collector.resolve_options({"host": "0.0.0.0", **given,
-                                             "request_timeout": args.timeout,
-                                             "retries": args.retries})
-        collector.validate(options)
+        options = collector.configure({"host": "0.0.0.0", **given,
+                                       "request_timeout": args.timeout,
+                                       "retries": args.retries})
         template = collector.make_target(options)
     except (ValueError, OptionError) as exc:
         print(f"错误 (error): {exc}", file=sys.stderr)

@@ -72,7 +72,7 @@ def _act(args, settings: Settings, ledger, scope) -> dict:
 
     policy = settings.analysis
     actor = f"cli:{getpass.getuser()}"
-    common = {"actor": actor, "algorithm": settings.audit_hash}
+    common = {"actor": actor, "algorithm": settings.audit_chain}
     if args.action == "summarize":
         return {"days": [d.isoformat() for d in _summarize(settings, ledger, args.redo)]}
     if args.action == "run":

@@ -19,7 +19,7 @@ import re
 import time
 from typing import Iterator
 
-from collectors.base import Sample
+from core.observation import Sample
 
 WHITESPACE = " \t\0"
 MAX_KEY_BYTES = 65535

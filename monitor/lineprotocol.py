@@ -38,7 +38,7 @@ import math
 import re
 from typing import Iterable, Mapping
 
-from collectors.base import Sample
+from core.observation import Sample
 from monitor.lineparser import LineProtocolError, parse
 
 __all__ = ["LineProtocolError", "Serializer", "parse", "parse_series_key", "storable_name",

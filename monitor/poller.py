@@ -13,12 +13,13 @@ import logging
 import time
 from typing import Callable
 
-from collectors.base import (STATUS_ERROR, STATUS_OK, STATUS_PARTIAL, STATUS_TIMEOUT, Collector,
-                             Observation, Sample)
+from collectors.base import Collector
+from core.observation import (STATUS_ERROR, STATUS_OK, STATUS_PARTIAL, STATUS_TIMEOUT, TARGET_TAG,
+                              Observation, Sample)
+from collectors.secrets import redact
 from monitor.config import TargetConfig
 
 _LOGGER = logging.getLogger(__name__)
-TARGET_TAG = "target"
 
 
 class RunningTarget:
@@ -50,6 +51,9 @@ class RunningTarget:
             obs = self._run(started)
         obs.duration_seconds = self._clock() - started
         obs.samples = self._tagged(obs.samples)
+        if obs.error:
+            # Errors are stored, logged and shown on pages: no URL credentials in them.
+            obs.error = redact(obs.error)
         self._log_transition(obs)
         return obs
 

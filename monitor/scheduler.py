@@ -27,7 +27,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import DataError
 
-from collectors import Collector, Observation, get_collector
+from collectors import Collector, get_collector
+from core.observation import STATUS_OK, STATUS_PARTIAL, TARGET_TAG, Observation, Sample
 from ledger.analyses import run_daily
 from ledger.db import Ledger
 from ledger.reconcile import store as reconcile_store
@@ -35,6 +36,7 @@ from ledger.observed import record_facts
 from ledger.status import PollRecord, record_poll, register_targets, set_runtime_stats
 from monitor.backlog import FactBacklog, PendingFacts
 from monitor.config import Settings, TargetConfig
+from monitor.config_reports import cron_trigger
 from monitor.poller import RunningTarget
 from monitor.spool import Spool
 from monitor.store.base import TimeSeriesStore
@@ -47,6 +49,10 @@ STATS_SECONDS = 5
 MAINTAIN_SECONDS = 60
 #: First analyses a little after the start, once the first polls have landed.
 ANALYSIS_DELAY_SECONDS = 60
+
+
+#: The measurement of each poll's outcome (fields up, duration_seconds, samples).
+POLL_MEASUREMENT = "poll"
 
 
 class Monitor:
@@ -80,6 +86,12 @@ class Monitor:
         # so older facts cannot overwrite newer ones.
         self._fact_locks = {name: threading.Lock() for name in self.targets}
         self._ledger_failing = False
+        self._extra_jobs: list[tuple[str, Callable[[], None], float]] = []
+
+    def add_job(self, job_id: str, func: Callable[[], None], seconds: float) -> None:
+        """Run ``func`` every ``seconds`` once started (the alert engine's jobs: the layer
+        above hands them in, so the scheduler never imports it)."""
+        self._extra_jobs.append((job_id, func, seconds))
 
     def polled_targets(self, settings: Settings) -> tuple[TargetConfig, ...]:
         """The targets this process polls: those of its zone, or every configured one."""
@@ -101,6 +113,9 @@ class Monitor:
         self._scheduler.add_job(self.retry_facts, IntervalTrigger(seconds=STATS_SECONDS),
                                 id="retry-facts")
         self._add_analysis_jobs(now)
+        for job_id, func, seconds in self._extra_jobs:
+            self._scheduler.add_job(func, IntervalTrigger(seconds=seconds), id=job_id,
+                                    next_run_time=now + dt.timedelta(seconds=min(seconds, 5)))
         self._scheduler.start()
         _LOGGER.info("Scheduler started with %s targets", len(self.targets))
 
@@ -175,9 +190,12 @@ class Monitor:
         """Poll one target and record what it returned."""
         running = self.targets[name]
         obs = running.poll()
-        if obs.samples:
-            self.writer.submit(obs.samples)
         seen_at = dt.datetime.now(UTC)
+        # The poll's own outcome is a series too, so pages draw a target's poll history.
+        self.writer.submit([*obs.samples, Sample(POLL_MEASUREMENT, {TARGET_TAG: name}, {
+            "up": 1.0 if obs.status in (STATUS_OK, STATUS_PARTIAL) else 0.0,
+            "duration_seconds": float(obs.duration_seconds or 0.0),
+            "samples": float(len(obs.samples))}, int(seen_at.timestamp() * 1e9))])
         if obs.facts:
             self._write_facts(name, PendingFacts(running.target.kind, tuple(obs.facts),
                                                  running.target.tags, seen_at))
@@ -207,6 +225,20 @@ class Monitor:
             hour=schedule.daily_at.hour, minute=schedule.daily_at.minute,
             timezone=self.settings.timezone), id="daily-analyses")
         self._scheduler.add_job(self.summarize, id="summaries-catch-up", next_run_time=first)
+        for schedule in self.settings.reports.schedules:
+            self._scheduler.add_job(self.mail_report, cron_trigger(
+                schedule.cron, self.settings.timezone), args=[schedule.name],
+                id=f"report:{schedule.name}")
+
+    def mail_report(self, name: str) -> None:
+        """Build and mail the report schedule ``name``."""
+        from monitor.report_mail import send_schedule
+        schedule = next(s for s in self.settings.reports.schedules if s.name == name)
+        try:
+            sent = send_schedule(self.settings, self.ledger, schedule)
+            _LOGGER.info("Mailed report %s to %s", name, ", ".join(sent["recipients"]))
+        except Exception:  # noqa: BLE001 - logged; the next run tries again
+            _LOGGER.exception("Mailing report %s failed", name)
 
     def summarize(self) -> None:
         """Write the daily summaries of finished days still missing."""
@@ -220,7 +252,7 @@ class Monitor:
         """Reconcile the census with what is observed."""
         try:
             result = reconcile_store.run(self.ledger.engine, self.settings.analysis.reconcile,
-                                         algorithm=self.settings.audit_hash)
+                                         algorithm=self.settings.audit_chain)
             _LOGGER.info("Reconciled: %s", result.summary)
         except Exception:  # noqa: BLE001 - retried at the next run
             _LOGGER.exception("Reconciliation failed")
@@ -230,7 +262,7 @@ class Monitor:
         self.summarize()
         try:
             run_daily(self.ledger.engine, self.settings.analysis,
-                      algorithm=self.settings.audit_hash)
+                      algorithm=self.settings.audit_chain)
         except Exception:  # noqa: BLE001 - retried the next day, or by hand
             _LOGGER.exception("Daily analyses failed")
 
@@ -292,8 +324,7 @@ class Monitor:
         stats["scheduler_heartbeat_timestamp_seconds"] = time.time()
         stats["scheduler_start_timestamp_seconds"] = self._started
         stats["scheduler_targets"] = len(self.targets)
-        if hasattr(self.store, "stats"):
-            stats.update({f"store_{k}": v for k, v in self.store.stats().items()})
+        stats.update({f"store_{k}": v for k, v in self.store.stats().items()})
         try:
             with self._stats_lock, self.ledger.session() as session:
                 set_runtime_stats(session, stats, dt.datetime.now(UTC))

@@ -46,6 +46,7 @@ class SecuritySettings:
     healthz: str = "loopback"
     max_body: int = 1024 * 1024
     import_max_body: int = 64 * 1024 * 1024
+    import_max_json: int = 16 * 1024 * 1024   # JSON rows posted to the import
     proxy_hops: int = 0                      # reverse proxies in front (X-Forwarded-*)
     policy: SecurityPolicy = dataclasses.field(default_factory=SecurityPolicy)
     oidc: OidcSettings | None = None
@@ -54,8 +55,8 @@ class SecuritySettings:
 def parse_security(reader, root: Path, web_host: str) -> SecuritySettings:
     """Validate ``security:`` (``reader`` is monitor.config's reader of that mapping)."""
     reader.check_known({"allowed_hosts", "key_file", "cookie_secure", "metrics", "healthz",
-                        "max_body", "import_max_body", "password", "lockout", "session",
-                        "tokens", "totp_roles", "oidc", "proxy_hops"})
+                        "max_body", "import_max_body", "import_max_json", "password",
+                        "lockout", "session", "tokens", "totp_roles", "oidc", "proxy_hops"})
     hosts = reader.get("allowed_hosts", list)
     if hosts is None:
         hosts = list(LOOPBACK_NAMES) + ([web_host] if web_host not in ("0.0.0.0", "::") else [])
@@ -70,6 +71,7 @@ def parse_security(reader, root: Path, web_host: str) -> SecuritySettings:
         healthz=_one_of(reader, "healthz", OPEN_MODES, "loopback"),
         max_body=_size(reader, "max_body", "1MiB"),
         import_max_body=_size(reader, "import_max_body", "64MiB"),
+        import_max_json=_size(reader, "import_max_json", "16MiB"),
         proxy_hops=_int(reader, "proxy_hops", 0, 0, 5),
         policy=_policy(reader),
         oidc=_oidc(reader.child("oidc")) if reader.data.get("oidc") else None)

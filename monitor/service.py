@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
-from collectors.base import STATUS_OK, STATUS_PARTIAL, Collector, Observation
+from collectors.base import Collector
+from core.observation import STATUS_OK, STATUS_PARTIAL, Observation
 from ledger.db import Ledger
 from monitor.config import Settings, TargetConfig
 from monitor.config_zone import DEFAULT_ZONE
@@ -52,16 +53,24 @@ def _stop_on_sigterm() -> None:
 
 
 @contextlib.contextmanager
-def _opened(settings: Settings) -> Iterator[tuple[Ledger, object]]:
-    """Hold the data directory and open the ledger and store; close both on the way out."""
+def _opened(settings: Settings, with_ledger: bool = True) -> Iterator[tuple[Ledger | None,
+                                                                            object]]:
+    """Hold the data directory and open the ledger (unless a zone scheduler, which reaches
+    the center over HTTP) and the store; close both on the way out."""
     with data_dir_lock(settings.data_dir):
-        ledger = Ledger(settings.ledger_url)
-        store = open_configured_store(settings)
+        ledger = Ledger(settings.ledger_url) if with_ledger else None
+        try:
+            store = open_configured_store(settings)
+        except BaseException:
+            if ledger is not None:
+                ledger.close()
+            raise
         try:
             yield ledger, store
         finally:
             store.close()
-            ledger.close()
+            if ledger is not None:
+                ledger.close()
 
 
 def run_all(settings: Settings) -> int:
@@ -80,6 +89,7 @@ def run_all(settings: Settings) -> int:
                       f"{exc}", file=sys.stderr)
                 return 1
             monitor = Monitor(settings, ledger, store)
+            attach_alerts(monitor, settings, ledger, store)
             monitor.start()
             _stop_on_sigterm()
             _LOGGER.info("Infra Ledger: data in %s; web UI on http://%s:%s/", settings.data_dir,
@@ -111,32 +121,44 @@ def run_scheduler(settings: Settings, zone: str | None = None,
     stop = threading.Event()
     central = zone in (None, DEFAULT_ZONE)
     try:
-        with data_dir_lock(settings.data_dir):
-            ledger = Ledger(settings.ledger_url) if central else None
-            store = open_configured_store(settings)
-            try:
-                monitor = _zone_monitor(settings, ledger, store, zone)
-                if monitor.assignment is not None:
-                    monitor.assignment.join()
-                monitor.start()
-                signal.signal(signal.SIGTERM, lambda *_: stop.set())
-                signal.signal(signal.SIGINT, lambda *_: stop.set())
-                if reload is not None:
-                    signal.signal(signal.SIGHUP, lambda *_: _reload(monitor, reload))
-                _LOGGER.info("Infra Ledger scheduler%s: data in %s",
-                             f" of zone {zone}" if zone else "", settings.data_dir)
-                stop.wait()
-                monitor.stop()
-                if monitor.assignment is not None:
-                    monitor.assignment.leave()
-            finally:
-                store.close()
-                if ledger is not None:
-                    ledger.close()
+        with _opened(settings, with_ledger=central) as (ledger, store):
+            monitor = _zone_monitor(settings, ledger, store, zone)
+            if ledger is not None:
+                attach_alerts(monitor, settings, ledger, store)
+            if monitor.assignment is not None:
+                monitor.assignment.join()
+            monitor.start()
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            signal.signal(signal.SIGINT, lambda *_: stop.set())
+            if reload is not None:
+                signal.signal(signal.SIGHUP, lambda *_: _reload(monitor, reload))
+            _LOGGER.info("Infra Ledger scheduler%s: data in %s",
+                         f" of zone {zone}" if zone else "", settings.data_dir)
+            stop.wait()
+            monitor.stop()
+            if monitor.assignment is not None:
+                monitor.assignment.leave()
     except AlreadyRunning as exc:
         print(f"错误 (error): {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def attach_alerts(monitor: Monitor, settings: Settings, ledger: Ledger, store) -> None:
+    """Give the scheduler the alert engine's jobs when rules are configured. The engine sits
+    above the scheduler (it reads what the scheduler writes), so this process wiring, not
+    the scheduler, brings them together."""
+    from alerts.config import parse_alerts
+    from alerts.engine import AlertEngine
+
+    config = parse_alerts(settings)
+    if not config.enabled:
+        return
+    engine = AlertEngine(settings, config, ledger.engine, store)
+    engine.start()
+    for job_id, func, seconds in engine.jobs():
+        monitor.add_job(job_id, func, seconds)
+    _LOGGER.info("Alerts: %s rules every %.0fs", len(config.rules), config.evaluation_interval)
 
 
 def zone_problem(settings: Settings, zone: str | None) -> str | None:

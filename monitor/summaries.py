@@ -212,9 +212,14 @@ def _combine(values: list[float], how: str) -> float:
 
 def summarize(ledger: Ledger, store: TimeSeriesStore, *, timezone: str, min_coverage: float,
               now: dt.datetime | None = None, days_back: int = 35,
-              redo: Iterable[dt.date] = ()) -> list[dt.date]:
+              redo: Iterable[dt.date] = (), demo: bool = False,
+              intervals: dict[str, float] | None = None) -> list[dt.date]:
     """Summarize every finished day of the last ``days_back`` not yet done (and ``redo``);
-    return the days written."""
+    return the days written.
+
+    ``demo`` marks the rows as demo data (generated history, see ``monitor.demo``);
+    ``intervals`` gives the sample interval of sources that are no configured target (a
+    generated history), so their coverage is judged by their own step."""
     now = now or dt.datetime.now(UTC)
     today = now.astimezone(ZoneInfo(timezone)).date()
     first = today - dt.timedelta(days=days_back)
@@ -223,8 +228,9 @@ def summarize(ledger: Ledger, store: TimeSeriesStore, *, timezone: str, min_cove
         rows = conn.execute(select(ObservedAsset.id, ObservedAsset.source, ObservedAsset.kind,
                                    ObservedAsset.instance_uuid, ObservedAsset.hostname,
                                    ObservedAsset.collector)).all()
-        intervals = dict(conn.execute(select(TargetState.name, TargetState.interval_seconds)
-                                      ).all())
+        intervals = {**dict(conn.execute(select(TargetState.name,
+                                                TargetState.interval_seconds)).all()),
+                     **(intervals or {})}
     index = AssetIndex(rows)
     sources: dict[str, set[str]] = defaultdict(set)
     for row in rows:
@@ -244,8 +250,8 @@ def summarize(ledger: Ledger, store: TimeSeriesStore, *, timezone: str, min_cove
         if not days:
             continue   # nothing stored for that day (yet): look again next time
         with ledger.engine.begin() as conn:
-            write_day(conn, day, [d.row(day, min_coverage) for d in days], resources=len(days),
-                      now=now)
+            write_day(conn, day, [d.row(day, min_coverage, demo) for d in days],
+                      resources=len(days), now=now, demo=demo)
         written.append(day)
     if written:
         _LOGGER.info("Daily summaries written for %s day(s), last %s", len(written), written[-1])

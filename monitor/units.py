@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
 
+MAX_SECONDS = 100 * 31536000   # 100 years
+MAX_BYTES = 1024**5            # 1 PiB
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
 
@@ -29,8 +32,14 @@ def parse_duration(value: object) -> float:
             raise ValueError(f"expected a duration such as 15s, 5m, 1h, got {value!r}")
     else:
         raise ValueError(f"expected a duration such as 15s, 5m, 1h, got {value!r}")
+    if not math.isfinite(seconds):
+        raise ValueError(f"a duration must be a finite number, got {value!r}")
     if seconds < 0:
         raise ValueError(f"a duration cannot be negative: {value!r}")
+    if seconds > MAX_SECONDS:
+        # Beyond this no interval, timeout or retention means anything, and datetime
+        # arithmetic (the scheduler's next run) overflows a few orders of magnitude later.
+        raise ValueError(f"a duration must be at most 100y, got {value!r}")
     return seconds
 
 
@@ -45,8 +54,12 @@ def parse_size(value: object) -> int:
     if isinstance(value, bool):
         raise ValueError(f"expected a size such as 512MiB or 10GB, got {value!r}")
     if isinstance(value, (int, float)) and value >= 0:
-        return int(value)
-    match = _SIZE.match(value.strip().lower()) if isinstance(value, str) else None
-    if not match or match.group(2) not in _SIZE_UNITS:
-        raise ValueError(f"expected a size such as 512MiB or 10GB, got {value!r}")
-    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
+        size = float(value)
+    else:
+        match = _SIZE.match(value.strip().lower()) if isinstance(value, str) else None
+        if not match or match.group(2) not in _SIZE_UNITS:
+            raise ValueError(f"expected a size such as 512MiB or 10GB, got {value!r}")
+        size = float(match.group(1)) * _SIZE_UNITS[match.group(2)]
+    if not size <= MAX_BYTES:   # also infinity
+        raise ValueError(f"a size must be at most 1PiB, got {value!r}")
+    return int(size)

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     ledger = Ledger(settings.ledger_url)
     try:
         identity = IdentityService(
-            ledger.engine, policy=settings.security.policy, algorithm=settings.audit_hash,
+            ledger.engine, policy=settings.security.policy, algorithm=settings.audit_chain,
             box=SecretBox(load_or_create_key(settings.security.key_file)))
         sessions = SessionService(identity)
         ctx = Context(f"cli:{getpass.getuser()}", "cli")

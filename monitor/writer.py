@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Sequence
 
-from collectors.base import Sample
+from core.observation import Sample
 from monitor.lineprotocol import Serializer
 from monitor.spool import Record, Spool, SpoolError
 from monitor.store.base import RejectedBatch, TimeSeriesStore

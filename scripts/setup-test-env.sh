@@ -10,13 +10,15 @@ cd "$(dirname "$0")/.."
 
 # Debian packages of the real servers the tests run against: influxd 1.6 for the store,
 # snmpd and the net-snmp tools for the SNMP collector, prometheus-snmp-exporter for its benchmark,
-# prometheus-node-exporter for the Prometheus collector.
+# prometheus-node-exporter for the Prometheus collector, prometheus-alertmanager for alert forwarding.
 # libvirt-dev and pkg-config let pip build libvirt-python (requirements-optional.txt).
 # golang-go and govmomi's sources build the vCenter simulator (tests/apis/vcsim) offline.
 # chromium and fonts-noto-cjk: the Playwright tests sign in as each role in a real browser.
+# fonts-wqy-zenhei: PDF reports embed its TrueType outlines (reportlab cannot embed Noto's CFF).
 # victoria-metrics: the second time-series server the store contract runs against.
-APT_PACKAGES=(influxdb victoria-metrics snmpd snmp prometheus-snmp-exporter prometheus-node-exporter libvirt-dev
-              pkg-config golang-go golang-github-vmware-govmomi-dev chromium fonts-noto-cjk)
+APT_PACKAGES=(influxdb victoria-metrics snmpd snmp prometheus-snmp-exporter prometheus-node-exporter
+              libvirt-dev pkg-config golang-go golang-github-vmware-govmomi-dev chromium
+              fonts-noto-cjk fonts-wqy-zenhei prometheus-alertmanager)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

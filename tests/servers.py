@@ -16,6 +16,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from monitor.demo.agents import answers, free_udp_port  # noqa: F401 - re-exported
+
 INFLUXD = shutil.which("influxd") or "/usr/bin/influxd"
 
 
@@ -191,28 +193,9 @@ def free_tcp_port() -> int:
         return sock.getsockname()[1]
 
 
-def free_udp_port() -> int:
-    """A UDP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _snmp_answers(port: int, community: str, deadline: float) -> bool:
     """Whether an agent on ``port`` answers a GET of sysObjectID before ``deadline``."""
-    from collectors.snmp import ber
-    request = ber.encode_community_message(
-        1, community.encode(), ber.encode_pdu(ber.GET, 1, [(1, 3, 6, 1, 2, 1, 1, 2, 0)]))
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(0.5)
-        while time.monotonic() < deadline:
-            try:
-                sock.sendto(request, ("127.0.0.1", port))
-                sock.recvfrom(65535)
-                return True
-            except OSError:
-                time.sleep(0.2)
-    return False
+    return answers(port, community, deadline - time.monotonic())
 
 
 class _Process:

@@ -69,8 +69,8 @@ class HostCollector(Collector):
         Option("include_loopback", bool, False, help="report the loopback NIC too"),
     )
 
-    def __init__(self, name, options=None, timeout=10.0):
-        super().__init__(name, options, timeout)
+    def setup(self) -> None:
+        """Counters for rates; CPU times of the previous poll."""
         self._rates = RateTracker()
         self._cpu_previous: dict[str, tuple] | None = None
 

@@ -51,8 +51,8 @@ class LibvirtCollector(Collector):
                help="libvirt URI, e.g. qemu+ssh://root@10.0.2.11/system or test:///default"),
     )
 
-    def __init__(self, name, options=None, timeout=10.0):
-        super().__init__(name, options, timeout)
+    def setup(self) -> None:
+        """No connection until the first poll; counters for rates."""
         self._connection = None
         self._rates = RateTracker()
 

@@ -23,7 +23,7 @@ import urllib.parse
 import urllib.request
 from collections import defaultdict
 
-from collectors.base import STATUS_ERROR, Collector, Observation, Option, OptionError
+from collectors.base import STATUS_ERROR, Collector, Observation, Option, url_option
 from collectors.prometheus import node_exporter
 from collectors.rates import RateTracker
 from collectors.registry import register_collector
@@ -39,27 +39,22 @@ class PrometheusCollector(Collector):
     kind = "prometheus"
     description = "A Prometheus /metrics page; node_exporter mapped onto host measurements"
     options = (
-        Option("url", str, required=True, help="the exporter's metrics URL"),
-        Option("mapping", str, "auto", help="auto, node_exporter or none"),
+        url_option("url", required=True, help="the exporter's metrics URL"),
+        Option("mapping", str, "auto", help="auto, node_exporter or none",
+               choices=("auto", "node_exporter", "none")),
         Option("metrics", list, [], help="families (or name prefixes ending in *) kept as-is"),
         Option("bearer_token", str, "", secret=True, help="env:NAME or file:PATH"),
     )
 
     @classmethod
     def validate(cls, options) -> None:
-        """The URL scheme, the mapping and the token reference."""
-        if urllib.parse.urlsplit(options["url"]).scheme not in ("http", "https"):
-            raise OptionError("url", "must be an http:// or https:// URL")
-        if options["mapping"] not in ("auto", "node_exporter", "none"):
-            raise OptionError("mapping", "must be auto, node_exporter or none")
+        """A token reference that resolves, when one is given."""
         if options["bearer_token"]:
             resolve_option(options, "bearer_token")
 
-    def __init__(self, name, options=None, timeout=10.0):
-        super().__init__(name, options, timeout)
-        self.validate(self.config)
-        self._token = resolve_option(self.config, "bearer_token") \
-            if self.config["bearer_token"] else ""
+    def setup(self) -> None:
+        """The token and the counters' previous readings."""
+        self._token = self.secret("bearer_token") if self.config["bearer_token"] else ""
         self._rates = RateTracker()
 
     def _fetch(self) -> str:

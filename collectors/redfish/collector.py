@@ -27,9 +27,9 @@ from __future__ import annotations
 import time
 import urllib.parse
 
-from collectors.base import STATUS_ERROR, STATUS_PARTIAL, Collector, Fact, Observation, Option
+from collectors.base import (STATUS_ERROR, STATUS_PARTIAL, Collector, Fact, Observation, Option,
+                             url_option)
 from collectors.identity import clean_keys, drop_shared
-from collectors.base import OptionError
 from collectors.registry import register_collector
 from collectors.secrets import resolve_option
 
@@ -60,7 +60,7 @@ class RedfishCollector(Collector):
     kind = "redfish"
     description = "A server BMC over Redfish: inventory, power, temperatures, fans"
     options = (
-        Option("url", str, required=True, help="the BMC's base URL, e.g. https://10.0.9.21"),
+        url_option("url", required=True, help="the BMC's base URL, e.g. https://10.0.9.21"),
         Option("username", str, "", help="BMC user"),
         Option("password", str, "env:REDFISH_PASSWORD", secret=True,
                help="env:NAME, file:PATH or a literal"),
@@ -71,17 +71,13 @@ class RedfishCollector(Collector):
 
     @classmethod
     def validate(cls, options) -> None:
-        """URL scheme and a password that resolves when a user is given."""
-        if urllib.parse.urlsplit(options["url"]).scheme not in ("http", "https"):
-            raise OptionError("url", "must be an http:// or https:// URL")
+        """A password that resolves when a user is given."""
         if options["username"]:
             resolve_option(options, "password")
 
-    def __init__(self, name, options=None, timeout=10.0):
-        super().__init__(name, options, timeout)
-        self.validate(self.config)
-        self._password = resolve_option(self.config, "password") \
-            if self.config["username"] else ""
+    def setup(self) -> None:
+        """The password; the client connects on the first poll."""
+        self._password = self.secret("password") if self.config["username"] else ""
         self._client = None
 
     def _connect(self):

@@ -20,7 +20,7 @@ MAX_DATAGRAM = 65507
 
 
 class SnmpError(Exception):
-    """A target-level failure: ``kind`` is timeout, auth, protocol, agent or walk."""
+    """A target-level failure: ``kind`` is timeout, refused, auth, protocol, agent or walk."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -59,9 +59,18 @@ class _Protocol(asyncio.DatagramProtocol):
         self.session._received(data)
 
     def error_received(self, exc: Exception) -> None:
-        # ICMP port unreachable and the like: the pending request fails at its timeout,
-        # which keeps retries simple; the error is kept for the message.
+        # ICMP port unreachable and the like: kept for the message. A refusal says for
+        # certain that nothing listens, so the pending request gives up its wait at once
+        # (the next attempt is sent as after a timeout).
         self.session.last_error = exc
+        if isinstance(exc, ConnectionRefusedError):
+            for future in self.session.pending.values():
+                if not future.done():
+                    future.set_exception(_Refused())
+
+
+class _Refused(Exception):
+    """The agent's host answered ICMP port unreachable to a request."""
 
 
 class SnmpSession:
@@ -136,6 +145,7 @@ class SnmpSession:
         await self.open()
         attempts = self.target.retries + 1
         resent = False
+        self.last_error = None
         while attempts > 0:
             attempts -= 1
             request_id = self._next_id()
@@ -155,7 +165,7 @@ class SnmpSession:
             try:
                 self.transport.sendto(message)
                 answer = await future
-            except asyncio.TimeoutError:
+            except (asyncio.TimeoutError, _Refused):
                 continue
             finally:
                 timer.cancel()
@@ -165,15 +175,26 @@ class SnmpSession:
             if resent:
                 raise SnmpError("auth", "SNMPv3 agent keeps reporting instead of answering")
             resent, attempts = True, attempts + 1
+        raise self._no_answer()
+
+    def _no_answer(self) -> "SnmpError":
+        """Why every attempt went unanswered, with what to check."""
+        where = f"{self.target.host}:{self.target.port}"
+        if isinstance(self.last_error, ConnectionRefusedError):
+            return SnmpError("refused", f"{where}/udp refused the request (ICMP port "
+                                        "unreachable): no SNMP agent listens there")
         attempts = self.target.retries + 1
         detail = f" ({self.last_error})" if self.last_error else ""
         if self.decode_errors:
             detail += f" ({self.decode_errors} undecodable responses)"
-        if self.security is not None and self.security.priv:
+        if self.security is None:
+            detail += (" (agents do not answer a wrong community: check the community and "
+                       "that the agent accepts requests from this address)")
+        elif self.security.priv:
             detail += " (SNMPv3 agents drop requests they cannot decrypt: check the privacy " \
                       "protocol and key)"
-        raise SnmpError("timeout", f"no response from {self.target.host}:{self.target.port} "
-                                   f"after {attempts} attempt(s){detail}")
+        return SnmpError("timeout", f"no response from {where} after {attempts} "
+                                    f"attempt(s){detail}")
 
     async def get(self, oids: list[tuple[int, ...]]) -> dict[tuple[int, ...], tuple[int, object]]:
         """GET ``oids``; returns oid -> (tag, value) for those the agent has."""

@@ -88,10 +88,10 @@ class SnmpCollector(Collector):
         Option("concurrency", int, 4, help="walks in flight to this agent at once"),
         Option("bulk_columns", int, 8,
                help="columns of one table asked for in each GETBULK (1: walk one by one)"),
-        Option("inventory_interval", float, 3600.0,
-               help="seconds between re-reads of inventory tables (ENTITY-MIB, addresses)"),
         Option("profile_dirs", list, [], help="extra folders of device profiles (YAML)"),
     )
+    #: Seconds between re-reads of the inventory tables (ENTITY-MIB, addresses, devices).
+    inventory_interval = 3600.0
 
     @classmethod
     def validate(cls, options) -> None:
@@ -135,8 +135,8 @@ class SnmpCollector(Collector):
             check_target(target)
         return target
 
-    def __init__(self, name, options=None, timeout=10.0):
-        super().__init__(name, options, timeout)
+    def setup(self) -> None:
+        """Profiles, the wire target and the state kept between polls."""
         config = self.config
         self._profiles = load_profiles(config["profile_dirs"])
         self._enterprises = load_enterprises(config["profile_dirs"])
@@ -144,7 +144,6 @@ class SnmpCollector(Collector):
         self._session: SnmpSession | None = None
         self._rates = RateTracker()
         self._uptime: float | None = None
-        self._inventory_at = 0.0
         self._inventory: dict = {}
         self._identity: dict = {}
         self._profile = None
@@ -201,7 +200,7 @@ class SnmpCollector(Collector):
             raise SnmpError("agent", "the agent answered without the system group "
                                      "(sysDescr, sysObjectID)")
         self._check_reboot(found["sys_uptime"])
-        inventory_due = now - self._inventory_at >= self.config["inventory_interval"]
+        inventory_due = self.inventory.due()
         if inventory_due:
             self._profile = await self._pick_profile(found)
         tables = ["if", "ifx", "hr_storage", "hr_cpu"]
@@ -220,7 +219,7 @@ class SnmpCollector(Collector):
             self._inventory = {"entities": mapping.entities(walked["entity"]),
                                "ip_addresses": mapping.ip_addresses(walked["ip"]),
                                "cpu_models": cpu_models, "components": components}
-            self._inventory_at = now
+            self.inventory.done()
         varbinds = len(system) + len(ups_scalars) + vendor_varbinds + sum(
             len(rows) for table in walked.values() for rows in table.values())
         interfaces = mapping.interfaces(walked["if"], walked["ifx"])

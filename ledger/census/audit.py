@@ -7,20 +7,24 @@ that point; ``audit_head`` (kept in the same transaction) reveals a removed tail
 Triggers refuse UPDATE and DELETE on the tables; verification is for what bypasses them.
 
 SHA-256 is the default; SM3 (GB/T 32905) is chosen with ``ledger.audit_hash: sm3``. The
-algorithm is stored per record, so a ledger may switch without breaking its chain.
+algorithm is stored per record, so a ledger may switch without breaking its chain. With
+a chain key (:mod:`ledger.census.anchor`) records are HMACs and every committed head is
+checkpointed outside the database; :func:`verify` then also detects a truncated, rewound
+or wholly rewritten chain, and census rows edited outside the application
+(:mod:`ledger.census.rowcheck`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 from sqlalchemy import Connection, select, update
 
-from ledger.census.const import AUDIT_ALGORITHMS
+from ledger.census.anchor import (KEYED_PREFIX, AuditChain, AuditKeyError,
+                                  checkpoint_on_commit, digest, read_checkpoints)
+from ledger.census.rowcheck import CensusReplay
 from ledger.census.tables import audit_head, audit_record
 
 GENESIS = "0" * 64
@@ -44,14 +48,6 @@ class Actor:
     name: str
     batch_id: str
     request_id: str | None = None
-
-
-def digest(algorithm: str, payload: dict) -> str:
-    """The hex hash of a record's canonical JSON."""
-    if algorithm not in AUDIT_ALGORITHMS:
-        raise ValueError(f"unknown audit hash {algorithm!r}")
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.new(algorithm, text.encode("utf-8")).hexdigest()
 
 
 def _payload(row: dict) -> dict:
@@ -83,8 +79,14 @@ def lock_head(conn: Connection) -> tuple[int, str]:
 
 
 def append(conn: Connection, head: tuple[int, str], actor: Actor, changes: Iterable[Change],
-           algorithm: str = "sha256", now: dt.datetime | None = None) -> tuple[int, str]:
-    """Append one record per change after ``head`` (from :func:`lock_head`); new head."""
+           algorithm: str | AuditChain = "sha256",
+           now: dt.datetime | None = None) -> tuple[int, str]:
+    """Append one record per change after ``head`` (from :func:`lock_head`); new head.
+
+    ``algorithm`` is a hash name (an unkeyed chain) or an :class:`AuditChain` (keyed,
+    with the new head checkpointed when the transaction commits)."""
+    chain = AuditChain.of(algorithm)
+    key, algorithm = chain.key(create=True), chain.record_algorithm
     seq, prev = head
     time = (now or dt.datetime.now(UTC)).astimezone(UTC)
     rows = []
@@ -94,7 +96,7 @@ def append(conn: Connection, head: tuple[int, str], actor: Actor, changes: Itera
                "request_id": actor.request_id, "action": change.action,
                "object_type": change.object_type, "object_key": change.object_key,
                "changes": change.changes, "algorithm": algorithm, "prev_hash": prev}
-        row["hash"] = prev = digest(algorithm, _payload(row))
+        row["hash"] = prev = digest(algorithm, _payload(row), key)
         rows.append(row)
         if len(rows) >= 5000:
             conn.execute(audit_record.insert(), rows)
@@ -103,21 +105,31 @@ def append(conn: Connection, head: tuple[int, str], actor: Actor, changes: Itera
         conn.execute(audit_record.insert(), rows)
     if seq != head[0]:
         conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=prev))
+        if key is not None:
+            checkpoint_on_commit(conn, chain, key, (seq, prev))
     return seq, prev
 
 
 def list_records(conn: Connection, *, object_types: Iterable[str] | None = None,
                  exclude_types: Iterable[str] | None = None, actor: str | None = None,
                  action: str | None = None, before_seq: int | None = None,
-                 limit: int = 200) -> list[dict]:
-    """The newest records first (for the audit administrator's pages), filtered."""
+                 object_key: str | None = None, since: dt.datetime | None = None,
+                 until: dt.datetime | None = None, limit: int = 200) -> list[dict]:
+    """The newest records first (for the audit administrator's pages), filtered; ``actor``
+    and ``object_key`` match a part of the name, ``since`` and ``until`` bound the time."""
     query = select(audit_record).order_by(audit_record.c.seq.desc()).limit(limit)
+    if object_key:
+        query = query.where(audit_record.c.object_key.contains(object_key, autoescape=True))
+    if since is not None:
+        query = query.where(audit_record.c.time >= since)
+    if until is not None:
+        query = query.where(audit_record.c.time < until)
     if object_types is not None:
         query = query.where(audit_record.c.object_type.in_(list(object_types)))
     if exclude_types is not None:
         query = query.where(audit_record.c.object_type.not_in(list(exclude_types)))
     if actor:
-        query = query.where(audit_record.c.actor == actor)
+        query = query.where(audit_record.c.actor.contains(actor, autoescape=True))
     if action:
         query = query.where(audit_record.c.action == action)
     if before_seq is not None:
@@ -127,11 +139,14 @@ def list_records(conn: Connection, *, object_types: Iterable[str] | None = None,
 
 @dataclass
 class VerifyResult:
-    """What :func:`verify` found: ``problems`` is empty when the chain is intact."""
+    """What :func:`verify` found: ``problems`` is empty when the chain is intact;
+    ``notes`` say what could not be checked or predates the key."""
 
     records: int
     head_hash: str
     problems: list[str]
+    notes: list[str] = field(default_factory=list)
+    checkpoints: int = 0
 
 
 def _records(conn: Connection) -> Iterator[dict]:
@@ -145,32 +160,93 @@ def _records(conn: Connection) -> Iterator[dict]:
         last = batch[-1]["seq"]
 
 
-def verify(conn: Connection, *, limit_problems: int = 100) -> VerifyResult:
-    """Recompute the whole chain and compare it with the stored hashes and the head."""
-    problems: list[str] = []
-    expected_seq, prev, count = 1, GENESIS, 0
-    for row in _records(conn):
-        count += 1
-        if row["seq"] != expected_seq:
-            problems.append(f"records {expected_seq}..{row['seq'] - 1} are missing")
-        if row["prev_hash"] != prev:
-            problems.append(f"record {row['seq']}: does not follow the record before it")
+class _Verifier:
+    """One pass over the chain, against the key and the checkpoints."""
+
+    def __init__(self, chain: AuditChain | None, limit: int) -> None:
+        self.limit, self.problems, self.notes = limit, [], []
+        self.key, self.key_error = None, "no chain key"
         try:
-            computed = digest(row["algorithm"], _payload(dict(row)))
+            self.key = chain.key() if chain else None
+        except AuditKeyError as exc:
+            self.key_error = str(exc)
+        self.checkpoints, self.last_checkpoint = {}, None
+        if chain is not None and chain.checkpoints is not None:
+            found, problems = read_checkpoints(chain.checkpoints, self.key)
+            self.problems += problems
+            self.checkpoints = {c.seq: c for c in found}
+            self.last_checkpoint = max(found, key=lambda c: c.seq, default=None)
+        self.unkeyed = 0
+        self.keyed_from: int | None = None
+
+    def full(self) -> bool:
+        return len(self.problems) >= self.limit
+
+    def check(self, row: dict, expected_seq: int, prev: str) -> None:
+        seq = row["seq"]
+        if seq != expected_seq:
+            self.problems.append(f"records {expected_seq}..{seq - 1} are missing")
+        if row["prev_hash"] != prev:
+            self.problems.append(f"record {seq}: does not follow the record before it")
+        keyed = row["algorithm"].startswith(KEYED_PREFIX)
+        if keyed and self.keyed_from is None:
+            self.keyed_from = seq
+        elif not keyed and self.keyed_from is not None:
+            self.problems.append(f"record {seq}: unkeyed after keyed record "
+                                 f"{self.keyed_from} (chain rewritten without the key)")
+        self.unkeyed += not keyed
+        if keyed and self.key is None:
+            return
+        try:
+            computed = digest(row["algorithm"], _payload(dict(row)), self.key)
         except ValueError as exc:
             computed = f"({exc})"
         if computed != row["hash"]:
-            problems.append(f"record {row['seq']}: content does not match its hash "
-                            "(edited)")
+            self.problems.append(f"record {seq}: content does not match its hash (edited)")
+        checkpoint = self.checkpoints.get(seq)
+        if checkpoint is not None and checkpoint.hash != row["hash"]:
+            self.problems.append(f"record {seq}: differs from the checkpoint of "
+                                 f"{checkpoint.time} (chain rewritten)")
+
+    def finish(self, last_seq: int) -> None:
+        last = self.last_checkpoint
+        if last is not None and last.seq > last_seq:
+            self.problems.append(f"the chain ends at record {last_seq}, the checkpoint of "
+                                 f"{last.time} saw {last.seq} records (records removed from "
+                                 "the end: truncated or rewound)")
+        if self.keyed_from is not None and self.key is None:
+            self.problems.append(f"records from {self.keyed_from} are keyed and cannot be "
+                                 f"checked: {self.key_error}")
+        if self.unkeyed and self.keyed_from is not None:
+            self.notes.append(f"{self.unkeyed} record(s) before record {self.keyed_from} "
+                              "predate the chain key (hashed without it)")
+
+
+def verify(conn: Connection, *, chain: AuditChain | None = None, census: bool = True,
+           limit_problems: int = 100) -> VerifyResult:
+    """Recompute the whole chain and compare it with the stored hashes, the head, and
+    (with ``chain``) the key and the checkpoints; with ``census`` also replay it against
+    the census tables."""
+    check, replay = _Verifier(chain, limit_problems), CensusReplay()
+    expected_seq, prev, count = 1, GENESIS, 0
+    for row in _records(conn):
+        count += 1
+        check.check(row, expected_seq, prev)
+        replay.add(row)
         prev, expected_seq = row["hash"], row["seq"] + 1
-        if len(problems) >= limit_problems:
+        if check.full():
             break
+    problems = check.problems
     head = conn.execute(select(audit_head.c.seq, audit_head.c.hash)
                         .where(audit_head.c.id == 1)).one_or_none()
     if head is None:
         problems.append("the audit head is missing")
-    elif len(problems) < limit_problems and (head.seq != expected_seq - 1 or head.hash != prev):
+    elif not check.full() and (head.seq != expected_seq - 1 or head.hash != prev):
         problems.append(f"the head says {head.seq} records ending in {head.hash[:12]}…, the "
                         f"log ends at {expected_seq - 1} with {prev[:12]}… (records removed "
                         "from the end or head edited)")
-    return VerifyResult(records=count, head_hash=prev, problems=problems)
+    check.finish(expected_seq - 1)
+    if census and not check.full():
+        problems += replay.differences(conn, limit_problems - len(problems))
+    return VerifyResult(records=count, head_hash=prev, problems=problems[:limit_problems],
+                        notes=check.notes, checkpoints=len(check.checkpoints))

@@ -55,6 +55,8 @@ class Category:
     unique: tuple[tuple[str, ...], ...] = ()
     #: Pairs of fields of which exactly one group must be filled (see ``dr_pair``).
     one_of: tuple[tuple[tuple[str, ...], ...], ...] = ()
+    #: Pairs of fields that must not hold the same value (a DR pair's two ends).
+    distinct: tuple[tuple[str, str], ...] = ()
     by_key: dict[str, Field] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -237,7 +239,8 @@ DR_PAIR = Category("dr_pair", "灾备关系", "disaster recovery", (
     Field("rpo_minutes", "RPO(分钟)", "RPO (minutes)", "int"),
     Field("rto_minutes", "RTO(分钟)", "RTO (minutes)", "int"),
     _REMARKS,
-), one_of=((("primary_system", "standby_system"), ("primary_platform", "standby_platform")),))
+), one_of=((("primary_system", "standby_system"), ("primary_platform", "standby_platform")),),
+   distinct=(("primary_system", "standby_system"), ("primary_platform", "standby_platform")))
 
 #: Every category, in the order an import applies them (referenced before referencing).
 CATEGORIES: dict[str, Category] = {c.key: c for c in (

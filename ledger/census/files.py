@@ -2,36 +2,36 @@
 
 Bad files stop here with one :class:`FileRejected` message: not a workbook, encrypted
 (Office encryption wraps the package in an OLE container), legacy .xls, corrupt zip,
-formulas (their values are not what the sheet shows to the importer), merged cells,
-missing or repeated headers, unknown sheets or columns, nothing to import. Headers are
+macros, formulas (their values are not what the sheet shows to the importer), merged
+cells, sizes past :class:`ledger.census.limits.Limits` (:mod:`ledger.census.xlsx` checks a
+package before it is read), a text encoding that cannot be told with confidence
+(:mod:`ledger.census.csvfile`), missing or repeated headers, unknown sheets or columns,
+nothing to import. CSV cells that an export neutralised with a leading ``'`` (formula
+injection, see :func:`ledger.census.template.write_csv`) lose that quote again. Headers are
 matched by the English key row of the template (row 2) or by Chinese or English labels
 in row 1; a label saying 万元 makes the column's amounts 万元.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
 from typing import Callable, Iterable
 
+from ledger.census import csvfile, xlsx
 from ledger.census.fields import CATEGORIES, Category, category_for_sheet
-from ledger.census.messages import message
+from ledger.census.limits import DEFAULT, Limits
+from ledger.census.messages import file_reason, message
 from ledger.census.planner import InputSheet
+from ledger.census.template import CSV_TRIGGERS
 from ledger.census.values import WAN
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 INSTRUCTIONS = ("填表说明", "instructions")
 HEADER_ROWS_MAX = 2
-_MERGE = re.compile(rb'<mergeCell ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
-_FORMULA = re.compile(rb"<f[ >/]")
-_CELL_REF = re.compile(rb'<c\b[^>]*?\br="([A-Z]+\d+)"')
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
 class FileRejected(ValueError):
@@ -90,12 +90,7 @@ def _resolve_headers(path: str, sheet: str, category: Category, first: list,
 
 
 def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+    return xlsx.column_letters(index + 1)
 
 
 def _build_sheet(category: Category, sheet: str, fields: list[str], columns: list[str],
@@ -113,45 +108,54 @@ def _build_sheet(category: Category, sheet: str, fields: list[str], columns: lis
 
 def read_file(path: str | Path, *, category: str | None = None, language: str = "zh",
               progress: Callable[[str], None] | None = None,
-              allow_empty: bool = False) -> list[InputSheet]:
+              allow_empty: bool = False, limits: Limits = DEFAULT) -> list[InputSheet]:
     """The census sheets in ``path`` (xlsx or csv); raises FileRejected.
 
     A file without a single row is refused unless ``allow_empty`` (one CSV of several,
-    where another file holds the rows)."""
+    where another file holds the rows). Reads in this process: uploads go through
+    :func:`ledger.census.isolate.read_isolated`."""
     path = Path(path)
     try:
         with path.open("rb") as handle:
             head = handle.read(8)
     except OSError as exc:
-        raise FileRejected(str(path), str(exc)) from None
+        raise FileRejected(str(path), file_reason(exc, language)) from None
     if not head:
         raise FileRejected(str(path), message("empty", language))
     if head.startswith(OLE_MAGIC):
-        data = path.read_bytes()
-        encrypted = "EncryptedPackage".encode("utf-16-le") in data
+        encrypted = _holds(path, "EncryptedPackage".encode("utf-16-le"))
         raise FileRejected(str(path), message("encrypted" if encrypted else "legacy_xls",
                                               language))
     if head.startswith(ZIP_MAGIC):
-        sheets = _read_xlsx(path, language, progress)
+        sheets = _read_xlsx(path, language, progress, limits)
     elif path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
         raise FileRejected(str(path), message("not_workbook", language))
     else:
-        sheets = [_read_csv(path, category, language)]
+        sheets = [_read_csv(path, category, language, limits)]
     if not allow_empty and not any(sheet.rows for sheet in sheets):
         raise FileRejected(str(path), message("empty", language))
     return sheets
 
 
-def _read_xlsx(path: Path, language: str, progress) -> list[InputSheet]:
+def _holds(path: Path, needle: bytes) -> bool:
+    """Whether ``needle`` occurs in the file (read in chunks)."""
+    with path.open("rb") as handle:
+        tail = b""
+        while block := handle.read(1024 * 1024):
+            if needle in tail + block:
+                return True
+            tail = block[-len(needle):]
+    return False
+
+
+def _read_xlsx(path: Path, language: str, progress, limits: Limits) -> list[InputSheet]:
     # python-calamine (Rust) reads cell values about 15 times faster than openpyxl, which
     # is what keeps a 100,000-row import inside its minute (see bench/README.md).
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
         with zipfile.ZipFile(path) as archive:
-            members = _sheet_members(archive)
-            for title, member in members.items():
-                _scan_xml(path, title, archive.read(member), language)
+            xlsx.check_package(archive, limits, language)
         workbook = CalamineWorkbook.from_path(str(path))
         sheets = []
         for title in workbook.sheet_names:
@@ -161,40 +165,11 @@ def _read_xlsx(path: Path, language: str, progress) -> list[InputSheet]:
         return sheets
     except FileRejected:
         raise
+    except xlsx.PackageRefused as exc:
+        raise FileRejected(str(path), str(exc)) from None
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, CalamineError,
-            ElementTree.ParseError) as exc:
+            ElementTree.ParseError, RuntimeError, NotImplementedError) as exc:
         raise FileRejected(str(path), message("corrupt", language, detail=exc)) from None
-
-
-def _sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet title -> zip member of its XML, from the workbook and its relationships."""
-    if "xl/workbook.xml" not in archive.namelist():
-        raise KeyError("xl/workbook.xml")
-    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    targets = {rel.get("Id"): rel.get("Target") for rel in rels}
-    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    members = {}
-    for sheet in book.iter(f"{{{MAIN_NS}}}sheet"):
-        target = targets.get(sheet.get(f"{{{REL_NS}}}id"), "")
-        members[sheet.get("name")] = target.lstrip("/") if target.startswith("/") \
-            else f"xl/{target}"
-    return members
-
-
-def _scan_xml(path: Path, title: str, xml: bytes, language: str) -> None:
-    """Refuse merged cells and formulas: calamine would hand over a merge's first cell
-    only and a formula's cached result, neither of which is what the sheet shows."""
-    merges = _MERGE.findall(xml)
-    if merges:
-        cells = ", ".join(f"{a.decode()}{b.decode()}" + (f":{c.decode()}{d.decode()}" if c else "")
-                          for a, b, c, d in merges[:5])
-        raise FileRejected(str(path), f"{title}: " + message("merged_header", language,
-                                                             cells=cells))
-    found = _FORMULA.search(xml)
-    if found:
-        cell = _CELL_REF.search(xml, xml.rfind(b"<c ", 0, found.start()))
-        where = cell[1].decode() if cell else "?"
-        raise FileRejected(str(path), message("formula", language, cell=f"{title}!{where}"))
 
 
 def _read_worksheet(path: Path, ws, language: str, progress) -> InputSheet | None:
@@ -204,36 +179,30 @@ def _read_worksheet(path: Path, ws, language: str, progress) -> InputSheet | Non
     category = category_for_sheet(title)
     if category is None:
         raise FileRejected(str(path), f"{title}: " + message("unknown_sheet", language))
-    values = ws.to_python(skip_empty_area=False)  # from A1, so indexes are positions
-    first = list(values[0]) if values else []
-    second = list(values[1]) if len(values) > 1 else None
+    # Rows one at a time, never the whole sheet as lists. iter_rows starts at row 1 but at
+    # the first used column, so the columns before it are put back: indexes are positions.
+    pad = [""] * ws.start[1] if ws.start else []
+    records = (pad + row for row in ws.iter_rows()) if pad else iter(ws.iter_rows())
+    first = list(next(records, []))
+    second = next(records, None)
     fields, columns, units, start = _resolve_headers(str(path), title, category, first, second,
                                                      language)
 
     def numbered():
-        for index in range(start - 1, len(values)):
-            number = index + 1
+        if start == 2 and second is not None:
+            yield 2, second
+        for number, values in enumerate(records, start=3):
             if progress and number % 20000 == 0:
                 progress(f"{title}: {number}")
-            yield number, values[index]
+            yield number, values
 
     return _build_sheet(category, title, fields, columns, units, numbered())
 
 
-def _decode(path: Path, language: str) -> str:
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise FileRejected(str(path), message("encoding", language))
-
-
 def _csv_category(path: Path, header: list[str], wanted: str | None, language) -> Category:
     if wanted:
+        if wanted not in CATEGORIES:
+            raise FileRejected(str(path), message("csv_category", language))
         return CATEGORIES[wanted]
     parts = path.name.lower().split(".")
     for part in parts[:-1]:
@@ -246,18 +215,43 @@ def _csv_category(path: Path, header: list[str], wanted: str | None, language) -
     raise FileRejected(str(path), message("csv_category", language))
 
 
-def _read_csv(path: Path, wanted: str | None, language: str) -> InputSheet:
-    text = _decode(path, language)
+def _unquote(value: str) -> str | None:
+    """A CSV cell as the census sees it: empty is None; an export's neutralising quote goes."""
+    if value == "":
+        return None
+    if value[0] == "'" and value[1:2] in CSV_TRIGGERS:
+        return value[1:]
+    return value
+
+
+def _read_csv(path: Path, wanted: str | None, language: str, limits: Limits) -> InputSheet:
+    import csv
+
     try:
-        lines = list(csv.reader(io.StringIO(text, newline="")))
+        codec, encoding = csvfile.detect(path, language)
+        records = csvfile.rows(path, codec, limits, language)
+        first = next(records, None)
+        if first is None:
+            raise FileRejected(str(path), message("empty", language))
+        second = next(records, None)
+        category = _csv_category(path, first, wanted, language)
+        fields, columns, units, start = _resolve_headers(
+            str(path), path.name, category, first, second, language)
+
+        def numbered():
+            if start == 2 and second is not None:
+                yield 2, [_unquote(v) for v in second]
+            for number, values in enumerate(records, start=3):
+                yield number, [_unquote(v) for v in values]
+
+        sheet = _build_sheet(category, path.name, fields, columns, units, numbered())
+    except csvfile.EncodingRefused as exc:
+        raise FileRejected(str(path), str(exc)) from None
     except csv.Error as exc:
         raise FileRejected(str(path), message("corrupt", language, detail=exc)) from None
-    if not lines:
-        raise FileRejected(str(path), message("empty", language))
-    category = _csv_category(path, lines[0], wanted, language)
-    fields, columns, units, start = _resolve_headers(
-        str(path), path.name, category, lines[0], lines[1] if len(lines) > 1 else None,
-        language)
-    numbered = ((number, [v if v != "" else None for v in values])
-                for number, values in enumerate(lines[start - 1:], start=start))
-    return _build_sheet(category, path.name, fields, columns, units, numbered)
+    except ValueError as exc:   # past the limits
+        if isinstance(exc, FileRejected):
+            raise
+        raise FileRejected(str(path), str(exc)) from None
+    sheet.encoding = encoding
+    return sheet

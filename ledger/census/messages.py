@@ -1,6 +1,14 @@
-"""Wording of census errors and reports in Simplified Chinese (default) and English."""
+"""Wording of census errors and reports in Simplified Chinese (default) and English.
+
+Registered in the product's one catalogue (:mod:`ledger.i18n`, domain ``census``);
+:func:`message` is the adapter the census code calls.
+"""
 
 from __future__ import annotations
+
+import errno
+
+from ledger import i18n
 
 MESSAGES: dict[str, tuple[str, str]] = {
     # Cell values.
@@ -21,6 +29,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "not_choice": ("不在可选值中（{allowed}）", "not one of the allowed values ({allowed})"),
     "not_ip": ("不是 IP 地址", "not an IP address"),
     "not_mac": ("不是 MAC 地址", "not a MAC address"),
+    "not_scalar": ("应为单个值，不能是列表或对象", "expected a single value, not a list or object"),
+    "not_text": ("应为文本，不能是是/否值", "expected text, not true/false"),
+    "code_slash": ("不能包含“/”", "cannot contain '/'"),
+    "invisible": ("含不可见字符（控制符、零宽字符或双向控制符）",
+                  "contains invisible characters (control, zero-width or bidi characters)"),
     # Rows and references.
     "unknown_ref": ("引用的{target}不存在", "no such {target}"),
     "out_of_scope": ("不在本部门范围内", "outside your department's scope"),
@@ -34,6 +47,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                          "still referenced by {other} {code}, cannot be removed"),
     "cycle": ("上级关系形成循环", "parent chain forms a cycle"),
     "one_of": ("应填写且只填写一组：{groups}", "fill in exactly one group: {groups}"),
+    "same_as": ("不能与{other}相同", "must differ from the {other}"),
     "unknown_field": ("未知字段", "unknown field"),
     "regions_global": ("地区为全局数据，仅管理员可修改", "regions are shared; only an "
                        "administrator may change them"),
@@ -53,14 +67,67 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_sheet": ("未知工作表", "unknown sheet"),
     "csv_category": ("无法判断 CSV 属于哪个类别，请用 --category 指定",
                      "cannot tell which category this CSV holds; use --category"),
-    "encoding": ("无法识别文件编码（支持 UTF-8、GBK/GB18030）",
-                 "unknown text encoding (UTF-8 or GBK/GB18030 expected)"),
+    "encoding": ("无法可靠识别文件编码{detail}，请另存为 UTF-8（或 GB18030/GBK）编码的 CSV",
+                 "cannot tell the text encoding with confidence{detail}; save the CSV as UTF-8 "
+                 "(or GB18030/GBK)"),
+    "encoding_guess": ("（按 GB18030 解码后有 {count} 个生僻或非中文字符，如“{sample}”，"
+                       "可能是繁体 Big5 或日文 Shift-JIS 编码）",
+                       " (read as GB18030 it holds {count} rare or non-Chinese characters, "
+                       "such as \"{sample}\": Big5 or Shift-JIS perhaps)"),
+    "encoding_control": ("（含控制字符 {char}，可能是 UTF-16 编码）",
+                         " (it holds the control character {char}: UTF-16 perhaps)"),
+    "encoding_used": ("按 {encoding} 编码读取", "read as {encoding}"),
+    "macros": ("工作簿含宏（.xlsm），请另存为不含宏的 .xlsx 后再导入",
+               "the workbook holds macros (.xlsm); save it as a macro-free .xlsx"),
+    "too_large_unpacked": ("工作簿解压后过大（{size}，上限 {limit}）",
+                           "the workbook unpacks to too much ({size}; the limit is {limit})"),
+    "too_large_sheet": ("工作表过大：单元格延伸到 {cell}（上限 {rows} 行数据、{columns} 列、"
+                        "{cells} 个单元格）",
+                        "sheet too large: cells reach {cell} (the limits are {rows} data rows, "
+                        "{columns} columns, {cells} cells)"),
+    "too_many_strings": ("共享字符串过多（上限 {limit} 个）",
+                         "too many shared strings (the limit is {limit})"),
+    "too_many_rows": ("数据超过 {limit} 行，请分成多个文件导入",
+                      "more than {limit} data rows; split the file"),
+    "too_many_columns": ("第 {row} 行超过 {limit} 列", "row {row} has more than {limit} columns"),
+    "reader_failed": ("读取文件时超出资源限制或读取程序异常退出（{detail}），文件可能过大或已损坏",
+                      "reading the file exceeded its resource limits or the reader failed "
+                      "({detail}); the file may be too large or corrupt"),
+    "control_char": ("含控制字符 {char}", "holds the control character {char}"),
     "not_found": ("记录不存在", "no such row"),
     "code_fixed": ("编号不能修改", "a row's code cannot change"),
+    # Progress of an import (stderr).
+    "progress_read": ("已读取 {path}", "read {path}"),
+    "progress_cells": ("已检查单元格", "checked cells"),
+    "progress_refs": ("已检查引用与重复", "checked references and duplicates"),
+    "progress_written": ("已写入", "written"),
+    # Files that cannot be opened (an OSError's errno, never "[Errno 2]").
+    "os_missing": ("文件不存在", "no such file"),
+    "os_missing_dir": ("所在目录不存在", "its folder does not exist"),
+    "os_is_dir": ("是目录，不是文件", "is a directory, not a file"),
+    "os_not_dir": ("路径中有一段不是目录", "a part of the path is not a folder"),
+    "os_denied": ("没有权限", "permission denied"),
+    "os_full": ("磁盘空间不足", "no space left on the disk"),
 }
+
+
+i18n.register("census", MESSAGES)
 
 
 def message(key: str, language: str = "zh", **params) -> str:
     """The message ``key`` in ``language`` with ``params`` filled in."""
-    zh, en = MESSAGES[key]
-    return (zh if language == "zh" else en).format(**params)
+    if key not in MESSAGES:
+        raise KeyError(key)
+    return i18n.dgettext("census", key, language, **params)
+
+
+_ERRNO = {errno.EISDIR: "os_is_dir", errno.ENOTDIR: "os_not_dir", errno.EACCES: "os_denied",
+          errno.EPERM: "os_denied", errno.ENOSPC: "os_full", errno.EROFS: "os_denied"}
+
+
+def file_reason(exc: OSError, language: str = "zh", *, writing: bool = False) -> str:
+    """Why ``exc`` stopped reading (or ``writing``) a file, in words, without the errno."""
+    if exc.errno == errno.ENOENT:
+        return message("os_missing_dir" if writing else "os_missing", language)
+    key = _ERRNO.get(exc.errno)
+    return message(key, language) if key else (exc.strerror or str(exc))

@@ -12,6 +12,7 @@ here; :mod:`ledger.census.writer` applies a plan without errors.
 from __future__ import annotations
 
 import decimal
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -31,6 +32,7 @@ class InputSheet:
     columns: list[str]
     rows: list[tuple[int, list[Any]]] = field(default_factory=list)
     units: dict[str, decimal.Decimal] = field(default_factory=dict)
+    encoding: str | None = None    # the text encoding a CSV file was read in
 
 
 @dataclass(frozen=True)
@@ -49,16 +51,27 @@ class CensusError:
         if self.row is not None:
             where.append(f"第{self.row}行" if self.language == "zh" else f"row {self.row}")
         if self.column:
-            where.append(self.column)
-        shown = "" if self.value in (None, "") else f" [{self.value}]"
+            where.append(clip(self.column))
+        shown = "" if self.value in (None, "") else f" [{clip(self.value)}]"
         return f"{' '.join(where)}{shown}: {self.reason}"
 
     def as_dict(self) -> dict:
-        """The JSON form (API responses)."""
-        value = self.value if isinstance(self.value, (str, int, float, type(None))) \
-            else str(self.value)
-        return {"sheet": self.sheet, "row": self.row, "column": self.column, "value": value,
+        """The JSON form (API responses): long values are clipped, never echoed whole."""
+        value = self.value
+        finite = isinstance(value, float) and math.isfinite(value)
+        if not (finite or isinstance(value, (str, int, type(None)))):
+            value = clip(value)   # NaN and Infinity are not JSON; lists, dicts as text
+        return {"sheet": clip(self.sheet), "row": self.row, "column": clip(self.column),
+                "value": clip(value) if isinstance(value, str) else value,
                 "reason": self.reason}
+
+
+def clip(value, limit: int = 100):
+    """``value`` as text of at most ``limit`` characters (None stays None)."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else f"{text[:limit]}…({len(text)})"
 
 
 @dataclass
@@ -70,6 +83,8 @@ class CategoryDiff:
     changed: list[tuple[int, str, dict[str, tuple[Any, Any]]]] = field(default_factory=list)
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)
+    #: Filled values that blank cells would clear, counted per field.
+    cleared: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -192,6 +207,7 @@ class _Planner:
                 self._check_scope(category, sheet, row, code, record, in_scope_new)
                 self._check_refs(category, sheet, row, record)
                 self._check_one_of(category, sheet, row, code)
+                self._check_distinct(category, sheet, row, code)
         self._check_cycles()
         self._check_unique()
         self._check_removals()
@@ -217,11 +233,15 @@ class _Planner:
         scope = self.snap.scope
         if scope.unrestricted:
             return
-        if category.key == "region":
-            self.error(sheet.sheet, row, self.column_of(sheet, "code"), code, "regions_global")
-            return
         existing = self.snap.rows[category.key].records.get(code) \
             if code in self.snap.codes[category.key] else None
+        if category.key == "region":
+            # Shared rows the caller may read but not write: its own export re-imported
+            # holds them unchanged, and those pass as unchanged.
+            if existing is None or any(existing.get(k) != v for k, v in record.items()):
+                self.error(sheet.sheet, row, self.column_of(sheet, "code"), code,
+                           "regions_global")
+            return
         if existing is not None and not self.snap.visible(category.key, code):
             self.error(sheet.sheet, row, self.column_of(sheet, "code"), code, "code_taken")
             return
@@ -260,6 +280,13 @@ class _Planner:
                 text = "；".join("+".join(category.by_key[k].label(self.lang) for k in g)
                                 for g in groups)
                 self.error(sheet.sheet, row, None, None, "one_of", groups=text)
+
+    def _check_distinct(self, category: Category, sheet, row, code) -> None:
+        final = self.final(category.key, code) or {}
+        for first, second in category.distinct:
+            if final.get(first) is not None and final.get(first) == final.get(second):
+                self.error(sheet.sheet, row, self.column_of(sheet, second), final[second],
+                           "same_as", other=category.by_key[first].label(self.lang))
 
     def _check_cycles(self) -> None:
         for key in ("region", "department"):
@@ -361,6 +388,10 @@ class _Planner:
                            if before.get(f) != v}
                 if changes:
                     diffs[key].changed.append((row, code, changes))
+                    for name, (was, now) in changes.items():
+                        if was is not None and now is None:
+                            cleared = diffs[key].cleared
+                            cleared[name] = cleared.get(name, 0) + 1
                 else:
                     diffs[key].unchanged += 1
         for key, codes in self.removed.items():
@@ -400,9 +431,9 @@ def plan(snapshot: Snapshot, sheets: list[InputSheet] | ParsedInput, *, replace:
     planner.errors = list(parsed.errors)
     planner.records, planner.where = parsed.records, parsed.where
     if progress:
-        progress("checked cells")
+        progress(message("progress_cells", parsed.language))
     planner.mark_removed()
     planner.check_rows()
     if progress:
-        progress("checked references and duplicates")
+        progress(message("progress_refs", parsed.language))
     return Plan(errors=planner.errors, diffs=planner.diff(), records=planner.records)

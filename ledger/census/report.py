@@ -6,11 +6,26 @@ from typing import IO
 
 from ledger.census.fields import CATEGORIES
 from ledger.census.planner import Plan
-from ledger.census.values import to_json
+from ledger.census.values import to_cell, to_json
 
 
-def _show(value) -> str:
-    return "∅" if value is None else str(value)
+def _show(spec, value, language: str) -> str:
+    """A value as the caller reads it: choice labels and 是/否 in the caller's language."""
+    if value is None:
+        return "∅"
+    return str(to_cell(spec, value, language) if spec.kind in ("choice", "bool")
+               else to_json(spec, value))
+
+
+def _cleared(category, cleared: dict[str, int], language: str) -> str:
+    zh = language == "zh"
+    parts = [f"{category.by_key[k].label(language)} {n}{' 条' if zh else ''}"
+             for k, n in cleared.items()]
+    if zh:
+        return (f"  将清空已填写的值：{'，'.join(parts)}（空白单元格会清空原值；要保留原值，"
+                "请删除该列或填回原值）")
+    return (f"  blank cells clear filled values: {', '.join(parts)} (to keep a value, leave "
+            "its column out of the file or fill it in again)")
 
 
 def print_diff(plan: Plan, out: IO[str], *, language: str = "zh", details: bool = True) -> None:
@@ -24,6 +39,8 @@ def print_diff(plan: Plan, out: IO[str], *, language: str = "zh", details: bool 
             f"new {len(diff.new)}, changed {len(diff.changed)}, unchanged {diff.unchanged}, "
             f"removed {len(diff.removed)}")
         print(f"{label}: {counts}", file=out)
+        if diff.cleared:
+            print(_cleared(category, diff.cleared, language), file=out)
         if not details:
             continue
         for row, record in diff.new:
@@ -33,7 +50,7 @@ def print_diff(plan: Plan, out: IO[str], *, language: str = "zh", details: bool 
             print(f"  ~ {code}", file=out)
             for name, (before, after) in fields.items():
                 spec = category.by_key[name]
-                print(f"      {spec.label(language)}: {_show(to_json(spec, before))} → "
-                      f"{_show(to_json(spec, after))}", file=out)
+                print(f"      {spec.label(language)}: {_show(spec, before, language)} → "
+                      f"{_show(spec, after, language)}", file=out)
         for code in diff.removed:
             print(f"  - {code}", file=out)

@@ -53,7 +53,7 @@ class CensusService:
     """Census reads and writes for one caller (``department`` scope, ``actor`` name)."""
 
     def __init__(self, engine: Engine, *, department: str | None = None, actor: str = "system",
-                 language: str = "zh", algorithm: str = "sha256",
+                 language: str = "zh", algorithm: str | audit.AuditChain = "sha256",
                  request_id: str | None = None) -> None:
         self.engine = engine
         self.department = department
@@ -95,7 +95,7 @@ class CensusService:
             writer = PlanWriter(conn, snapshot, result)
             writer.write()
             if progress:
-                progress("written")
+                progress(message("progress_written", self.language))
             actor = audit.Actor(self.actor, batch_id, self.request_id)
             audit.append(conn, head, actor, writer.changes, self.algorithm)
         return ImportResult(result, True, batch_id)
@@ -163,7 +163,10 @@ class CensusService:
 
     def get(self, category: str, code: str) -> dict:
         """One row, typed, with references as codes; raises NotFound outside the scope."""
-        items, _total = self.list(category, filters={"code": code}, per_page=1)
+        try:
+            items, _total = self.list(category, filters={"code": code}, per_page=1)
+        except InvalidValue:   # blank, control characters: no row has such a code
+            raise NotFound(code) from None
         if not items:
             raise NotFound(code)
         return items[0]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -28,6 +29,10 @@ KIND_HELP = {
     "ip": ("IP 地址", "IP address"), "mac": ("MAC 地址", "MAC address"),
 }
 LAST_ROW = 1048576
+#: First characters that make a spreadsheet read a CSV cell as a formula, and the quote
+#: that neutralises them (OWASP, "CSV Injection").
+CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _header(spec: Field, language: str) -> str:
@@ -109,7 +114,13 @@ def write_workbook(path: str | Path, data: dict[str, list[dict]] | None = None, 
 
 def write_csv(path: str | Path, category: str, records: Iterable[dict], *,
               language: str = "zh") -> None:
-    """One category as CSV (UTF-8 with BOM, which Excel opens correctly), same headers."""
+    """One category as CSV (UTF-8 with BOM, which Excel opens correctly), same headers.
+
+    A cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return would be a
+    formula to a spreadsheet that opens the file (CSV injection): such cells, and cells
+    starting with ``'``, get a leading ``'`` as OWASP recommends, which the census import
+    takes off again (so export then import still changes nothing). NUL and other control
+    characters are dropped (the census never stores them)."""
     spec = CATEGORIES[category]
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
@@ -127,7 +138,8 @@ def _csv_text(value) -> str:
         return value.isoformat()
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    text = _CONTROL.sub("", str(value))
+    return "'" + text if text.startswith(CSV_TRIGGERS) else text
 
 
 def csv_paths(path: str | Path, categories: Iterable[str]) -> dict[str, Path]:

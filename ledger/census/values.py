@@ -14,6 +14,7 @@ import datetime as dt
 import decimal
 import ipaddress
 import re
+import unicodedata
 
 from ledger.census.const import CHOICES
 from ledger.census.fields import Field
@@ -33,6 +34,9 @@ _DATE_FORMS = (
 _MONTH_FORMS = (re.compile(r"^(\d{4})年(\d{1,2})月?$"), re.compile(r"^(\d{4})[-/.](\d{1,2})$"))
 _LEVEL = re.compile(r"^(?:等保)?第?([1-5一二三四五])级?$")
 _MAC_HEX = re.compile(r"^[0-9a-f]{12}$")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+#: Bidirectional controls: text that displays in another order than it is stored.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 class InvalidValue(ValueError):
@@ -77,14 +81,36 @@ def parse(spec: Field, raw, *, unit: decimal.Decimal | None = None):
         if spec.required:
             raise InvalidValue("required")
         return None
+    if isinstance(raw, (list, tuple, dict, set)):
+        raise InvalidValue("not_scalar")   # never stored as its repr ("['a']")
+    control = _CONTROL.search(raw) if isinstance(raw, str) else None
+    if control:   # PostgreSQL text cannot hold NUL, and no census value needs one
+        raise InvalidValue("control_char", char=f"U+{ord(control[0]):04X}")
     return _PARSERS[spec.kind](spec, raw, unit)
 
 
 def _parse_text(spec: Field, raw, _unit):
+    if isinstance(raw, bool):
+        raise InvalidValue("not_text")   # never stored as "True"
     text = _text(raw)
     if len(text) > spec.max_length:
         raise InvalidValue("too_long", limit=spec.max_length)
+    if spec.key == "code" or spec.kind == "ref" or spec.identity:
+        _check_key(text)
+    elif _BIDI.search(text) or any(unicodedata.category(c) == "Cc" and c not in "\t\n\r"
+                                   for c in text):
+        raise InvalidValue("invisible")
     return text
+
+
+def _check_key(text: str) -> None:
+    """Codes, references and identity keys: visible characters only, and no ``/`` (a code
+    is one segment of the API's URLs). Zero-width, bidi and other format characters would
+    make two codes that look alike differ, or one look like another."""
+    if "/" in text:
+        raise InvalidValue("code_slash")
+    if not text.replace(" ", "x").isprintable():
+        raise InvalidValue("invisible")
 
 
 def _parse_int(spec: Field, raw, _unit):

@@ -36,10 +36,13 @@ LOCKS_MANAGE = "locks.manage"    # clear account and address lockouts
 TOKENS_MANAGE = "tokens.manage"  # revoke anyone's API token
 AUDIT_READ = "audit.read"        # change log, login records, chain verification
 ZONES_INGEST = "zones.ingest"    # a zone collector delivers poll outcomes and facts
+ALERTS_READ = "alerts.read"      # alert lists and pages (without targets.read: ledger events)
+ALERTS_MANAGE = "alerts.manage"  # silences; test notifications
 
 PERMISSIONS = (SELF, READ, WRITE, TARGETS_READ, METRICS_READ, CENSUS_READ, CENSUS_WRITE,
                FINDINGS_READ, REPORTS_READ, OVERVIEW_READ, USERS_READ, USERS_MANAGE,
-               GRANTS_MANAGE, LOCKS_MANAGE, TOKENS_MANAGE, AUDIT_READ, ZONES_INGEST)
+               GRANTS_MANAGE, LOCKS_MANAGE, TOKENS_MANAGE, AUDIT_READ, ALERTS_READ,
+               ALERTS_MANAGE, ZONES_INGEST)
 
 
 @dataclass(frozen=True)
@@ -73,11 +76,12 @@ ROLES: dict[str, Role] = {r.key: r for r in (
           admin=True, privileged=True, token=False),
     _role("audit_admin", "审计管理员", "Audit administrator", {READ, AUDIT_READ},
           admin=True, privileged=True, token=False),
-    _role("operator", "运维人员", "Operator", {READ, WRITE, TARGETS_READ, METRICS_READ}),
+    _role("operator", "运维人员", "Operator", {READ, WRITE, TARGETS_READ, METRICS_READ,
+                                              ALERTS_READ, ALERTS_MANAGE}),
     _role("census_admin", "普查管理员", "Census coordinator",
-          {READ, WRITE, CENSUS_READ, CENSUS_WRITE, FINDINGS_READ, OVERVIEW_READ}),
+          {READ, WRITE, CENSUS_READ, CENSUS_WRITE, FINDINGS_READ, OVERVIEW_READ, ALERTS_READ}),
     _role("data_officer", "部门数据管理员", "Department data officer",
-          {READ, WRITE, CENSUS_READ, CENSUS_WRITE, FINDINGS_READ, OVERVIEW_READ},
+          {READ, WRITE, CENSUS_READ, CENSUS_WRITE, FINDINGS_READ, OVERVIEW_READ, ALERTS_READ},
           department="required"),
     _role("finance", "财务审计人员", "Finance / audit",
           {READ, CENSUS_READ, FINDINGS_READ, REPORTS_READ, OVERVIEW_READ},

@@ -5,6 +5,7 @@ from alembic import context
 from ledger.models import Base
 import ledger.census.tables  # noqa: F401  (registers the census tables on Base.metadata)
 import ledger.identity.tables  # noqa: F401  (and the identity tables)
+import ledger.alert_tables  # noqa: F401  (and the alert tables)
 
 config = context.config
 target_metadata = Base.metadata

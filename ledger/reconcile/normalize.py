@@ -12,7 +12,7 @@ import functools
 import ipaddress
 import re
 
-from collectors.identity import (PLACEHOLDER_SERIALS, PLACEHOLDER_UUIDS, clean_serial, clean_uuid,
+from core.identity import (PLACEHOLDER_SERIALS, PLACEHOLDER_UUIDS, clean_serial, clean_uuid,
                                  is_placeholder_mac)
 
 #: Canonical vendor names and what departments and devices call them. Users report

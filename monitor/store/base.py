@@ -1,16 +1,22 @@
 """The time-series store protocol shared by every backend.
 
-A store writes :class:`collectors.base.Sample` objects and reads series back,
-raw or aggregated per interval with tag filters. Every backend must pass the
-contract suite in ``tests/store/contract.py``.
+A store takes line protocol and reads series back, raw or aggregated per interval with tag
+filters. There is one write path: :meth:`TimeSeriesStore.write_lines`, which the spool's
+batches take in production; :meth:`StoreBase.write` (samples, for tests, benchmarks and
+tools) serializes exactly as the spool does and hands the bytes to that same method, so a
+backend cannot store a sample written one way differently from one written the other.
+Every backend subclasses :class:`StoreBase` and passes the contract suite in
+``tests/store/contract.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable, Mapping, Protocol, Sequence
+import threading
+from typing import Iterable, Mapping, Protocol, Sequence, runtime_checkable
 
-from collectors.base import Sample
+from core.observation import Sample
+from monitor.lineprotocol import Serializer
 
 #: Aggregations every backend supports for :meth:`TimeSeriesStore.query`.
 AGGREGATES = ("mean", "max", "min", "last", "sum", "count")
@@ -49,21 +55,22 @@ class RejectedBatch(StoreError):
     """The store refused a batch as malformed (HTTP 4xx): retrying cannot help."""
 
 
+@runtime_checkable
 class TimeSeriesStore(Protocol):
     """What the monitor and the web need from a time-series backend."""
 
     def write(self, samples: Iterable[Sample]) -> int:
-        """Store samples; return the number of samples written.
+        """Store samples through :meth:`write_lines`; return the number written.
 
-        Writing the same series and timestamp again replaces the value, so a
-        replayed batch is harmless.
+        Provided by :class:`StoreBase`; no backend overrides it.
         """
 
     def write_lines(self, data: bytes) -> int:
         """Store a batch of line protocol (as spooled); return the samples (lines) written.
 
-        Raises :class:`RejectedBatch` when the batch itself is bad and
-        :class:`StoreError` when the write may succeed later.
+        The one write path. Writing the same series and timestamp again replaces the
+        value, so a replayed batch is harmless. Raises :class:`RejectedBatch` when the
+        batch itself is bad and :class:`StoreError` when the write may succeed later.
         """
 
     def query(self, measurement: str, field: str, start: float, end: float, *,
@@ -83,8 +90,33 @@ class TimeSeriesStore(Protocol):
     def maintain(self, now: float | None = None) -> None:
         """Do periodic housekeeping (rollups, retention); may be a no-op."""
 
+    def stats(self) -> dict[str, float]:
+        """The backend's own figures (names without prefix, finite, not negative).
+
+        The scheduler publishes them as ``store_<name>`` for ``/metrics``."""
+
     def close(self) -> None:
         """Release connections and files."""
+
+
+class StoreBase:
+    """What every backend shares: the samples' way into the one write path."""
+
+    def __init__(self) -> None:
+        self._serializer = Serializer()
+        self._serialize_lock = threading.Lock()
+
+    def write(self, samples: Iterable[Sample]) -> int:
+        """Serialize ``samples`` as the spool does and store them with ``write_lines``.
+
+        Samples with nothing storable (no finite field) are left out and not counted."""
+        with self._serialize_lock:
+            data = self._serializer.serialize(samples)
+        return self.write_lines(data) if data else 0
+
+    def write_lines(self, data: bytes) -> int:  # pragma: no cover - every backend has one
+        """See :meth:`TimeSeriesStore.write_lines`."""
+        raise NotImplementedError
 
 
 def tags_match(tags: Mapping[str, str], wanted: TagFilter | None) -> bool:

@@ -23,10 +23,10 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from collectors.base import Sample
-from monitor.lineprotocol import LineProtocolError, parse, storable_sample
-from monitor.store.base import (RejectedBatch, SeriesKey, StoreError, TagFilter, check_query,
-                                tags_match)
+from core.observation import Sample
+from monitor.lineprotocol import LineProtocolError, parse
+from monitor.store.base import (RejectedBatch, SeriesKey, StoreBase, StoreError, TagFilter,
+                                check_query, tags_match)
 from monitor.store.embedded_query import QueryPlanner, Tier
 
 _LOGGER = logging.getLogger(__name__)
@@ -43,10 +43,11 @@ RAW_COLUMNS = "series_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT N
 ROLLUP_GRACE_MS = 60_000
 
 
-class EmbeddedStore:
+class EmbeddedStore(StoreBase):
     """A :class:`~monitor.store.base.TimeSeriesStore` in one SQLite file."""
 
     def __init__(self, folder: str | Path, retention: dict[str, float] | None = None) -> None:
+        super().__init__()
         self.path = Path(folder) / "tsdb.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.retention_ms = {t.name: int((retention or {}).get(RETENTION_KEYS[t.name], 0) * 1000)
@@ -83,14 +84,6 @@ class EmbeddedStore:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def write(self, samples: Iterable[Sample]) -> int:
-        """Store samples; return how many. The same series and timestamp again replaces.
-
-        Names are stored as line protocol carries them (see ``storable_name``), so a
-        sample written here reads back as it would through InfluxDB.
-        """
-        return self._write(filter(None, map(storable_sample, samples)))
-
     def _write(self, samples: Iterable[Sample]) -> int:
         partitions: dict[str, list[tuple[int, int, float]]] = {}
         oldest, written = None, 0
@@ -121,7 +114,10 @@ class EmbeddedStore:
         return written
 
     def write_lines(self, data: bytes) -> int:
-        """Store a batch of line protocol; a line that does not parse rejects the batch."""
+        """Store a batch of line protocol; a line that does not parse rejects the batch.
+
+        The same series and timestamp again replaces the value; names are kept as line
+        protocol carries them, so a sample reads back as it would through InfluxDB."""
         try:
             samples = list(parse(data))
         except LineProtocolError as exc:

@@ -34,9 +34,9 @@ import threading
 import time
 import urllib.parse
 
-from monitor.lineprotocol import Serializer, parse_series_key
-from monitor.store.base import (RejectedBatch, Series, SeriesKey, StoreError, TagFilter,
-                                check_query)
+from monitor.lineprotocol import parse_series_key
+from monitor.store.base import (RejectedBatch, Series, SeriesKey, StoreBase, StoreError,
+                                TagFilter, check_query)
 
 _LOGGER = logging.getLogger(__name__)
 REJECT_STATUSES = {400, 413, 422}
@@ -94,13 +94,14 @@ def _tls_option(value: str, url: str) -> bool:
     return value == "true"
 
 
-class InfluxStore:
+class InfluxStore(StoreBase):
     """A :class:`~monitor.store.base.TimeSeriesStore` on InfluxDB 1.x, 2.x or 3.x."""
 
     def __init__(self, url: str, *, retention: dict[str, float] | None = None,
                  password_env: str = "INFLUXDB_PASSWORD", token_env: str = "INFLUXDB_TOKEN",
                  timeout: float = 10.0, use_gzip: bool = True, manage_schema: bool = True,
                  ca_file: str | None = None, clock=time.time) -> None:
+        super().__init__()
         self.target = parse_store_url(url)
         self.retention = retention or {}
         self.timeout = timeout
@@ -111,8 +112,7 @@ class InfluxStore:
         self._local = threading.local()
         self._connections: list[http.client.HTTPConnection] = []
         self._connections_lock = threading.Lock()
-        self._serializer = Serializer()
-        self._serialize_lock = threading.Lock()
+        self._requests = self._request_errors = 0
         self._rollups_ready = False
         self._rollups_checked_at: float | None = None
         #: The server's name in error messages (the VictoriaMetrics backend writes through here).
@@ -147,14 +147,20 @@ class InfluxStore:
         try:
             conn.request(method, path, body=body, headers={**self._auth, **(headers or {})})
             response = conn.getresponse()
-            return response.status, response.read()
+            answer = response.status, response.read()
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
             self._local.conn = None
             with self._connections_lock:
                 self._connections.remove(conn)
+                self._requests += 1
+                self._request_errors += 1
             raise StoreError(f"{self.label} at {self.target.host}:{self.target.port} did not "
                              f"answer: {type(exc).__name__}: {exc}") from exc
+        with self._connections_lock:
+            self._requests += 1
+            self._request_errors += answer[0] >= 300
+        return answer
 
     def _influxql(self, statement: str, *, write: bool = False) -> list[dict]:
         params = {"db": self.target.database, "q": statement, "epoch": "ms"}
@@ -193,12 +199,6 @@ class InfluxStore:
                             "continuous queries (%s); assuming they are managed elsewhere", exc)
 
     # -- writing ---------------------------------------------------------------------------------
-
-    def write(self, samples) -> int:
-        """Serialize and write samples; see :meth:`write_lines`."""
-        with self._serialize_lock:
-            data = self._serializer.serialize(samples)
-        return self.write_lines(data) if data else 0
 
     def write_lines(self, data: bytes) -> int:
         """POST one batch of line protocol; return the number of samples (lines) written."""
@@ -308,6 +308,12 @@ class InfluxStore:
 
     def maintain(self, now: float | None = None) -> None:
         """Nothing to do: InfluxDB's retention policies and continuous queries do it."""
+
+    def stats(self) -> dict[str, float]:
+        """HTTP requests sent to InfluxDB, and those that failed or got an error status."""
+        with self._connections_lock:
+            return {"requests_total": float(self._requests),
+                    "request_errors_total": float(self._request_errors)}
 
     def close(self) -> None:
         """Close the connections of every thread."""

@@ -31,7 +31,8 @@ import re
 import time
 import urllib.parse
 
-from monitor.store.base import Series, SeriesKey, StoreError, TagFilter, check_query
+from monitor.store.base import (Series, SeriesKey, StoreBase, StoreError, TagFilter,
+                                check_query)
 from monitor.store.influx import InfluxStore
 
 SCHEME = "victoriametrics"
@@ -62,12 +63,13 @@ def parse_victoria_url(url: str) -> tuple[str, int, str, bool]:
     return parts.hostname, parts.port or 8428, separator, query.get("tls") == "true"
 
 
-class VictoriaMetricsStore:
+class VictoriaMetricsStore(StoreBase):
     """A :class:`~monitor.store.base.TimeSeriesStore` on VictoriaMetrics."""
 
     def __init__(self, url: str, *, retention: dict[str, float] | None = None,
                  token_env: str = "INFLUXDB_TOKEN", timeout: float = 10.0,
                  ca_file: str | None = None, **_influx_only) -> None:
+        super().__init__()
         host, port, self.separator, tls = parse_victoria_url(url)
         self.retention = retention or {}
         # The org and bucket are required by the 2.x API and ignored by VictoriaMetrics.
@@ -79,12 +81,6 @@ class VictoriaMetricsStore:
         self.where = f"VictoriaMetrics at {host}:{port}"
 
     # -- writing ---------------------------------------------------------------------------------
-
-    def write(self, samples) -> int:
-        """Serialize and write samples; see :meth:`write_lines`."""
-        with self._http._serialize_lock:
-            data = self._http._serializer.serialize(samples)
-        return self.write_lines(data) if data else 0
 
     def write_lines(self, data: bytes) -> int:
         """POST one batch of line protocol to ``/api/v2/write``."""
@@ -166,6 +162,10 @@ class VictoriaMetricsStore:
 
     def maintain(self, now: float | None = None) -> None:
         """Nothing to do: VictoriaMetrics keeps its own retention (``-retentionPeriod``)."""
+
+    def stats(self) -> dict[str, float]:
+        """HTTP requests sent to VictoriaMetrics, and those that failed."""
+        return self._http.stats()
 
     def close(self) -> None:
         """Close the HTTP connections."""

@@ -22,7 +22,10 @@ ALLOW_LIST = {"static", "auth.login", "auth.totp", "auth.enroll", "auth.password
 #: Open without identity only where configured (loopback by default).
 CONFIGURED = {"metrics.metrics", "metrics.healthz"}
 SAMPLE_ARGS = {"category": "device", "code": "DEV01", "name": "local", "username": "tester",
-               "token_id": 1, "fmt": "xlsx", "filename": "style.css", "finding_id": 1}
+               "token_id": 1, "fmt": "xlsx", "filename": "style.css", "finding_id": 1,
+               "asset_id": 1,
+               "alert_id": 1, "silence_id": 1,
+               "report": "utilization"}
 REMOTE = {"REMOTE_ADDR": "203.0.113.5"}
 TEMPLATES = Path(__file__).resolve().parents[2] / "dashboards" / "templates"
 

@@ -63,7 +63,7 @@ def test_list_filters_search_and_pages(loaded):
     assert loaded.get("/api/v1/census/nothing").status_code == 404
 
 
-def test_create_update_patch_delete_are_audited(loaded, ledger):
+def test_create_update_patch_delete_are_audited(loaded, ledger, settings):
     body = {"code": "DEV20", "name": "汇聚交换机", "department": "D001", "device_type": "switch",
             "status": "in_use", "vendor": "Ruijie", "serial_number": "G1PD12345",
             "purchase_price": "8.5万元", "purchase_date": "2023年3月"}
@@ -86,7 +86,7 @@ def test_create_update_patch_delete_are_audited(loaded, ledger):
     assert loaded.delete("/api/v1/census/device/DEV20").status_code == 204
     assert loaded.get("/api/v1/census/device/DEV20").status_code == 404
     with ledger.engine.connect() as conn:
-        result = verify(conn)
+        result = verify(conn, chain=settings.audit_chain)
         rows = conn.exec_driver_sql(
             "SELECT action, actor, changes FROM audit_record WHERE object_key = 'DEV20' "
             "ORDER BY seq").all()
@@ -149,3 +149,20 @@ def test_bulk_json_import_dry_run_and_bad_upload(loaded):
         "file": (io.BytesIO(b"not a workbook"), "x.xlsx")}, content_type="multipart/form-data")
     assert upload.status_code == 400
     assert "不是有效的 Excel 工作簿" in upload.json["errors"][0]["reason"]
+
+
+@pytest.mark.parametrize("field, value, reason", [
+    ("name", ["a"], "expected a single value, not a list or object"),
+    ("code", True, "expected text, not true/false"),
+    ("code", "DEV/30", "cannot contain '/'"),
+    ("code", "DEV\u200b30", "contains invisible characters"),
+    ("code", "DEV\u202e03", "contains invisible characters"),
+])
+def test_values_are_refused_not_coerced_and_codes_stay_reachable(loaded, field, value, reason):
+    body = {"code": "DEV30", "name": "接入交换机", "department": "D001",
+            "device_type": "switch", "status": "in_use", field: value}
+    refused = loaded.post("/api/v1/census/device?lang=en", json=body)
+    assert refused.status_code == 400, refused.json
+    assert [(e["column"], e["reason"].startswith(reason)) for e in refused.json["errors"]] == \
+        [(field, True)]
+    assert loaded.get("/api/v1/census/device?per_page=100").json["total"] == 2

@@ -7,6 +7,7 @@ draws its plotly charts under the Content-Security-Policy without a single viola
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -29,17 +30,22 @@ SECRET = pyotp.random_base32()
 UTC = dt.timezone.utc
 #: person -> (roles, department, navigation labels they see, pages they must be refused)
 PEOPLE = {
-    "ops": ({"operator"}, None, ["采集目标", "我的账户"], ["/census", "/admin/users", "/audit"]),
-    "officer": ({"data_officer"}, "D002", ["总览", "普查台账", "我的账户"],
-                ["/targets", "/admin/users", "/audit"]),
-    "finance": ({"finance"}, None, ["总览", "普查台账", "我的账户"], ["/targets", "/audit"]),
-    "leader": ({"leader"}, "D001", ["总览", "我的账户"], ["/census", "/targets"]),
-    "sysadmin": ({"system_admin"}, None, ["采集目标", "账户管理", "我的账户"],
+    "ops": ({"operator"}, None, ["运行总览", "采集目标", "分区采集器", "告警", "我的账户"],
+            ["/census", "/admin/users", "/audit"]),
+    "officer": ({"data_officer"}, "D002",
+                ["总览", "算力大屏", "普查台账", "核查发现", "资源关系", "告警", "我的账户"],
+                ["/targets", "/admin/users", "/audit", "/silences"]),
+    "finance": ({"finance"}, None,
+                ["总览", "算力大屏", "普查台账", "核查发现", "资源关系", "报表", "我的账户"],
+                ["/targets", "/audit"]),
+    "leader": ({"leader"}, "D001", ["总览", "算力大屏", "报表", "我的账户"], ["/census", "/targets"]),
+    "sysadmin": ({"system_admin"}, None, ["运行总览", "采集目标", "分区采集器", "账户管理",
+                                         "我的账户"],
                  ["/census", "/audit"]),
     "secadmin": ({"security_admin"}, None, ["账户管理", "我的账户"],
                  ["/census", "/targets", "/audit"]),
     "auditor": ({"audit_admin"}, None, ["审计日志", "我的账户"],
-                ["/census", "/targets", "/admin/users"]),
+                ["/census", "/targets", "/admin/users", "/reports"]),
 }
 
 
@@ -78,13 +84,22 @@ def server(settings, ledger, embedded_store):
         admin = any(r.endswith("_admin") for r in roles)
         make_user(app, name, roles, department, totp=SECRET if admin else None)
     _poll(ledger, embedded_store)
+    with serving(app) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def serving(app):
+    """Serve ``app`` on a free loopback port in a thread; yields its base URL."""
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(10)
-    httpd.server_close()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(10)
+        httpd.server_close()
 
 
 def _poll(ledger, store):

@@ -90,5 +90,5 @@ def test_index_redirects_to_the_first_page_the_roles_allow(client, app):
     make_user(app, "ops", {"operator"})
     token = make_token(app, "ops", {"operator"})
     assert client.get("/", headers={"Authorization": f"Bearer {token}"}) \
-        .headers["Location"].endswith("/targets")
-    assert client.get("/").headers["Location"].endswith("/overview")
+        .headers["Location"].endswith("/estate")
+    assert client.get("/").headers["Location"].endswith("/estate")

@@ -13,13 +13,16 @@ import io
 import zipfile
 
 import pyotp
+import pypdf
 import pytest
 from sqlalchemy import select
 
 from collectors.base import Fact
+from alerts.config import parse_alerts
 from ledger.analyses import run_daily
 from ledger.census.fields import CATEGORIES
-from ledger.models import Finding
+from ledger.models import Finding, ObservedAsset
+from ledger.reports import KINDS as REPORT_KINDS
 from ledger.observed import record_facts
 from tests.dashboards.users import csrf_of, login, make_token, make_user
 
@@ -111,8 +114,43 @@ def observe_and_reconcile(app) -> None:
                          tags={"department": dept},
                          facts=[Fact("instance", {"instance_uuid": instance}, {"vcpus": 32})])
         session.commit()
-    result = run_daily(ledger.engine, settings.analysis)
+    result = run_daily(ledger.engine, settings.analysis, algorithm=settings.audit_chain)
     assert result["reconcile"]["undeclared"] == 4 and result["reconcile"]["mismatch"] == 4
+
+
+def asset_ids(app) -> list[int]:
+    ledger = app.extensions["infra_ledger"]["ledger"]
+    with ledger.engine.connect() as conn:
+        return list(conn.execute(select(ObservedAsset.id)).scalars())
+
+
+def raise_alerts(app) -> None:
+    """A ledger-event rule turns every department's findings into alerts (labels carry the
+    department and declared codes), one silence exists, and the groups notify nobody."""
+    import dataclasses
+
+    from alerts import silences
+    from alerts.config import Rule
+    from alerts.engine import AlertEngine
+
+    resources = app.extensions["infra_ledger"]
+    settings = resources["settings"]
+    rule = Rule(name="ledger_findings", kind="ledger_event",
+                findings=("undeclared", "mismatch"), severity="info")
+    config = dataclasses.replace(parse_alerts(settings), rules=(rule,))
+    engine = AlertEngine(settings, config, resources["ledger"].engine, resources["store"])
+    assert engine.evaluate().changes.firing == 8
+    now = dt.datetime.now(dt.timezone.utc)
+    silences.create(resources["ledger"].engine, matchers=['alertname="maintenance"'],
+                    starts_at=now, ends_at=now + dt.timedelta(hours=1), created_by="operator",
+                    comment="planned work")
+
+
+def alert_ids(app) -> list[int]:
+    from ledger.alert_tables import alert
+    ledger = app.extensions["infra_ledger"]["ledger"]
+    with ledger.engine.connect() as conn:
+        return list(conn.execute(select(alert.c.id)).scalars())
 
 
 def finding_ids(app) -> list[int]:
@@ -134,6 +172,7 @@ def world(app, client):
     imported = client.post("/api/v1/census/import", json=everything)
     assert imported.status_code == 200 and imported.json["applied"], imported.json
     observe_and_reconcile(app)
+    raise_alerts(app)
     clients = {}
     for name, (roles, dept) in PEOPLE.items():
         admin = any(r.endswith("_admin") and r != "census_admin" for r in roles)
@@ -156,9 +195,11 @@ def urls(app) -> list[tuple[str, str]]:
     codes = {key: [row["code"] for d in DEPARTMENTS for k, rows in rows_of(d).items()
                    if k == key for row in rows] for key in CATEGORIES}
     codes["department"] = list(DEPARTMENTS)
-    values = {"category": list(CATEGORIES), "fmt": ["xlsx", "csv"], "name": ["local"],
+    values = {"category": list(CATEGORIES), "fmt": ["xlsx", "csv", "pdf"], "name": ["local"],
               "username": ["operator"], "token_id": [1], "filename": ["style.css"],
-              "finding_id": finding_ids(app)}
+              "finding_id": finding_ids(app), "asset_id": asset_ids(app),
+              "alert_id": alert_ids(app), "silence_id": [1],
+              "report": list(REPORT_KINDS)}
     out = []
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods:
@@ -175,7 +216,8 @@ def urls(app) -> list[tuple[str, str]]:
                 url = rule.build({**combo, **({"code": code} if code else {})},
                                  append_unknown=False)[1]
                 out.append((rule.endpoint, url))
-                if rule.endpoint in ("api.list_rows", "census.rows", "census.export"):
+                if rule.endpoint in ("api.list_rows", "census.rows", "census.export",
+                                     "reports.show", "reports.download"):
                     category = combo.get("category", "device")
                     for dept in DEPARTMENTS:   # asking for another department narrows only
                         sep = "&" if "?" in url else "?"
@@ -186,6 +228,8 @@ def urls(app) -> list[tuple[str, str]]:
 
 def text_of(response) -> str:
     data = response.get_data()
+    if data[:4] == b"%PDF":     # a report: the text of its pages
+        return "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
     if data[:2] == b"PK":       # a workbook: its XML parts
         with zipfile.ZipFile(io.BytesIO(data)) as book:
             return "".join(book.read(n).decode("utf-8", "replace") for n in book.namelist())

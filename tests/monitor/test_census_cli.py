@@ -33,7 +33,7 @@ def test_fill_import_export_verify(tmp_path, ledger_url):
     assert "设备: 新增 2，变更 0，未变 0，删除 0" in dry.stdout
     assert "+ DEV02 (第4行) 视频存储服务器" in dry.stdout
     assert "试运行：未写入任何数据" in dry.stdout
-    assert "checked cells" in dry.stderr                       # progress goes to stderr
+    assert "已检查单元格" in dry.stderr                         # progress goes to stderr
     done = monitor("census", "import", str(book), data=data, ledger_url=ledger_url)
     assert done.returncode == 0 and "已导入，批次" in done.stdout
     out = tmp_path / "out.xlsx"
@@ -47,7 +47,7 @@ def test_fill_import_export_verify(tmp_path, ledger_url):
     text = (tmp_path / "p.csv").read_text(encoding="utf-8-sig")
     assert "DEV02" in text and "DEV01" not in text
     verify = monitor("audit", "verify", data=data, ledger_url=ledger_url)
-    assert verify.returncode == 0 and "16 records" in verify.stdout
+    assert verify.returncode == 0 and "16 条记录" in verify.stdout, verify.stdout
 
 
 def test_errors_and_bad_files_exit_non_zero_and_write_nothing(tmp_path):
@@ -67,7 +67,7 @@ def test_errors_and_bad_files_exit_non_zero_and_write_nothing(tmp_path):
     assert broken.returncode == 1 and "导入失败" in broken.stderr and "文件已损坏" in broken.stderr
     assert "Traceback" not in broken.stderr
     verify = monitor("audit", "verify", data=data)
-    assert "0 records" in verify.stdout
+    assert "0 条记录" in verify.stdout, verify.stdout
     unknown = monitor("census", "export", str(tmp_path / "x.xlsx"), "--department", "NOPE",
                       data=data)
     assert unknown.returncode == 2 and "NOPE" in unknown.stderr
@@ -78,3 +78,16 @@ def ledger_url(request, tmp_path):
     if request.param == "sqlite":
         return None
     return request.getfixturevalue("pg_url")
+
+
+def test_the_encoding_a_csv_was_read_in_is_said(tmp_path):
+    data = tmp_path / "data"
+    path = tmp_path / "regions.region.csv"
+    path.write_bytes("code,name,level\n440000,广东省,省级\n".encode("gbk"))
+    result = monitor("census", "import", str(path), "--dry-run", data=data)
+    assert result.returncode == 0, result.stderr
+    assert "按 GB18030 编码读取" in result.stderr
+    big5 = tmp_path / "big5.region.csv"
+    big5.write_bytes("code,name,level\n710000,臺灣省資訊處機房,省級\n".encode("big5"))
+    refused = monitor("census", "import", str(big5), "--dry-run", "--lang", "en", data=data)
+    assert refused.returncode == 1 and "Big5" in refused.stderr

@@ -75,6 +75,10 @@ def test_target_defaults_come_from_the_scheduler_section():
     ({"targets": {"a": 1}}, "targets", "list"),
     ({"targets": [{"kind": "host"}]}, "targets[0].name", "required"),
     ({"targets": [{"name": "a/b", "kind": "host"}]}, "targets[0].name", "without"),
+    ({"targets": [{"name": "sw\u200b1", "kind": "host"}]}, "targets[0].name", "invisible"),
+    ({"targets": [{"name": "sw\u202e1", "kind": "host"}]}, "targets[0].name", "invisible"),
+    ({"targets": [{"name": "a", "kind": "host", "tags": {"department": "D\u200d001"}}]},
+     "targets[0].tags.department", "invisible"),
     ({"targets": [{"name": "a", "kind": "nope"}]}, "targets[0].kind", "unknown collector"),
     ({"targets": [{"name": "a", "kind": "host", "interval": "0.5s"}]}, "targets[0].interval",
      "at least 1s"),
@@ -160,6 +164,40 @@ def test_plain_tags_with_escaped_characters_are_fine():
     settings = parse_settings({"targets": [{"name": "a,b=c", "kind": "host", "tags": {
         "机房 zone": "A 区, 3=4", "path": "C:\\data\\x"}}]}, "(test)")
     assert settings.targets[0].tags["path"] == "C:\\data\\x"
+
+
+@pytest.mark.parametrize("key, value, reason", [
+    ("interval", "100000000000000000000000s", "at most"),
+    ("interval", 1e23, "at most"),
+    ("interval", float("nan"), "finite"),
+    ("interval", float("inf"), "finite"),
+    ("timeout", "99999999999999999999d", "at most"),
+])
+def test_durations_past_any_use_are_refused(key, value, reason):
+    data = {"targets": [{"name": "a", "kind": "host", key: value}]}
+    with pytest.raises(ConfigError) as info:
+        parse_settings(data, "/etc/infra-ledger.yaml")
+    assert (info.value.key, reason in info.value.reason) == (f"targets[0].{key}", True)
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), "1e400GiB"])
+def test_sizes_past_any_use_are_refused(value):
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"store": {"spool": {"max_bytes": value}}}, "/etc/infra-ledger.yaml")
+    assert info.value.key == "store.spool.max_bytes"
+
+
+def test_a_huge_interval_stops_run_before_it_starts(tmp_path):
+    path = tmp_path / "huge.yaml"
+    path.write_text("targets:\n  - name: sw1\n    kind: host\n"
+                    "    interval: 100000000000000000000000s\n")
+    for command in ("check-config", "run"):
+        result = subprocess.run([sys.executable, "-m", "monitor", command, "--config", str(path),
+                                 "--data-dir", str(tmp_path / "data"), "--port", "0"][
+                                     :None if command == "run" else -2],
+                                cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert "targets[0].interval" in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("data,key,reason", [

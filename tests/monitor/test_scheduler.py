@@ -47,8 +47,14 @@ def test_a_hung_target_never_delays_another(two_targets, ledger):
     assert states["fast"].status == "ok" and states["fast"].polls_total == len(fast.polls)
     assert assets[0].department == "大数据局" and assets[0].hostname == "fast"
     assert stats["scheduler_targets"].value == 2
-    written = [s for s in store.samples if s.tags["target"] == "fast"]
+    written = [s for s in store.samples if s.tags["target"] == "fast"
+               and s.measurement != "poll"]
     assert len(written) == len(fast.polls)
+    # Each poll's outcome is a sample of its own (the pages' poll history).
+    outcomes = {name: [s.fields["up"] for s in store.samples if s.measurement == "poll"
+                       and s.tags["target"] == name] for name in ("fast", "slow")}
+    assert outcomes["fast"] == [1.0] * len(fast.polls)
+    assert outcomes["slow"] and set(outcomes["slow"]) == {0.0}
     assert written[0].tags["department"] == "大数据局"
 
 

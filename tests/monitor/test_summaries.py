@@ -94,3 +94,33 @@ def test_a_day_becomes_one_row_per_resource(store, ledger):
     with ledger.engine.connect() as conn:
         assert len(conn.execute(select(UtilizationDay).where(UtilizationDay.day == DAY)
                                 ).all()) == 2
+
+
+def test_generated_history_is_summarized_as_demo_rows(ledger, tmp_path):
+    """A generated history (one point every 10 minutes, a source that is no configured
+    target) is covered by its own step, kept as demo rows, and redone in place."""
+    store = open_store("embedded", path=tmp_path / "tsdb", retention=RETENTION)
+    start, _end = day_bounds(DAY, ZONE)
+    store.write([Sample("cpu", {"target": "gen", "cpu": "cpu-total", "demo": "true"},
+                        {"usage_percent": 3.0}, int((start + n * 600) * 1e9))
+                 for n in range(144)])
+    with ledger.session() as session:
+        record_facts(session, source="gen", collector="host", seen_at=NOW,
+                     facts=[Fact("host", {"hostname": "gen"}, {})])
+        session.commit()
+    try:
+        for _ in range(2):
+            written = summarize(ledger, store, timezone=ZONE, min_coverage=0.8, now=NOW,
+                                days_back=3, redo=[DAY], demo=True, intervals={"gen": 600})
+            assert DAY in written
+        undeclared = summarize(ledger, store, timezone=ZONE, min_coverage=0.8, now=NOW,
+                               days_back=3, redo=[DAY])
+        assert DAY in undeclared
+    finally:
+        store.close()
+    with ledger.engine.connect() as conn:
+        rows = list(conn.execute(select(UtilizationDay).where(UtilizationDay.day == DAY)))
+    # Without the history's step the same points cover a tenth of the day; the production
+    # pass keeps the demo row (the day is the demo's) rather than a second, non-demo one.
+    assert len(rows) == 1 and rows[0].demo and rows[0].coverage == 1.0
+    assert rows[0].cpu_mean == 3.0 and not rows[0].low_coverage

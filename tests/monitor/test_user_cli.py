@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyotp
 
+from ledger.census.anchor import AuditChain
 from ledger.census.audit import list_records, verify
 from ledger.db import Ledger
 
@@ -48,7 +49,9 @@ def test_first_administrators_and_tokens(tmp_path):
     assert user(data, "disable", "ops").returncode == 0
     ledger = Ledger(f"sqlite:///{data / 'ledger.sqlite'}")
     with ledger.engine.connect() as conn:
-        assert verify(conn).problems == []
+        chain = AuditChain("sha256", f"file:{data / 'audit.key'}",
+                           data / "audit-checkpoints.jsonl")
+        assert verify(conn, chain=chain).problems == []
         actions = [r["action"] for r in reversed(list_records(conn))]
     ledger.close()
     assert actions == ["create", "grant", "totp_enroll", "create", "grant", "token_create",

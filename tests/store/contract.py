@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from collectors.base import Sample
+from core.observation import Sample
+from monitor.lineprotocol import Serializer
 from monitor.store import AGGREGATES, StoreError
+from monitor.store.base import StoreBase, TimeSeriesStore
 
 # An hour-aligned base time inside the default retention of every backend.
 HOUR = 3600
@@ -110,3 +112,31 @@ class StoreContract:
         with pytest.raises(StoreError):
             store.query("cpu", "usage_percent", t0 + 60, t0)
         assert "median" not in AGGREGATES
+
+    def test_the_protocol_has_one_write_path(self, store, t0):
+        # write() is the shared front door (StoreBase); no backend stores samples another way.
+        assert isinstance(store, TimeSeriesStore)
+        assert type(store).write is StoreBase.write
+        by_samples = cpu_samples(t0, hosts=("a",), count=6)
+        by_lines = cpu_samples(t0 + 3600, hosts=("a",), count=6)
+        assert store.write(by_samples) == 6
+        assert store.write_lines(Serializer().serialize(by_lines)) == 6
+        first, = store.query("cpu", "usage_percent", t0, t0 + 3600)
+        second, = store.query("cpu", "usage_percent", t0 + 3600, t0 + 7200)
+        assert [v for _, v in first.points] == [v for _, v in second.points]
+        assert first.key == second.key
+
+    def test_names_are_stored_as_line_protocol_carries_them(self, store, t0):
+        store.write([Sample("disk", {"time": "x", "path": "C:\\"}, {"free_bytes": 1.0},
+                            t0 * 1_000_000_000)])
+        key, = store.series("disk")
+        assert key.tag_dict == {"time_": "x", "path": "C:\uff3c"}
+
+    def test_stats_are_finite_figures_that_follow_writes(self, store, t0):
+        before = store.stats()
+        store.write(cpu_samples(t0, count=5))
+        after = store.stats()
+        assert after and all(isinstance(k, str) and isinstance(v, float) and 0 <= v < 1e18
+                             for k, v in after.items())
+        assert set(before) == set(after)
+        assert any(after[k] > before[k] for k in after)

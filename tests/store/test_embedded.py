@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from collectors.base import Sample
+from core.observation import Sample
 from monitor.store import StoreError
 from monitor.store.embedded import EmbeddedStore
 from tests.store.contract import StoreContract, base_time, cpu_samples

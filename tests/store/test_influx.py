@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from collectors.base import Sample
+from core.observation import Sample
 from monitor.store import RejectedBatch, StoreError
 from monitor.store.influx import InfluxStore, parse_store_url
 from tests.store.contract import StoreContract, base_time, cpu_samples
@@ -127,4 +127,19 @@ def test_the_rollup_of_a_field_with_a_backslash_and_a_quote_is_read(influx_serve
     now[0] += 3 * 86400
     got = store.query("disk", field, t0, t0 + 3600, interval=3600, agg="mean")
     assert got[0].points == [(float(t0), 10.0)]
+    store.close()
+
+
+def test_the_2x_backend_is_the_same_store_with_one_write_path_and_stats():
+    # No InfluxDB 2.x runs here (the contract above runs on 1.6; VictoriaMetrics exercises
+    # the 2.x write path, tests/store/test_victoria.py); what an influxdb2:// store shares
+    # with them is checked here: the protocol, the one write path, its figures.
+    from monitor.store import TimeSeriesStore, open_store
+    from monitor.store.base import StoreBase
+    store = open_store("influxdb2://127.0.0.1:9?org=gov&bucket=ledger", path=None, timeout=1)
+    assert isinstance(store, TimeSeriesStore) and type(store).write is StoreBase.write
+    assert store.stats() == {"requests_total": 0.0, "request_errors_total": 0.0}
+    with pytest.raises(StoreError, match="did not answer"):
+        store.write([Sample("up", {"target": "a"}, {"value": 1.0}, 10**9)])
+    assert store.stats() == {"requests_total": 1.0, "request_errors_total": 1.0}
     store.close()

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -189,6 +190,23 @@ def test_wrong_community_is_a_timeout_for_that_target(snmpd_server):
     obs = collector.collect()
     collector.close()
     assert obs.status == "timeout" and "no response" in obs.error
+    # Agents drop a wrong community without a word: the message says what to check.
+    assert "wrong community" in obs.error and "check the community" in obs.error
+
+
+def test_a_closed_port_is_refused_at_once_not_a_timeout():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]          # closed again when the block ends
+    collector = SnmpCollector("x", {"host": "127.0.0.1", "port": port, "community": "public",
+                                    "request_timeout": 5, "retries": 1}, timeout=30)
+    started = time.monotonic()
+    obs = collector.collect()
+    collector.close()
+    assert obs.status == "error", obs.error
+    assert f"127.0.0.1:{port}/udp refused the request" in obs.error
+    assert "no SNMP agent listens there" in obs.error
+    assert time.monotonic() - started < 5     # not one request_timeout per attempt
 
 
 def test_snmpd_host_resources_and_fact(snmpd_server):

@@ -124,13 +124,13 @@ def test_sm3_chain_and_cli(tmp_path, capsys):
     book = filled_workbook(tmp_path / "c.xlsx")
     assert main(["census", "import", str(book), "--data-dir", str(data),
                  "--config", str(config)]) == 0
-    assert main(["audit", "verify", "--data-dir", str(data)]) == 0
+    assert main(["audit", "verify", "--data-dir", str(data), "--lang", "en"]) == 0
     assert "16 records" in capsys.readouterr().out
     from ledger.db import Ledger
     ledger = Ledger(f"sqlite:///{data / 'ledger.sqlite'}")
     with ledger.engine.begin() as conn:
         assert conn.execute(text("SELECT DISTINCT algorithm FROM audit_record")).all() == \
-            [("sm3",)]
+            [("hmac-sm3",)]
         _drop_guards(conn)
         conn.execute(text("UPDATE audit_record SET actor = 'someone else' WHERE seq = 2"))
     ledger.close()

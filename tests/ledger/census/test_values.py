@@ -115,7 +115,10 @@ def test_any_cell_gives_a_value_or_invalid_value(spec, raw):
 @given(st.sampled_from([s for s in ALL_FIELDS if s.kind not in ("ref",)]), st.data())
 def test_exported_cells_import_to_the_same_value(spec, data):
     values = {
-        "text": st.text(min_size=1, max_size=20).map(str.strip).filter(bool),
+        # Visible text: control, format and bidi characters are refused on import.
+        "text": st.text(st.characters(blacklist_categories=("C", "Z"), blacklist_characters="/",
+                                      whitelist_characters=" "),
+                        min_size=1, max_size=20).map(str.strip).filter(bool),
         "int": st.integers(0, 10**12), "float": st.floats(0, 1e9), "bool": st.booleans(),
         "date": st.dates(dt.date(1990, 1, 1), dt.date(2100, 1, 1)),
         "money": st.decimals(0, 10**12, places=2), "level": st.integers(1, 5),
@@ -133,3 +136,37 @@ def test_exported_cells_import_to_the_same_value(spec, data):
     for language in ("zh", "en"):
         assert parse(spec, to_cell(spec, value, language)) == value
     assert parse(spec, to_json(spec, value)) == value
+
+
+NAME, CODE = CATEGORIES["device"].by_key["name"], CATEGORIES["device"].by_key["code"]
+SERIAL, REF = CATEGORIES["device"].by_key["serial_number"], CATEGORIES["device"].by_key["department"]
+
+
+@pytest.mark.parametrize("spec, raw, reason", [
+    (NAME, ["a"], "not_scalar"), (NAME, {"a": 1}, "not_scalar"), (CODE, True, "not_text"),
+    (NAME, False, "not_text"), (REF, ["D001"], "not_scalar"), (LEVEL, [3], "not_scalar"),
+    (DATE, ["2020-05-01"], "not_scalar"),
+])
+def test_structured_values_are_refused_not_coerced(spec, raw, reason):
+    with pytest.raises(InvalidValue) as exc:
+        parse(spec, raw)
+    assert exc.value.reason == reason
+
+
+@pytest.mark.parametrize("spec, raw, reason", [
+    (CODE, "DEV/01", "code_slash"), (REF, "D0/01", "code_slash"),
+    (CODE, "DEV\u200b01", "invisible"), (CODE, "DEV\u202e10", "invisible"),
+    (CODE, "DEV\u00a001", "invisible"), (SERIAL, "SN\u200d123", "invisible"),
+    (REF, "D\u2066001", "invisible"), (NAME, "核心\u202e交换机", "invisible"),
+    (NAME, "核心\x07交换机", "invisible"),
+])
+def test_codes_and_identities_hold_no_hidden_characters(spec, raw, reason):
+    with pytest.raises(InvalidValue) as exc:
+        parse(spec, raw)
+    assert exc.value.reason == reason
+
+
+def test_visible_text_is_kept():
+    assert parse(CODE, "DEV-01_a.b") == "DEV-01_a.b" and parse(CODE, 440300) == "440300"
+    assert parse(NAME, "一网通办 (web)") == "一网通办 (web)"
+    assert parse(CATEGORIES["device"].by_key["remarks"], "第一行\n第二行") == "第一行\n第二行"

@@ -1,0 +1,74 @@
+"""What the alert API and pages share: the caller's view, the rules, the samples behind
+an alert, and times from forms and JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+from alerts import queries
+from alerts.config import AlertSettings, parse_alerts
+from dashboards.access import caller_scope
+from dashboards.resources import get_settings, get_store
+from ledger.identity.roles import TARGETS_READ
+
+UTC = dt.timezone.utc
+#: Points per field shown behind an alert (aggregated beyond it).
+MAX_POINTS = 600
+EXTENSION = "infra_ledger_alerts"
+
+
+class BadRequest(ValueError):
+    """A parameter the API or a form cannot take; ``field`` names it."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
+
+
+def alert_view(conn) -> queries.View:
+    """The caller's view of alerts: its department scope; ledger events only unless it may
+    read targets (operators)."""
+    caller = caller_scope()
+    return queries.View(caller.ledger_scope(conn), not caller.identity.can(TARGETS_READ))
+
+
+def alert_settings() -> AlertSettings:
+    """The configured rules (validated once per app)."""
+    if EXTENSION not in current_app.extensions:
+        current_app.extensions[EXTENSION] = parse_alerts(get_settings())
+    return current_app.extensions[EXTENSION]
+
+
+def alert_samples(item: dict) -> list[dict]:
+    """The stored series behind a threshold or absence alert, around its life."""
+    rule = next((r for r in alert_settings().rules if r.name == item["rule"]), None)
+    if rule is None or rule.kind not in ("threshold", "absence") or rule.expression is None:
+        return []
+    skip = {"alertname", "severity", "measurement", *dict(rule.labels)}
+    tags = {k: v for k, v in item["labels"].items() if k not in skip}
+    start = dt.datetime.fromisoformat(item["active_at"]).timestamp() - 2 * rule.window
+    end = (dt.datetime.fromisoformat(item["resolved_at"]).timestamp() + rule.window
+           if item["resolved_at"] else time.time()) + 1
+    interval = max(1.0, (end - start) / MAX_POINTS)
+    out = []
+    for field in rule.expression.fields:
+        for series in get_store().query(rule.measurement, field, start, end, interval=interval,
+                                        agg="mean", tags=tags):
+            out.append({"measurement": rule.measurement, "field": field,
+                        "tags": series.key.tag_dict, "points": series.points})
+    return out
+
+
+def parse_time(value, field: str) -> dt.datetime | None:
+    """An ISO 8601 time (the configured zone when it has none), or None when empty."""
+    if value in (None, ""):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        raise BadRequest(field, f"expected an ISO 8601 time, got {value!r}") from None
+    return when if when.tzinfo else when.replace(tzinfo=ZoneInfo(get_settings().timezone))

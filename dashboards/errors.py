@@ -1,0 +1,105 @@
+"""Errors in one shape, and request text the ledger can hold.
+
+- Every HTTP error of a program's request (``/api/...``, ``/metrics``, ``/healthz``, or a
+  bearer token) is JSON ``{"errors": [{"reason": ...}]}`` in the request's language, the
+  same shape the census API uses for its own errors; browsers still get pages.
+- JSON bodies are parsed strictly: ``NaN``/``Infinity`` (not JSON), nesting deeper than
+  :data:`MAX_DEPTH` and lone UTF-16 surrogates (which no database or UTF-8 encoder takes)
+  are a 400, not a value that fails later.
+- NUL bytes in the path, the query or form fields are a 400 before any view runs:
+  PostgreSQL text cannot hold them, and no census code or name needs them.
+
+Values that come back in an error are clipped (:func:`ledger.census.planner.clip`): a
+megabyte key is never echoed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import HTTPException
+
+from dashboards.i18n import translate
+from ledger.census.planner import clip
+
+MAX_DEPTH = 64
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class InvalidJSON(ValueError):
+    """A body that is not JSON the API takes."""
+
+
+def _refuse_constant(name: str):
+    raise InvalidJSON(f"{name} is not JSON")
+
+
+def _check_tree(value) -> None:
+    """Depth and surrogates of a parsed body, without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InvalidJSON("nested too deeply")
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise InvalidJSON("lone surrogate")
+        elif isinstance(item, dict):
+            stack.extend((key, depth) for key in item)
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, but loads refuses what the API cannot store or answer with."""
+
+    def loads(self, s, **kwargs):
+        try:
+            value = json.loads(s, parse_constant=_refuse_constant, **kwargs)
+        except RecursionError:
+            raise InvalidJSON("nested too deeply") from None
+        _check_tree(value)
+        return value
+
+
+def json_error(status: int, reason: str):
+    """The API's error response."""
+    from flask import jsonify
+
+    response = jsonify({"errors": [{"reason": reason}]})
+    response.status_code = status
+    return response
+
+
+def request_has_nul() -> bool:
+    """Whether the path, the query or a form field holds a NUL byte."""
+    if "\x00" in request.path:
+        return True
+    pairs = list(request.args.items(multi=True))
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        pairs += request.form.items(multi=True)
+    return any("\x00" in key or "\x00" in value for key, value in pairs)
+
+
+def init_app(app: Flask) -> None:
+    """Install the strict JSON provider and the JSON error handlers."""
+    app.json_provider_class = StrictJSONProvider
+    app.json = StrictJSONProvider(app)
+    app.json.ensure_ascii = False
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        from dashboards.access import wants_json
+
+        if not wants_json() or exc.code is None or exc.code < 400:
+            return exc
+        if exc.description and exc.description != type(exc).description:
+            reason = clip(exc.description, 200)   # worded by the view
+        else:
+            reason = translate(f"http_{exc.code}")
+            reason = exc.name if reason == f"http_{exc.code}" else reason
+        return json_error(exc.code, reason)

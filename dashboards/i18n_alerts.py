@@ -1,0 +1,45 @@
+"""Words of the alert pages (merged into :data:`dashboards.i18n.MESSAGES`)."""
+
+from __future__ import annotations
+
+MESSAGES = {
+    "zh": {
+        "nav_alerts": "告警", "alerts_title": "告警", "alert_title": "告警详情",
+        "silences_title": "静默", "col_severity": "级别", "col_state": "状态",
+        "col_summary": "摘要", "col_rule": "规则", "col_since": "开始时间",
+        "col_department": "部门", "col_data_center": "数据中心", "col_value": "当前值",
+        "col_matchers": "匹配条件", "col_starts": "开始", "col_ends": "结束",
+        "col_author": "创建人", "col_comment": "说明", "col_labels": "标签",
+        "col_history": "状态变化", "col_at": "时间", "col_note": "备注",
+        "filter": "筛选", "all": "全部", "no_alerts": "没有符合条件的告警。",
+        "no_silences": "没有静默。", "samples": "告警依据的数据", "no_samples": "没有可显示的数据。",
+        "new_silence": "新建静默", "duration": "时长", "create": "创建", "expire": "提前结束",
+        "muted_by": "静默原因", "back_alerts": "返回告警列表", "alert_not_found": "未找到告警",
+        "state_firing": "告警中", "state_pending": "待触发", "state_silenced": "已静默",
+        "state_resolved": "已恢复", "state_inactive": "未触发",
+        "severity_critical": "严重", "severity_warning": "警告", "severity_info": "提示",
+        "silence_status_active": "生效中", "silence_status_pending": "未开始",
+        "silence_status_expired": "已结束", "silence_this": "静默此告警",
+    },
+    "en": {
+        "nav_alerts": "Alerts", "alerts_title": "Alerts", "alert_title": "Alert",
+        "silences_title": "Silences", "col_severity": "Severity", "col_state": "State",
+        "col_summary": "Summary", "col_rule": "Rule", "col_since": "Since",
+        "col_department": "Department", "col_data_center": "Data center",
+        "col_value": "Value", "col_matchers": "Matchers", "col_starts": "Starts",
+        "col_ends": "Ends", "col_author": "Created by", "col_comment": "Comment",
+        "col_labels": "Labels", "col_history": "History", "col_at": "At", "col_note": "Note",
+        "filter": "Filter", "all": "All", "no_alerts": "No alerts match.",
+        "no_silences": "No silences.", "samples": "Samples behind the alert",
+        "no_samples": "No data to show.", "new_silence": "New silence",
+        "duration": "Duration", "create": "Create", "expire": "Expire now",
+        "muted_by": "Muted by", "back_alerts": "Back to alerts",
+        "alert_not_found": "Alert not found",
+        "state_firing": "Firing", "state_pending": "Pending", "state_silenced": "Silenced",
+        "state_resolved": "Resolved", "state_inactive": "Inactive",
+        "severity_critical": "Critical", "severity_warning": "Warning",
+        "severity_info": "Info", "silence_status_active": "active",
+        "silence_status_pending": "pending", "silence_status_expired": "expired",
+        "silence_this": "Silence this alert",
+    },
+}

@@ -1,0 +1,79 @@
+"""Credentials written inside URLs (``scheme://user:pass@host``) never leave the config."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from collectors import get_collector
+from collectors.secrets import redact
+from monitor.config import parse_settings
+from monitor.poller import RunningTarget
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "s3cretpw"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("http://scrape:s3cretpw@127.0.0.1:1/metrics", "http://***@127.0.0.1:1/metrics"),
+    ("cannot scrape https://u:p%40x@h/m: refused", "cannot scrape https://***@h/m: refused"),
+    ("postgresql+psycopg://ledger:pw@db:5432/x and influxdb://admin@h:8086/db",
+     "postgresql+psycopg://***@db:5432/x and influxdb://***@h:8086/db"),
+    ("no url here; user@example.org", "no url here; user@example.org"),
+    ("http://host/path?next=a@b", "http://host/path?next=a@b"),
+])
+def test_redact_userinfo(text, expected):
+    assert redact(text) == expected
+
+
+def _config(tmp_path: Path) -> Path:
+    config = tmp_path / "c.yaml"
+    config.write_text(f"""ledger:
+  url: postgresql+psycopg://ledger:{SECRET}@127.0.0.1:1/x
+store:
+  backend: influxdb://admin@127.0.0.1:1/db
+targets:
+  - name: exp
+    kind: prometheus
+    options:
+      url: http://scrape:{SECRET}@127.0.0.1:1/metrics
+""", encoding="utf-8")
+    return config
+
+
+def test_check_config_and_collect_never_print_the_password(tmp_path):
+    config = _config(tmp_path)
+    for command in (["check-config"], ["collect", "prometheus", "--target", "exp", "--once"]):
+        done = subprocess.run([sys.executable, "-m", "monitor", *command, "--config",
+                               str(config), "--data-dir", str(tmp_path / "d")], cwd=REPO,
+                              capture_output=True, text=True, timeout=60)
+        assert "127.0.0.1:1" in done.stdout + done.stderr
+        assert SECRET not in done.stdout + done.stderr, done.stdout + done.stderr
+
+
+def test_poll_errors_and_logs_never_hold_the_password(tmp_path, caplog):
+    settings = parse_settings({"targets": [{"name": "exp", "kind": "prometheus", "options": {
+        "url": f"http://scrape:{SECRET}@127.0.0.1:1/metrics"}}]}, "(test)",
+        data_dir=str(tmp_path))
+    target = settings.targets[0]
+    collector = get_collector("prometheus")(target.name, target.options, target.timeout)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool, caplog.at_level(logging.DEBUG):
+        obs = RunningTarget(target, collector, pool).poll()
+    assert obs.error and "127.0.0.1:1" in obs.error and SECRET not in obs.error
+    assert "Target exp (prometheus) is down" in caplog.text and SECRET not in caplog.text
+
+
+def test_the_log_handlers_of_the_command_line_redact_every_record(tmp_path):
+    code = ("import logging, sys; from monitor.cli import install_logging; "
+            "install_logging('INFO'); "
+            f"logging.getLogger('x').warning('to %s', 'http://u:{SECRET}@h:1/'); "
+            f"logging.getLogger('y').error('http://u:{SECRET}@h:2/')")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert "to http://***@h:1/" in done.stderr and "http://***@h:2/" in done.stderr
+    assert SECRET not in done.stderr
