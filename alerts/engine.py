@@ -16,19 +16,24 @@ import threading
 import time
 from typing import Callable
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, delete, select, text
 
 from alerts.config import AlertSettings
 from alerts.delivery import Deliverer, Delivered
 from alerts.dispatch import Tick, dispatch
 from alerts.evaluate import Cycle, evaluate
 from alerts.state import Changes, record
-from ledger.alert_tables import alert
+from ledger.alert_tables import alert, alert_event, alert_outbox
 from monitor.config import Settings
 from monitor.store.base import TimeSeriesStore
 
 _LOGGER = logging.getLogger(__name__)
 UTC = dt.timezone.utc
+#: Resolved alerts, their history and delivered notifications are kept this long.
+KEEP_DAYS = 90
+PRUNE_SECONDS = 3600
+#: PostgreSQL advisory lock taken by the one process recording or dispatching ("ILAL").
+ADVISORY_KEY = 0x494C414C
 
 
 @dataclasses.dataclass
@@ -39,6 +44,16 @@ class Evaluation:
     rules: int
     failed: list[str]
     seconds: float
+
+
+def exclusive(conn: Connection) -> bool:
+    """Whether this transaction may record or dispatch: on PostgreSQL one process at a time
+    (several central schedulers may run the engine); SQLite serialises writers itself, and a
+    loser's duplicate insert fails on the unique keys and is tried again at the next tick."""
+    if conn.dialect.name != "postgresql":
+        return True
+    return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
+                             {"key": ADVISORY_KEY}).scalar())
 
 
 class AlertEngine:
@@ -54,6 +69,7 @@ class AlertEngine:
         self._forwarded: dict = {}
         self._lock = threading.Lock()
         self.last: Evaluation | None = None
+        self._pruned: dt.datetime | None = None
 
     def start(self) -> None:
         """Settle what a stopped process left mid-delivery."""
@@ -77,7 +93,11 @@ class AlertEngine:
             _LOGGER.info("Alert rule %s evaluates again", name)
         self._failing = set(failed)
         with self._lock, self.engine.begin() as conn:
-            changes = record(conn, results, now, retired=self._retired(conn))
+            if not exclusive(conn):
+                _LOGGER.info("Another scheduler records alerts right now; this cycle is skipped")
+                changes = Changes()
+            else:
+                changes = record(conn, results, now, retired=self._retired(conn))
         self.last = Evaluation(changes, len(self.config.rules), failed,
                                time.perf_counter() - started)
         return self.last
@@ -95,7 +115,7 @@ class AlertEngine:
             from alerts.forward import forward
             return forward(self.engine, self.config, now, self._forwarded)
         with self._lock, self.engine.begin() as conn:
-            return dispatch(conn, self.config, now)
+            return dispatch(conn, self.config, now) if exclusive(conn) else Tick()
 
     def deliver(self, now: dt.datetime | None = None) -> Delivered:
         """Send what the outbox holds."""
@@ -114,11 +134,33 @@ class AlertEngine:
         try:
             result = self.evaluate()
             self._publish(result)
+            if self._pruned is None or \
+                    (self.clock() - self._pruned).total_seconds() >= PRUNE_SECONDS:
+                self.prune()
             if result.seconds > self.config.evaluation_interval * 0.5:
                 _LOGGER.warning("Alert evaluation took %.1fs of a %.0fs interval",
                                 result.seconds, self.config.evaluation_interval)
         except Exception:  # noqa: BLE001 - retried at the next interval
             _LOGGER.exception("Alert evaluation failed")
+
+    def prune(self, now: dt.datetime | None = None, keep_days: float = KEEP_DAYS) -> int:
+        """Delete alerts resolved (or dropped) more than ``keep_days`` ago with their history,
+        and notifications settled that long ago; returns the rows deleted."""
+        now = now or self.clock()
+        cutoff = now - dt.timedelta(days=keep_days)
+        with self._lock, self.engine.begin() as conn:
+            old = select(alert.c.id).where(alert.c.state.in_(("resolved", "inactive")),
+                                           alert.c.last_eval_at < cutoff)
+            events = conn.execute(delete(alert_event).where(
+                alert_event.c.alert_id.in_(old))).rowcount
+            alerts = conn.execute(delete(alert).where(
+                alert.c.state.in_(("resolved", "inactive")),
+                alert.c.last_eval_at < cutoff)).rowcount
+            sent = conn.execute(delete(alert_outbox).where(
+                alert_outbox.c.status.in_(("sent", "failed", "merged")),
+                alert_outbox.c.created_at < cutoff)).rowcount
+        self._pruned = now
+        return events + alerts + sent
 
     def _publish(self, result: Evaluation) -> None:
         """The evaluation's figures for /metrics (beside the scheduler's own)."""

@@ -17,6 +17,7 @@ from alerts.const import KIND_LABELS, SEVERITY_LABELS, STATE_LABELS
 from alerts.payload import summary
 from ledger.alert_tables import alert, alert_event
 from ledger.census.snapshot import Scope
+from ledger.db import page_offset
 
 #: States a list can filter on; ``silenced`` is a firing alert that something mutes.
 LIST_STATES = ("firing", "pending", "silenced", "resolved", "inactive")
@@ -73,7 +74,10 @@ def page(conn: Connection, view: View, language: str, *, page_number: int = 1,
     """A page of alerts as JSON objects, and the total."""
     statement = query(view, **filters)
     total = conn.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
-    rows = conn.execute(statement.limit(per_page).offset((page_number - 1) * per_page))
+    offset = page_offset(total, page_number, per_page)
+    if offset is None:
+        return [], total
+    rows = conn.execute(statement.limit(per_page).offset(offset))
     return [as_json(row, language) for row in rows.mappings()], total
 
 

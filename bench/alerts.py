@@ -1,9 +1,10 @@
 """Alert evaluation: N threshold rules over N series, one cycle a minute (figures printed).
 
     python -m bench.alerts [--rules 10000] [--series 10000] [--points 5] [--firing 0.01]
-                           [--ledger URL] [--cycles 3]
+                           [--ledger URL] [--cycles 3] [--influx]
 
-A fresh embedded store gets ``--series`` CPU series (tag ``target=host-i``) with one sample
+A fresh embedded store (or, with ``--influx``, a database on an influxd of its own on
+loopback, Debian influxdb 1.6) gets ``--series`` CPU series (tag ``target=host-i``) with one sample
 a minute over the last ``--points`` minutes; ``--rules`` threshold rules (validated from
 configuration, as ``check-config`` does) each watch one target's mean over 5 minutes, and
 ``--firing`` of them hold. A SQLite ledger (or ``--ledger``) keeps the alerts. Printed per
@@ -29,7 +30,7 @@ INTERVAL = 60.0
 
 def fill(store, series: int, points: int, now: float) -> int:
     """One CPU sample a minute for ``points`` minutes per series."""
-    from collectors.base import Sample
+    from core.observation import Sample
 
     rng = random.Random(7)
     batch, written = [], 0
@@ -61,6 +62,7 @@ def main() -> None:
     parser.add_argument("--firing", type=float, default=0.01)
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--ledger", help="ledger URL (default: a fresh SQLite file)")
+    parser.add_argument("--influx", action="store_true", help="InfluxDB instead of embedded")
     args = parser.parse_args()
 
     from alerts.config import parse_alerts
@@ -71,7 +73,13 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="bench-alerts-"))
     now = time.time()
-    store = open_store("embedded", path=folder / "tsdb")
+    server = None
+    if args.influx:
+        from tests.servers import InfluxServer
+        server = InfluxServer(folder / "influxd").start()
+        store = open_store(server.store_url("bench_alerts"), path=None)
+    else:
+        store = open_store("embedded", path=folder / "tsdb")
     started = time.perf_counter()
     written = fill(store, args.series, args.points, now)
     print(f"store: {args.series} series, {written} samples written in "
@@ -99,9 +107,12 @@ def main() -> None:
               f"of a {INTERVAL:.0f}s interval; firing +{result.changes.firing}, "
               f"failed rules {len(result.failed)}"
               + ("; dispatched" if cycle == args.cycles else ""))
-    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB "
+          "(this process; influxd apart)")
     store.close()
     ledger.close()
+    if server is not None:
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         admin,
         alerts_api,
         alerts_pages,
+        alerts_support,
         analysis_api,
         api,
         auditlog,
@@ -86,6 +87,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         hops = settings.security.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     resources.init_app(app, settings, ledger, store)
+    alerts_support.init_app(app, settings)
     _identity_services(app, settings, clock, hasher)
     i18n.init_app(app)
     errors.init_app(app)

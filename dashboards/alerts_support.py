@@ -36,10 +36,14 @@ def alert_view(conn) -> queries.View:
     return queries.View(caller.ledger_scope(conn), not caller.identity.can(TARGETS_READ))
 
 
+def init_app(app, settings) -> None:
+    """Validate the ``alerts`` section when the app is made: a bad one stops the web tier
+    at start with the file, key and reason, never later as an error page."""
+    app.extensions[EXTENSION] = parse_alerts(settings)
+
+
 def alert_settings() -> AlertSettings:
-    """The configured rules (validated once per app)."""
-    if EXTENSION not in current_app.extensions:
-        current_app.extensions[EXTENSION] = parse_alerts(get_settings())
+    """The configured rules (validated when the app was made)."""
     return current_app.extensions[EXTENSION]
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from dashboards.access import caller_scope, requires
-from dashboards.i18n import current_language
+from dashboards.i18n import current_language, translate
 from dashboards.resources import get_ledger, get_settings
 from ledger import analyses, findings
 from ledger.census.snapshot import Scope, ScopeError
@@ -31,6 +31,7 @@ from ledger.reconcile import store
 
 bp = Blueprint("analysis", __name__, url_prefix="/api/v1")
 MAX_PAGE = 1000
+MAX_PAGE_NUMBER = 10**9
 
 
 class BadRequest(ValueError):
@@ -56,7 +57,9 @@ def _paging() -> tuple[int, int]:
         page = max(1, int(request.args.get("page", 1)))
         per_page = min(MAX_PAGE, max(1, int(request.args.get("per_page", 100))))
     except ValueError:
-        raise BadRequest("page and per_page must be integers") from None
+        raise BadRequest(translate("page_integers")) from None
+    if page > MAX_PAGE_NUMBER:   # an offset the database cannot take
+        raise BadRequest(translate("page_integers"))
     return page, per_page
 
 

@@ -41,6 +41,7 @@ from ledger.identity.roles import CENSUS_READ, CENSUS_WRITE
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 RESERVED = {"page", "per_page", "q", "department", "lang"}
 MAX_PAGE = 1000
+MAX_PAGE_NUMBER = 10**9
 
 
 def _service() -> CensusService:
@@ -96,6 +97,8 @@ def list_rows(category: str):
         page = max(1, int(request.args.get("page", 1)))
         per_page = min(MAX_PAGE, max(1, int(request.args.get("per_page", 50))))
     except ValueError:
+        return json_error(400, translate("page_integers"))
+    if page > MAX_PAGE_NUMBER:   # an offset the database cannot take
         return json_error(400, translate("page_integers"))
     spec = CATEGORIES[category]
     filters = {k: v for k, v in request.args.items() if k not in RESERVED}

@@ -14,6 +14,7 @@ from flask import Blueprint, jsonify, render_template, request
 from sqlalchemy import func, select
 
 from dashboards.access import requires
+from dashboards.i18n import current_language
 from dashboards.resources import get_ledger, get_settings
 from ledger.census.audit import list_records, verify
 from ledger.census.tables import audit_record
@@ -59,7 +60,8 @@ def _status(conn):
     """The chain's verification: always when asked, else when the log is small enough."""
     total = conn.execute(select(func.count()).select_from(audit_record)).scalar_one()
     if request.args.get("verify") or total <= AUTO_VERIFY:
-        return verify(conn, chain=get_settings().audit_chain), total
+        return verify(conn, chain=get_settings().audit_chain,
+                      language=current_language()), total
     return None, total
 
 
@@ -92,7 +94,7 @@ def records_json():
 def verify_json():
     """Recompute the whole chain."""
     with get_ledger().engine.connect() as conn:
-        result = verify(conn, chain=get_settings().audit_chain)
+        result = verify(conn, chain=get_settings().audit_chain, language=current_language())
     return jsonify({"records": result.records, "head_hash": result.head_hash,
                     "checkpoints": result.checkpoints, "problems": result.problems,
                     "notes": result.notes})

@@ -20,13 +20,14 @@ from ledger.census.template import write_csv, write_workbook
 from ledger.identity.roles import CENSUS_READ
 
 bp = Blueprint("census", __name__)
-PAGE = 200
+PAGE = 100
 
 
 @bp.get("/census")
 @requires(CENSUS_READ)
 def rows():
-    """One category's rows in the caller's scope (200 a page)."""
+    """One category's rows in the caller's scope (100 a page), searched by code or name and
+    narrowed to a department's subtree."""
     category = request.args.get("category", "department")
     if category not in CATEGORIES:
         abort(404)

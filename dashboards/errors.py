@@ -8,6 +8,7 @@
   are a 400, not a value that fails later.
 - NUL bytes in the path, the query or form fields are a 400 before any view runs:
   PostgreSQL text cannot hold them, and no census code or name needs them.
+- ``<int:...>`` route arguments stop at 2^31 - 1 (a larger id is a 404, not an overflow).
 
 Values that come back in an error are clipped (:func:`ledger.census.planner.clip`): a
 megabyte key is never echoed.
@@ -21,11 +22,13 @@ import re
 from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from dashboards.i18n import translate
 from ledger.census.planner import clip
 
 MAX_DEPTH = 64
+MAX_ID = 2**31 - 1   # the ledger's INTEGER primary keys (PostgreSQL's int4)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -85,8 +88,18 @@ def request_has_nul() -> bool:
     return any("\x00" in key or "\x00" in value for key, value in pairs)
 
 
+class LedgerIdConverter(IntegerConverter):
+    """``<int:...>`` in every route: ids are the ledger's INTEGER keys, so a larger number
+    is a 404 rather than an overflow in SQLite or PostgreSQL."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
+        super().__init__(url_map, fixed_digits, min, max, signed)
+
+
 def init_app(app: Flask) -> None:
-    """Install the strict JSON provider and the JSON error handlers."""
+    """Install the id converter, the strict JSON provider and the JSON error handlers
+    (before the blueprints are registered)."""
+    app.url_map.converters["int"] = LedgerIdConverter
     app.json_provider_class = StrictJSONProvider
     app.json = StrictJSONProvider(app)
     app.json.ensure_ascii = False

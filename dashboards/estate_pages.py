@@ -110,7 +110,8 @@ def asset(asset_id: int):
     return render_template(
         "asset.html", asset=found, facts=facts.readable(found, zone), ports=ports,
         summary=figures.to_html(summary) if days else None,
-        charts=charts({TARGET_TAG: found["source"]}, range_key) if alone else [], ranges=list(RANGES),
+        charts=charts({TARGET_TAG: found["source"]}, range_key) if alone else [],
+        ranges=list(RANGES),
         range_key=range_key, refresh=page_refresh(), refresh_choices=REFRESH,
         zone=figures.zone_label(zone))
 

@@ -67,16 +67,22 @@ def zone_label(timezone: str, at: dt.datetime | None = None) -> str:
     return f"{timezone} (UTC{offset[:3]}:{offset[3:]})"
 
 
+#: Aggregation steps a finer interval is rounded up to, so buckets line up with the usual
+#: polling intervals (a 181 s bucket holds three 60 s polls, then four: a sawtooth).
+STEPS = (10, 15, 20, 30, 60, 120, 180, 300, 600, 900, 1800, 3600)
+
+
 def pick_interval(back_seconds: float, interval: float, first_point: float | None,
                   end: float, *, minimum: float = 10.0, wanted: int = 60) -> tuple[float, float]:
     """(start, aggregation interval) for a chart of the last ``back_seconds``: when the
     data begin later than the range (a new target), the range starts at the first point
-    and the interval shrinks so the points it has are all drawn."""
+    and the interval shrinks to a step in :data:`STEPS` so the points it has are all drawn."""
     start = end - back_seconds
     if first_point is None or first_point <= start:
         return start, interval
     span = max(end - first_point, minimum)
-    return first_point, max(minimum, min(interval, span / wanted))
+    finer = next((step for step in STEPS if step >= span / wanted), STEPS[-1])
+    return first_point, max(minimum, min(interval, finer))
 
 
 def _times(points, zone):

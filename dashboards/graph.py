@@ -14,7 +14,7 @@ from flask import Blueprint, abort, render_template
 
 from dashboards.access import caller_scope, requires
 from dashboards.i18n import current_language
-from dashboards.officer import form_value
+from dashboards.officer import form_value, shown
 from dashboards.resources import get_ledger, get_settings
 from ledger import browse
 from ledger.census.fields import CATEGORIES
@@ -47,13 +47,14 @@ def node(category: str, code: str):
         abort(404)
     caller = caller_scope()
     with get_ledger().engine.connect() as conn:
-        found = browse.node(conn, category, code, caller.ledger_scope(conn))
-        hosts = browse.hosts_of(conn, found["observed"]) if found else []
+        scope = caller.ledger_scope(conn)
+        found = browse.node(conn, category, code, scope)
+        hosts = browse.hosts_of(conn, found["observed"], scope) if found else []
     if found is None:
         abort(404)
     return render_template("graph.html", node=found, roots=[], hosts=hosts,
                            pairs=[side_by_side(found["row"], item) for item in found["observed"]],
-                           categories=CATEGORIES, language=current_language(), show=form_value,
+                           categories=CATEGORIES, language=current_language(), show=shown,
                            zone=get_settings().timezone)
 
 

@@ -57,7 +57,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "http_415": "不支持该请求内容类型", "http_500": "服务器内部错误",
         "json_expected": "请求体应为 JSON 对象", "json_rows_expected":
             "{key}：应为已知类别的行对象列表", "request_nul": "请求中含有 NUL 字符",
-        "not_found": "未找到该记录", "page_integers": "page 和 per_page 应为整数",
+        "not_found": "未找到该记录", "page_integers": "page 和 per_page 应为整数（page 不超过 10 亿）",
         "unknown_filter": "未知字段", "upload_expected": "multipart 请求应在 file 字段中上传文件",
     },
     "en": {
@@ -104,7 +104,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "http_500": "Internal server error", "json_expected": "A JSON object is expected",
         "json_rows_expected": "{key}: a list of row objects of a known category is expected",
         "request_nul": "The request holds a NUL character", "not_found": "No such row (not found)",
-        "page_integers": "page and per_page must be integers", "unknown_filter": "unknown field",
+        "page_integers": "page and per_page must be integers (page at most 10^9)",
+        "unknown_filter": "unknown field",
         "upload_expected": "a multipart request must carry the file in the field 'file'",
     },
 }

@@ -15,6 +15,7 @@ import decimal
 import hashlib
 import json
 import secrets
+import time
 from pathlib import Path
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -25,8 +26,10 @@ from dashboards.resources import get_ledger, get_settings
 from ledger import browse, findings
 from ledger.census.fields import CATEGORIES
 from ledger.census.files import FileRejected, read_file
+from ledger.census.report import cleared_text
 from ledger.census.service import CensusRejected, NotFound
 from ledger.census.snapshot import ScopeError
+from ledger.census.values import readable
 from ledger.const import FINDING_KINDS, FINDING_STATES
 from ledger.identity.roles import CENSUS_READ, CENSUS_WRITE, FINDINGS_READ
 
@@ -42,6 +45,12 @@ def _row(category: str, code: str) -> dict:
         return caller_scope().census().get(category, code)
     except (NotFound, ScopeError):
         abort(404)
+
+
+def shown(value, spec=None) -> str:
+    """A census value as the page shows it: with its field, choice labels and 是/否 in the
+    page's language (the form keeps what the parser reads back)."""
+    return form_value(readable(spec, value, current_language()) if spec else value)
 
 
 def form_value(value) -> str:
@@ -65,7 +74,7 @@ def row(category: str, code: str):
     with get_ledger().engine.connect() as conn:
         changes = browse.history(conn, category, code)
     return render_template("census_row.html", category=CATEGORIES[category], record=record,
-                           changes=changes, language=current_language(), show=form_value)
+                           changes=changes, language=current_language(), show=shown)
 
 
 @bp.route("/census/<category>/<code>/edit", methods=["GET", "POST"])
@@ -104,10 +113,22 @@ def _choices(spec) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
+#: A dry run not confirmed within this many seconds is discarded.
+STAGED_SECONDS = 3600
+
+
 def _staging() -> Path:
     folder = get_settings().data_dir / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def _sweep() -> None:
+    """Forget dry runs nobody confirmed (they hold a department's census)."""
+    limit = time.time() - STAGED_SECONDS
+    for path in _staging().iterdir():
+        if path.stat().st_mtime < limit:
+            path.unlink(missing_ok=True)
 
 
 def _owner_tag() -> str:
@@ -129,6 +150,7 @@ def upload():
     if upload_file is None or suffix not in UPLOAD_SUFFIXES:
         return render_template("census_upload.html", stage="form",
                                errors=[translate("upload_pick_file")]), 400
+    _sweep()
     token = secrets.token_hex(16)
     path = _staging() / f"{token}{suffix}"
     upload_file.save(path)
@@ -189,10 +211,14 @@ def _diffs(plan) -> list[dict]:
         diff, spec = plan.diffs[key], CATEGORIES[key]
         out.append({"key": key, "label": spec.label(language),
                     "new": [(record["code"], record.get("name")) for _row, record in diff.new],
-                    "changed": [(code, [(spec.by_key[name].label(language), form_value(b),
-                                         form_value(a)) for name, (b, a) in fields.items()])
+                    "changed": [(code, [(spec.by_key[name].label(language),
+                                         shown(b, spec.by_key[name]),
+                                         shown(a, spec.by_key[name]))
+                                        for name, (b, a) in fields.items()])
                                 for _row, code, fields in diff.changed],
-                    "unchanged": diff.unchanged, "removed": list(diff.removed)})
+                    "unchanged": diff.unchanged, "removed": list(diff.removed),
+                    "cleared": cleared_text(spec, diff.cleared, language)
+                    if diff.cleared else None})
     return out
 
 
@@ -229,7 +255,7 @@ def change_state(finding_id: int):
             scope = caller.ledger_scope(conn)
         findings.transition(get_ledger().engine, finding_id, request.form.get("state", ""),
                             actor=caller.actor, reason=request.form.get("reason"), scope=scope,
-                            algorithm=get_settings().audit_hash, request_id=caller.request_id)
+                            algorithm=get_settings().audit_chain, request_id=caller.request_id)
     except findings.FindingError as exc:
         status = 404 if exc.reason == "not_found" else 400
         if status == 404:

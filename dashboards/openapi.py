@@ -74,7 +74,8 @@ def _paths() -> dict:
         paths[f"/census/{key}"] = {
             "get": {"operationId": f"list_{key}", "summary": f"list {category.en}",
                     "parameters": [{"name": "page", "in": "query",
-                                    "schema": {"type": "integer", "minimum": 1}},
+                                    "schema": {"type": "integer", "minimum": 1,
+                                               "maximum": 10**9}},
                                    {"name": "per_page", "in": "query",
                                     "schema": {"type": "integer", "minimum": 1,
                                                "maximum": 1000}},
@@ -123,6 +124,28 @@ def _paths() -> dict:
     return paths
 
 
+#: Errors any operation may answer, in the one error shape: a request the API cannot take,
+#: no identity, a permission or department scope the caller lacks.
+COMMON_ERRORS = {"400": "bad request", "401": "no valid token or session",
+                 "403": "permission or department scope missing"}
+
+
+def _with_common_errors(paths: dict) -> dict:
+    """Declare the errors every operation can answer (and 404/413 where they apply)."""
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            responses = operation["responses"]
+            for status, text in COMMON_ERRORS.items():
+                responses.setdefault(status, _error(text))
+            if "{" in path:
+                responses.setdefault("404", _error("no such row"))
+            if method in ("post", "put", "patch"):
+                responses.setdefault("413", _error("request body too large"))
+    return paths
+
+
 def _ingest_path() -> dict:
     """A zone collector's delivery (``dashboards/zones.py``; record forms in ledger/zones.py)."""
     collector = {"type": "object", "required": ["member", "zone", "hostname", "version"],
@@ -155,6 +178,6 @@ def openapi_document() -> dict:
     return {"openapi": "3.1.0",
             "info": {"title": "Infra Ledger API (政务云网算力一本账): census, analyses and alerts",
                      "version": "1"},
-            "servers": [{"url": "/api/v1"}], "paths": _paths(),
+            "servers": [{"url": "/api/v1"}], "paths": _with_common_errors(_paths()),
             "security": [{"bearer": []}, {"session": [], "csrf": []}],
             "components": {"schemas": _schemas(), "securitySchemes": SECURITY}}

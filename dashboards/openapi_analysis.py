@@ -98,7 +98,7 @@ def paths(error) -> dict:
     comes from its identity (the document's security schemes)."""
     def query(name: str, schema: dict) -> dict:
         return {"name": name, "in": "query", "required": False, "schema": schema}
-    paging = [query("page", {"type": "integer", "minimum": 1}),
+    paging = [query("page", {"type": "integer", "minimum": 1, "maximum": 10**9}),
               query("per_page", {"type": "integer", "minimum": 1, "maximum": 1000}),
               query("department", {"type": "string"})]
     finding_id = {"name": "finding_id", "in": "path", "required": True,

@@ -140,7 +140,8 @@ def _figure(spec: ChartSpec, lines, end: float) -> dict:
     zone = get_settings().timezone
     title = translate(spec.title_key) if spec.title_key.startswith("chart_") else spec.title_key
     if spec.kind == "rate":
-        lines = [(label, figures.counter_rates(points)) for label, points in lines]
+        # The newest bucket is still filling: its rate would dip, so it is left out.
+        lines = [(label, figures.counter_rates(points[:-1])) for label, points in lines]
         lines = [(label, points) for label, points in lines if points]
     if spec.kind == "state":
         labels = {value: translate(key) for value, key in STATE_LABELS.items()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
+from ledger.census.audit import check_writer
 from ledger.db import Ledger
 from monitor.config import Settings
 from monitor.store import TimeSeriesStore, open_configured_store
@@ -14,8 +15,9 @@ EXTENSION = "infra_ledger"
 def init_app(app: Flask, settings: Settings, ledger: Ledger | None = None,
              store: TimeSeriesStore | None = None) -> None:
     """Attach the ledger and store (opened from settings unless handed in)."""
-    if ledger is None:
+    if ledger is None:   # the web tier alone (wsgi.py): its key must extend the change log
         ledger = Ledger(settings.ledger_url)
+        check_writer(ledger.engine, settings.audit_chain)
     if store is None:
         store = open_configured_store(settings, writer=False)
     app.extensions[EXTENSION] = {"settings": settings, "ledger": ledger, "store": store}

@@ -19,8 +19,8 @@ from ledger.census.snapshot import Scope
 from ledger.census.tables import TABLES, audit_record
 from ledger.models import Finding, ObservedAsset, ReconcilePair, UtilizationDay
 
-SEARCH_COLUMNS = ("hostname", "serial_number", "mgmt_ip", "natural_key", "source", "model",
-                  "instance_uuid", "mac")
+#: Columns a search looks in (the natural key holds the serial, instance UUID or MAC).
+SEARCH_COLUMNS = ("hostname", "serial_number", "mgmt_ip", "natural_key", "source", "model")
 PAIRED = ("matched", "mismatch", "suspect")
 
 
@@ -206,16 +206,22 @@ def twins(conn: Connection, category: str, declared_id: int) -> list[dict]:
     return [dict(row) for row in conn.execute(query).mappings()]
 
 
-def hosts_of(conn: Connection, observed: list[dict]) -> list[dict]:
-    """The observed hosts an observed instance runs on (its ``host`` attribute names one)."""
+def hosts_of(conn: Connection, observed: list[dict], scope: Scope) -> list[dict]:
+    """The observed hosts an observed instance runs on (its ``host`` attribute names one),
+    with the declared device reconciliation paired each with (to browse on to its data
+    center); a host another department owns is left out of a department's view."""
     names = sorted({str(item["attributes"].get("host")) for item in observed
                     if isinstance(item.get("attributes"), dict) and item["attributes"].get("host")})
     if not names:
         return []
-    table = ObservedAsset.__table__
-    return [dict(row) for row in conn.execute(
-        select(table.c.id, table.c.hostname, table.c.kind, table.c.data_center).where(
-            or_(table.c.hostname.in_(names), table.c.natural_key.in_(names)))).mappings()]
+    table, pairs = ObservedAsset.__table__, ReconcilePair.__table__
+    query = select(table.c.id, table.c.hostname, table.c.kind, table.c.data_center,
+                   table.c.department_id, pairs.c.department_id.label("declared_department_id"),
+                   pairs.c.declared_category, pairs.c.declared_code).join(
+        pairs, (pairs.c.observed_asset_id == table.c.id) & pairs.c.outcome.in_(PAIRED),
+        isouter=True).where(or_(table.c.hostname.in_(names), table.c.natural_key.in_(names)))
+    return [dict(row) for row in conn.execute(query).mappings() if scope.covers(
+        row["declared_department_id"] if row["declared_code"] else row["department_id"])]
 
 
 def roots(conn: Connection, scope: Scope) -> list[dict[str, Any]]:

@@ -21,6 +21,13 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK_KEY = 0x494C4447
 
 
+def page_offset(total: int, page: int, per_page: int) -> int | None:
+    """The OFFSET of page ``page`` (from 1), or None past the last row: a page number from a
+    request can be far larger than any OFFSET SQLite or PostgreSQL take."""
+    offset = (max(1, page) - 1) * per_page
+    return offset if offset < total else None
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and foreign keys."""
     if url.startswith("sqlite:///"):

@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import re
 import uuid
 from typing import Any, Iterable
 
@@ -22,6 +23,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 from ledger import i18n
 from ledger.census import audit
 from ledger.census.snapshot import Scope
+from ledger.db import page_offset
 from ledger.const import FINDING_STATES, TRANSITIONS
 from ledger.models import Finding
 
@@ -74,7 +76,11 @@ MESSAGES = {
                   "acknowledged or resolved"),
     "bad_transition": ("不能从“{before}”改为“{after}”", "cannot go from {before} to {after}"),
     "reason_required": ("解决或重新打开时必须填写原因", "a reason is required to resolve or reopen"),
+    "bad_reason": ("原因应为不超过 2000 个字符、不含控制字符的文本",
+                   "the reason must be text of at most 2000 characters without control "
+                   "characters"),
 }
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 i18n.register("findings", MESSAGES)
@@ -180,6 +186,8 @@ def transition(engine: Engine, finding_id: int, state: str, *, actor: str, reaso
     reason = (reason or "").strip() or None
     if state in ("resolved", "open") and not reason:
         raise FindingError("reason_required")
+    if reason is not None and (len(reason) > 2000 or _CONTROL.search(reason)):
+        raise FindingError("bad_reason")   # PostgreSQL text holds no NUL
     table = Finding.__table__
     with engine.begin() as conn:
         head = audit.lock_head(conn)
@@ -239,10 +247,20 @@ def page(conn: Connection, scope: Scope, *, page_number: int = 1, per_page: int 
          **filters: Any) -> tuple[list[dict], int]:
     """A page of findings as JSON objects, and the total."""
     statement = query(scope, **filters)
-    total = conn.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
-    rows = conn.execute(statement.limit(per_page).offset((page_number - 1) * per_page)).mappings()
+    table = Finding.__table__
+    total = conn.execute(statement.with_only_columns(func.count()).order_by(None)) \
+        .scalar_one()
+    offset = page_offset(total, page_number, per_page)
+    if offset is None:
+        return [], total
+    # Order and cut the narrow (id, last_seen) rows first, then read the page's rows whole:
+    # sorting every finding with its JSON details cost more than the rest of the page.
+    ids = list(conn.execute(statement.with_only_columns(table.c.id)
+                            .limit(per_page).offset(offset)).scalars())
+    rows = {row["id"]: row for row in conn.execute(
+        select(table).where(table.c.id.in_(ids))).mappings()} if ids else {}
     departments = _department_codes(conn)
-    return [as_json(row, departments) for row in rows], total
+    return [as_json(rows[id_], departments) for id_ in ids], total
 
 
 def listing(conn: Connection, scope: Scope, **filters: Any) -> list[dict]:

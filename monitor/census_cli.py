@@ -107,8 +107,10 @@ def _service(ledger, args, settings: Settings, language: str):
         try:
             with ledger.engine.connect() as conn:
                 Scope.for_department(conn, args.department)
-        except ScopeError as exc:
-            print(f"错误 (error): {exc}", file=sys.stderr)
+        except ScopeError:
+            from ledger.census.messages import message
+            print(message("unknown_department", language, code=args.department),
+                  file=sys.stderr)
             return None
     return CensusService(ledger.engine, department=args.department, language=language,
                          actor=getattr(args, "actor", None) or f"cli:{getpass.getuser()}",
@@ -140,6 +142,7 @@ def _progress() -> Callable[[str], None]:
 
 
 def _import(service, args, language: str) -> int:
+    from ledger.census.anchor import AuditKeyError
     from ledger.census.files import FileRejected, read_file
     from ledger.census.messages import message
     from ledger.census.service import CensusRejected
@@ -167,6 +170,10 @@ def _import(service, args, language: str) -> int:
     except CensusRejected as exc:
         _print_errors(exc.errors, language)
         return EXIT_REJECTED
+    except AuditKeyError as exc:   # nothing written: the change log could not be extended
+        print(f"{'导入失败（审计链密钥）' if language == 'zh' else 'import refused (chain key)'}: "
+              f"{exc}", file=sys.stderr)
+        return EXIT_REJECTED
     from ledger.census.report import print_diff
     print_diff(result.plan, sys.stdout, language=language, details=args.dry_run)
     if result.applied:
@@ -189,7 +196,7 @@ def _verify(ledger, settings: Settings, language: str) -> int:
 
     chain = settings.audit_chain
     with ledger.engine.connect() as conn:
-        result = verify(conn, chain=chain)
+        result = verify(conn, chain=chain, language=language)
     zh = language == "zh"
     for note in result.notes:
         print(f"{'注意' if zh else 'note'}: {note}")

@@ -10,6 +10,7 @@ demo listens on loopback only; ``monitor run`` stays the production entry.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import ipaddress
 import logging
 import os
@@ -22,6 +23,11 @@ EXIT_REFUSED = 2
 TEXT = {
     "zh": {"refused": "错误：演示只在本机回环地址上监听，拒绝 {host}（使用 127.0.0.1 或 ::1）",
            "building": "正在构建演示环境（数据目录 {dir}）……",
+           "census": {True: "已导入演示普查表", False: "普查表已在台账中，未重复导入"},
+           "polled": "已采集模拟设备 {ok}/{total} 台（其中一台 UPS 按设计不应答）",
+           "history": "已写入 30 天演示历史：{samples} 个样本，{days} 天日汇总",
+           "analyses": "对账：一致 {matched}，不一致 {mismatch}，漏报 {undeclared}，未发现 {missing}，"
+                       "疑似失联 {suspect}，待核对 {conflict}",
            "accounts": "演示账户（仅限演示数据，每次启动重新生成口令）：",
            "head": ("账户", "角色", "口令", "动态口令密钥"),
            "totp": "管理员须输入动态口令：用上列密钥添加到身份验证器应用（或 oathtool --totp -b 密钥）。",
@@ -31,6 +37,12 @@ TEXT = {
     "en": {"refused": "error: the demo listens on loopback only; refusing {host} (use 127.0.0.1 "
                       "or ::1)",
            "building": "Building the demo estate (data directory {dir}) ...",
+           "census": {True: "Demo census imported",
+                      False: "The census is in the ledger already; not imported again"},
+           "polled": "Polled {ok}/{total} simulated devices (one UPS is silent by design)",
+           "history": "Wrote 30 days of demo history: {samples} samples, {days} daily summaries",
+           "analyses": "Reconciled: matched {matched}, mismatch {mismatch}, undeclared "
+                       "{undeclared}, missing {missing}, suspect {suspect}, conflict {conflict}",
            "accounts": "Demo accounts (demo data only; new passwords at every start):",
            "head": ("account", "role", "password", "TOTP key"),
            "totp": "Administrators need a one-time code: add the key above to an authenticator "
@@ -101,6 +113,7 @@ def _serve(args: argparse.Namespace, data_dir: Path, text: dict) -> int:
     from monitor.demo import demo_settings, fill
     from monitor.demo.agents import DemoAgents
     from monitor.scheduler import Monitor
+    from monitor.service import attach_alerts
     from monitor.store import open_configured_store
     with DemoAgents(data_dir / "demo-agents") as agents:
         settings = demo_settings(data_dir, agent_port=agents.port, web_port=args.port)
@@ -108,11 +121,14 @@ def _serve(args: argparse.Namespace, data_dir: Path, text: dict) -> int:
         ledger = Ledger(settings.ledger_url)
         store = open_configured_store(settings)
         try:
-            result = fill(settings, ledger, store)
+            result = fill(settings, ledger, store, progress=lambda step, **figures: print(
+                _step(text, step, figures), flush=True))
+            raise_alerts(ledger, store, settings, first_time=result.census_imported)
             print_accounts(result.accounts, args.lang, text)
             app = create_app({"SETTINGS": settings, "LEDGER": ledger, "STORE": store})
             server = waitress.create_server(app, host=args.host, port=args.port, threads=8)
             monitor = Monitor(settings, ledger, store)
+            attach_alerts(monitor, settings, ledger, store)
             monitor.start()
             try:
                 host = f"[{args.host}]" if ":" in args.host else args.host
@@ -131,6 +147,13 @@ def _serve(args: argparse.Namespace, data_dir: Path, text: dict) -> int:
     return 0
 
 
+def _step(text: dict, step: str, figures: dict) -> str:
+    """One line of progress: the step's sentence with its figures."""
+    if step == "census":
+        return "  " + text["census"][figures["imported"]]
+    return "  " + text[step].format(**figures)
+
+
 def _on_host(settings, host: str):
     import dataclasses
     return dataclasses.replace(settings, web_host=host)
@@ -147,3 +170,19 @@ def print_accounts(accounts, language: str, text: dict) -> None:
         print(f"  {account.username:<15} {role:<16} {account.password:<22} "
               f"{account.totp_secret or '-'}    # {label}")
     print(text["totp"], flush=True)
+
+
+def raise_alerts(ledger, store, settings, *, first_time: bool) -> dict:
+    """Evaluate the demo's alert rules once, so alerts exist before the scheduler runs them;
+    the first time, a maintenance silence on the core switch's CPU alert too."""
+    from alerts import silences
+    from alerts.config import parse_alerts
+    from alerts.engine import AlertEngine
+    evaluation = AlertEngine(settings, parse_alerts(settings), ledger.engine, store).evaluate()
+    if first_time:
+        now = dt.datetime.now(dt.timezone.utc)
+        silences.create(ledger.engine, matchers=['alertname="cpu_busy"',
+                                                 'target="sw-core-01"'],
+                        starts_at=now, ends_at=now + dt.timedelta(days=7), created_by="demo",
+                        comment="核心交换机扩容割接（演示）")
+    return {"firing": evaluation.changes.firing, "failed": evaluation.failed}

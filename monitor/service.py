@@ -18,6 +18,8 @@ from typing import IO, Callable, Iterator
 
 from collectors.base import Collector
 from core.observation import STATUS_OK, STATUS_PARTIAL, Observation
+from ledger.census.anchor import AuditKeyError
+from ledger.census.audit import check_writer
 from ledger.db import Ledger
 from monitor.config import Settings, TargetConfig
 from monitor.config_zone import DEFAULT_ZONE
@@ -60,6 +62,8 @@ def _opened(settings: Settings, with_ledger: bool = True) -> Iterator[tuple[Ledg
     with data_dir_lock(settings.data_dir):
         ledger = Ledger(settings.ledger_url) if with_ledger else None
         try:
+            if ledger is not None:   # a key that cannot extend the change log stops the start
+                check_writer(ledger.engine, settings.audit_chain)
             store = open_configured_store(settings)
         except BaseException:
             if ledger is not None:
@@ -101,7 +105,7 @@ def run_all(settings: Settings) -> int:
             finally:
                 server.close()
                 monitor.stop()
-    except AlreadyRunning as exc:
+    except (AlreadyRunning, AuditKeyError) as exc:
         print(f"错误 (error): {exc}", file=sys.stderr)
         return 1
     return 0
@@ -138,7 +142,7 @@ def run_scheduler(settings: Settings, zone: str | None = None,
             monitor.stop()
             if monitor.assignment is not None:
                 monitor.assignment.leave()
-    except AlreadyRunning as exc:
+    except (AlreadyRunning, AuditKeyError) as exc:
         print(f"错误 (error): {exc}", file=sys.stderr)
         return 1
     return 0
@@ -223,6 +227,9 @@ def poll_targets(settings: Settings, names: list[str], stream: IO[str] = sys.std
     except AlreadyRunning as exc:
         print(f"错误 (error): {exc}; the running scheduler polls on schedule, or stop it to "
               "poll now", file=sys.stderr)
+        return 1
+    except AuditKeyError as exc:
+        print(f"错误 (error): {exc}", file=sys.stderr)
         return 1
     failed = 0
     for name, obs in polled.items():

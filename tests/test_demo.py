@@ -158,6 +158,7 @@ def test_one_account_per_audience_each_signs_in(demo):
         assert (account["totp"] is not None) == account["role"].endswith("_admin"), name
         sign_in(demo, name)
     assert any("仅限演示数据" in line for line in demo.output)
+    assert any("已导入演示普查表" in line for line in demo.output)
 
 
 def test_every_planted_discrepancy_shows_in_the_apis(demo):
@@ -205,6 +206,16 @@ def test_every_planted_discrepancy_shows_in_the_apis(demo):
     assert systems["IS03"]["overdue"]
     networks = {n["code"]: n for n in migration["networks"]}
     assert networks["NET01"]["overdue"] and networks["NET01"]["evidence"]["devices_answering"]
+
+
+def test_alerts_fire_from_the_demo_rules(demo):
+    operator = sign_in(demo, "demo-operator")
+    answer = operator.get(f"{demo.base}/api/v1/alerts?per_page=1000", timeout=60)
+    assert answer.status_code == 200
+    names = {item["labels"]["alertname"] for item in answer.json()["items"]}
+    assert {"ledger_findings", "cpu_busy"} <= names, names
+    silences = operator.get(f"{demo.base}/api/v1/silences", timeout=60).json()["items"]
+    assert any("sw-core-01" in str(item["matchers"]) for item in silences)
 
 
 def test_the_data_officer_sees_the_police_and_its_sub_departments_only(demo):
@@ -264,6 +275,8 @@ def test_each_audience_opens_its_pages_in_chromium(demo, chromium, username):
         assert response.status == 200 and text in page.content(), (username, path)
         if username == "demo-officer":
             assert "DEV-DC01-CORE" not in page.content()
+        page.goto(f"{demo.base}{path}{'&' if '?' in path else '?'}lang=en")
+        assert page.locator("html").get_attribute("lang").startswith("en"), username
         assert errors == []
     finally:
         context.close()
@@ -281,6 +294,7 @@ def test_ctrl_c_stops_what_it_started_and_a_rerun_gives_the_same_estate(demo):
     assert not [c.pid for c in children if c.is_running() and c.status() != "zombie"]
 
     demo.start()
+    assert any("未重复导入" in line for line in demo.output)
     finance = sign_in(demo, "demo-finance")
     after = finance.get(f"{demo.base}/api/v1/reconciliation", timeout=60).json()["summary"]
     assert after == before

@@ -28,6 +28,7 @@ from pathlib import Path
 from sqlalchemy import Connection, event
 
 from ledger.census.const import AUDIT_ALGORITHMS
+from ledger.census.messages import message
 
 UTC = dt.timezone.utc
 KEYED_PREFIX = "hmac-"
@@ -127,7 +128,8 @@ def write_checkpoint(path: Path, key: bytes, seq: int, head_hash: str,
         os.close(fd)
 
 
-def read_checkpoints(path: Path, key: bytes | None) -> tuple[list[Checkpoint], list[str]]:
+def read_checkpoints(path: Path, key: bytes | None,
+                     language: str = "en") -> tuple[list[Checkpoint], list[str]]:
     """The checkpoints whose signature holds, and a problem per line that does not."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -142,11 +144,10 @@ def read_checkpoints(path: Path, key: bytes | None) -> tuple[list[Checkpoint], l
             seq, head_hash, time, mac = (int(item["seq"]), str(item["hash"]),
                                          str(item["time"]), str(item["mac"]))
         except (ValueError, KeyError, TypeError):
-            problems.append(f"checkpoint {path} line {number}: unreadable")
+            problems.append(message("checkpoint_unreadable", language, path=path, line=number))
             continue
         if key is None or not hmac.compare_digest(mac, _signature(key, seq, head_hash, time)):
-            problems.append(f"checkpoint {path} line {number}: signature does not match the "
-                            "chain key (forged, damaged or another key)")
+            problems.append(message("checkpoint_forged", language, path=path, line=number))
             continue
         found.append(Checkpoint(number, seq, head_hash, time))
     return found, problems

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, select, update
 
 from ledger.census.anchor import (KEYED_PREFIX, AuditChain, AuditKeyError,
                                   checkpoint_on_commit, digest, read_checkpoints)
+from ledger.census.messages import message
 from ledger.census.rowcheck import CensusReplay
 from ledger.census.tables import audit_head, audit_record
 
@@ -87,6 +88,7 @@ def append(conn: Connection, head: tuple[int, str], actor: Actor, changes: Itera
     with the new head checkpointed when the transaction commits)."""
     chain = AuditChain.of(algorithm)
     key, algorithm = chain.key(create=True), chain.record_algorithm
+    _check_writer(conn, head, key)
     seq, prev = head
     time = (now or dt.datetime.now(UTC)).astimezone(UTC)
     rows = []
@@ -108,6 +110,38 @@ def append(conn: Connection, head: tuple[int, str], actor: Actor, changes: Itera
         if key is not None:
             checkpoint_on_commit(conn, chain, key, (seq, prev))
     return seq, prev
+
+
+def _check_writer(conn: Connection, head: tuple[int, str], key: bytes | None) -> None:
+    """Refuse to extend a keyed chain without its key or with another one.
+
+    An unkeyed record after keyed ones, or one under a different key, would read as
+    tampering at the next ``audit verify``; a writer that would produce one (a caller that
+    passed the algorithm name instead of ``settings.audit_chain``, a process with its own
+    ``<data_dir>/audit.key``) fails now instead, with the reason."""
+    if head[0] == 0:
+        return
+    row = conn.execute(select(audit_record).where(audit_record.c.seq == head[0])) \
+        .mappings().one_or_none()
+    if row is None or not row["algorithm"].startswith(KEYED_PREFIX):
+        return
+    if key is None:
+        raise AuditKeyError(f"the change log is keyed (record {head[0]}) and this writer has "
+                            "no chain key: pass settings.audit_chain, not the hash name")
+    if digest(row["algorithm"], _payload(dict(row)), key) != row["hash"]:
+        raise AuditKeyError(f"this process's chain key did not write record {head[0]}: every "
+                            "process of one ledger must share ledger.audit_key")
+
+
+def check_writer(engine, chain: AuditChain | str) -> None:
+    """Raise AuditKeyError now if this process could not extend the chain (at start, so a
+    misconfigured key stops the service instead of failing its first write)."""
+    chain = AuditChain.of(chain)
+    with engine.connect() as conn:
+        head = conn.execute(select(audit_head.c.seq, audit_head.c.hash)
+                            .where(audit_head.c.id == 1)).one_or_none()
+        if head is not None:
+            _check_writer(conn, (head.seq, head.hash), chain.key(create=True))
 
 
 def list_records(conn: Connection, *, object_types: Iterable[str] | None = None,
@@ -163,8 +197,8 @@ def _records(conn: Connection) -> Iterator[dict]:
 class _Verifier:
     """One pass over the chain, against the key and the checkpoints."""
 
-    def __init__(self, chain: AuditChain | None, limit: int) -> None:
-        self.limit, self.problems, self.notes = limit, [], []
+    def __init__(self, chain: AuditChain | None, limit: int, language: str) -> None:
+        self.limit, self.problems, self.notes, self.language = limit, [], [], language
         self.key, self.key_error = None, "no chain key"
         try:
             self.key = chain.key() if chain else None
@@ -172,12 +206,15 @@ class _Verifier:
             self.key_error = str(exc)
         self.checkpoints, self.last_checkpoint = {}, None
         if chain is not None and chain.checkpoints is not None:
-            found, problems = read_checkpoints(chain.checkpoints, self.key)
+            found, problems = read_checkpoints(chain.checkpoints, self.key, language)
             self.problems += problems
             self.checkpoints = {c.seq: c for c in found}
             self.last_checkpoint = max(found, key=lambda c: c.seq, default=None)
         self.unkeyed = 0
         self.keyed_from: int | None = None
+
+    def say(self, key: str, **params) -> None:
+        self.problems.append(message(key, self.language, **params))
 
     def full(self) -> bool:
         return len(self.problems) >= self.limit
@@ -185,15 +222,14 @@ class _Verifier:
     def check(self, row: dict, expected_seq: int, prev: str) -> None:
         seq = row["seq"]
         if seq != expected_seq:
-            self.problems.append(f"records {expected_seq}..{seq - 1} are missing")
+            self.say("audit_missing", first=expected_seq, last=seq - 1)
         if row["prev_hash"] != prev:
-            self.problems.append(f"record {seq}: does not follow the record before it")
+            self.say("audit_unlinked", seq=seq)
         keyed = row["algorithm"].startswith(KEYED_PREFIX)
         if keyed and self.keyed_from is None:
             self.keyed_from = seq
         elif not keyed and self.keyed_from is not None:
-            self.problems.append(f"record {seq}: unkeyed after keyed record "
-                                 f"{self.keyed_from} (chain rewritten without the key)")
+            self.say("audit_downgraded", seq=seq, keyed=self.keyed_from)
         self.unkeyed += not keyed
         if keyed and self.key is None:
             return
@@ -202,32 +238,28 @@ class _Verifier:
         except ValueError as exc:
             computed = f"({exc})"
         if computed != row["hash"]:
-            self.problems.append(f"record {seq}: content does not match its hash (edited)")
+            self.say("audit_edited", seq=seq)
         checkpoint = self.checkpoints.get(seq)
         if checkpoint is not None and checkpoint.hash != row["hash"]:
-            self.problems.append(f"record {seq}: differs from the checkpoint of "
-                                 f"{checkpoint.time} (chain rewritten)")
+            self.say("audit_checkpoint_differs", seq=seq, time=checkpoint.time)
 
     def finish(self, last_seq: int) -> None:
         last = self.last_checkpoint
         if last is not None and last.seq > last_seq:
-            self.problems.append(f"the chain ends at record {last_seq}, the checkpoint of "
-                                 f"{last.time} saw {last.seq} records (records removed from "
-                                 "the end: truncated or rewound)")
+            self.say("audit_truncated", last=last_seq, time=last.time, seq=last.seq)
         if self.keyed_from is not None and self.key is None:
-            self.problems.append(f"records from {self.keyed_from} are keyed and cannot be "
-                                 f"checked: {self.key_error}")
+            self.say("audit_no_key", seq=self.keyed_from, reason=self.key_error)
         if self.unkeyed and self.keyed_from is not None:
-            self.notes.append(f"{self.unkeyed} record(s) before record {self.keyed_from} "
-                              "predate the chain key (hashed without it)")
+            self.notes.append(message("audit_pre_key", self.language, count=self.unkeyed,
+                                      seq=self.keyed_from))
 
 
 def verify(conn: Connection, *, chain: AuditChain | None = None, census: bool = True,
-           limit_problems: int = 100) -> VerifyResult:
+           limit_problems: int = 100, language: str = "en") -> VerifyResult:
     """Recompute the whole chain and compare it with the stored hashes, the head, and
     (with ``chain``) the key and the checkpoints; with ``census`` also replay it against
     the census tables."""
-    check, replay = _Verifier(chain, limit_problems), CensusReplay()
+    check, replay = _Verifier(chain, limit_problems, language), CensusReplay()
     expected_seq, prev, count = 1, GENESIS, 0
     for row in _records(conn):
         count += 1
@@ -240,13 +272,12 @@ def verify(conn: Connection, *, chain: AuditChain | None = None, census: bool = 
     head = conn.execute(select(audit_head.c.seq, audit_head.c.hash)
                         .where(audit_head.c.id == 1)).one_or_none()
     if head is None:
-        problems.append("the audit head is missing")
+        check.say("audit_no_head")
     elif not check.full() and (head.seq != expected_seq - 1 or head.hash != prev):
-        problems.append(f"the head says {head.seq} records ending in {head.hash[:12]}…, the "
-                        f"log ends at {expected_seq - 1} with {prev[:12]}… (records removed "
-                        "from the end or head edited)")
+        check.say("audit_head_mismatch", head_seq=head.seq, head_hash=head.hash[:12],
+                  last=expected_seq - 1, last_hash=prev[:12])
     check.finish(expected_seq - 1)
     if census and not check.full():
-        problems += replay.differences(conn, limit_problems - len(problems))
+        problems += replay.differences(conn, limit_problems - len(problems), language)
     return VerifyResult(records=count, head_hash=prev, problems=problems[:limit_problems],
                         notes=check.notes, checkpoints=len(check.checkpoints))

@@ -24,7 +24,7 @@ from ledger.census import csvfile, xlsx
 from ledger.census.fields import CATEGORIES, Category, category_for_sheet
 from ledger.census.limits import DEFAULT, Limits
 from ledger.census.messages import file_reason, message
-from ledger.census.planner import InputSheet
+from ledger.census.planner import InputSheet, clip
 from ledger.census.template import CSV_TRIGGERS
 from ledger.census.values import WAN
 
@@ -74,11 +74,11 @@ def _resolve_headers(path: str, sheet: str, category: Category, first: list,
             continue
         field_key = index.get(_label_key(str(chosen if chosen not in (None, "") else label)))
         if field_key is None:
-            raise FileRejected(path, f"{sheet}: " + message("unknown_column", language,
-                                                             column=f"{letter} {label}"))
+            raise FileRejected(path, f"{clip(sheet)}: " + message(
+                "unknown_column", language, column=f"{letter} {clip(label)}"))
         if field_key in seen:
-            raise FileRejected(path, f"{sheet}: " + message("duplicate_column", language,
-                                                             column=f"{letter} {label}"))
+            raise FileRejected(path, f"{clip(sheet)}: " + message(
+                "duplicate_column", language, column=f"{letter} {clip(label)}"))
         seen[field_key] = letter
         if label is not None and "万元" in str(label):
             units[field_key] = WAN
@@ -169,7 +169,8 @@ def _read_xlsx(path: Path, language: str, progress, limits: Limits) -> list[Inpu
         raise FileRejected(str(path), str(exc)) from None
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, CalamineError,
             ElementTree.ParseError, RuntimeError, NotImplementedError) as exc:
-        raise FileRejected(str(path), message("corrupt", language, detail=exc)) from None
+        raise FileRejected(str(path), message("corrupt", language,
+                                              detail=clip(exc, 200))) from None
 
 
 def _read_worksheet(path: Path, ws, language: str, progress) -> InputSheet | None:
@@ -178,7 +179,7 @@ def _read_worksheet(path: Path, ws, language: str, progress) -> InputSheet | Non
         return None
     category = category_for_sheet(title)
     if category is None:
-        raise FileRejected(str(path), f"{title}: " + message("unknown_sheet", language))
+        raise FileRejected(str(path), f"{clip(title)}: " + message("unknown_sheet", language))
     # Rows one at a time, never the whole sheet as lists. iter_rows starts at row 1 but at
     # the first used column, so the columns before it are put back: indexes are positions.
     pad = [""] * ws.start[1] if ws.start else []
@@ -248,7 +249,8 @@ def _read_csv(path: Path, wanted: str | None, language: str, limits: Limits) -> 
     except csvfile.EncodingRefused as exc:
         raise FileRejected(str(path), str(exc)) from None
     except csv.Error as exc:
-        raise FileRejected(str(path), message("corrupt", language, detail=exc)) from None
+        raise FileRejected(str(path), message("corrupt", language,
+                                              detail=clip(exc, 200))) from None
     except ValueError as exc:   # past the limits
         if isinstance(exc, FileRejected):
             raise

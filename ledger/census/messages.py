@@ -93,9 +93,49 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reader_failed": ("读取文件时超出资源限制或读取程序异常退出（{detail}），文件可能过大或已损坏",
                       "reading the file exceeded its resource limits or the reader failed "
                       "({detail}); the file may be too large or corrupt"),
-    "control_char": ("含控制字符 {char}", "holds the control character {char}"),
     "not_found": ("记录不存在", "no such row"),
+    "unknown_department": ("错误：没有编号为 {code} 的部门", "error: no department with code {code}"),
     "code_fixed": ("编号不能修改", "a row's code cannot change"),
+    # Verifying the change log (audit verify, /audit).
+    "audit_missing": ("第 {first}..{last} 条记录缺失", "records {first}..{last} are missing"),
+    "audit_unlinked": ("第 {seq} 条记录与前一条不衔接",
+                       "record {seq}: does not follow the record before it"),
+    "audit_downgraded": ("第 {seq} 条记录在带密钥的第 {keyed} 条之后却未带密钥（链被无密钥改写）",
+                         "record {seq}: unkeyed after keyed record {keyed} (chain rewritten "
+                         "without the key)"),
+    "audit_edited": ("第 {seq} 条记录内容与其哈希不符（被修改）",
+                     "record {seq}: content does not match its hash (edited)"),
+    "audit_checkpoint_differs": ("第 {seq} 条记录与 {time} 的检查点不符（链被改写）",
+                                 "record {seq}: differs from the checkpoint of {time} (chain "
+                                 "rewritten)"),
+    "audit_truncated": ("日志止于第 {last} 条，而 {time} 的检查点记录了 {seq} 条（末尾记录被删除："
+                        "清空或回拨）", "the chain ends at record {last}, the checkpoint of "
+                        "{time} saw {seq} records (records removed from the end: truncated or "
+                        "rewound)"),
+    "audit_no_key": ("自第 {seq} 条起的记录带密钥，无法校验：{reason}",
+                     "records from {seq} are keyed and cannot be checked: {reason}"),
+    "audit_pre_key": ("第 {seq} 条之前的 {count} 条记录早于链密钥（未带密钥）",
+                      "{count} record(s) before record {seq} predate the chain key (hashed "
+                      "without it)"),
+    "audit_no_head": ("审计链头缺失", "the audit head is missing"),
+    "audit_head_mismatch": ("链头记录为 {head_seq} 条、以 {head_hash}… 结尾，日志实际止于第 {last} "
+                            "条 {last_hash}…（末尾记录被删除或链头被修改）", "the head says "
+                            "{head_seq} records ending in {head_hash}…, the log ends at {last} "
+                            "with {last_hash}… (records removed from the end or head edited)"),
+    "checkpoint_unreadable": ("检查点 {path} 第 {line} 行无法读取",
+                              "checkpoint {path} line {line}: unreadable"),
+    "checkpoint_forged": ("检查点 {path} 第 {line} 行的签名与链密钥不符（伪造、损坏或另一把密钥）",
+                          "checkpoint {path} line {line}: signature does not match the chain "
+                          "key (forged, damaged or another key)"),
+    "row_not_logged": ("{category} {code}：表中存在，但变更日志中从未创建（绕过应用写入）",
+                       "{category} {code}: in the table, never created in the change log "
+                       "(written outside the application)"),
+    "row_edited": ("{category} {code}：{field} 在表中为 {now}，变更日志中为 {was}（绕过应用修改）",
+                   "{category} {code}: {field} is {now} in the table, {was} in the change log "
+                   "(edited outside the application)"),
+    "row_deleted": ("{category} {code}：变更日志中存在，表中缺失（绕过应用删除）",
+                    "{category} {code}: in the change log, missing from the table (deleted "
+                    "outside the application)"),
     # Progress of an import (stderr).
     "progress_read": ("已读取 {path}", "read {path}"),
     "progress_cells": ("已检查单元格", "checked cells"),

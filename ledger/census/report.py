@@ -6,15 +6,19 @@ from typing import IO
 
 from ledger.census.fields import CATEGORIES
 from ledger.census.planner import Plan
-from ledger.census.values import to_cell, to_json
+from ledger.census.values import readable, to_json
 
 
 def _show(spec, value, language: str) -> str:
     """A value as the caller reads it: choice labels and 是/否 in the caller's language."""
     if value is None:
         return "∅"
-    return str(to_cell(spec, value, language) if spec.kind in ("choice", "bool")
-               else to_json(spec, value))
+    return str(readable(spec, to_json(spec, value), language))
+
+
+def cleared_text(category, cleared: dict[str, int], language: str) -> str:
+    """How many filled values blank cells clear, per field, and how to keep them."""
+    return _cleared(category, cleared, language).strip()
 
 
 def _cleared(category, cleared: dict[str, int], language: str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from ledger.census.fields import CATEGORIES
+from ledger.census.messages import message
 from ledger.census.values import to_json
 
 
@@ -41,31 +42,34 @@ class CensusReplay:
             else:
                 state[key] = after
 
-    def differences(self, conn: Connection, limit: int = 100) -> list[str]:
-        """One line per census row whose table content the change log does not explain."""
+    def differences(self, conn: Connection, limit: int = 100,
+                    language: str = "en") -> list[str]:
+        """One line per census row whose table content the change log does not explain
+        (categories and fields by key in English, by label in Chinese)."""
         from ledger.census.snapshot import Scope, Snapshot
 
         snapshot = Snapshot(conn, Scope.everything())
         problems: list[str] = []
         for key, category in CATEGORIES.items():
             logged = self.rows[key]
+            named = category.label(language) if language == "zh" else key
+
+            def say(reason: str, code: str, **params) -> None:
+                problems.append(message(reason, language, category=named, code=code, **params))
             for code, record in snapshot.rows[key].records.items():
                 stored = {f.key: to_json(f, record[f.key]) for f in category.fields
                           if record[f.key] is not None}
                 expected = logged.get(code)
                 if expected is None:
-                    problems.append(f"{key} {code}: in the table, never created in the change "
-                                    "log (written outside the application)")
+                    say("row_not_logged", code)
                     continue
                 for field in category.fields:
                     was, now = expected.get(field.key), stored.get(field.key)
                     if was != now:
-                        problems.append(f"{key} {code}: {field.key} is {now!r} in the table, "
-                                        f"{was!r} in the change log (edited outside the "
-                                        "application)")
+                        say("row_edited", code, was=repr(was), now=repr(now),
+                            field=field.label(language) if language == "zh" else field.key)
             for code in logged.keys() - snapshot.rows[key].records.keys():
-                problems.append(f"{key} {code}: in the change log, missing from the table "
-                                "(deleted outside the application)")
+                say("row_deleted", code)
             if len(problems) >= limit:
                 break
         return problems[:limit]

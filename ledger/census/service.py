@@ -22,6 +22,7 @@ from ledger.census.snapshot import Scope, Snapshot
 from ledger.census.tables import TABLES
 from ledger.census.values import InvalidValue, parse
 from ledger.census.writer import PlanWriter
+from ledger.db import page_offset
 
 
 class CensusRejected(Exception):
@@ -195,8 +196,11 @@ class CensusService:
                 pattern = f"%{search}%"
                 query = query.where(or_(table.c.code.ilike(pattern), table.c.name.ilike(pattern)))
             total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+            offset = page_offset(total, page, per_page)
+            if offset is None:
+                return [], total
             rows = conn.execute(query.order_by(table.c.id).limit(per_page)
-                                .offset((page - 1) * per_page)).mappings().all()
+                                .offset(offset)).mappings().all()
             return self._records(conn, category, rows), total
 
     def _filter(self, conn, spec, table, raw):

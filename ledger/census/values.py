@@ -83,9 +83,10 @@ def parse(spec: Field, raw, *, unit: decimal.Decimal | None = None):
         return None
     if isinstance(raw, (list, tuple, dict, set)):
         raise InvalidValue("not_scalar")   # never stored as its repr ("['a']")
-    control = _CONTROL.search(raw) if isinstance(raw, str) else None
-    if control:   # PostgreSQL text cannot hold NUL, and no census value needs one
-        raise InvalidValue("control_char", char=f"U+{ord(control[0]):04X}")
+    if isinstance(raw, str) and _CONTROL.search(raw):
+        # Whatever the field's kind: PostgreSQL text cannot hold NUL, no encoder takes a
+        # lone surrogate, and no census value needs either.
+        raise InvalidValue("invisible")
     return _PARSERS[spec.kind](spec, raw, unit)
 
 
@@ -270,6 +271,16 @@ def to_cell(spec: Field, value, language: str = "zh"):
     if spec.kind == "bool":
         return ("是" if value else "否") if language == "zh" else ("yes" if value else "no")
     return value
+
+
+def readable(spec: Field, value, language: str = "zh"):
+    """``value`` (typed or JSON) as a person reads it: choice labels and 是/否 (yes/no) in
+    ``language``; other values unchanged. Used wherever values are shown, never stored."""
+    if value is None or spec.kind not in ("choice", "bool"):
+        return value
+    if spec.kind == "choice" and value not in CHOICE_LABELS[spec.choices]:
+        return value   # a key no longer offered, in an old change record
+    return to_cell(spec, value, language)
 
 
 def to_json(spec: Field, value):

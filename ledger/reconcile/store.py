@@ -23,6 +23,7 @@ from ledger import findings
 from ledger.census import audit
 from ledger.census.snapshot import Scope
 from ledger.const import RECONCILE_KINDS
+from ledger.db import page_offset
 from ledger.estate import (CodeBook, Departments, declared_rows, observed_rows,
                            target_states)
 from ledger.models import AnalysisRun, Finding, ObservedAsset, ReconcilePair
@@ -184,8 +185,10 @@ def list_pairs(conn: Connection, scope: Scope, *, outcome: str | None = None, pa
     if outcome:
         query = query.where(table.c.outcome == outcome)
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = conn.execute(query.order_by(table.c.id).limit(per_page)
-                        .offset((page - 1) * per_page)).all()
+    offset = page_offset(total, page, per_page)
+    if offset is None:
+        return [], total
+    rows = conn.execute(query.order_by(table.c.id).limit(per_page).offset(offset)).all()
     states = _states(conn, [fp for row in rows for fp in finding_fingerprints(row)])
     departments = CodeBook.load(conn, "department")
     return [_pair_json(row, states, departments) for row in rows], total

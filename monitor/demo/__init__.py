@@ -15,6 +15,9 @@ directory changes nothing it need not):
    finance department then retires its idle spare server (idle investment reclaimed);
 6. creates one account per audience with a new password (printed by the command).
 
+The demo's alert rules are in its settings (:data:`ALERTS`); the command, which sits above
+the alert engine, evaluates them once after the build (``monitor.demo_cli.raise_alerts``).
+
 The SNMP agents must be answering at ``settings``' targets during :func:`fill`;
 :func:`build_demo` starts and stops them around it.
 """
@@ -25,12 +28,11 @@ import dataclasses
 import datetime as dt
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from core.observation import Fact
 from ledger.census.files import read_file
 from ledger.census.service import CensusService
 from ledger.census.tables import TABLES
@@ -64,6 +66,21 @@ TARGETS = {
 }
 SILENT_TARGET = "ups-dc03"
 POLL_SECONDS = 60
+#: The demo's alert rules; its one receiver has no integration, so nothing is ever sent.
+ALERTS = {
+    "rules": [
+        {"name": "target_down", "kind": "target_state", "state": "down", "for": "1m",
+         "severity": "critical",
+         "summary": {"zh": "采集目标 {target} 无响应：{status}",
+                     "en": "Target {target} is down: {status}"}},
+        {"name": "cpu_busy", "kind": "threshold", "measurement": "cpu", "field": "usage_percent",
+         "agg": "mean", "window": "30m", "op": ">", "value": 20, "severity": "warning"},
+        {"name": "ledger_findings", "kind": "ledger_event", "severity": "info",
+         "findings": ["undeclared", "missing", "suspect", "conflict", "migration_overdue",
+                      "network_overdue", "dc_still_active"]}],
+    "route": {"receiver": "demo", "group_by": ["alertname", "department"]},
+    "receivers": [{"name": "demo"}],
+}
 
 
 @dataclasses.dataclass
@@ -91,7 +108,7 @@ def demo_settings(data_dir: str | Path, *, agent_port: int, web_port: int = 8080
                                     "community": community, "retries": 0 if silent else 1,
                                     "request_timeout": 2 if silent else 10}})
     raw: dict[str, Any] = {"web": {"host": "127.0.0.1", "port": web_port, "timezone": ZONE},
-                           "scheduler": {"jitter": 0}, "targets": targets}
+                           "scheduler": {"jitter": 0}, "targets": targets, "alerts": ALERTS}
     if ledger_url:
         raw["ledger"] = {"url": ledger_url}
     return parse_settings(raw, "(demo)", data_dir=str(data_dir))
@@ -114,17 +131,24 @@ def build_demo(data_dir: str | Path, *, ledger_url: str | None = None,
 
 
 def fill(settings: Settings, ledger: Ledger, store, *, now: dt.datetime | None = None,
-         hasher=None) -> DemoResult:
-    """Every build step on an open ledger and store (agents answering)."""
+         hasher=None, progress: Callable[..., None] | None = None) -> DemoResult:
+    """Every build step on an open ledger and store (agents answering). ``progress`` is
+    called after each step with its name and figures (see ``monitor.demo_cli.TEXT``)."""
     from monitor.scheduler import Monitor
+    report = progress or (lambda step, **figures: None)
     now = now or dt.datetime.now(UTC)
     zone = ZoneInfo(settings.timezone)
     imported = import_census(ledger, settings, now.astimezone(zone).date())
+    report("census", imported=imported)
     record_generated(ledger, now)
     polled = Monitor(settings, ledger, store).poll_once()
+    report("polled", ok=sum(o.status in ("ok", "partial") for o in polled.values()),
+           total=len(polled))
     samples = backfill(store, settings, now)
     days = summarize_history(ledger, store, settings, now)
+    report("history", samples=samples, days=days)
     analyses = run_analyses(ledger, settings, first_time=imported)
+    report("analyses", **analyses["reconcile"])
     accounts = ensure_accounts(identity_service(ledger.engine, settings, hasher))
     return DemoResult(settings, accounts, imported, {n: o.status for n, o in polled.items()},
                       samples, days, analyses)
@@ -139,7 +163,7 @@ def import_census(ledger: Ledger, settings: Settings, today: dt.date) -> bool:
     path = settings.data_dir / "demo-census.xlsx"
     write_workbook(path, census(today))
     result = CensusService(ledger.engine, actor=ACTOR,
-                           algorithm=settings.audit_hash).apply(read_file(path))
+                           algorithm=settings.audit_chain).apply(read_file(path))
     _LOGGER.info("Demo census imported from %s: %s", path, result)
     return True
 
@@ -171,7 +195,7 @@ def backfill(store, settings: Settings, now: dt.datetime) -> int:
         device = devices.get(target.options["community"])
         if device is not None:
             written += history.write(store, history.device_samples(
-                device, target.name, dict(target.tags), times, zone))
+                device, target.name, dict(target.tags), times))
     written += history.write(store, history.platform_samples(times, zone))
     # Rolling a month up drops a raw partition a day: one line each is noise here.
     quiet = logging.getLogger("monitor.store.embedded")
@@ -201,7 +225,7 @@ def summarize_history(ledger: Ledger, store, settings: Settings, now: dt.datetim
 def run_analyses(ledger: Ledger, settings: Settings, *, first_time: bool) -> dict[str, Any]:
     """Reconciliation, idle and migration; the first time, one idle server is reclaimed."""
     from ledger.analyses import run_daily
-    policy, algorithm = settings.analysis, settings.audit_hash
+    policy, algorithm = settings.analysis, settings.audit_chain
     result = run_daily(ledger.engine, policy, algorithm=algorithm)
     if first_time:
         CensusService(ledger.engine, actor="财政厅数据专员（演示）", algorithm=algorithm).update(
@@ -210,4 +234,4 @@ def run_analyses(ledger: Ledger, settings: Settings, *, first_time: bool) -> dic
     return result
 
 
-__all__ = ["DemoResult", "build_demo", "demo_settings", "fill", "Fact"]
+__all__ = ["DemoResult", "build_demo", "demo_settings", "fill"]

@@ -54,7 +54,7 @@ def new_password() -> str:
 def identity_service(engine, settings, hasher=None) -> IdentityService:
     """The identity service on the demo's ledger, as the web app builds it."""
     options = {"hasher": hasher} if hasher is not None else {}
-    return IdentityService(engine, policy=settings.security.policy, algorithm=settings.audit_hash,
+    return IdentityService(engine, policy=settings.security.policy, algorithm=settings.audit_chain,
                            box=SecretBox(load_or_create_key(settings.security.key_file)),
                            **options)
 

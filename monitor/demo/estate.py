@@ -201,6 +201,7 @@ class Host:
     memory_gib: int
     cpu_percent: float
     gpus: int = 0
+    accelerator: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,11 +214,13 @@ class Platform:
     data_center: str
     hosts: tuple[Host, ...]
     vms: tuple[Vm, ...]
+    storage_tib: tuple[int, ...] = ()     # datastores' capacity
 
 
-def _hosts(prefix, count, vendor, model, cpu, sockets, cores, threads, memory, busy, gpus=0):
+def _hosts(prefix, count, vendor, model, cpu, sockets, cores, threads, memory, busy, gpus=0,
+           accelerator=None):
     return tuple(Host(f"{prefix}-{n:02d}", vendor, model, cpu, sockets, cores, threads, memory,
-                      busy + 4 * n, gpus) for n in range(1, count + 1))
+                      busy + 4 * n, gpus, accelerator) for n in range(1, count + 1))
 
 
 PLATFORMS: tuple[Platform, ...] = (
@@ -225,7 +228,9 @@ PLATFORMS: tuple[Platform, ...] = (
         *_hosts("cp01-kp", 4, "Huawei", "TaiShan 200 (Model 2280)", "Kunpeng 920-6426", 2, 128,
                 128, 512, 38),
         *_hosts("cp01-hg", 2, "Sugon", "H620-G30", "Hygon C86 7285 32-core Processor", 2, 64,
-                128, 512, 31, gpus=4),
+                128, 512, 31),
+        *_hosts("cp01-ai", 2, "Huawei", "Atlas 800 (Model 9000)", "Kunpeng 920-5250", 4, 192,
+                192, 1024, 55, gpus=8, accelerator="Ascend 910B"),
         *_hosts("cp01-ft", 2, "Great Wall", "擎天 EF860", "Phytium S2500", 2, 128, 128, 256, 22),
     ), (
         Vm("zwfw-web-01", "D01", 8, 16, 42, 55, "VM-IS01-WEB1", "IS01", annual_cost=36000),
@@ -238,14 +243,14 @@ PLATFORMS: tuple[Platform, ...] = (
         Vm("test-k8s-01", "D01", 16, 32, 25, 40),
         Vm("test-k8s-02", "D01", 16, 32, 23, 41),
         Vm("tmp-bigdata-01", "D05", 32, 128, 30, 66),
-    )),
+    ), (300, 300, 120)),
     Platform("cloud-cp02", "CP02", "D02", "DC01",
              _hosts("cp02-esx", 3, "Inspur", "NF5280M5", "Intel(R) Xeon(R) Gold 6248R CPU @ "
-                    "3.00GHz", 2, 48, 96, 768, 40), (
+                    "3.00GHz", 2, 48, 96, 768, 40, gpus=2, accelerator="NVIDIA Tesla T4"), (
                  Vm("sp-app-01", "D02", 16, 32, 48, 61, "VM-IS06-APP1", "IS06", annual_cost=60000),
                  Vm("sp-app-02", "D02", 16, 32, 44, 58, "VM-IS06-APP2", "IS06", annual_cost=60000),
                  Vm("jg-query-test", "D0201", 8, 16, 19, 35),
-             )),
+             ), (80,)),
 )
 
 
@@ -289,13 +294,18 @@ def _resources() -> list[dict]:
 
 
 def platform_facts(platform: Platform) -> list[Fact]:
-    """The platform's hosts and instances as a vSphere collector reports them."""
+    """The platform's hosts, datastores and instances as a vSphere collector reports them."""
     facts = [Fact("hypervisor", {"serial_number": serial(h), "machine_uuid": uid(h.name),
                                  "hostname": h.name}, {
         "vendor": h.vendor, "model": h.model, "cpu_model": h.cpu_model,
         "cpu_sockets": h.sockets, "cpu_cores": h.cores, "cpu_threads": h.threads,
         "memory_bytes": h.memory_gib * GIB, "gpus": h.gpus or None, "power_state": "poweredOn",
-        "demo": True}) for h in platform.hosts]
+        "processors": [{"type": "GPU", "model": h.accelerator}] * h.gpus, "demo": True})
+        for h in platform.hosts]
+    facts += [Fact("datastore", {"resource_id": f"{platform.code}-ds-{n:02d}"}, {
+        "name": f"{platform.code.lower()}-ds-{n:02d}", "type": "vsan",
+        "capacity_bytes": tib * 1024 * GIB, "free_bytes": tib * 1024 * GIB * 2 // 5,
+        "demo": True}) for n, tib in enumerate(platform.storage_tib, start=1)]
     for n, vm in enumerate(platform.vms):
         host = platform.hosts[n % len(platform.hosts)]
         facts.append(Fact("instance", {"instance_uuid": uid(vm.name), "hostname": vm.name}, {

@@ -1,7 +1,9 @@
 """Thirty days of generated history for the demo, written into the store as demo data.
 
-Every series is tagged ``demo=true``. Values follow a working day (busy from nine to six
-local time, quieter at weekends) around each resource's mean, with a deterministic ripple,
+Every series is tagged ``demo=true``. SNMP targets' history follows what their agents
+answer (a daily CPU swing, steady traffic); the clouds' values follow a working day (busy
+from nine to six local time, quieter at weekends) around each resource's mean, with a
+deterministic ripple,
 so the daily summaries, idle detection and rightsizing have a month to judge. The series
 are the ones the collectors write (``cpu``, ``storage``, ``interface`` of an SNMP target;
 ``vm`` and ``hypervisor`` of a cloud), so charts and summaries read them unchanged.
@@ -16,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from core.observation import Sample
 from monitor.demo.estate import GIB, PLATFORMS, uid
-from monitor.demo.recordings import Device
+from monitor.demo.recordings import Device, cpu_load
 
 DAYS = 30
 #: Seconds between generated points (the history's "poll interval").
@@ -43,16 +45,17 @@ def timestamps(now: dt.datetime, days: int = DAYS, step: int = STEP) -> list[int
     return list(range(end - days * 86400, end + 1, step))
 
 
-def device_samples(device: Device, target: str, tags: dict[str, str], times: list[int],
-                   zone: ZoneInfo) -> Iterator[Sample]:
-    """CPU, memory and interface traffic of one SNMP target."""
+def device_samples(device: Device, target: str, tags: dict[str, str], times: list[int]
+                   ) -> Iterator[Sample]:
+    """CPU, memory and interface traffic of one SNMP target, as its agent answers them
+    (so the live series carry on where the history ends)."""
     base = {**tags, **DEMO_TAG, "target": target}
     phase = sum(map(ord, target)) % 17
     for ts in times:
         ns = ts * 1_000_000_000
+        ripple = 1 + 0.05 * math.sin(ts / 977 + phase)
         yield Sample("cpu", {**base, "cpu": "cpu-total"},
-                     {"usage_percent": round(min(99.0, load(ts, device.cpu_percent, zone,
-                                                            phase)), 2)}, ns)
+                     {"usage_percent": round(cpu_load(device, ts) * ripple, 2)}, ns)
         yield Sample("storage", {**base, "index": "1", "type": "ram", "descr": "RAM"},
                      {"used_percent": round(device.memory_percent *
                                             (1 + 0.03 * math.sin(ts / 7001 + phase)), 2)}, ns)
@@ -60,10 +63,8 @@ def device_samples(device: Device, target: str, tags: dict[str, str], times: lis
             if not iface.rx_bytes_per_second:
                 continue
             yield Sample("interface", {**base, "ifindex": str(index), "ifname": iface.name}, {
-                "rx_bytes_per_second": round(load(ts, iface.rx_bytes_per_second, zone,
-                                                  phase + index), 1),
-                "tx_bytes_per_second": round(load(ts, iface.tx_bytes_per_second, zone,
-                                                  phase + index + 1), 1)}, ns)
+                "rx_bytes_per_second": round(iface.rx_bytes_per_second * ripple, 1),
+                "tx_bytes_per_second": round(iface.tx_bytes_per_second * ripple, 1)}, ns)
 
 
 def platform_samples(times: list[int], zone: ZoneInfo) -> Iterator[Sample]:

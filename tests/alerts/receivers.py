@@ -220,11 +220,17 @@ class MailServer:
                 data.password.decode() == server.password
             return AuthResult(success=ok, handled=False)
 
+        self.hold = threading.Event()
+        self.hold.set()
+
         class Handler:
             async def handle_DATA(self, _server, session, envelope):  # noqa: N802
+                import asyncio
                 server.messages.append({"from": envelope.mail_from, "to": envelope.rcpt_tos,
                                         "data": envelope.content, "tls": bool(
                                             session.ssl), "auth": session.authenticated})
+                while not server.hold.is_set():     # the final reply waits (a sender dies)
+                    await asyncio.sleep(0.05)
                 return "250 Message accepted for delivery"
 
         from tests.servers import free_port
@@ -238,6 +244,7 @@ class MailServer:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.hold.set()
         self.controller.stop()
 
 

@@ -209,3 +209,54 @@ def test_a_flood_is_grouped_rate_limited_and_summarized(ledger, tmp_path, chat, 
     assert "另有 1480 条未列出" in text and len(text) < 8000
     statuses = [row["status"] for row in outbox(ledger.engine)]
     assert statuses.count("merged") == groups and statuses.count("sent") == 1
+
+
+def test_old_resolved_alerts_and_settled_notifications_are_pruned(ledger, tmp_path,
+                                                                   embedded_store):
+    from alerts.config import parse_alerts
+    from alerts.engine import AlertEngine
+    from ledger.alert_tables import alert
+    from tests.alerts.helpers import settings_with
+    settings = settings_with(tmp_path, section(group_wait="0s"), ledger.url)
+    config = parse_alerts(settings)
+    fire(ledger.engine, T0, {DISK: [{"target": "a"}, {"target": "b"}]})
+    tick(ledger.engine, config, T0)
+    fire(ledger.engine, later(60), {DISK: [{"target": "b"}]})          # a resolves
+    with ledger.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alert_outbox SET status = 'sent'")
+    engine = AlertEngine(settings, config, ledger.engine, embedded_store)
+    assert engine.prune(later(89 * 86400)) == 0
+    assert engine.prune(later(91 * 86400)) == 1 + 2 + 1     # a, its 2 events, the message
+    with ledger.engine.connect() as conn:
+        left = conn.execute(alert.select()).mappings().all()
+    left = [row["labels"] for row in left]
+    assert [labels["target"] for labels in left] == ["b"]   # still firing: kept
+
+
+def test_one_scheduler_at_a_time_records_and_dispatches(pg_url, tmp_path, embedded_store):
+    """Several central schedulers may run the engine; on PostgreSQL an advisory lock lets
+    one record and dispatch while the others skip the tick."""
+    from sqlalchemy import text
+
+    from alerts.config import parse_alerts
+    from alerts.engine import ADVISORY_KEY, AlertEngine
+    from ledger.db import Ledger
+    from ledger.status import set_runtime_stats
+    from tests.alerts.helpers import settings_with
+    ledger = Ledger(pg_url)
+    try:
+        with ledger.session() as session:
+            set_runtime_stats(session, {"spool_depth_samples": 50.0}, T0)
+            session.commit()
+        settings = settings_with(tmp_path, {**section(group_wait="0s"), "rules": [
+            {"name": "spool", "kind": "health", "metric": "spool_depth_samples", "op": ">",
+             "value": 1}]}, ledger.url)
+        engine = AlertEngine(settings, parse_alerts(settings), ledger.engine, embedded_store)
+        with ledger.engine.begin() as other:       # another scheduler holds the lock
+            other.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_KEY})
+            assert engine.evaluate(T0).changes.firing == 0
+            assert engine.dispatch(T0).notifications == 0
+        assert engine.evaluate(T0).changes.firing == 1
+        assert engine.dispatch(T0).notifications == 1
+    finally:
+        ledger.close()

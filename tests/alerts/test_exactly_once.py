@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -88,3 +89,44 @@ def test_kill_mid_delivery_sends_nothing_twice(ledger_url, tmp_path, chat):
     assert sorted(r[0] for r in rows) == ["sent"] * 6
     unconfirmed = [r for r in rows if r[1] is not None and not r[1]]
     assert len(unconfirmed) == 1 and "not sent again" in unconfirmed[0][2]
+
+
+def test_kill_while_the_mail_server_holds_its_reply(tmp_path, mail):
+    """The same over SMTP: the server has the whole message when the sender dies."""
+    import email
+    import email.policy
+
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    ledger = Ledger(url)
+    with ledger.session() as session:
+        set_runtime_stats(session, {m: 500.0 for m in METRICS}, dt.datetime.now(dt.timezone.utc))
+        session.commit()
+    ledger.close()
+    rules = [{"name": f"{metric}_high", "kind": "health", "metric": metric, "op": ">",
+              "value": 10} for metric in METRICS]
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"ledger": {"url": url}, "targets": [], "alerts": {
+        "rules": rules, "route": {"receiver": "ops", "group_by": ["alertname"],
+                                  "group_wait": "0s"},
+        "receivers": [{"name": "ops", "email": [{
+            "to": ["noc@example.gov.cn"], "from": "alerts@example.gov.cn",
+            "smarthost": f"127.0.0.1:{mail.port}", "username": mail.user,
+            "password": "env:TEST_SMTP_PASSWORD", "ca_file": str(mail.cert)}]}]}}),
+        encoding="utf-8")
+    env = {**os.environ, "TEST_SMTP_PASSWORD": mail.password}
+    mail.hold.clear()
+    first = run(config, tmp_path / "data", env)
+    deadline = time.monotonic() + 60
+    while not mail.messages:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.communicate(timeout=30)
+    mail.hold.set()
+    second = run(config, tmp_path / "data", env)
+    _, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err
+    subjects = collections.Counter(
+        email.message_from_bytes(m["data"], policy=email.policy.default)["Subject"]
+        for m in mail.messages)
+    assert subjects == collections.Counter({f"[告警:1] {m}_high": 1 for m in METRICS})

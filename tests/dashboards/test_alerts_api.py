@@ -139,3 +139,13 @@ def test_pages(app, estate):
     assert "台账发现：漏报资产 host-DEPB" in own
     assert "host-DEPA" not in own and "srv-DEPA" not in own
     assert officer.get("/silences").status_code == 403
+
+
+def test_a_bad_alerts_section_stops_the_web_tier_at_start(tmp_path):
+    from dashboards import create_app
+    from monitor.config import ConfigError, parse_settings
+    settings = parse_settings({"alerts": {"rules": [{"name": "x", "kind": "nope"}]}},
+                              "/etc/infra-ledger/config.yaml", data_dir=str(tmp_path))
+    with pytest.raises(ConfigError) as caught:
+        create_app({"SETTINGS": settings})
+    assert caught.value.key == "alerts.rules[0].kind"

@@ -136,6 +136,33 @@ def test_officer_edits_a_row_and_acknowledges_a_finding(chromium, served):
         context.close()
 
 
+def test_officer_uploads_a_workbook_after_its_dry_run(chromium, served, tmp_path):
+    from ledger.census.template import write_workbook
+    base, ledger, _estate, _settings = served
+    service = CensusService(ledger.engine, department="D002")
+    data = service.export(["device"])
+    data["device"][1]["rack"] = "B-07"
+    code = data["device"][1]["code"]
+    write_workbook(tmp_path / "d002.xlsx", data)
+    context, page, errors = page_of(chromium)
+    try:
+        sign_in(page, base, "officer")
+        page.goto(f"{base}/census?category=device")
+        page.click("#upload")
+        page.set_input_files("#file", str(tmp_path / "d002.xlsx"))
+        page.click("#preview")
+        page.wait_for_selector("#dry-run")
+        summary = page.locator(".diff-summary[data-category=device]").inner_text()
+        assert summary.startswith("新增 0，变更 1") and code in page.content()
+        assert service.get("device", code)["rack"] is None        # not written yet
+        page.click("#confirm")
+        page.wait_for_selector("#applied")
+        assert service.get("device", code)["rack"] == "B-07"
+        assert errors == []
+    finally:
+        context.close()
+
+
 def test_leadership_screen_fits_a_large_display(chromium, served):
     base, ledger, _estate, settings = served
     context, page, errors = page_of(chromium, 1920, 1080)

@@ -17,10 +17,13 @@ from sqlalchemy import select
 
 from dashboards import create_app
 from ledger.census.fields import CATEGORIES
+from ledger.alert_tables import alert, alert_silence
 from ledger.census.tables import TABLES
 from ledger.db import Ledger
 from ledger.models import Finding, ObservedAsset
+from ledger.reports import KINDS as REPORT_KINDS
 from monitor.demo import build_demo
+from monitor.demo_cli import raise_alerts
 from monitor.store import open_configured_store
 from tests.dashboards.users import FAST_HASHER, login
 
@@ -32,6 +35,7 @@ def demo(tmp_path_factory):
     result = build_demo(data, hasher=FAST_HASHER)
     ledger = Ledger(result.settings.ledger_url)
     store = open_configured_store(result.settings)
+    result.analyses["alerts"] = raise_alerts(ledger, store, result.settings, first_time=True)
     app = create_app({"SETTINGS": result.settings, "LEDGER": ledger, "STORE": store,
                       "PASSWORD_HASHER": FAST_HASHER})
     yield app, result
@@ -46,15 +50,17 @@ def values(app, result) -> dict[str, list]:
         codes = {key: list(conn.execute(select(TABLES[key].c.code)).scalars())
                  for key in CATEGORIES}
         findings = list(conn.execute(select(Finding.id)).scalars())
+        alerts = list(conn.execute(select(alert.c.id)).scalars())
+        silences = list(conn.execute(select(alert_silence.c.id)).scalars())
         assets = list(conn.execute(select(ObservedAsset.id)).scalars())
     today = dt.date.today()
-    return {"category": list(CATEGORIES), "codes": codes, "fmt": ["xlsx", "csv"],
+    return {"category": list(CATEGORIES), "codes": codes, "fmt": ["xlsx", "csv", "pdf"],
             "name": [t.name for t in result.settings.targets],
             "username": [a.username for a in result.accounts], "token_id": [1],
             "filename": ["style.css"], "finding_id": findings, "asset_id": assets,
             "department": codes["department"],
-            "report": ["utilization", "idle", "findings", "compute"], "alert_id": [1],
-            "month": [f"{today:%Y-%m}", f"{today.replace(day=1) - dt.timedelta(days=1):%Y-%m}"]}
+            "month": [f"{today:%Y-%m}", f"{today.replace(day=1) - dt.timedelta(days=1):%Y-%m}"],
+            "alert_id": alerts, "silence_id": silences, "report": list(REPORT_KINDS)}
 
 
 def urls(app, result) -> list[str]:
@@ -113,6 +119,7 @@ def test_the_demo_devices_are_identified_by_the_real_collector(demo):
                     "sw-ruijie": ("Ruijie", "switch"), "ups-dc01": ("Huawei", "ups"),
                     "bmc-rs-db01": ("Huawei", "server"), "ups-dc03": ("Kehua", "ups")}
     assert result.samples > 100_000 and result.summary_days == 30
+    assert result.analyses["alerts"]["firing"] > 0 and not result.analyses["alerts"]["failed"]
 
 
 def test_the_same_estate_on_postgresql(demo, pg_url, tmp_path):

@@ -42,6 +42,10 @@ def test_a_new_target_gets_a_fitted_range_and_finer_interval():
     assert start == end - 600 and interval == 10.0
     assert figures.pick_interval(86400, 300, end - 2 * 86400, end) == (end - 86400, 300)
     assert figures.pick_interval(86400, 300, None, end) == (end - 86400, 300)
+    # Three hours in a week's chart: 180 s buckets (three 60 s polls each), not 181 s.
+    assert figures.pick_interval(7 * 86400, 3600, end - 3 * 3600 - 60, end) == \
+        (end - 3 * 3600 - 60, 300)
+    assert figures.pick_interval(7 * 86400, 3600, end - 3 * 3600, end)[1] == 180
 
 
 def test_line_chart_marks_few_points_and_names_the_zone():

@@ -3,12 +3,14 @@ in the caller's language, never a 500 or an HTML page; on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 
 import pytest
 
-from dashboards.resources import get_settings
+from dashboards.resources import get_ledger, get_settings
+from ledger import findings
 from tests.ledger.census.builders import filled_workbook
 from tests.ledger.census.hostile import sheet_xml, write_xlsx
 
@@ -46,7 +48,7 @@ def test_a_nul_byte_anywhere_is_refused(loaded, where):
         response = loaded.post("/api/v1/census/device", json={
             "code": "DEV\x0009", "name": "x", "department": "D001", "device_type": "switch",
             "status": "in_use"})
-        assert "U+0000" in json.dumps(response.json, ensure_ascii=False)
+        assert "不可见字符" in json.dumps(response.json, ensure_ascii=False)
         error_reason(response, 400)
         return
     path = {"path": "/api/v1/census/device/DEV%0001", "query": "/api/v1/census/device?q=%00",
@@ -129,3 +131,28 @@ def test_an_uploaded_bomb_is_refused_and_the_server_goes_on(loaded, tmp_path):
         "file": (io.BytesIO(bomb), "bomb.xlsx")}, content_type="multipart/form-data")
     assert "1048576" in error_reason(response, 400)
     assert loaded.get("/api/v1/census/device/DEV01").status_code == 200
+
+
+def test_numbers_past_what_the_database_holds_are_refused(loaded):
+    error_reason(loaded.get("/api/v1/findings/2147483648"), 404)
+    error_reason(loaded.post("/api/v1/findings/99999999999999999999999/state",
+                             json={"state": "acknowledged"}), 404)
+    for path in ("/api/v1/census/device?page=10000000000000000000000",
+                 "/api/v1/findings?page=10000000000000000000000",
+                 "/api/v1/reconciliation?page=10000000000000000000000"):
+        error_reason(loaded.get(path), 400)
+
+
+def test_a_nul_byte_in_a_finding_reason_is_refused(loaded, app):
+    with app.app_context():
+        engine = get_ledger().engine
+    with engine.begin() as conn:
+        findings.sync(conn, frozenset({"undeclared"}), [findings.Found(
+            kind="undeclared", fingerprint="fp-nul", details={}, department_id=None)],
+            now=dt.datetime.now(dt.timezone.utc))
+    finding = loaded.get("/api/v1/findings").json["items"][0]["id"]
+    for reason in ("fixed\x00", "x" * 2001):
+        response = loaded.post(f"/api/v1/findings/{finding}/state",
+                               json={"state": "resolved", "reason": reason})
+        assert "控制字符" in error_reason(response, 400)
+    assert loaded.get(f"/api/v1/findings/{finding}").json["state"] == "open"

@@ -9,7 +9,6 @@ import pyotp
 import pytest
 
 from bench.estate import fill
-from ledger.census.fields import CATEGORIES
 from ledger.models import ObservedAsset
 from tests.dashboards.users import field, login, make_token, make_user
 
@@ -44,10 +43,10 @@ def route_urls(app, ledger, estate) -> list[str]:
              "cloud_resource": estate.instances[:2], "information_system": ["IS-D001"],
              "data_center": ["DC01"], "cloud_platform": ["CP01"],
              "dedicated_network": ["NET01"], "region": ["R15"]}
-    values = {"name": estate.targets, "fmt": ["xlsx", "csv"], "username": ["all"],
+    values = {"name": estate.targets, "fmt": ["xlsx", "csv", "pdf"], "username": ["all"],
               "token_id": [1], "filename": ["style.css"], "finding_id": [1, 2],
-              "asset_id": asset_ids, "category": list(codes),
-              "report": ["utilization", "idle", "findings", "compute"], "alert_id": [1]}
+              "asset_id": asset_ids, "category": list(codes), "alert_id": [1],
+              "report": ["utilization", "idle", "findings", "compute"]}
     out = []
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods:
@@ -139,6 +138,9 @@ def test_upload_shows_the_dry_run_diff_before_confirming(app, estate, tmp_path):
     data = service.export(["device"])
     data["device"][0]["status"] = "idle"
     changed = data["device"][0]["code"]
+    filled = next(f for f in ("vendor", "model", "hostname", "rack", "remarks")
+                  if data["device"][0].get(f))
+    data["device"][0][filled] = None                                 # a blank cell clears it
     path = tmp_path / "mine.xlsx"
     write_workbook(path, data)
     officer = officer_of(app, "D002")
@@ -147,11 +149,17 @@ def test_upload_shows_the_dry_run_diff_before_confirming(app, estate, tmp_path):
         "csrf_token": csrf, "file": (path.open("rb"), "mine.xlsx")},
         content_type="multipart/form-data").get_data(as_text=True)
     assert "新增 0，变更 1" in preview and changed in preview
+    assert "使用状态: 在用 → 闲置" in preview                          # labels, not keys
+    label = CATEGORIES["device"].by_key[filled].zh
+    assert f'id="cleared-device">将清空已填写的值：{label} 1 条' in preview
     assert service.get("device", changed)["status"] == "in_use"     # nothing written yet
     done = officer.post("/census/upload", data={"csrf_token": csrf,
                                                 "token": field(preview, "token")})
     assert done.status_code == 200 and 'id="applied"' in done.get_data(as_text=True)
     assert service.get("device", changed)["status"] == "idle"
+    row = officer.get(f"/census/device/{changed}").get_data(as_text=True)
+    assert 'data-field="status">闲置<' in row
+    assert "使用状态: 在用 → 闲置" in row[row.index('id="history"'):]
     again = officer.post("/census/upload", data={"csrf_token": csrf,
                                                  "token": field(preview, "token")})
     assert again.status_code == 400                                  # used once
@@ -221,3 +229,22 @@ def test_graph_goes_down_and_up_with_declared_beside_observed(app, estate, every
     instance = estate.instances[0]
     page = client.get(f"/graph/cloud_resource/{instance}").get_data(as_text=True)
     assert 'id="hosts"' in page and "srv-0" in page
+    # On from the instance to its host's declared device, and up to its data center.
+    assert '/graph/device/DEV000000">srv-0</a>' in page
+    assert "/graph/data_center/DC02" in client.get("/graph/device/DEV000000").get_data(
+        as_text=True)
+    # VM000001 (D002) runs on srv-1 of D002; a D003 officer never sees either.
+    assert "srv-1" in officer_of(app, "D002").get("/graph/cloud_resource/VM000001").get_data(
+        as_text=True)
+    other = officer_of(app, "D003", "officer3")
+    assert other.get("/graph/cloud_resource/VM000001").status_code == 404
+    # Moved onto D003's srv-2, the host disappears from D002's view of its own instance.
+    ledger = app.extensions["infra_ledger"]["ledger"]
+    table = ObservedAsset.__table__
+    with ledger.engine.begin() as conn:
+        conn.execute(table.update().where(table.c.hostname == "vm-1").values(
+            attributes={"host": "srv-2", "os": "Kylin V10"}))
+    page = officer_of(app, "D002", "officer2").get("/graph/cloud_resource/VM000001")
+    assert "srv-2" not in page.get_data(as_text=True) and "DEV000002" not in \
+        page.get_data(as_text=True)
+    assert "srv-2" in client.get("/graph/cloud_resource/VM000001").get_data(as_text=True)

@@ -93,17 +93,16 @@ def observe_and_reconcile(app) -> None:
     """Each department's target reports a host of its own (undeclared) and its declared
     cloud resource with other figures (a mismatch); then every analysis runs, so the
     reconciliation, findings, compute and migration routes hold every department's rows."""
-    from ledger.census.tables import TABLES
+    from ledger.census.service import CensusService
 
     ledger = app.extensions["infra_ledger"]["ledger"]
     settings = app.extensions["infra_ledger"]["settings"]
     now = dt.datetime.now(dt.timezone.utc)
     uuids = {d: f"00000000-0000-4000-8000-{d.encode().hex():0>12}" for d in DEPARTMENTS}
-    table = TABLES["cloud_resource"]
-    with ledger.engine.begin() as conn:
-        for dept, instance in uuids.items():
-            conn.execute(table.update().where(table.c.code == f"VM-{dept}")
-                         .values(instance_id=instance, vcpu=8))
+    census = CensusService(ledger.engine, algorithm=settings.audit_chain)
+    for dept, instance in uuids.items():   # through the application, so the chain holds it
+        census.update("cloud_resource", f"VM-{dept}", {"instance_id": instance, "vcpu": 8},
+                      partial=True)
     with ledger.session() as session:
         for dept, instance in uuids.items():
             record_facts(session, source=f"src-{dept}", collector="host", seen_at=now,

@@ -22,6 +22,10 @@ REPO = Path(__file__).resolve().parents[2]
      "导出失败: {tmp}/no/such/dir/x.xlsx: 所在目录不存在"),
     (["census", "template", "{tmp}/no/such/dir/t.xlsx"],
      "导出失败: {tmp}/no/such/dir/t.xlsx: 所在目录不存在"),
+    (["census", "export", "{tmp}/x.xlsx", "--department", "D999"],
+     "错误：没有编号为 D999 的部门"),
+    (["census", "export", "{tmp}/x.xlsx", "--department", "D999", "--lang", "en"],
+     "error: no department with code D999"),
     (["check-config", "--config", "{tmp}/missing.yaml"],
      "{tmp}/missing.yaml: (file): 无法读取：文件不存在 (cannot read: no such file)"),
 ])

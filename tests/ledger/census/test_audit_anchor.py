@@ -6,13 +6,14 @@ they drop the append-only guards, then truncate, rewind, rewrite or edit census 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 from sqlalchemy import select, text
 
 from ledger.census import audit
-from ledger.census.anchor import AuditChain, digest
+from ledger.census.anchor import AuditChain, AuditKeyError, digest
 from ledger.census.files import read_file
 from ledger.census.service import CensusService
 from ledger.census.tables import audit_record
@@ -46,6 +47,11 @@ def _drop_guards(conn) -> None:
             conn.execute(text(f"DROP TRIGGER {name}"))
 
 
+def _unanchored(chain: AuditChain) -> AuditChain:
+    """The same key without its checkpoints: what the database alone can tell."""
+    return AuditChain(chain.algorithm, chain.key_ref)
+
+
 def _problems(ledger, chain) -> list[str]:
     with ledger.engine.connect() as conn:
         return audit.verify(conn, chain=chain).problems
@@ -72,8 +78,8 @@ def test_truncate_is_refused_then_detected(imported, chain):
         conn.execute(text("TRUNCATE audit_record" if conn.dialect.name == "postgresql"
                           else "DELETE FROM audit_record"))
         conn.execute(text("UPDATE audit_head SET seq = 0, hash = :h"), {"h": audit.GENESIS})
-    with imported.engine.connect() as conn:
-        assert audit.verify(conn, census=False).problems == []   # without the anchor: "fine"
+    with imported.engine.connect() as conn:   # the key and the head alone: "fine"
+        assert audit.verify(conn, chain=_unanchored(chain), census=False).problems == []
     problems = _problems(imported, chain)
     assert any("ends at record 0, the checkpoint" in p and "truncated or rewound" in p
                for p in problems), problems
@@ -86,7 +92,7 @@ def test_rewinding_the_head_is_detected(imported, chain):
         conn.execute(text("DELETE FROM audit_record WHERE seq > 10"))
         conn.execute(text("UPDATE audit_head SET seq = 10, hash = :h"), {"h": tenth})
     with imported.engine.connect() as conn:
-        assert audit.verify(conn, census=False).problems == []
+        assert audit.verify(conn, chain=_unanchored(chain), census=False).problems == []
     assert any("ends at record 10" in p for p in _problems(imported, chain))
 
 
@@ -111,8 +117,9 @@ def test_a_wholly_rewritten_chain_is_detected(imported, chain, algorithm, key):
     with imported.engine.begin() as conn:
         _drop_guards(conn)
         _rewrite(conn, algorithm, key)
-    with imported.engine.connect() as conn:
-        assert audit.verify(conn, census=False).problems == []   # self-consistent
+    if key is None:
+        with imported.engine.connect() as conn:
+            assert audit.verify(conn, census=False).problems == []   # self-consistent
     problems = _problems(imported, chain)
     assert any("record 16: differs from the checkpoint" in p for p in problems), problems
     if key:
@@ -164,7 +171,22 @@ def test_unkeyed_records_before_the_key_and_downgrades(ledger, tmp_path, chain):
     assert result.problems == []
     assert result.notes == ["3 record(s) before record 4 predate the chain key (hashed "
                             "without it)"]
-    CensusService(ledger.engine).apply(book[2:3])                    # a writer without key
+    with pytest.raises(AuditKeyError, match="no chain key: pass settings.audit_chain"):
+        CensusService(ledger.engine).apply(book[2:3])                # a writer without key
+    other = AuditChain("sha256", f"file:{tmp_path / 'other.key'}", create_key=True)
+    with pytest.raises(AuditKeyError, match="must share ledger.audit_key"):
+        CensusService(ledger.engine, algorithm=other).apply(book[2:3])
+    assert _problems(ledger, chain) == []                            # nothing was written
+    with ledger.engine.begin() as conn:                              # a forger's append
+        head = conn.execute(text("SELECT seq, hash FROM audit_head")).one()
+        row = {"seq": head.seq + 1, "time": dt.datetime.now(dt.timezone.utc), "actor": "x",
+               "batch_id": "b", "request_id": None, "action": "create",
+               "object_type": "note", "object_key": "n", "changes": {},
+               "algorithm": "sha256", "prev_hash": head.hash}
+        row["hash"] = digest("sha256", audit._payload(row))
+        conn.execute(audit_record.insert(), row)
+        conn.execute(text("UPDATE audit_head SET seq = :s, hash = :h"),
+                     {"s": row["seq"], "h": row["hash"]})
     assert any("unkeyed after keyed record 4" in p for p in _problems(ledger, chain))
 
 
@@ -187,3 +209,38 @@ def test_cli_verify_with_the_default_key_and_checkpoints(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "audit chain BROKEN" in out and "truncated or rewound" in out
     assert "device DEV01: in the table, never created in the change log" in out
+    assert main(["audit", "verify", "--data-dir", str(data)]) == 1
+    out = capsys.readouterr().out
+    assert "审计链校验失败" in out and "（末尾记录被删除：清空或回拨）" in out
+    assert "设备 DEV01：表中存在，但变更日志中从未创建（绕过应用写入）" in out
+    assert "record" not in out and "checkpoint" not in out
+
+
+def test_cli_refuses_a_key_that_did_not_write_the_chain(tmp_path, capsys):
+    data = tmp_path / "data"
+    book = filled_workbook(tmp_path / "c.xlsx")
+    assert main(["census", "import", str(book), "--data-dir", str(data)]) == 0
+    (data / "audit.key").write_text("a different key\n")
+    rows = filled_workbook(tmp_path / "d.xlsx", {"地区": [["150000", "内蒙古", "省级", None]]})
+    capsys.readouterr()
+    assert main(["census", "import", str(rows), "--data-dir", str(data)]) == 1
+    err = capsys.readouterr().err
+    assert "导入失败（审计链密钥）" in err and "must share ledger.audit_key" in err
+    assert "Traceback" not in err
+
+
+def test_a_service_with_another_key_refuses_to_start(tmp_path, capsys):
+    data = tmp_path / "data"
+    book = filled_workbook(tmp_path / "c.xlsx")
+    assert main(["census", "import", str(book), "--data-dir", str(data)]) == 0
+    config = tmp_path / "other.yaml"   # a second host: same ledger, its own data directory
+    config.write_text(f"ledger:\n  url: sqlite:///{data / 'ledger.sqlite'}\n"
+                      "targets: []\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["scheduler", "--config", str(config), "--data-dir", str(tmp_path / "b")]) == 1
+    err = capsys.readouterr().err
+    assert "错误 (error): this process's chain key did not write record 16" in err
+    from dashboards import create_app
+    from monitor.config import load_settings
+    with pytest.raises(AuditKeyError, match="must share ledger.audit_key"):
+        create_app({"SETTINGS": load_settings(config, data_dir=str(tmp_path / "b"))})

@@ -102,6 +102,6 @@ def test_a_million_row_csv_is_read_as_a_stream_in_bounded_memory(tmp_path):
     result = run_reader(path)
     assert "数据超过 200000 行" in result.rejected
     assert result.max_rss_bytes < 300 * MIB
-    few = Limits(rows=1000)
-    assert "数据超过 1000 行" in run_reader(path, limits=few).rejected
-    assert run_reader(path, limits=few).max_rss_bytes < 150 * MIB
+    # Held rows aside, what reading costs does not grow with the file (65 MB here).
+    few = run_reader(path, limits=Limits(rows=1000))
+    assert "数据超过 1000 行" in few.rejected and few.max_rss_bytes < 100 * MIB

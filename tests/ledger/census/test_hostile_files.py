@@ -128,5 +128,12 @@ def test_control_characters_never_become_census_values(ledger, tmp_path, text):
     service.apply(read_file(filled_workbook(tmp_path / "c.xlsx")))
     with pytest.raises(CensusRejected) as exc:
         service.update("device", "DEV01", {"remarks": text}, partial=True)
-    assert "控制字符" in str(exc.value.errors[0])
+    assert "不可见字符" in str(exc.value.errors[0])
     assert service.get("device", "DEV01")["remarks"] is None
+
+
+def test_long_headers_and_sheet_names_are_not_echoed_whole(tmp_path):
+    path = tmp_path / "long.device.csv"
+    path.write_text("code,name," + "x" * 100_000 + "\nDEV01,a,b\n", encoding="utf-8")
+    reason = _rejected(path)
+    assert "未知列 C" in reason and len(reason) < 400

@@ -135,4 +135,4 @@ def test_sm3_chain_and_cli(tmp_path, capsys):
         conn.execute(text("UPDATE audit_record SET actor = 'someone else' WHERE seq = 2"))
     ledger.close()
     assert main(["audit", "verify", "--data-dir", str(data)]) == 1
-    assert "record 2: content does not match" in capsys.readouterr().out
+    assert "第 2 条记录内容与其哈希不符（被修改）" in capsys.readouterr().out
