@@ -26,6 +26,7 @@ from dashboards.resources import get_ledger, get_settings
 from ledger import browse, findings
 from ledger.census.fields import CATEGORIES
 from ledger.census.files import FileRejected, read_file
+from ledger.census.planner import clip
 from ledger.census.report import cleared_text
 from ledger.census.service import CensusRejected, NotFound
 from ledger.census.snapshot import ScopeError
@@ -169,12 +170,17 @@ def _preview(token: str, path: Path):
     try:
         result = caller_scope().census().apply(_sheets(path, meta), dry_run=True)
     except FileRejected as exc:
-        return _discard(token, [str(exc)])
+        return _discard(token, [exc.named(_shown_name(meta))])
     except CensusRejected as exc:
         return _discard(token, [str(e) for e in exc.errors])
     return render_template("census_upload.html", stage="preview", token=token,
                            name=meta["name"], diffs=_diffs(result.plan),
                            empty=result.plan.empty)
+
+
+def _shown_name(meta: dict) -> str:
+    """The uploaded file's own name (never the server path it was staged under)."""
+    return clip(Path(meta.get("name") or "").name or "?")
 
 
 def _discard(token: str, errors: list[str]):
@@ -197,7 +203,8 @@ def _confirm(token: str):
     try:
         result = caller_scope().census().apply(_sheets(files[0], meta))
     except (FileRejected, CensusRejected) as exc:
-        errors = [str(e) for e in exc.errors] if isinstance(exc, CensusRejected) else [str(exc)]
+        errors = [str(e) for e in exc.errors] if isinstance(exc, CensusRejected) \
+            else [exc.named(_shown_name(meta))]
         return _discard(token, errors)
     _discard(token, [])
     return render_template("census_upload.html", stage="done", batch=result.batch_id,
