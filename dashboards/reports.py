@@ -116,4 +116,4 @@ def download(report: str, fmt: str):
         return render_template("refused.html", reason=exc.text(language), status=400), 400
     from io import BytesIO
     return send_file(BytesIO(data), as_attachment=True, download_name=filename(built, fmt),
-                     mimetype=MIME[fmt])
+                     mimetype=MIME[fmt].split(";")[0])   # Werkzeug adds the charset
