@@ -9,6 +9,7 @@ import pyotp
 import pytest
 
 from bench.estate import fill
+from ledger.census.fields import CATEGORIES
 from ledger.models import ObservedAsset
 from tests.dashboards.users import field, login, make_token, make_user
 

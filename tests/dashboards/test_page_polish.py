@@ -1,0 +1,77 @@
+"""Defects a newcomer's trial of the pages found: file names instead of server paths, LIKE
+wildcards taken literally, one charset on CSV downloads, an icon, and the product's own error
+pages in the request's language."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboards.access import public
+from tests.dashboards.test_pages import estate, officer_of  # noqa: F401
+from tests.dashboards.users import field, make_token, make_user
+
+
+def test_search_takes_like_wildcards_literally(app, estate):  # noqa: F811
+    make_user(app, "op", {"operator"})
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {make_token(app, 'op', {'operator'})}"
+    assert client.get("/search?q=SN00000000").get_data(as_text=True).count("/observed/") > 1
+    for text in ("%", "_", "SN%4", "\\"):
+        page = client.get("/search", query_string={"q": text}).get_data(as_text=True)
+        assert page.count("/observed/") == 0, text
+
+
+def test_upload_error_names_the_users_file_not_the_server_path(app, estate):  # noqa: F811
+    officer = officer_of(app, "D002")
+    csrf = field(officer.get("/census/upload").get_data(as_text=True), "csrf_token")
+    import io
+    response = officer.post("/census/upload", data={
+        "csrf_token": csrf, "file": (io.BytesIO(b"not a workbook at all"), "我的普查表.xlsx")},
+        content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "我的普查表.xlsx: " in page
+    assert "uploads" not in page and "/tmp" not in page
+
+
+def test_csv_downloads_carry_one_charset(app, estate):  # noqa: F811
+    make_user(app, "boss", {"leader", "census_admin"})
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = \
+        f"Bearer {make_token(app, 'boss', {'leader', 'census_admin'})}"
+    for url in ("/reports/idle.csv", "/census/export.csv?category=device"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["Content-Type"] == "text/csv; charset=utf-8", url
+
+
+def test_pages_name_an_icon_that_is_served(app, anonymous):
+    page = anonymous.get("/login").get_data(as_text=True)
+    assert 'rel="icon"' in page
+    href = page.split('rel="icon"', 1)[1].split('href="', 1)[1].split('"', 1)[0]
+    icon = anonymous.get(href)
+    assert icon.status_code == 200 and b"<svg" in icon.data
+    icon.close()
+
+
+@pytest.fixture
+def failing(app):
+    """A public route that fails, with exceptions answered as in production."""
+    app.add_url_rule("/test-boom", "test_boom", public(lambda: 1 // 0))
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    return app
+
+
+def test_error_pages_are_the_products_own_in_the_request_language(failing, anonymous):
+    for lang, words in (("zh", "未找到请求的资源"), ("en", "Not found")):
+        response = anonymous.get(f"/no-such-page?lang={lang}")
+        page = response.get_data(as_text=True)
+        assert response.status_code == 404 and response.mimetype == "text/html"
+        assert f'id="reason">{words}<' in page and "requested URL" not in page
+    response = anonymous.get("/test-boom?lang=zh")
+    assert response.status_code == 500 and 'id="reason">服务器内部错误<' in \
+        response.get_data(as_text=True)
+    response = anonymous.get("/test-boom?lang=en")
+    assert 'id="reason">Internal server error<' in response.get_data(as_text=True)
+    api = anonymous.get("/api/no-such-thing")
+    assert api.status_code == 404 and api.json["errors"][0]["reason"]
