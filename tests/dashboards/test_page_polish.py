@@ -75,3 +75,39 @@ def test_error_pages_are_the_products_own_in_the_request_language(failing, anony
     assert 'id="reason">Internal server error<' in response.get_data(as_text=True)
     api = anonymous.get("/api/no-such-thing")
     assert api.status_code == 404 and api.json["errors"][0]["reason"]
+
+
+def test_fact_names_and_asset_kinds_are_labelled():
+    from dashboards import facts
+    assert facts.label("guest_os", "zh") == "客户机操作系统"
+    assert facts.label("swap_bytes", "en") == "swap"
+    assert facts.label("machine_id", "zh") == "机器ID" and facts.label("cpu_vendor", "zh")
+    assert facts.kind_label("hypervisor", "zh") == "宿主机"
+    assert facts.kind_label("instance", "en") == "instance"
+    assert facts.kind_label("something_new", "zh") == "something_new"
+
+
+def test_observed_asset_links_only_to_a_target_that_exists(app, ledger, estate):  # noqa: F811
+    import datetime as dt
+
+    from ledger.models import ObservedAsset, TargetState
+    now = dt.datetime.now(dt.timezone.utc)
+    make_user(app, "op", {"operator"})
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {make_token(app, 'op', {'operator'})}"
+    with ledger.session() as session:
+        targets = {name for name, in session.query(TargetState.name)}
+        assets = session.query(ObservedAsset.id, ObservedAsset.source, ObservedAsset.kind).all()
+        session.add(ObservedAsset(natural_key="cloud:test-vm", source="cloud-nowhere",
+                                  collector="cloud", kind="instance", hostname="vm-x",
+                                  first_seen=now, last_seen=now))
+        session.commit()
+        orphan = session.query(ObservedAsset.id).filter_by(source="cloud-nowhere").scalar()
+    linked = next(a for a in assets if a.source in targets)
+    page = client.get(f"/observed/{linked.id}?lang=zh").get_data(as_text=True)
+    assert f'href="/targets/{linked.source}"' in page
+    page = client.get(f"/observed/{orphan}?lang=zh").get_data(as_text=True)
+    assert "/targets/cloud-nowhere" not in page and "cloud-nowhere" in page
+    assert "<small>云主机</small>" in page
+    found = client.get("/search?q=vm-x&lang=zh").get_data(as_text=True)
+    assert "<td>云主机</td>" in found and "<td>instance</td>" not in found
