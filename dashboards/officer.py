@@ -67,6 +67,15 @@ def form_value(value) -> str:
     return str(value)
 
 
+def form_error(spec, error, language: str) -> str:
+    """An edit form's error as its reader knows the form: the field's label, the value and
+    the reason (no sheet or row: the form has one row)."""
+    field = next((f for f in spec.fields if error.column in (f.key, f.zh, f.en)), None)
+    where = field.label(language) if field is not None else clip(error.column or "")
+    value = "" if error.value in (None, "") else f" [{clip(error.value)}]"
+    return f"{where}{value}: {error.reason}" if where else error.reason
+
+
 @bp.get("/census/<category>/<code>")
 @requires(CENSUS_READ)
 def row(category: str, code: str):
@@ -92,7 +101,7 @@ def edit(category: str, code: str):
             caller_scope().census().update(category, code, {
                 key: (value or None) for key, value in values.items()})
         except CensusRejected as exc:
-            errors = [str(e) for e in exc.errors]
+            errors = [form_error(spec, e, current_language()) for e in exc.errors]
         else:
             return redirect(url_for("officer.row", category=category, code=code, saved=1))
         values["code"] = code

@@ -111,3 +111,20 @@ def test_observed_asset_links_only_to_a_target_that_exists(app, ledger, estate):
     assert "<small>云主机</small>" in page
     found = client.get("/search?q=vm-x&lang=zh").get_data(as_text=True)
     assert "<td>云主机</td>" in found and "<td>instance</td>" not in found
+
+
+def test_edit_form_errors_name_the_field_label_without_a_row(app, estate):  # noqa: F811
+    import re
+    officer = officer_of(app, "D002")
+    code = next(c for i, c in enumerate(estate.devices) if i % 4 == 1)   # owned by D002
+    form = officer.get(f"/census/device/{code}/edit?lang=zh").get_data(as_text=True)
+    values = dict(re.findall(r'<input name="(\w+)" id="f-\w+" value="([^"]*)"', form))
+    values.update(re.findall(
+        r'<select name="(\w+)"[^>]*>(?:(?!</select>).)*?<option value="([^"]*)" selected',
+        form, re.S))
+    bad = officer.post(f"/census/device/{code}/edit", data={
+        **values, "mac": "zz", "csrf_token": field(form, "csrf_token")})
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 400
+    assert "MAC地址 [zz]: " in page
+    assert "第1行" not in page and "device " not in page and "mac [zz]" not in page
