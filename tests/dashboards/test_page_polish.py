@@ -128,3 +128,24 @@ def test_edit_form_errors_name_the_field_label_without_a_row(app, estate):  # no
     assert bad.status_code == 400
     assert "MAC地址 [zz]: " in page
     assert "第1行" not in page and "device " not in page and "mac [zz]" not in page
+
+
+def test_silence_form_errors_are_in_the_request_language(app):
+    from tests.dashboards.users import login
+    make_user(app, "oncall", {"operator"})
+    browser = app.test_client()
+    login(browser, "oncall")
+    csrf = field(browser.get("/silences?lang=zh").get_data(as_text=True), "csrf_token")
+    cases = (({"matchers": "nonsense", "comment": "x"}, "匹配条件: 每行一个条件"),
+             ({"matchers": 'job=~"("', "comment": "x"}, "正则表达式无法解析"),
+             ({"matchers": 'job="a"', "comment": ""}, "说明: 请填写静默原因"),
+             ({"matchers": 'job="a"', "comment": "x", "duration": "soon"}, "时长无法识别"))
+    for form, words in cases:
+        response = browser.post("/silences", data={"csrf_token": csrf, **form})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400 and words in page, form
+        assert "expected name=" not in page
+    browser.get("/silences?lang=en")
+    page = browser.post("/silences", data={"csrf_token": csrf, "matchers": "nonsense",
+                                           "comment": "x"}).get_data(as_text=True)
+    assert "one condition a line" in page
