@@ -149,3 +149,16 @@ def test_silence_form_errors_are_in_the_request_language(app):
     page = browser.post("/silences", data={"csrf_token": csrf, "matchers": "nonsense",
                                            "comment": "x"}).get_data(as_text=True)
     assert "one condition a line" in page
+
+
+def test_census_list_shows_choice_labels_not_stored_keys(app, estate):  # noqa: F811
+    from ledger.census.const import CHOICES
+    from ledger.census.fields import CATEGORIES
+    officer = officer_of(app, "D002")
+    page = officer.get("/census?category=device&lang=zh").get_data(as_text=True)
+    rows = page[page.index('id="rows"'):]
+    spec = CATEGORIES["device"].by_key["device_type"]
+    labels = {key: zh for key, zh, _en in CHOICES[spec.choices]}
+    shown = [key for key in labels if f"<td>{key}</td>" in rows]
+    assert not shown, shown
+    assert any(f"<td>{zh}</td>" in rows for zh in labels.values())
