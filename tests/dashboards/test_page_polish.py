@@ -162,3 +162,25 @@ def test_census_list_shows_choice_labels_not_stored_keys(app, estate):  # noqa: 
     shown = [key for key in labels if f"<td>{key}</td>" in rows]
     assert not shown, shown
     assert any(f"<td>{zh}</td>" in rows for zh in labels.values())
+
+
+def test_finding_details_read_as_labelled_parts():
+    from dashboards.finding_details import detail_parts
+    parts = detail_parts({"name": "边界防火墙", "reason": "keys", "candidates": ["device:A"],
+                          "basis": "declared", "money_basis": "purchase_price",
+                          "kind": "instance", "declared_status": "not_started",
+                          "cpu_p95": 26.97, "overdue": True, "due": None}, "zh")
+    assert parts == [("名称", "边界防火墙"), ("原因", "标识指向多条登记"),
+                     ("判定依据", "按登记信息"), ("金额依据", "购置金额(元)"),
+                     ("类型", "云主机"), ("填报进度", "未开始"), ("CPU P95 (%)", "26.97"),
+                     ("已逾期", "是")]
+    assert ("reason", "its keys point at several declared assets") in [
+        (k, v) for k, v in detail_parts({"reason": "keys"}, "en")]
+
+
+def test_findings_page_shows_no_key_value_text(app, estate):  # noqa: F811
+    import re
+    officer = officer_of(app, "D002")
+    page = officer.get("/findings?lang=zh").get_data(as_text=True)
+    details = re.findall(r'<span class="detail">([^<]*)</span>', page)
+    assert details and not [d for d in details if "=" in d or "_" in d]
