@@ -184,3 +184,28 @@ def test_findings_page_shows_no_key_value_text(app, estate):  # noqa: F811
     page = officer.get("/findings?lang=zh").get_data(as_text=True)
     details = re.findall(r'<span class="detail">([^<]*)</span>', page)
     assert details and not [d for d in details if "=" in d or "_" in d]
+
+
+def test_audit_content_reads_before_and_after_with_labels():
+    from dashboards.auditlog import change_lines
+    assert change_lines("device", {"vendor": [None, "山石网科"], "status": ["in_use", "idle"]},
+                        "zh") == ["厂商: ∅ → 山石网科", "使用状态: 在用 → 闲置"]
+    assert change_lines("device", {"status": ["in_use", "idle"]}, "en") == \
+        ["status: in use → idle"]
+    assert change_lines("user", {"roles": ["operator"], "source_address": "127.0.0.1"},
+                        "zh") == ['roles: ["operator"]', "source_address: 127.0.0.1"]
+    assert change_lines("user", None, "zh") == []
+
+
+def test_audit_page_shows_no_escaped_json(app, estate):  # noqa: F811
+    import re
+
+    from tests.dashboards.test_pages import SECRET
+    from tests.dashboards.users import login
+    make_user(app, "auditor", {"audit_admin"}, totp=SECRET)
+    auditor = app.test_client()
+    login(auditor, "auditor", totp=SECRET)
+    page = auditor.get("/audit?lang=zh&object_type=device").get_data(as_text=True)
+    cells = re.findall(r'<td class="changes">(.*?)</td>', page, re.S)
+    assert cells and any("→" in cell for cell in cells)
+    assert not [c for c in cells if "\\u" in c or "{&#34;" in c or '{"' in c]
