@@ -209,3 +209,19 @@ def test_audit_page_shows_no_escaped_json(app, estate):  # noqa: F811
     cells = re.findall(r'<td class="changes">(.*?)</td>', page, re.S)
     assert cells and any("→" in cell for cell in cells)
     assert not [c for c in cells if "\\u" in c or "{&#34;" in c or '{"' in c]
+
+
+def test_reports_open_on_the_last_month_with_enough_data():
+    import datetime as dt
+
+    from dashboards.reports import default_month
+    today = dt.date(2026, 12, 1)
+    november = [dt.date(2026, 11, d) for d in range(2, 31)]
+    assert default_month(november + [today], today) == "2026-11"      # one day of December
+    assert default_month([today], today) == "2026-12"                  # all there is
+    assert default_month(november, today) == "2026-11"
+    late = [dt.date(2026, 12, d) for d in range(1, 20)]
+    assert default_month(november[-5:] + late, dt.date(2026, 12, 20)) == "2026-12"
+    october = [dt.date(2026, 10, d) for d in range(1, 32)]
+    assert default_month(october + november[:3], today) == "2026-11"  # complete months: newest
+    assert default_month([], today) is None
