@@ -225,3 +225,53 @@ def test_reports_open_on_the_last_month_with_enough_data():
     october = [dt.date(2026, 10, d) for d in range(1, 32)]
     assert default_month(october + november[:3], today) == "2026-11"  # complete months: newest
     assert default_month([], today) is None
+
+
+def test_demo_history_and_live_series_are_one_line():
+    from dashboards.charts import charts_for
+    from dashboards.operator import merge_lines
+    from monitor.store.base import SeriesKey
+    keys = [SeriesKey("snmp", (("demo", "true"), ("target", "sw")), "varbinds"),
+            SeriesKey("snmp", (("target", "sw"),), "varbinds")]
+    (spec,) = [c for c in charts_for(keys) if c.field == "varbinds"]
+    assert spec.label_tag is None                       # "demo" names no line
+    merged = merge_lines([("", [(1.0, 5.0), (2.0, 6.0)]), ("", [(3.0, 7.0)]),
+                          ("GE1/0/10", [(1.0, 1.0)]), ("GE1/0/2", [(1.0, 2.0)])])
+    assert merged == [("", [(1.0, 5.0), (2.0, 6.0), (3.0, 7.0)]),
+                      ("GE1/0/2", [(1.0, 2.0)]), ("GE1/0/10", [(1.0, 1.0)])]
+
+
+def test_line_charts_use_si_prefixes_pad_one_point_and_keep_legends_clear():
+    import datetime as dt
+
+    from dashboards import figures
+    one = figures.line_chart("接口入方向流量", [("GE1", [(1_700_000_000.0, 1.2e9)])], "B",
+                             "Asia/Shanghai", "时间")
+    assert one.layout.yaxis.exponentformat == "SI" and one.layout.yaxis.ticksuffix == "B"
+    low, high = (dt.datetime.fromisoformat(v) for v in one.layout.xaxis.range)
+    assert (high - low).total_seconds() == figures.MIN_SPAN
+    two = figures.line_chart("标题", [("a", [(0.0, 1.0), (7200.0, 2.0)]),
+                                    ("b", [(0.0, 1.0)])], "%", "UTC", "time")
+    assert two.layout.xaxis.autorange is True
+    assert two.layout.legend.y < 0 and two.layout.legend.yanchor == "top"   # under the plot
+    timeline = figures.state_timeline("接口状态", [("GigabitEthernet1/0/1", [(0.0, 1.0)])],
+                                      {1.0: "正常"}, "UTC", "time", 60.0)
+    assert timeline.layout.yaxis.automargin is True
+
+
+def test_unnamed_series_take_the_chart_title_and_generic_titles_are_labelled(app):
+    import time
+
+    from dashboards.charts import KNOWN, series_title
+    from dashboards.operator import _figure
+    assert series_title("interface", "rx_packets_per_second", "zh") == "接口 · 入方向包速率"
+    assert series_title("snmp", "varbinds", "en") == "SNMP · variables"
+    poll = next(spec for spec in KNOWN if spec.measurement == "poll" and spec.field == "up")
+    now = time.time()
+    with app.test_request_context("/?lang=zh"):
+        chart = _figure(poll, [("", [(now - 60, 0.0)])], now)
+    import html
+    import json
+    figure = json.loads(html.unescape(chart["html"].split('data-figure="')[1].split('"')[0]))
+    assert [trace["y"] for trace in figure["data"]] == [["采集结果"]]
+    assert [trace["name"] for trace in figure["data"]] == ["中断"]
