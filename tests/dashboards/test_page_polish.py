@@ -275,3 +275,29 @@ def test_unnamed_series_take_the_chart_title_and_generic_titles_are_labelled(app
     figure = json.loads(html.unescape(chart["html"].split('data-figure="')[1].split('"')[0]))
     assert [trace["y"] for trace in figure["data"]] == [["采集结果"]]
     assert [trace["name"] for trace in figure["data"]] == ["中断"]
+
+
+def test_screen_storage_shows_what_exists_never_a_misleading_zero():
+    from dashboards.screen import declared_storage_tib, storage_shown
+    assert declared_storage_tib(["800 TiB", "分布式存储 1.5PiB", "若干", None or ""]) == 800 + 1536
+    assert abs(declared_storage_tib(["1 TB"]) - 1e12 / 2 ** 40) < 1e-9
+    assert storage_shown({"storage_bytes": 2 * 2 ** 40, "vm_disk_bytes": 0}, 800) == \
+        ("2.0", "observed")
+    assert storage_shown({"storage_bytes": 0}, 800.0) == ("800.0", "declared")
+    assert storage_shown({}, 0.0) == ("—", "none")
+
+
+def test_screen_figures_make_room_for_labels_and_name_departments():
+    from dashboards import figures_screen as fs
+    groups = [{"key": "D001", "cores": 64}, {"key": "D002", "cores": 32}]
+    sunburst = fs.distribution("分布", groups, {"D001": "省本级", "D002": "省本级"}, "cores",
+                               "全部", {"D001": "省公安厅", "D002": "省交通运输厅"})
+    assert {"省公安厅", "省交通运输厅"} <= set(sunburst.data[0].labels)
+    assert not {"D001", "D002"} & set(sunburst.data[0].labels)
+    trend = fs.trend("趋势", [{"day": "2026-11-30", "cpu": 20.0, "memory": 40.0}],
+                     {"cpu": "CPU", "memory": "内存"})
+    bars = fs.kpi_bars("指标", {"ledger_accuracy": {"value": 0.9, "target": 0.95}},
+                       {"ledger_accuracy": "台账准确率"})
+    idle = fs.idle_bars("闲置投资最多的部门", [{"name": "省交通运输厅", "amount": 1e6}], str)
+    for figure in (trend, bars, idle):
+        assert figure.layout.yaxis.automargin is True
