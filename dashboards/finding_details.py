@@ -47,6 +47,9 @@ i18n.register(DOMAIN, {
     "=status.unverified": ("未核实", "unverified"), "=status.in_progress": ("进行中", "in progress"),
     "=status.legacy_retired": ("原设备已下线", "legacy retired"),
     "=status.migrated": ("已迁移", "migrated"),
+    # reasons the analyses give for a state they changed
+    "~condition returned": ("问题再次出现", "the condition returned"),
+    "~condition cleared": ("问题已消除", "the condition cleared"),
 })
 #: Details whose value is a census choice, and the choice list.
 CHOICE_OF = {"declared_status": "progress", "plan": "migration_plan", "status": "progress"}
@@ -89,3 +92,11 @@ def _value(key: str, value: Any, language: str) -> str:
         return next((zh if language == "zh" else en
                      for choice, zh, en in CHOICES[CHOICE_OF[key]] if choice == value), value)
     return value
+
+
+def state_reason_text(reason: str | None, language: str) -> str:
+    """A state change's reason: the analyses' own reasons in ``language``; a person's reason
+    as they wrote it."""
+    if reason and i18n.has(f"~{reason}", DOMAIN):
+        return i18n.dgettext(DOMAIN, f"~{reason}", language)
+    return reason or ""

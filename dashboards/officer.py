@@ -21,7 +21,7 @@ from pathlib import Path
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from dashboards.access import body_limit, caller_scope, csrf_token, requires
-from dashboards.finding_details import detail_parts
+from dashboards.finding_details import detail_parts, state_reason_text
 from dashboards.i18n import current_language, label_of, translate
 from dashboards.resources import get_ledger, get_settings
 from ledger import browse, findings
@@ -259,7 +259,7 @@ def list_findings():
                            kind_labels={k: label_of("finding_kind", k) for k in FINDING_KINDS},
                            state_labels={k: label_of("finding_state", k) for k in FINDING_STATES},
                            census_base=url_for("census.rows") + "/", csrf=csrf_token(),
-                           detail_parts=detail_parts)
+                           detail_parts=detail_parts, state_reason_text=state_reason_text)
 
 
 @bp.post("/findings/<int:finding_id>/state")

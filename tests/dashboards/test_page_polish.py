@@ -174,6 +174,10 @@ def test_finding_details_read_as_labelled_parts():
                      ("判定依据", "按登记信息"), ("金额依据", "购置金额(元)"),
                      ("类型", "云主机"), ("填报进度", "未开始"), ("CPU P95 (%)", "26.97"),
                      ("已逾期", "是")]
+    from dashboards.finding_details import state_reason_text
+    assert state_reason_text("condition cleared", "zh") == "问题已消除"
+    assert state_reason_text("换了新设备", "zh") == "换了新设备"
+    assert state_reason_text(None, "en") == ""
     assert ("reason", "its keys point at several declared assets") in [
         (k, v) for k, v in detail_parts({"reason": "keys"}, "en")]
 
