@@ -57,15 +57,31 @@ CHOICE_OF = {"declared_status": "progress", "plan": "migration_plan", "status": 
 FIELD_VALUED = frozenset({"money_basis", "matched_by", "field"})
 
 
-def detail_parts(details: Mapping[str, Any] | None, language: str) -> list[tuple[str, str]]:
+def detail_parts(details: Mapping[str, Any] | None, language: str,
+                 timezone: str = "UTC") -> list[tuple[str, str]]:
     """(label, text) of a finding's readable details (plain values only; nested evidence
-    and lists stay in the API)."""
+    and lists stay in the API); a moment is written in ``timezone`` with its offset."""
     out = []
     for key, value in (details or {}).items():
         if value is None or isinstance(value, (dict, list, tuple)):
             continue
-        out.append((_label(key, language), _value(key, value, language)))
+        moment = _moment(value)
+        text = facts.when(moment, timezone) if moment else _value(key, value, language)
+        out.append((_label(key, language), text))
     return out
+
+
+def _moment(value: Any):
+    """An ISO 8601 time with a zone (``2026-12-01T18:31:31+00:00``), else None (a plain
+    date stays a date)."""
+    import datetime as dt
+    if not isinstance(value, str) or "T" not in value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _label(key: str, language: str) -> str:

@@ -259,7 +259,8 @@ def list_findings():
                            kind_labels={k: label_of("finding_kind", k) for k in FINDING_KINDS},
                            state_labels={k: label_of("finding_state", k) for k in FINDING_STATES},
                            census_base=url_for("census.rows") + "/", csrf=csrf_token(),
-                           detail_parts=detail_parts, state_reason_text=state_reason_text)
+                           detail_parts=detail_parts, state_reason_text=state_reason_text,
+                           zone=get_settings().timezone)
 
 
 @bp.post("/findings/<int:finding_id>/state")

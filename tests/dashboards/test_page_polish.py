@@ -174,6 +174,9 @@ def test_finding_details_read_as_labelled_parts():
                      ("判定依据", "按登记信息"), ("金额依据", "购置金额(元)"),
                      ("类型", "云主机"), ("填报进度", "未开始"), ("CPU P95 (%)", "26.97"),
                      ("已逾期", "是")]
+    assert detail_parts({"last_answer": "2026-12-01T18:31:31+00:00", "due": "2026-11-12"},
+                        "zh", "Asia/Shanghai") == [("last answer", "2026-12-02 02:31:31 UTC+0800"),
+                                                   ("计划完成", "2026-11-12")]
     from dashboards.finding_details import state_reason_text
     assert state_reason_text("condition cleared", "zh") == "问题已消除"
     assert state_reason_text("换了新设备", "zh") == "换了新设备"
