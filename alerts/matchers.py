@@ -16,7 +16,12 @@ _MATCHER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$'
 
 
 class MatcherError(ValueError):
-    """A matcher that cannot be read; the message says why."""
+    """A matcher that cannot be read; the message says why, ``code`` what kind of problem
+    (``syntax`` or ``regex``) for pages that word it in their own language."""
+
+    def __init__(self, message: str, code: str = "syntax") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +37,8 @@ class Matcher:
             try:
                 object.__setattr__(self, "_regex", re.compile(f"(?:{self.value})\\Z", re.S))
             except re.error as exc:
-                raise MatcherError(f"bad regular expression {self.value!r}: {exc}") from None
+                raise MatcherError(f"bad regular expression {self.value!r}: {exc}",
+                                  "regex") from None
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """Whether ``labels`` satisfies this matcher."""

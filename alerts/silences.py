@@ -22,9 +22,10 @@ MAX_COMMENT = 2000
 class SilenceError(ValueError):
     """A silence that cannot be made or changed; ``field`` names the bad input."""
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(self, field: str, reason: str, code: str = "") -> None:
         super().__init__(f"{field}: {reason}")
-        self.field, self.reason = field, reason
+        #: ``code`` names the kind of problem for pages that word it in their language.
+        self.field, self.reason, self.code = field, reason, code
 
 
 def create(engine: Engine, *, matchers: Any, starts_at: dt.datetime | None,
@@ -35,19 +36,20 @@ def create(engine: Engine, *, matchers: Any, starts_at: dt.datetime | None,
     try:
         parsed = parse_matchers(matchers)
     except MatcherError as exc:
-        raise SilenceError("matchers", str(exc)) from None
+        raise SilenceError("matchers", str(exc), f"matcher_{exc.code}") from None
     if not parsed:
-        raise SilenceError("matchers", "at least one matcher is required")
+        raise SilenceError("matchers", "at least one matcher is required", "matchers_required")
     if all(m.op in ("=~", "!~") and m.matches({}) for m in parsed):
-        raise SilenceError("matchers", "the matchers would silence every alert")
+        raise SilenceError("matchers", "the matchers would silence every alert",
+                           "matchers_everything")
     starts_at = starts_at or now
     if ends_at.tzinfo is None or starts_at.tzinfo is None:
         raise SilenceError("ends_at", "times need a time zone")
     if ends_at <= max(starts_at, now):
-        raise SilenceError("ends_at", "must be after the start and in the future")
+        raise SilenceError("ends_at", "must be after the start and in the future", "ends_past")
     comment = (comment or "").strip()
     if not comment:
-        raise SilenceError("comment", "a comment saying why is required")
+        raise SilenceError("comment", "a comment saying why is required", "comment_required")
     if not created_by:
         raise SilenceError("created_by", "required")
     with engine.begin() as conn:

@@ -98,9 +98,21 @@ def create_silence():
                                   if m.strip()],
                         starts_at=now, ends_at=now + dt.timedelta(seconds=seconds),
                         created_by=caller_scope().actor, comment=form.get("comment") or "")
-    except (ValueError, silences.SilenceError) as exc:
-        return list_silences(error=str(exc), status=400)
+    except silences.SilenceError as exc:
+        return list_silences(error=silence_error_text(exc), status=400)
+    except ValueError:
+        return list_silences(error=translate("silence_bad_duration"), status=400)
     return redirect(url_for("alerts.list_silences"))
+
+
+def silence_error_text(exc: silences.SilenceError) -> str:
+    """A silence the form could not make, worded in the request's language: the field's
+    label and the reason (the matcher syntax keeps the text the reader typed)."""
+    field = translate({"matchers": "col_matchers", "ends_at": "duration",
+                       "comment": "col_comment"}.get(exc.field, exc.field))
+    key = f"silence_{exc.code}"
+    reason = translate(key) if exc.code and translate(key) != key else exc.reason
+    return f"{field}: {reason}"
 
 
 @bp.post("/silences/<int:silence_id>/expire")

@@ -8,6 +8,7 @@ or through ``GET /api/v1/audit``. Nothing on these routes changes data.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, jsonify, render_template, request
@@ -16,8 +17,11 @@ from sqlalchemy import func, select
 from dashboards.access import requires
 from dashboards.i18n import current_language
 from dashboards.resources import get_ledger, get_settings
+from dashboards.officer import form_value
 from ledger.census.audit import list_records, verify
+from ledger.census.fields import CATEGORIES
 from ledger.census.tables import audit_record
+from ledger.census.values import readable
 from ledger.identity.roles import AUDIT_READ
 
 bp = Blueprint("audit", __name__)
@@ -65,6 +69,39 @@ def _status(conn):
     return None, total
 
 
+def change_lines(object_type: str | None, changes, language: str) -> list[str]:
+    """A record's content as lines people read: ``label: before → after`` per field of a
+    census row (choice labels, not stored keys), ``name: value`` otherwise; never escaped
+    JSON."""
+    if not isinstance(changes, dict):
+        return [] if changes in (None, "") else [_plain(changes)]
+    spec = CATEGORIES.get(object_type or "")
+    lines = []
+    for key, value in changes.items():
+        field = spec.by_key.get(key) if spec else None
+        name = field.label(language) if field else key
+        if isinstance(value, (list, tuple)) and len(value) == 2:
+            before, after = (_shown(v, field, language) for v in value)
+            lines.append(f"{name}: {before} → {after}")
+        else:
+            lines.append(f"{name}: {_shown(value, field, language)}")
+    return lines
+
+
+def _shown(value, field, language: str) -> str:
+    if value is None:
+        return "∅"
+    if field is not None:
+        return form_value(readable(field, value, language))
+    return _plain(value)
+
+
+def _plain(value) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 @bp.get("/audit")
 @requires(AUDIT_READ)
 def records():
@@ -76,7 +113,8 @@ def records():
         actions = sorted(conn.execute(select(audit_record.c.action).distinct()).scalars())
     keep = {k: v for k, v in request.args.items() if k in SEARCH and v}
     return render_template("audit.html", rows=rows, check=check, total=total,
-                           args=request.args, keep=keep, actions=actions)
+                           args=request.args, keep=keep, actions=actions,
+                           lines=change_lines, language=current_language())
 
 
 @bp.get("/api/v1/audit")

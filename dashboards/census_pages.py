@@ -14,6 +14,7 @@ from flask import Blueprint, abort, render_template, request, send_file
 
 from dashboards.access import caller_scope, requires
 from dashboards.i18n import current_language
+from dashboards.officer import shown
 from ledger.census.fields import CATEGORIES
 from ledger.census.snapshot import ScopeError
 from ledger.census.template import write_csv, write_workbook
@@ -41,7 +42,7 @@ def rows():
     spec = CATEGORIES[category]
     return render_template("census.html", categories=CATEGORIES, category=spec, items=items,
                            total=total, page=page, pages=max(1, -(-total // PAGE)),
-                           language=current_language())
+                           language=current_language(), show=shown)
 
 
 @bp.get("/census/export.<fmt>")

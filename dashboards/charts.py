@@ -14,6 +14,7 @@ import dataclasses
 from typing import Iterable
 
 from dashboards.figures import field_kind
+from ledger import i18n
 from monitor.store.base import SeriesKey
 
 
@@ -52,8 +53,9 @@ KNOWN: tuple[ChartSpec, ...] = (
 )
 KNOWN_MEASUREMENTS = {spec.measurement for spec in KNOWN} - {"interface"}
 KNOWN_PAIRS = {(spec.measurement, spec.field) for spec in KNOWN}
-#: Tags every sample carries that never name a line.
-COMMON_TAGS = {"target", "department", "datacenter", "network", "region"}
+#: Tags every sample carries that never name a line; ``demo`` marks generated history,
+#: which continues the live series of the same name rather than drawing a line of its own.
+COMMON_TAGS = {"target", "department", "datacenter", "network", "region", "demo"}
 
 
 def charts_for(keys: Iterable[SeriesKey]) -> list[ChartSpec]:
@@ -95,3 +97,46 @@ def _unit(field: str) -> str:
         if field.endswith(suffix):
             return unit
     return ""
+
+
+#: Names of measurements and fields a generic chart's title is made of.
+i18n.register("series", {
+    "interface": ("接口", "Interface"), "snmp": ("SNMP", "SNMP"), "poll": ("采集", "Poll"),
+    "ups": ("UPS", "UPS"), "sensor": ("传感器", "Sensor"), "bmc": ("带外管理", "BMC"),
+    "power": ("电源", "Power"), "cpu": ("CPU", "CPU"), "mem": ("内存", "Memory"),
+    "disk": ("磁盘", "Disk"), "net": ("网络", "Network"), "system": ("系统", "System"),
+    "rx": ("入方向", "in"), "tx": ("出方向", "out"), "packets": ("包", "packets"),
+    "bytes": ("字节", "bytes"), "errors": ("错误", "errors"), "discards": ("丢弃", "discards"),
+    "per": ("每", "per"), "second": ("秒", "second"), "varbinds": ("采集变量数", "variables"),
+    "speed": ("速率", "speed"), "bps": ("bit/s", "bit/s"), "temperature": ("温度", "temperature"),
+    "celsius": ("°C", "°C"), "watts": ("功率", "power (W)"), "volts": ("电压", "voltage"),
+    "percent": ("百分比", "percent"), "utilization": ("利用率", "utilization"),
+    "battery": ("电池", "battery"), "load": ("负载", "load"), "input": ("输入", "input"),
+    "output": ("输出", "output"), "status": ("状态", "status"), "up": ("在线", "up"),
+    "oper": ("运行", "operational"), "admin": ("管理", "admin"), "duration": ("耗时", "duration"),
+    "seconds": ("秒", "seconds"), "count": ("数", "count"), "total": ("总计", "total"),
+    "charge": ("电量", "charge"), "remaining": ("剩余", "remaining"), "fan": ("风扇", "fan"),
+    "rpm": ("转速", "rpm"), "used": ("已用", "used"), "free": ("可用", "free"),
+})
+
+
+def series_title(measurement: str, field: str, language: str) -> str:
+    """A generic chart's title from its measurement and field, word by word in
+    ``language`` (``interface.rx_packets_per_second``: 接口 入方向包每秒 / Interface in
+    packets per second); a word the catalogue lacks stays as it is."""
+    def words(text: str) -> list[str]:
+        return [i18n.dgettext("series", w, language) if i18n.has(w, "series") else w
+                for w in text.split("_") if w]
+    def join(parts: list[str]) -> str:
+        if language != "zh":
+            return " ".join(parts)
+        out = ""
+        for part in parts:   # Chinese words run together, Latin ones keep a space
+            out += (" " if out and out[-1].isascii() and part[:1].isascii() else "") + part
+        return out
+    if field.endswith("_per_second"):
+        body = join(words(field.removesuffix("_per_second")))
+        field_text = body + "速率" if language == "zh" else body + " per second"
+    else:
+        field_text = join(words(field))
+    return f"{join(words(measurement))} · {field_text}"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 
-from flask import Flask, request
+from flask import Flask, Response, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -108,11 +108,28 @@ def init_app(app: Flask) -> None:
     def _http_error(exc: HTTPException):
         from dashboards.access import wants_json
 
-        if not wants_json() or exc.code is None or exc.code < 400:
+        if exc.code is None or exc.code < 400:
             return exc
         if exc.description and exc.description != type(exc).description:
             reason = clip(exc.description, 200)   # worded by the view
         else:
             reason = translate(f"http_{exc.code}")
             reason = exc.name if reason == f"http_{exc.code}" else reason
+        if not wants_json():
+            return error_page(exc, reason)
         return json_error(exc.code, reason)
+
+
+def error_page(exc: HTTPException, reason: str) -> Response:
+    """The product's own error page in the request's language (not Werkzeug's English
+    HTML); a page that cannot be drawn (a broken template) falls back to plain text."""
+    try:
+        body, mimetype = render_template("refused.html", reason=reason, status=exc.code), \
+            "text/html"
+    except Exception:   # noqa: BLE001 -- the error page itself must not fail
+        body, mimetype = f"{exc.code} {reason}\n", "text/plain"
+    response = Response(body, exc.code, mimetype=mimetype)
+    for name in ("Allow", "Retry-After"):
+        if name in (headers := dict(exc.get_headers())):
+            response.headers[name] = headers[name]
+    return response

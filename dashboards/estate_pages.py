@@ -26,6 +26,7 @@ from dashboards.operator import RANGES
 from dashboards.resources import get_ledger, get_settings
 from ledger import analyses, browse
 from ledger.identity.roles import TARGETS_READ
+from ledger.models import TargetState
 from ledger.status import runtime_stats, target_states
 
 bp = Blueprint("estate", __name__)
@@ -69,6 +70,12 @@ def overview():
         failing=sum(1 for s in states if s.up is False))
 
 
+@bp.app_template_filter("asset_kind")
+def asset_kind(kind: str | None) -> str:
+    """An observed asset's kind in the request's language."""
+    return facts.kind_label(kind)
+
+
 @bp.get("/search")
 @requires(TARGETS_READ)
 def search():
@@ -100,6 +107,8 @@ def asset(asset_id: int):
         days = browse.asset_days(conn, asset_id, since)
         # A target that reports many assets (a vCenter) draws its own charts, not this one's.
         alone = browse.source_size(conn, found["source"]) == 1
+    with get_ledger().session() as session:   # a cloud asset's source may be no target
+        has_target = session.get(TargetState, found["source"]) is not None
     range_key = page_range()
     summary = figures.line_chart(translate("daily_summaries"), [
         (translate(label), [(_noon(d["day"], zone), d[column]) for d in days
@@ -108,7 +117,7 @@ def asset(asset_id: int):
         "%", zone, translate("time"))
     ports = facts.interfaces((found.get("attributes") or {}).get("interfaces") or [])
     return render_template(
-        "asset.html", asset=found, facts=facts.readable(found, zone), ports=ports,
+        "asset.html", asset=found, has_target=has_target, facts=facts.readable(found, zone), ports=ports,
         summary=figures.to_html(summary) if days else None,
         charts=charts({TARGET_TAG: found["source"]}, range_key) if alone else [],
         ranges=list(RANGES),

@@ -44,7 +44,36 @@ i18n.register("facts", {
     "host": ("宿主机", "host"), "firmware": ("固件版本", "firmware"),
     "bios_version": ("BIOS版本", "BIOS version"), "storage_bytes": ("存储", "storage"),
     "_days": ("{d} 天 {h} 小时", "{d} d {h} h"), "_yes": ("是", "yes"), "_no": ("否", "no"),
+    "guest_os": ("客户机操作系统", "guest OS"), "cpu_vendor": ("CPU厂商", "CPU vendor"),
+    "machine_id": ("机器ID", "machine ID"), "swap_bytes": ("交换空间", "swap"),
+    "project_id": ("项目ID", "project ID"), "server_id": ("服务器ID", "server ID"),
+    "resource_id": ("资源ID", "resource ID"), "provider_id": ("提供方ID", "provider ID"),
+    "compute_node_id": ("计算节点ID", "compute node ID"), "engine_id": ("引擎ID", "engine ID"),
+    "capacity_bytes": ("容量", "capacity"), "size_bytes": ("大小", "size"),
+    "provisioned_bytes": ("已分配容量", "provisioned"), "free_bytes": ("可用", "free"),
+    "disk_capacity_bytes": ("磁盘容量", "disk capacity"),
+    "disk_allocated_bytes": ("已分配磁盘", "disk allocated"),
+    "memory_capacity_bytes": ("内存容量", "memory capacity"),
+    "memory_allocated_bytes": ("已分配内存", "memory allocated"),
+    "host_memory_bytes": ("宿主机内存", "host memory"), "status": ("状态", "status"),
+    "uuid": ("UUID", "UUID"), "cluster": ("集群", "cluster"), "zone": ("可用区", "zone"),
+    "region": ("地域", "region"), "image": ("镜像", "image"), "flavor": ("规格", "flavor"),
 })
+
+#: What an observed asset is, as people call it.
+KINDS = {"device": ("网络设备", "device"), "host": ("主机", "host"),
+         "hypervisor": ("宿主机", "hypervisor"), "instance": ("云主机", "instance"),
+         "vm": ("虚拟机", "virtual machine"), "node": ("节点", "node"),
+         "container": ("容器", "container"), "volume": ("云硬盘", "volume"),
+         "server": ("服务器", "server")}
+i18n.register("asset_kind", KINDS)
+
+
+def kind_label(kind: str | None, lang: str | None = None) -> str:
+    """An observed asset's kind (``device``, ``hypervisor``...) as people call it."""
+    if kind and kind in KINDS:
+        return i18n.dgettext("asset_kind", kind, lang)
+    return kind or ""
 
 
 def label(key: str, lang: str | None = None) -> str:

@@ -98,15 +98,38 @@ def line_chart(title: str, lines: Sequence[tuple[str, Sequence[tuple[float, floa
         x=_times(points, zone), y=[value for _, value in points],
         mode="lines+markers" if len(points) < FEW_POINTS else "lines", name=label,
         hovertemplate=f"%{{y:.4~s}}{unit}<extra>{label}</extra>") for label, points in lines]
+    legend = len(lines) > 1
     return new_figure(
         traces, title={"text": title, "x": 0.01, "font": {"size": 15}},
-        height=300, margin={"l": 55, "r": 15, "t": 48, "b": 40},
-        legend={"orientation": "h", "y": 1.0, "x": 1, "xanchor": "right", "yanchor": "bottom"},
-        colorway=COLOURS, plot_bgcolor="#fff",
-        xaxis={"title": {"text": f"{x_title} · {zone_label(timezone)}"}, "autorange": True,
+        height=300 + (LEGEND_SPACE if legend else 0),
+        margin={"l": 55, "r": 15, "t": 40, "b": 40 + (LEGEND_SPACE if legend else 0)},
+        legend=BELOW, colorway=COLOURS, plot_bgcolor="#fff",
+        xaxis={"title": {"text": f"{x_title} · {zone_label(timezone)}"},
+               **time_range([ts for _, points in lines for ts, _ in points], zone),
                **LIGHT_AXIS},
-        yaxis={"ticksuffix": unit, "rangemode": "tozero", **LIGHT_AXIS},
-        showlegend=len(lines) > 1)
+        # SI prefixes (1.2G, never plotly's 1.2B for a billion: "1.2BB" for bytes).
+        yaxis={"ticksuffix": unit, "rangemode": "tozero", "exponentformat": "SI",
+               "automargin": True, **LIGHT_AXIS},
+        showlegend=legend)
+
+
+#: Under the plot, so a long (Chinese) title never runs into it.
+BELOW = {"orientation": "h", "x": 0, "y": -0.22, "xanchor": "left", "yanchor": "top"}
+#: Height the legend under a chart takes.
+LEGEND_SPACE = 40
+#: Points closer together than this are drawn on an axis of this width (seconds), so one
+#: point never gets an axis of milliseconds.
+MIN_SPAN = 600
+
+
+def time_range(stamps: Sequence[float], zone) -> dict:
+    """The x axis settings for points at ``stamps``: fitted to them, and at least
+    :data:`MIN_SPAN` wide around them."""
+    if not stamps or max(stamps) - min(stamps) >= MIN_SPAN:
+        return {"autorange": True}
+    middle = (max(stamps) + min(stamps)) / 2
+    return {"type": "date", "autorange": False,
+            "range": [_ms(middle - MIN_SPAN / 2, zone), _ms(middle + MIN_SPAN / 2, zone)]}
 
 
 def state_timeline(title: str, lanes: Sequence[tuple[str, Sequence[tuple[float, float]]]],
@@ -128,11 +151,11 @@ def state_timeline(title: str, lanes: Sequence[tuple[str, Sequence[tuple[float, 
             shown.add(state)
     return new_figure(
         traces, title={"text": title, "x": 0.01, "font": {"size": 15}}, barmode="overlay",
-        height=max(160, 60 + 26 * len(lanes)), margin={"l": 120, "r": 15, "t": 40, "b": 40},
-        plot_bgcolor="#fff",
-        legend={"orientation": "h", "y": 1.0, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+        height=max(160, 60 + 26 * len(lanes)) + LEGEND_SPACE,
+        margin={"l": 20, "r": 15, "t": 40, "b": 40 + LEGEND_SPACE},
+        plot_bgcolor="#fff", legend=BELOW,
         xaxis={"type": "date", "title": {"text": f"{x_title} · {zone_label(timezone)}"},
-               **LIGHT_AXIS}, yaxis=LIGHT_AXIS)
+               **LIGHT_AXIS}, yaxis={"automargin": True, **LIGHT_AXIS})
 
 
 def _ms(ts: float, zone) -> str:

@@ -14,7 +14,9 @@ FONT = {"size": 18, "color": "#e6edf3"}
 PALETTE = ["#4cc9f0", "#f72585", "#7bd389", "#fca311", "#b388eb", "#ff6b6b", "#48bfe3",
            "#c0ca33"]
 GOOD, BAD = "#7bd389", "#ff6b6b"
-DARK_AXIS = {"gridcolor": "#30363d", "zerolinecolor": "#30363d", "linecolor": "#30363d"}
+#: Axes make room for their labels (a fixed small margin cut them to one character).
+DARK_AXIS = {"gridcolor": "#30363d", "zerolinecolor": "#30363d", "linecolor": "#30363d",
+             "automargin": True}
 
 
 def _figure(traces, title: str, **extra) -> go.Figure:
@@ -29,8 +31,10 @@ def _figure(traces, title: str, **extra) -> go.Figure:
 
 
 def distribution(title: str, groups: Sequence[Mapping], region_of: Mapping[str, str | None],
-                 measure: str, root: str) -> go.Figure:
-    """A sunburst: the whole scope, its regions, their departments, sized by ``measure``."""
+                 measure: str, root: str, names: Mapping[str, str] | None = None
+                 ) -> go.Figure:
+    """A sunburst: the whole scope, its regions, their departments (by name, from
+    ``names``; the code when it has none), sized by ``measure``."""
     ids, labels, parents, values = [root], [root], [""], [0.0]
     regions: dict[str, float] = {}
     for group in groups:
@@ -40,7 +44,7 @@ def distribution(title: str, groups: Sequence[Mapping], region_of: Mapping[str, 
         region = region_of.get(group["key"]) or "—"
         regions[region] = regions.get(region, 0.0) + value
         ids.append(f"{region}/{group['key']}")
-        labels.append(group["key"])
+        labels.append((names or {}).get(group["key"]) or group["key"])
         parents.append(f"r:{region}")
         values.append(value)
     for region, value in regions.items():

@@ -55,6 +55,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "http_400": "请求有误", "http_404": "未找到请求的资源", "http_405": "接口不支持该请求方法",
         "http_406": "无法提供所要求的格式", "http_409": "与现有数据冲突",
         "http_415": "不支持该请求内容类型", "http_500": "服务器内部错误",
+        "http_403": "无权访问", "http_410": "该资源已不存在", "http_429": "请求过于频繁，请稍后再试",
+        "http_501": "不支持该功能", "http_503": "服务暂不可用",
         "json_expected": "请求体应为 JSON 对象", "json_rows_expected":
             "{key}：应为已知类别的行对象列表", "request_nul": "请求中含有 NUL 字符",
         "not_found": "未找到该记录", "page_integers": "page 和 per_page 应为整数（page 不超过 10 亿）",
@@ -101,7 +103,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "http_400": "Bad request", "http_404": "Not found", "http_405": "Method not allowed "
         "on this path", "http_406": "Cannot answer in the format asked for",
         "http_409": "Conflicts with existing data", "http_415": "Unsupported content type",
-        "http_500": "Internal server error", "json_expected": "A JSON object is expected",
+        "http_500": "Internal server error", "http_403": "Forbidden", "http_410": "Gone",
+        "http_429": "Too many requests; try again later", "http_501": "Not implemented",
+        "http_503": "Service unavailable", "json_expected": "A JSON object is expected",
         "json_rows_expected": "{key}: a list of row objects of a known category is expected",
         "request_nul": "The request holds a NUL character", "not_found": "No such row (not found)",
         "page_integers": "page and per_page must be integers (page at most 10^9)",

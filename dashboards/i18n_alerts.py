@@ -20,6 +20,13 @@ MESSAGES = {
         "severity_critical": "严重", "severity_warning": "警告", "severity_info": "提示",
         "silence_status_active": "生效中", "silence_status_pending": "未开始",
         "silence_status_expired": "已结束", "silence_this": "静默此告警",
+        "silence_matcher_syntax": '每行一个条件，写作 名称="值"（或 !=、=~、!~），例如 severity="critical"',
+        "silence_matcher_regex": "正则表达式无法解析",
+        "silence_matchers_required": "至少需要一个匹配条件",
+        "silence_matchers_everything": "这些条件会静默所有告警",
+        "silence_ends_past": "结束时间须晚于开始时间且在将来",
+        "silence_comment_required": "请填写静默原因",
+        "silence_bad_duration": "时长无法识别，例如 30m、2h、1d",
     },
     "en": {
         "nav_alerts": "Alerts", "alerts_title": "Alerts", "alert_title": "Alert",
@@ -41,5 +48,13 @@ MESSAGES = {
         "severity_info": "Info", "silence_status_active": "active",
         "silence_status_pending": "pending", "silence_status_expired": "expired",
         "silence_this": "Silence this alert",
+        "silence_matcher_syntax": 'one condition a line, written name="value" (or !=, =~, !~), '
+        'e.g. severity="critical"',
+        "silence_matcher_regex": "the regular expression cannot be read",
+        "silence_matchers_required": "at least one matcher is required",
+        "silence_matchers_everything": "these matchers would silence every alert",
+        "silence_ends_past": "the end must be after the start and in the future",
+        "silence_comment_required": "a comment saying why is required",
+        "silence_bad_duration": "the duration cannot be read (e.g. 30m, 2h, 1d)",
     },
 }

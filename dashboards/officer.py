@@ -21,11 +21,13 @@ from pathlib import Path
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from dashboards.access import body_limit, caller_scope, csrf_token, requires
+from dashboards.finding_details import detail_parts, state_reason_text
 from dashboards.i18n import current_language, label_of, translate
 from dashboards.resources import get_ledger, get_settings
 from ledger import browse, findings
 from ledger.census.fields import CATEGORIES
 from ledger.census.files import FileRejected, read_file
+from ledger.census.planner import clip
 from ledger.census.report import cleared_text
 from ledger.census.service import CensusRejected, NotFound
 from ledger.census.snapshot import ScopeError
@@ -66,6 +68,15 @@ def form_value(value) -> str:
     return str(value)
 
 
+def form_error(spec, error, language: str) -> str:
+    """An edit form's error as its reader knows the form: the field's label, the value and
+    the reason (no sheet or row: the form has one row)."""
+    field = next((f for f in spec.fields if error.column in (f.key, f.zh, f.en)), None)
+    where = field.label(language) if field is not None else clip(error.column or "")
+    value = "" if error.value in (None, "") else f" [{clip(error.value)}]"
+    return f"{where}{value}: {error.reason}" if where else error.reason
+
+
 @bp.get("/census/<category>/<code>")
 @requires(CENSUS_READ)
 def row(category: str, code: str):
@@ -91,7 +102,7 @@ def edit(category: str, code: str):
             caller_scope().census().update(category, code, {
                 key: (value or None) for key, value in values.items()})
         except CensusRejected as exc:
-            errors = [str(e) for e in exc.errors]
+            errors = [form_error(spec, e, current_language()) for e in exc.errors]
         else:
             return redirect(url_for("officer.row", category=category, code=code, saved=1))
         values["code"] = code
@@ -169,12 +180,17 @@ def _preview(token: str, path: Path):
     try:
         result = caller_scope().census().apply(_sheets(path, meta), dry_run=True)
     except FileRejected as exc:
-        return _discard(token, [str(exc)])
+        return _discard(token, [exc.named(_shown_name(meta))])
     except CensusRejected as exc:
         return _discard(token, [str(e) for e in exc.errors])
     return render_template("census_upload.html", stage="preview", token=token,
                            name=meta["name"], diffs=_diffs(result.plan),
                            empty=result.plan.empty)
+
+
+def _shown_name(meta: dict) -> str:
+    """The uploaded file's own name (never the server path it was staged under)."""
+    return clip(Path(meta.get("name") or "").name or "?")
 
 
 def _discard(token: str, errors: list[str]):
@@ -197,7 +213,8 @@ def _confirm(token: str):
     try:
         result = caller_scope().census().apply(_sheets(files[0], meta))
     except (FileRejected, CensusRejected) as exc:
-        errors = [str(e) for e in exc.errors] if isinstance(exc, CensusRejected) else [str(exc)]
+        errors = [str(e) for e in exc.errors] if isinstance(exc, CensusRejected) \
+            else [exc.named(_shown_name(meta))]
         return _discard(token, errors)
     _discard(token, [])
     return render_template("census_upload.html", stage="done", batch=result.batch_id,
@@ -241,7 +258,9 @@ def list_findings():
                            error=request.args.get("error"), language=current_language(),
                            kind_labels={k: label_of("finding_kind", k) for k in FINDING_KINDS},
                            state_labels={k: label_of("finding_state", k) for k in FINDING_STATES},
-                           census_base=url_for("census.rows") + "/", csrf=csrf_token())
+                           census_base=url_for("census.rows") + "/", csrf=csrf_token(),
+                           detail_parts=detail_parts, state_reason_text=state_reason_text,
+                           zone=get_settings().timezone)
 
 
 @bp.post("/findings/<int:finding_id>/state")

@@ -18,7 +18,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from core.observation import TARGET_TAG
 from dashboards import facts, figures
 from dashboards.access import requires
-from dashboards.charts import COMMON_TAGS, ChartSpec, charts_for
+from dashboards.charts import COMMON_TAGS, ChartSpec, charts_for, series_title
 from dashboards.cache import cached
 from dashboards.i18n import current_language, translate
 from dashboards.resources import get_ledger, get_settings, get_store
@@ -132,13 +132,26 @@ def _charts(tags: dict[str, str], range_key: str) -> list[dict]:
 def _lines(store, spec: ChartSpec, tags: dict, start: float, end: float, interval: float):
     series = store.query(spec.measurement, spec.field, start, end, interval=interval,
                          agg=spec.agg, tags={**tags, **dict(spec.tags)})
-    lines = [(_label(spec, s.key.tag_dict), s.points) for s in series if s.points]
-    return sorted(lines, key=lambda line: facts.natural(line[0]))
+    return merge_lines((_label(spec, s.key.tag_dict), s.points) for s in series if s.points)
+
+
+def merge_lines(lines) -> list[tuple[str, list]]:
+    """One line per label, sorted as people sort names: series that differ only in tags
+    that name no line (the demo history and the live series after it) are one line, their
+    points in time order (a bucket both hold keeps the later series' value)."""
+    merged: dict[str, dict[float, float]] = {}
+    for label, points in lines:
+        merged.setdefault(label, {}).update(points)
+    return sorted(((label, sorted(points.items())) for label, points in merged.items()),
+                  key=lambda line: facts.natural(line[0]))
 
 
 def _figure(spec: ChartSpec, lines, end: float) -> dict:
     zone = get_settings().timezone
-    title = translate(spec.title_key) if spec.title_key.startswith("chart_") else spec.title_key
+    title = translate(spec.title_key) if spec.title_key.startswith("chart_") else \
+        series_title(spec.measurement, spec.field, current_language())
+    # A chart of one unnamed series names its line (or timeline row) by the chart's title.
+    lines = [(label or title, points) for label, points in lines]
     if spec.kind == "rate":
         # The newest bucket is still filling: its rate would dip, so it is left out.
         lines = [(label, figures.counter_rates(points[:-1])) for label, points in lines]
@@ -156,7 +169,7 @@ def _label(spec: ChartSpec, tags: dict[str, str]) -> str:
     if spec.label_tag and spec.label_tag in tags:
         return tags[spec.label_tag]
     rest = [f"{k}={v}" for k, v in sorted(tags.items()) if k not in COMMON_TAGS]
-    return ", ".join(rest) or spec.field
+    return ", ".join(rest)
 
 
 def _interface_rows(name: str, ports: list[dict]) -> list[dict]:

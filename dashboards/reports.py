@@ -50,13 +50,37 @@ def _scopes() -> tuple[Scope, list[tuple[str, str]]]:
 
 
 def _month(kind: str) -> str | None:
-    """``?month=`` (YYYY-MM), else for the utilization page the newest month with data."""
+    """``?month=`` (YYYY-MM), else for the utilization page :func:`default_month`."""
     month = request.args.get("month") or None
     if month or kind != "utilization":
         return month
     with get_ledger().engine.connect() as conn:
         newest = conn.execute(select(func.max(UtilizationDay.day))).scalar()
-    return f"{newest:%Y-%m}" if isinstance(newest, dt.date) else None
+        if not isinstance(newest, dt.date):
+            return None
+        start = (newest.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+        days = conn.execute(select(UtilizationDay.day).distinct()
+                            .where(UtilizationDay.day >= start)).scalars().all()
+    from zoneinfo import ZoneInfo
+    return default_month(days, dt.datetime.now(ZoneInfo(get_settings().timezone)).date())
+
+
+def default_month(days, today: dt.date) -> str | None:
+    """The month a report opens on, from the days with data: the newest month, unless it is
+    the month still running and the month before holds more days (a month with one day of
+    data is no report to open on)."""
+    per_month: dict[str, int] = {}
+    for day in days:
+        per_month[f"{day:%Y-%m}"] = per_month.get(f"{day:%Y-%m}", 0) + 1
+    if not per_month:
+        return None
+    newest = max(per_month)
+    earlier = [m for m in per_month if m < newest]
+    if newest >= f"{today:%Y-%m}" and earlier:
+        previous = max(earlier)
+        if per_month[previous] > per_month[newest]:
+            return previous
+    return newest
 
 
 def _report(kind: str) -> Report:
@@ -116,4 +140,4 @@ def download(report: str, fmt: str):
         return render_template("refused.html", reason=exc.text(language), status=400), 400
     from io import BytesIO
     return send_file(BytesIO(data), as_attachment=True, download_name=filename(built, fmt),
-                     mimetype=MIME[fmt])
+                     mimetype=MIME[fmt].split(";")[0])   # Werkzeug adds the charset

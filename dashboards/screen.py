@@ -44,11 +44,14 @@ def screen_data(scope) -> dict:
         trend = browse.trend(conn, scope, analyses.today(policy, now) - dt.timedelta(days=30))
         idle = browse.idle_by_department(conn, scope, limit=8)
         regions = _department_regions(conn)
+        names = _department_names(conn)
+        declared_storage = declared_storage_tib(_platform_storage(conn, scope))
     counts: dict[str, int] = {}
     for item in progress["systems"]:
         counts[item["status"]] = counts.get(item["status"], 0) + 1
     return {"compute": compute, "progress": progress, "kpis": kpis, "trend": trend,
-            "idle": idle, "regions": regions, "systems": counts,
+            "idle": idle, "regions": regions, "names": names, "systems": counts,
+            "declared_storage_tib": declared_storage,
             "overdue": len(progress["overdue"]), "as_of": now}
 
 
@@ -58,6 +61,49 @@ def _department_regions(conn) -> dict[str, str | None]:
         departments.c.code, regions.c.name).join_from(
         departments, regions, departments.c.region_id == regions.c.id, isouter=True))
     return {code: name for code, name in rows}
+
+
+def _department_names(conn) -> dict[str, str]:
+    departments = TABLES["department"]
+    return {code: name for code, name in conn.execute(
+        departments.select().with_only_columns(departments.c.code, departments.c.name))}
+
+
+def _platform_storage(conn, scope) -> list[str]:
+    """The storage the caller's cloud platforms declare (census text such as "800 TiB")."""
+    platforms = TABLES["cloud_platform"]
+    query = platforms.select().with_only_columns(platforms.c.storage)
+    if not scope.unrestricted:
+        query = query.where(platforms.c.department_id.in_(scope.department_ids))
+    return [text for text, in conn.execute(query) if text]
+
+
+#: Storage units as census forms write them, in TiB.
+STORAGE_UNITS = {"pib": 1024.0, "pb": 1e15 / 2 ** 40, "tib": 1.0, "tb": 1e12 / 2 ** 40,
+                 "gib": 1 / 1024, "gb": 1e9 / 2 ** 40}
+
+
+def declared_storage_tib(texts) -> float:
+    """The total of declared storage texts ("800 TiB", "1.5PB", "200 TB 存储") in TiB; a text
+    without a number and a unit counts nothing."""
+    import re
+    total = 0.0
+    for text in texts:
+        for number, unit in re.findall(r"(\d+(?:\.\d+)?)\s*(PiB|PB|TiB|TB|GiB|GB)", str(text),
+                                       re.I):
+            total += float(number) * STORAGE_UNITS[unit.lower()]
+    return total
+
+
+def storage_shown(totals: dict, declared_tib: float) -> tuple[str, str]:
+    """(figure, basis) of the storage total: observed storage when there is any, else what
+    the platforms declare (basis ``declared``), else a dash, never a misleading 0."""
+    observed = (totals.get("storage_bytes", 0) + totals.get("vm_disk_bytes", 0)) / 2 ** 40
+    if observed > 0:
+        return f"{observed:,.1f}", "observed"
+    if declared_tib > 0:
+        return f"{declared_tib:,.1f}", "declared"
+    return "—", "none"
 
 
 @bp.get("/screen")
@@ -73,7 +119,8 @@ def show():
                      lambda: [to_html(f) for f in screen_figures(data)])
     return render_template("screen.html", totals=data["compute"]["totals"], figures=figures,
                            data=data, refresh=REFRESH_SECONDS, scope=scope.root,
-                           money=money)
+                           money=money, storage=storage_shown(
+                               data["compute"]["totals"], data["declared_storage_tib"]))
 
 
 def screen_figures(data: dict) -> list:
@@ -81,7 +128,7 @@ def screen_figures(data: dict) -> list:
     compute = data["compute"]
     return [
         fs.distribution(translate("screen_distribution"), compute["groups"], data["regions"],
-                        "cores", translate("screen_all")),
+                        "cores", translate("screen_all"), data["names"]),
         fs.trend(translate("screen_trend"), data["trend"],
                  {"cpu": translate("cpu_p95"), "memory": translate("memory_p95")}),
         fs.composition(translate("screen_composition"), compute["composition"],

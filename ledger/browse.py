@@ -17,6 +17,7 @@ from sqlalchemy import Connection, func, or_, select
 from ledger.census.fields import CATEGORIES
 from ledger.census.snapshot import Scope
 from ledger.census.tables import TABLES, audit_record
+from ledger.db import LIKE_ESCAPE, contains_pattern
 from ledger.models import Finding, ObservedAsset, ReconcilePair, UtilizationDay
 
 #: Columns a search looks in (the natural key holds the serial, instance UUID or MAC).
@@ -56,11 +57,11 @@ def owner_of(conn: Connection, asset_id: int) -> int | None:
 def search_assets(conn: Connection, text: str, scope: Scope, *, limit: int = 100) -> list[dict]:
     """Observed assets whose name, serial, address, key, source or model contain ``text``."""
     table = ObservedAsset.__table__
-    pattern = f"%{text.strip()}%"
+    pattern = contains_pattern(text.strip())
     query = select(table.c.id, table.c.kind, table.c.source, table.c.hostname,
                    table.c.serial_number, table.c.mgmt_ip, table.c.vendor, table.c.model,
                    table.c.department_id, table.c.last_seen).where(
-        or_(*(table.c[name].ilike(pattern) for name in SEARCH_COLUMNS))
+        or_(*(table.c[name].ilike(pattern, escape=LIKE_ESCAPE) for name in SEARCH_COLUMNS))
     ).order_by(table.c.id).limit(limit)
     if not scope.unrestricted:
         query = query.where(table.c.department_id.in_(scope.department_ids))

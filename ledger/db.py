@@ -28,6 +28,18 @@ def page_offset(total: int, page: int, per_page: int) -> int | None:
     return offset if offset < total else None
 
 
+#: The escape character of :func:`contains_pattern`'s patterns.
+LIKE_ESCAPE = "\\"
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching values that contain ``text`` literally: ``%``, ``_`` and the
+    escape character itself match only themselves (use with ``escape=LIKE_ESCAPE``)."""
+    escaped = text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%") \
+        .replace("_", LIKE_ESCAPE + "_")
+    return f"%{escaped}%"
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and foreign keys."""
     if url.startswith("sqlite:///"):

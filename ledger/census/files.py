@@ -39,6 +39,12 @@ class FileRejected(ValueError):
 
     def __init__(self, path: str, text: str) -> None:
         super().__init__(f"{path}: {text}")
+        self.path, self.text = path, text
+
+    def named(self, name: str) -> str:
+        """The message naming the file ``name`` (what the user uploaded) instead of the path
+        it was stored under."""
+        return f"{name}: {self.text}"
 
 
 def _label_key(text: str) -> str:

@@ -22,7 +22,7 @@ from ledger.census.snapshot import Scope, Snapshot
 from ledger.census.tables import TABLES
 from ledger.census.values import InvalidValue, parse
 from ledger.census.writer import PlanWriter
-from ledger.db import page_offset
+from ledger.db import LIKE_ESCAPE, contains_pattern, page_offset
 
 
 class CensusRejected(Exception):
@@ -193,8 +193,9 @@ class CensusService:
             for key, raw in (filters or {}).items():
                 query = query.where(self._filter(conn, spec.by_key[key], table, raw))
             if search:
-                pattern = f"%{search}%"
-                query = query.where(or_(table.c.code.ilike(pattern), table.c.name.ilike(pattern)))
+                pattern = contains_pattern(search)
+                query = query.where(or_(table.c.code.ilike(pattern, escape=LIKE_ESCAPE),
+                                          table.c.name.ilike(pattern, escape=LIKE_ESCAPE)))
             total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
             offset = page_offset(total, page, per_page)
             if offset is None:

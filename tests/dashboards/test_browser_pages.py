@@ -182,6 +182,10 @@ def test_leadership_screen_fits_a_large_display(chromium, served):
         page.click("header a.lang")
         page.wait_for_selector(".screen-grid .panel .main-svg", timeout=30000)
         assert "physical cores" in page.locator("#totals").inner_text()
+        size = page.evaluate("() => [document.documentElement.scrollHeight, innerHeight]")
+        assert size[0] <= size[1], size          # English labels do not make it scroll
+        storage = page.locator("li[data-total=storage] b").inner_text()
+        assert storage == "—" or float(storage.replace(",", "")) > 0
         assert errors == []
     finally:
         context.close()

@@ -71,7 +71,7 @@ def test_target_page_charts_the_stored_series(client, ledger, embedded_store):
     for range_key in ("1h", "1d", "1w"):
         page = client.get(f"/targets/local?range={range_key}").get_data(as_text=True)
         assert page.count("plotly-graph-div") == 2, range_key
-        assert "CPU使用率" in page and "ups.output_load_percent" in page
+        assert "CPU使用率" in page and "UPS · 输出负载百分比" in page
         assert "/assets/plotly.min.js" in page
     assert "Kunpeng 920" in page and "gov-web-01" in page and "serial:Huawei:2102311" in page
 

@@ -9,6 +9,7 @@ import pyotp
 import pytest
 
 from bench.estate import fill
+from ledger.census.fields import CATEGORIES
 from ledger.models import ObservedAsset
 from tests.dashboards.users import field, login, make_token, make_user
 
@@ -83,7 +84,7 @@ def test_operator_pages(app, ledger, estate, everyone):
     page = client.get("/targets/sw-core?range=1w").get_data(as_text=True)
     kinds = page.count('data-kind="state"'), page.count('data-kind="rate"')
     assert kinds[0] >= 2 and kinds[1] >= 1   # interface and poll states; packets as a rate
-    assert "interface.rx_bytes<" not in page  # a counter with a stored rate is not drawn raw
+    assert "接口 · 入方向字节<" not in page  # a counter with a stored rate is not drawn raw
     rows = page[page.index('id="interfaces"'):]
     assert rows.index("GE1/0/1") < rows.index("GE1/0/2") < rows.index("GE1/0/3")
     assert "UTC+08:00" in page
