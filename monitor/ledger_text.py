@@ -53,8 +53,8 @@ STATUS = {"planned": ("计划迁移", "planned"), "in_progress": ("迁移中", "
           "not_planned": ("暂不迁移", "not planned"), "unverified": ("未核实", "unverified")}
 
 
-def _t(name: str, language: str, **params: Any) -> str:
-    zh, en = _T[name]
+def _t(key: str, language: str, /, **params: Any) -> str:
+    zh, en = _T[key]
     return (zh if language == "zh" else en).format(**params)
 
 
