@@ -3,7 +3,8 @@
 An analysis reports what it finds now as :class:`Found` items; :func:`sync` turns them
 into ledger rows: a new condition opens a finding, one found again only moves
 ``last_seen`` (a run twice gives the same findings, no duplicates), one no longer found is
-resolved by the analysis, one that returns is reopened. People acknowledge and resolve
+resolved by the analysis, one that returns (or whose evidence changes) is reopened; one
+resolved by hand stays resolved while its condition persists unchanged. People acknowledge and resolve
 through :func:`transition`. Every state change is a record in the census's hash-chained
 change log (object type ``finding``), with actor, time and reason.
 """
@@ -120,7 +121,9 @@ def sync(conn: Connection, kinds: frozenset[str], found: Iterable[Found], *, now
             result.opened += 1
             continue
         values = {}
-        if row.state == "resolved":
+        # A finding resolved by hand whose condition persisted unchanged stays resolved: it
+        # reopens only when the condition returns (it had cleared) or its evidence changed.
+        if row.state == "resolved" and (not row.active or row.digest != item_digest):
             values.update(state="open", state_changed_at=now, state_changed_by=actor,
                           state_reason="condition returned", reopened=table.c.reopened + 1)
             changes.append(_change("update", item.fingerprint, {
