@@ -201,3 +201,22 @@ def test_departments_declared_after_the_poll_are_resolved(ledger, tmp_path):
         read_file(filled_workbook(tmp_path / "c.xlsx")))
     reconcile(ledger)
     assert not any(kind == "unknown_department" for kind, *_ in active(ledger))
+
+
+def test_an_undeclared_finding_names_its_asset(estate):
+    """Without a declared twin a finding still says which machine it is (name, UUID) and
+    links to the observed asset; text and reports show it."""
+    from ledger.reports.findings import _row
+    from monitor.analysis_text import findings_text
+
+    reconcile(estate)
+    (item,) = findings.listing(estate.engine.connect(), Scope.everything(), kind="undeclared")
+    assert item["observed"]["name"] == "shadow-it"
+    assert item["observed"]["uuid"] == "1e0a7c2e-0000-4000-8000-00000000abcd"
+    assert item["observed"]["kind"] == "host" and item["observed"]["asset_id"]
+    assert item["subject"] == "shadow-it · 1e0a7c2e-0000-4000-8000-00000000abcd"
+    assert "shadow-it · 1e0a7c2e" in findings_text([item], "zh")
+    assert _row(item)["name"] == item["subject"]
+    page, _total = findings.page(estate.engine.connect(), Scope.everything(),
+                                 kind="undeclared")
+    assert page[0]["subject"] == item["subject"]
