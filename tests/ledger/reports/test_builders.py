@@ -204,3 +204,18 @@ def test_utilization_as_a_pure_function():
     assert row["idle_share"] == 0.0                 # judged on 2 days, busy on both
     hidden = report(inputs, POLICY, Scope("D8", frozenset({8})), scope_name=None, now=NOW)
     assert hidden.section("by_system").rows == []
+
+
+def test_kpi_money_is_yuan_text_everywhere(estate):
+    """``idle_investment`` and the reclaimed rate's numerator and denominator share one unit
+    (yuan as text): the idle money plus the reclaimed is the denominator."""
+    from ledger import analyses
+
+    kpi = analyses.kpis(estate.engine, POLICY, Scope.everything(), now=NOW)
+    reclaimed, idle = kpi["idle_investment_reclaimed"], kpi["idle_investment"]
+    assert reclaimed["unit"] == idle["unit"] == "CNY"
+    assert Decimal(idle["value"]) > 0
+    assert Decimal(reclaimed["numerator"]) + Decimal(idle["value"]) == \
+        Decimal(reclaimed["denominator"])
+    assert reclaimed["value"] == round(float(Decimal(reclaimed["numerator"]) /
+                                             Decimal(reclaimed["denominator"])), 4)
