@@ -80,6 +80,7 @@ _words({  # leadership screen
     "total_vcpus": ("已分配 vCPU", "vCPU allocated"), "total_memory_tib": ("内存 (TiB)", "memory (TiB)"),
     "total_storage_tib": ("存储 (TiB)", "storage (TiB)"), "total_gpus": ("加速卡", "accelerators"),
     "total_tflops": ("FP64 算力 (TFLOPS)", "FP64 TFLOPS"), "total_idle": ("闲置投资", "idle investment"),
+    "figure_unknown": ("未知", "unknown"),
     "total_overdue": ("逾期事项", "overdue items"),
     "screen_distribution": ("算力分布（地区·部门，物理核）", "Where the cores are (region, department)"),
     "screen_all": ("全部", "all"), "screen_trend": ("近30天平均利用率", "Mean use, last 30 days"),
