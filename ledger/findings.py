@@ -4,9 +4,9 @@ An analysis reports what it finds now as :class:`Found` items; :func:`sync` turn
 into ledger rows: a new condition opens a finding, one found again only moves
 ``last_seen`` (a run twice gives the same findings, no duplicates), one no longer found is
 resolved by the analysis, one that returns (or whose evidence changes) is reopened; one
-resolved by hand stays resolved while its condition persists unchanged. People acknowledge and resolve
-through :func:`transition`. Every state change is a record in the census's hash-chained
-change log (object type ``finding``), with actor, time and reason.
+resolved by hand stays resolved while its condition persists unchanged. People acknowledge
+and resolve through :func:`transition`. Every state change is a record in the census's
+hash-chained change log (object type ``finding``), with actor, time and reason.
 """
 
 from __future__ import annotations
