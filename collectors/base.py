@@ -192,6 +192,13 @@ class Collector:
         Called once, by :meth:`configure`, when the configuration is loaded, so a bad target
         stops the start with the file and key named; the default accepts everything."""
 
+    @classmethod
+    def secrets_used(cls, options: Mapping[str, Any]) -> frozenset[str]:
+        """Names of the secret options ``options`` actually use (the default: every secret
+        option); a collector whose mode leaves some unused (SNMP v2c and the v3 keys)
+        narrows it, so ``check-config`` warns only about secrets that matter."""
+        return frozenset(o.name for o in cls.options if o.secret)
+
     def setup(self) -> None:
         """Prepare the collector's state from ``self.config``; the default keeps none."""
 

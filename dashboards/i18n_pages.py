@@ -81,6 +81,7 @@ _words({  # leadership screen
     "screen_declared": ("登记值", "declared"),
     "total_storage_tib": ("存储 (TiB)", "storage (TiB)"), "total_gpus": ("加速卡", "accelerators"),
     "total_tflops": ("FP64 算力 (TFLOPS)", "FP64 TFLOPS"), "total_idle": ("闲置投资", "idle investment"),
+    "figure_unknown": ("未知", "unknown"),
     "total_overdue": ("逾期事项", "overdue items"),
     "screen_distribution": ("算力分布（地区·部门，物理核）", "Where the cores are (region, department)"),
     "screen_all": ("全部", "all"), "screen_trend": ("近30天平均利用率", "Mean use, last 30 days"),

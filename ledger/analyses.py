@@ -286,8 +286,17 @@ def kpis(engine: Engine, policy: AnalysisPolicy, scope: Scope, *,
                      "met": None if value is None or target is None else value >= target}
         if denominator is not None:
             out[name].update(numerator=numerator, denominator=denominator)
-    out["idle_investment"] = {"value": f"{amounts['idle'] / 100:.2f}", "unit": "CNY"}
+    # Money is yuan as text with its unit everywhere in this object (the findings keep fen).
+    reclaimed = out["idle_investment_reclaimed"]
+    reclaimed.update(numerator=_yuan(reclaimed["numerator"]),
+                     denominator=_yuan(reclaimed["denominator"]), unit="CNY")
+    out["idle_investment"] = {"value": _yuan(amounts["idle"]), "unit": "CNY"}
     return out
+
+
+def _yuan(fen: int) -> str:
+    """An amount in fen as yuan text, ``"1234.50"`` (exact, no float)."""
+    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def _idle_amounts(conn: Connection, scope: Scope) -> dict[str, int]:

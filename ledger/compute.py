@@ -242,7 +242,10 @@ def _finish(values: Mapping[str, float]) -> dict[str, Any]:
     for precision in ("fp64", "fp32", "fp16"):
         gflops = values.get(f"{precision}_gflops")
         out.pop(f"{precision}_gflops", None)
-        out[f"{precision}_tflops"] = round(gflops / 1000, 3) if gflops else 0
+        # No chip with a figure at this precision (no table entry, or the chips have no
+        # such arithmetic) is unknown, never a peak of 0.
+        out[f"{precision}_tflops"] = round(gflops / 1000, 3) if gflops else \
+            (None if values.get("hosts") else 0)
     threads = values.get("threads") or 0
     out["memory_gib"] = round(values.get("memory_bytes", 0) / GIB, 1)
     out["overcommit"] = round(values.get("vcpus", 0) / threads, 2) if threads else None

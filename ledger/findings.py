@@ -3,9 +3,10 @@
 An analysis reports what it finds now as :class:`Found` items; :func:`sync` turns them
 into ledger rows: a new condition opens a finding, one found again only moves
 ``last_seen`` (a run twice gives the same findings, no duplicates), one no longer found is
-resolved by the analysis, one that returns is reopened. People acknowledge and resolve
-through :func:`transition`. Every state change is a record in the census's hash-chained
-change log (object type ``finding``), with actor, time and reason.
+resolved by the analysis, one that returns (or whose evidence changes) is reopened; one
+resolved by hand stays resolved while its condition persists unchanged. People acknowledge
+and resolve through :func:`transition`. Every state change is a record in the census's
+hash-chained change log (object type ``finding``), with actor, time and reason.
 """
 
 from __future__ import annotations
@@ -120,7 +121,9 @@ def sync(conn: Connection, kinds: frozenset[str], found: Iterable[Found], *, now
             result.opened += 1
             continue
         values = {}
-        if row.state == "resolved":
+        # A finding resolved by hand whose condition persisted unchanged stays resolved: it
+        # reopens only when the condition returns (it had cleared) or its evidence changed.
+        if row.state == "resolved" and (not row.active or row.digest != item_digest):
             values.update(state="open", state_changed_at=now, state_changed_by=actor,
                           state_reason="condition returned", reopened=table.c.reopened + 1)
             changes.append(_change("update", item.fingerprint, {
@@ -260,14 +263,43 @@ def page(conn: Connection, scope: Scope, *, page_number: int = 1, per_page: int 
     rows = {row["id"]: row for row in conn.execute(
         select(table).where(table.c.id.in_(ids))).mappings()} if ids else {}
     departments = _department_codes(conn)
-    return [as_json(rows[id_], departments) for id_ in ids], total
+    subjects = _subjects(conn, rows.values())
+    return [as_json(rows[id_], departments, subjects) for id_ in ids], total
 
 
 def listing(conn: Connection, scope: Scope, **filters: Any) -> list[dict]:
     """Every finding within ``scope`` and the filters, as JSON objects."""
     departments = _department_codes(conn)
-    return [as_json(row, departments) for row in conn.execute(query(scope, **filters))
-            .mappings()]
+    rows = conn.execute(query(scope, **filters)).mappings().all()
+    subjects = _subjects(conn, rows)
+    return [as_json(row, departments, subjects) for row in rows]
+
+
+def _subjects(conn: Connection, rows: Iterable) -> dict[int, dict[str, Any]]:
+    """Observed asset id -> who it is (name, UUID, serial, kind) for the findings ``rows``."""
+    from ledger.models import ObservedAsset
+
+    ids = sorted({r["observed_asset_id"] for r in rows if r["observed_asset_id"] is not None})
+    table, out = ObservedAsset.__table__, {}
+    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+        for asset in conn.execute(select(
+                table.c.id, table.c.kind, table.c.hostname, table.c.natural_key,
+                table.c.instance_uuid, table.c.machine_uuid, table.c.serial_number,
+                table.c.mgmt_ip).where(table.c.id.in_(chunk))):
+            out[asset.id] = {"kind": asset.kind,
+                             "name": asset.hostname or asset.mgmt_ip or asset.natural_key,
+                             "uuid": asset.instance_uuid or asset.machine_uuid,
+                             "serial": asset.serial_number}
+    return out
+
+
+def subject_text(observed: dict[str, Any] | None) -> str | None:
+    """``name · UUID · SN serial`` of a finding's observed asset, for text and reports."""
+    if not observed or not observed.get("name"):
+        return None
+    parts = [observed["name"], observed.get("uuid"),
+             f"SN {observed['serial']}" if observed.get("serial") else None]
+    return " · ".join(p for p in parts if p)
 
 
 def _department_codes(conn: Connection) -> dict[int, str]:
@@ -276,16 +308,21 @@ def _department_codes(conn: Connection) -> dict[int, str]:
     return dict(conn.execute(select(table.c.id, table.c.code)).all())
 
 
-def as_json(row, departments: dict[int, str]) -> dict[str, Any]:
-    """One finding as the API and ``--json`` show it (amounts in 元 as text)."""
+def as_json(row, departments: dict[int, str],
+            subjects: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One finding as the API and ``--json`` show it (amounts in 元 as text); ``observed``
+    names the asset (hostname or name, UUID, serial) when ``subjects`` know it."""
     amount = row["amount_fen"]
+    subject = (subjects or {}).get(row["observed_asset_id"], {})
     return {
         "id": row["id"], "kind": row["kind"], "state": row["state"], "active": row["active"],
         "department": departments.get(row["department_id"]),
         "declared": None if row["declared_code"] is None else {
             "category": row["declared_category"], "code": row["declared_code"]},
         "observed": None if row["observed_source"] is None else {
-            "asset_id": row["observed_asset_id"], "source": row["observed_source"]},
+            "asset_id": row["observed_asset_id"], "source": row["observed_source"],
+            **subject},
+        "subject": subject_text(subject),
         "field": row["field"], "details": row["details"],
         "amount": None if amount is None else f"{amount // 100}.{amount % 100:02d}",
         "first_seen": row["first_seen"].isoformat(), "last_seen": row["last_seen"].isoformat(),

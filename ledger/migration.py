@@ -1,9 +1,11 @@
 """Migration and consolidation progress, with evidence from what is observed.
 
 - **Information systems** onto the government cloud: *planned* (none of its cloud
-  resources seen), *in progress* (some seen on a cloud platform, its legacy hosts still
-  busy), *migrated* (seen on the cloud, legacy hosts idle or none declared), *legacy
-  retired* (legacy hosts declared retired or gone); overdue past the declared due date.
+  resources seen), *in progress* (some seen on a cloud platform, its legacy hosts
+  still busy), *migrated* (seen on the cloud, legacy hosts idle or none
+  declared; always for a system declared on the cloud once any of its instances is seen
+  there, a missing one being reconciliation's finding), *legacy retired* (legacy hosts
+  declared retired or gone); overdue past the declared due date.
 - **Dedicated networks** into the e-government extranet: the declared plan and status,
   with the devices still answering in the network and the traffic they carry.
 - **Self-built data centers**: the declared consolidation status with the devices still
@@ -125,6 +127,10 @@ def _system_status(plan: str | None, on_cloud: bool, legacy: Counter) -> str:
         return "not_planned"
     if not on_cloud:
         return "planned" if plan == "migrate" else "unverified"
+    if plan == "on_cloud":
+        # Declared as running on the cloud and seen there: migrated. An instance of it not
+        # seen is a missing-asset finding of reconciliation, not a migration under way.
+        return "migrated"
     if legacy.get("active"):
         return "in_progress"
     alive = legacy.get("idle", 0)

@@ -130,6 +130,8 @@ def findings_text(items: list[dict], language: str) -> str:
             subject.append(f"{category_label(category, language)} {item['declared']['code']}")
         if item["observed"]:
             subject.append(item["observed"]["source"])
+        if item.get("subject") and not item["declared"]:
+            subject.append(item["subject"])
         if item["field"] and item["kind"] == "mismatch":
             subject.append(difference_text(item["details"], item["declared"]["category"],
                                            language))

@@ -59,15 +59,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run a ``census`` or ``audit`` command."""
     from ledger.db import Ledger
 
+    language = args.lang or settings.language
+    if args.command == "census" and args.action == "template":
+        # A blank workbook needs no ledger: opening one would create (and migrate) it.
+        from ledger.census.template import write_workbook
+        return _writing(lambda: (write_workbook(args.file, language=language),
+                                 print(args.file)), args.file, language)
     ledger = Ledger(settings.ledger_url)
     try:
         if args.command == "audit":
-            return _verify(ledger, settings, args.lang or settings.language)
-        language = args.lang or settings.language
-        if args.action == "template":
-            from ledger.census.template import write_workbook
-            return _writing(lambda: (write_workbook(args.file, language=language),
-                                     print(args.file)), args.file, language)
+            return _verify(ledger, settings, language)
         service = _service(ledger, args, settings, language)
         if service is None:
             return EXIT_USAGE

@@ -11,7 +11,8 @@
 - ``user ...``: accounts, roles and API tokens; see :mod:`monitor.user_cli`.
 - ``demo``: a demo estate, filled and served on loopback; see :mod:`monitor.demo_cli`.
 
-Every command accepts ``--config FILE`` and ``--data-dir DIR``; ``python -m monitor --lang en
+Every command accepts ``--config FILE`` and ``--data-dir DIR`` (else ``INFRA_LEDGER_CONFIG``
+and ``INFRA_LEDGER_DATA_DIR``, as the web application reads); ``python -m monitor --lang en
 ...`` (or a command's own ``--lang``) picks the language of messages (:mod:`ledger.i18n`).
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import Sequence
 
@@ -134,6 +136,7 @@ def _pairs(text: str) -> dict[str, str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
+    _environment_defaults(args)
     install_logging(args.log_level)
     if args.command == "demo":
         return demo_cli.run(args)
@@ -162,6 +165,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"台账数据库无法连接 (ledger database unreachable): {url}: {reason}",
               file=sys.stderr)
         return EXIT_LEDGER
+
+
+def _environment_defaults(args: argparse.Namespace) -> None:
+    """``INFRA_LEDGER_CONFIG`` and ``INFRA_LEDGER_DATA_DIR`` stand in for an absent
+    ``--config`` / ``--data-dir``, as they do for the web application, so the CLI and the
+    web read the same ledger."""
+    if getattr(args, "config", None) is None:
+        args.config = os.environ.get("INFRA_LEDGER_CONFIG") or None
+    if getattr(args, "data_dir", None) is None:
+        args.data_dir = os.environ.get("INFRA_LEDGER_DATA_DIR") or None
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings, alert_settings) -> int:

@@ -585,7 +585,8 @@ def _options(reader: _Reader, collector, warnings: list[str] | None) -> dict[str
         options = collector.resolve_options(reader.get("options", dict, {}))
         checked = dict(options)
         if warnings is not None:
-            for option in (o for o in collector.options if o.secret):
+            used = collector.secrets_used(options)
+            for option in (o for o in collector.options if o.secret and o.name in used):
                 value = options.get(option.name)
                 if not isinstance(value, str) or not value.startswith(("env:", "file:")):
                     continue

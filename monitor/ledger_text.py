@@ -53,13 +53,18 @@ STATUS = {"planned": ("计划迁移", "planned"), "in_progress": ("迁移中", "
           "not_planned": ("暂不迁移", "not planned"), "unverified": ("未核实", "unverified")}
 
 
-def _t(name: str, language: str, **params: Any) -> str:
-    zh, en = _T[name]
+def _t(key: str, language: str, /, **params: Any) -> str:
+    zh, en = _T[key]
     return (zh if language == "zh" else en).format(**params)
 
 
 def _pick(pair, language: str) -> str:
     return pair[0] if language == "zh" else pair[1]
+
+
+def _known(value, language: str):
+    """A figure, or 未知 / unknown where there is none (never shown as 0)."""
+    return ("未知" if language == "zh" else "unknown") if value is None else value
 
 
 def _pct(value) -> str:
@@ -166,8 +171,8 @@ def _compute(result: dict, language: str) -> list[str]:
                 "vms": values.get("instances", 0), "vcpus": values.get("vcpus", 0),
                 "over": values.get("overcommit") or "-",
                 "storage": round(values.get("storage_bytes", 0) / GIB / 1024, 2),
-                "fp64": values.get("fp64_tflops", 0), "fp32": values.get("fp32_tflops", 0),
-                "fp16": values.get("fp16_tflops", 0)}
+                **{p: _known(values.get(f"{p}_tflops", 0), language)
+                   for p in ("fp64", "fp32", "fp16")}}
     lines = [_t("totals", language, **figures(totals))]
     lines += [_t("group", language, key=g["key"], **figures(g)) for g in result["groups"]]
     lines.append(_t("composition", language, share=_pct(result["domestic_share"])))

@@ -111,6 +111,15 @@ class SnmpCollector(Collector):
         except ProfileError as exc:
             raise OptionError("profile_dirs", str(exc)) from None
 
+    @classmethod
+    def secrets_used(cls, options) -> frozenset[str]:
+        """v1/v2c use the community; v3 the auth and privacy keys its protocols need."""
+        if options["version"] != "3":
+            return frozenset({"community"})
+        return frozenset(key for key, protocol in (("auth_key", "auth_protocol"),
+                                                   ("priv_key", "priv_protocol"))
+                         if options[protocol])
+
     @staticmethod
     def make_target(config) -> SnmpTarget:
         """The wire-level target of resolved options, secrets read (raises OptionError)."""
@@ -119,10 +128,9 @@ class SnmpCollector(Collector):
         if config["version"] == "3":
             from collectors.snmp.usm import check_protocols
             check_protocols(config["user"], config["auth_protocol"], config["priv_protocol"])
-        secret = {key: resolve_option(config, key) if needed else "" for key, needed in (
-            ("community", config["version"] != "3"),
-            ("auth_key", config["version"] == "3" and config["auth_protocol"]),
-            ("priv_key", config["version"] == "3" and config["priv_protocol"]))}
+        used = SnmpCollector.secrets_used(config)
+        secret = {key: resolve_option(config, key) if key in used else ""
+                  for key in ("community", "auth_key", "priv_key")}
         target = SnmpTarget(
             host=config["host"], port=config["port"], version=config["version"],
             community=secret["community"], timeout=config["request_timeout"],

@@ -251,7 +251,7 @@ class _Verifier:
             self.say("audit_no_key", seq=self.keyed_from, reason=self.key_error)
         if self.unkeyed and self.keyed_from is not None:
             self.notes.append(message("audit_pre_key", self.language, count=self.unkeyed,
-                                      seq=self.keyed_from))
+                                      seq=self.keyed_from, last=self.keyed_from - 1))
 
 
 def verify(conn: Connection, *, chain: AuditChain | None = None, census: bool = True,

@@ -114,9 +114,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "rewound)"),
     "audit_no_key": ("自第 {seq} 条起的记录带密钥，无法校验：{reason}",
                      "records from {seq} are keyed and cannot be checked: {reason}"),
-    "audit_pre_key": ("第 {seq} 条之前的 {count} 条记录早于链密钥（未带密钥）",
-                      "{count} record(s) before record {seq} predate the chain key (hashed "
-                      "without it)"),
+    "audit_pre_key": ("第 1–{last} 条记录（共 {count} 条）未用链密钥计算哈希，写于启用密钥之前；"
+                      "自第 {seq} 条起带密钥",
+                      "records 1–{last} ({count}) are hashed without the chain key, written "
+                      "before it was in use; records are keyed from {seq} on"),
     "audit_no_head": ("审计链头缺失", "the audit head is missing"),
     "audit_head_mismatch": ("链头记录为 {head_seq} 条、以 {head_hash}… 结尾，日志实际止于第 {last} "
                             "条 {last_hash}…（末尾记录被删除或链头被修改）", "the head says "

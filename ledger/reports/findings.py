@@ -68,7 +68,8 @@ def _row(item: Mapping[str, Any]) -> dict[str, Any]:
     declared = item.get("declared") or {}
     return {"id": item["id"], "kind": item["kind"], "state": item["state"],
             "department": item["department"], "category": declared.get("category"),
-            "code": declared.get("code"), "name": details.get("name"),
+            "code": declared.get("code"),
+            "name": details.get("name") or item.get("subject"),
             "source": (item.get("observed") or {}).get("source") or details.get("source"),
             "field": item.get("field"),
             "declared_value": _text(details.get("declared")) if item.get("field") else None,

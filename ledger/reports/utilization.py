@@ -1,10 +1,14 @@
 """Utilization by department, information system and month (资源利用率报表).
 
-For every observed resource with daily summaries: what it has (vCPU or CPU threads, memory),
+For every virtual resource (a cloud instance, as :mod:`ledger.compute` counts them) with daily
+summaries: what it has (vCPU, memory),
 what it used (the month's mean CPU and memory percentages applied to that), and on how many
 of its judged days it was idle under the configured idle policy of its kind. A resource
 belongs to the department and information system of the declared asset reconciliation
 paired it with; an undeclared one to the department its target names and to no system.
+Physical servers, hypervisors, network devices and UPS are no allocated compute: their
+threads are capacity (the compute ledger), not allocation, so they are left out and the
+report's vCPU agree with the compute ledger's.
 
 Per (month, department, system): resources, allocated and used vCPU and memory, the idle
 share (idle resource-days over judged resource-days, each weighted by its vCPUs), the
@@ -21,6 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping, Sequence
 
 from ledger.census.snapshot import Scope
+from ledger.compute import is_physical
 from ledger.idle import day_is_idle, merged_days
 from ledger.policy import AnalysisPolicy
 from ledger.reconcile.entities import Entity
@@ -52,6 +57,9 @@ NOTES = [
      "闲置投资 = 投资额 × 闲置占比。",
      "Used = the month's mean utilization × allocation; idle share = idle resource-days ÷ "
      "judged resource-days (weighted by vCPU); idle investment = investment × idle share."),
+    ("只统计云主机（虚拟资源）；物理服务器、网络设备和 UPS 不计入分配量。",
+     "Only cloud instances (virtual resources) count; physical servers, network devices and "
+     "UPS are not allocated compute."),
     ("投资额取信息系统的总投资，未填写时取其资源的采购价或年费用。",
      "Investment is the system's total investment, else its resources' purchase price or "
      "annual cost."),
@@ -86,11 +94,14 @@ class _Cell:
             setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
 
 
+def is_allocated(entity: Entity) -> bool:
+    """A virtual resource: an instance that is no physical machine (as the compute ledger)."""
+    return not is_physical(entity) and any(r.kind == "instance" for r in entity.rows)
+
+
 def allocation(entity: Entity, row: Any) -> tuple[float, float]:
-    """vCPUs (or CPU threads of a host) and memory GiB: observed first, then declared."""
-    cpus = entity.value("vcpus")[0] or entity.value("cpu_threads")[0] or \
-        entity.value("cpu_cores")[0] or getattr(row, "vcpu", None) or \
-        getattr(row, "cpu_cores", None) or 0
+    """vCPUs and memory GiB of an instance: observed first, then declared."""
+    cpus = entity.value("vcpus")[0] or getattr(row, "vcpu", None) or 0
     memory = entity.value("memory_bytes")[0]
     gib = memory / GIB if memory else float(getattr(row, "memory_gib", None) or 0)
     return float(cpus), float(gib)
@@ -153,7 +164,7 @@ def build(inputs: UtilizationInputs, policy: AnalysisPolicy, scope: Scope) -> di
     systems: dict[int, Any] = {}
     money: dict[tuple, Decimal] = defaultdict(Decimal)
     periods = months(inputs.first, inputs.last)
-    for entity in inputs.entities:
+    for entity in filter(is_allocated, inputs.entities):
         ref = inputs.links.get(entity.id)
         row = inputs.declared.get(ref) if ref else None
         department, system = _owner(entity, row, inputs.declared)

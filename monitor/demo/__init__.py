@@ -164,8 +164,17 @@ def import_census(ledger: Ledger, settings: Settings, today: dt.date) -> bool:
     write_workbook(path, census(today))
     result = CensusService(ledger.engine, actor=ACTOR,
                            algorithm=settings.audit_chain).apply(read_file(path))
-    _LOGGER.info("Demo census imported from %s: %s", path, result)
+    _LOGGER.info("Demo census imported from %s: %s", path, import_summary(result))
     return True
+
+
+def import_summary(result) -> str:
+    """One line of what a census import did (the whole result is tens of KB of repr)."""
+    diffs = result.plan.diffs.values()
+    return (f"batch {result.batch_id}, applied={result.applied}, "
+            f"{sum(len(d.new) for d in diffs)} new, {sum(len(d.changed) for d in diffs)} "
+            f"changed, {sum(d.unchanged for d in diffs)} unchanged, "
+            f"{len(result.plan.errors)} error(s)")
 
 
 def record_generated(ledger: Ledger, now: dt.datetime) -> None:

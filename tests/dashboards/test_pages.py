@@ -249,3 +249,25 @@ def test_graph_goes_down_and_up_with_declared_beside_observed(app, estate, every
     assert "srv-2" not in page.get_data(as_text=True) and "DEV000002" not in \
         page.get_data(as_text=True)
     assert "srv-2" in client.get("/graph/cloud_resource/VM000001").get_data(as_text=True)
+
+
+def test_findings_page_names_and_links_the_observed_asset(app, estate):
+    """An undeclared asset's finding shows its name and links to ``/observed/<id>``."""
+    from sqlalchemy import select
+
+    from ledger.census.tables import TABLES
+    from ledger.models import Finding
+    ledger = app.extensions["infra_ledger"]["ledger"]
+    with ledger.engine.connect() as conn:
+        row = conn.execute(select(Finding).where(
+            Finding.kind == "undeclared", Finding.observed_asset_id.is_not(None),
+            Finding.department_id.is_not(None))).first()
+        assert row is not None
+        asset = conn.execute(select(ObservedAsset).where(
+            ObservedAsset.id == row.observed_asset_id)).one()
+        department = TABLES["department"]
+        code = conn.execute(select(department.c.code).where(
+            department.c.id == row.department_id)).scalar_one()
+    page = officer_of(app, code).get("/findings?kind=undeclared").get_data(as_text=True)
+    name = asset.hostname or asset.mgmt_ip or asset.natural_key
+    assert re.search(rf'<a class="subject" href="/observed/{asset.id}">{re.escape(name)}', page)

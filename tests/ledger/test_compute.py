@@ -75,6 +75,14 @@ def test_totals_groups_composition_and_overcommit():
     assert totals["fp16_tflops"] == 624.0
     groups = {g["key"]: g for g in result["groups"]}
     assert groups["CP01"]["overcommit"] == round(32 / 112, 2)
+    # The Gold 6330 has no FP16 figure in the table: unknown, never 0.
+    assert groups["CP01"]["fp16_tflops"] is None and groups["CP01"]["fp64_tflops"] == 3.584
+    from monitor.ledger_text import render
+    alone = compute(ComputeInputs(entities[:1], [], {}, {}, platform, {}, {}, {}, {}),
+                    load_tables())
+    assert alone["totals"]["fp16_tflops"] is None
+    assert "FP32 7.168，FP16 未知" in render("compute", alone, "zh")
+    assert "FP16 unknown" in render("compute", alone, "en")
     assert result["composition"][0]["vendor"] == "Huawei Kunpeng"
     assert result["domestic_share"] == round(128 / (128 + 56), 4)
     assert result["unknown_cpu_models"] == [{"model": "Mystery CPU", "hosts": 1, "cores": 8}]

@@ -31,7 +31,8 @@ def test_system_statuses_follow_the_evidence():
     systems = [System(i, f"IS{i}", "s", 1, "migrate", None, 1, due, "in_progress")
                for i in range(1, 6)]
     vm = {i: resource(f"VM{i}", information_system_id=i, platform_id=1) for i in range(2, 6)}
-    old = {i: device(f"DEV{i}", information_system_id=i) for i in (3, 4, 5)}
+    old = {i: device(f"DEV{i}", information_system_id=i, device_type="server")
+           for i in (3, 4, 5)}
     activity = {("cloud_resource", vm[i].id): "active" for i in vm}
     activity[("device", old[3].id)] = "active"
     activity[("device", old[4].id)] = "idle"
@@ -44,6 +45,27 @@ def test_system_statuses_follow_the_evidence():
     assert {f.declared_code for f in result.found} == {"IS1", "IS3"}
     assert result.found[0].details["days_overdue"] == 5
     assert result.rates()["cloud_migration_rate"] == 0.6
+
+
+def test_a_system_declared_on_the_cloud_is_migrated_with_an_instance_missing():
+    """Declared on the cloud and seen there: migrated, though one VM is missing and a
+    device of the system is busy (only a ``migrate`` plan is in progress then)."""
+    system = System(1, "IS1", "s", 1, "on_cloud", "gov_cloud", None, None, None)
+    vms = [resource(f"VM{i}", information_system_id=1, platform_id=1) for i in range(4)]
+    switch = device("DEV-CORE", information_system_id=1)
+    activity = {("cloud_resource", vm.id): "active" for vm in vms[:3]}
+    activity[("device", switch.id)] = "active"
+    (item,) = run([system], vms, [switch], activity=activity).systems
+    assert item["status"] == "migrated"
+    assert (item["evidence"]["cloud_seen_on_target"], item["evidence"]["cloud_declared"]) == \
+        (3, 4)
+    assert item["evidence"]["legacy_active"] == 1
+    busy_host = device("DEV-HOST", information_system_id=2, device_type="server")
+    moving = System(2, "IS2", "s", 1, "migrate", None, 1, None, "in_progress")
+    vm = resource("VM9", information_system_id=2, platform_id=1)
+    activity = {("cloud_resource", vm.id): "active", ("device", busy_host.id): "active"}
+    (item,) = run([moving], [vm], [busy_host], activity=activity).systems
+    assert item["status"] == "in_progress"
 
 
 def test_declared_done_without_evidence_and_wrong_platform():

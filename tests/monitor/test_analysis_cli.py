@@ -144,3 +144,21 @@ def test_analysis_settings_and_presets(tmp_path):
     assert analysis.min_coverage == 0.6
     assert analysis.reconcile.keys["device"] == ("serial_number", "hostname")
     assert analysis.reconcile.placeholders == frozenset({"SN-TEMPLATE"})
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_every_ledger_action_prints_text_in_both_languages(site, tmp_path, language):
+    """Each ``ledger`` action's text output renders (the kpi text once crashed in ``_t``)."""
+    from monitor.ledger_cli import ACTIONS
+
+    config, data = site
+    assert monitor("census", "import", str(filled_workbook(tmp_path / "c.xlsx")),
+                   config=config, data=data).returncode == 0
+    for action in ACTIONS:
+        done = monitor("ledger", action, "--lang", language, config=config, data=data)
+        assert done.returncode == 0, (action, done.stderr)
+        assert done.stdout.strip() and "Traceback" not in done.stderr, action
+    kpi = monitor("ledger", "kpi", "--lang", language, config=config, data=data).stdout
+    name, target = ("台账准确率", "（目标 90.0%）") if language == "zh" else \
+        ("ledger accuracy", "(target 90.0%)")
+    assert name in kpi and target in kpi

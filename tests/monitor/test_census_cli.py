@@ -91,3 +91,12 @@ def test_the_encoding_a_csv_was_read_in_is_said(tmp_path):
     big5.write_bytes("code,name,level\n710000,臺灣省資訊處機房,省級\n".encode("big5"))
     refused = monitor("census", "import", str(big5), "--dry-run", "--lang", "en", data=data)
     assert refused.returncode == 1 and "Big5" in refused.stderr
+
+
+def test_template_writes_the_workbook_without_opening_the_ledger(tmp_path):
+    """``census template`` creates no ledger database as a side effect."""
+    data = tmp_path / "data"
+    done = monitor("census", "template", str(tmp_path / "t.xlsx"), data=data)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "t.xlsx").stat().st_size > 0
+    assert not (data / "ledger.sqlite").exists()

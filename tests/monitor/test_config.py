@@ -224,3 +224,22 @@ def test_zone_settings_resolve(tmp_path):
     assert [t.zone for t in settings.targets] == ["east-1", "central"]
     assert settings.zone.center_url == "https://c.example:8443"
     assert settings.zone.lease_seconds == 20 and settings.zone.ca_file == tmp_path / "ca.pem"
+
+
+def test_check_config_warns_only_about_secrets_the_snmp_version_uses(tmp_path, monkeypatch):
+    """A v2c target never warns about the v3 keys; a v3 target with auth but no privacy
+    warns about ``auth_key`` only, and no v3 target about the community."""
+    for name in ("SNMP_COMMUNITY", "SNMP_AUTH_KEY", "SNMP_PRIV_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "c.yaml"
+    path.write_text("""
+targets:
+  - {name: sw-v2c, kind: snmp, options: {host: 10.0.0.1, community: "env:SNMP_COMMUNITY"}}
+  - name: sw-v3
+    kind: snmp
+    options: {host: 10.0.0.2, version: "3", user: ops, auth_protocol: SHA,
+              community: "env:SNMP_COMMUNITY"}
+""", encoding="utf-8")
+    settings = load_settings(path, data_dir=str(tmp_path), unreadable_secrets="warn")
+    keys = sorted(w.split(": ")[1] for w in settings.warnings if "SNMP_" in w)
+    assert keys == ["targets[0].options.community", "targets[1].options.auth_key"]

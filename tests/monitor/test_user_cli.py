@@ -57,3 +57,27 @@ def test_first_administrators_and_tokens(tmp_path):
     assert actions == ["create", "grant", "totp_enroll", "create", "grant", "token_create",
                        "token_revoke", "unlock", "disable"]
     assert (data / "secret.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_cli_reads_infra_ledger_config_like_the_web(tmp_path):
+    """Without ``--config`` every command takes ``INFRA_LEDGER_CONFIG``: the user lands in
+    the ledger that file names, not in the default one."""
+    import os
+
+    ledger_file = tmp_path / "named" / "ledger.db"
+    ledger_file.parent.mkdir()
+    config = tmp_path / "site.yaml"
+    config.write_text(f'ledger: {{url: "sqlite:///{ledger_file}"}}\n', encoding="utf-8")
+    default = tmp_path / "default"
+    env = {**os.environ, "INFRA_LEDGER_CONFIG": str(config),
+           "INFRA_LEDGER_DATA_DIR": str(default)}
+    checked = subprocess.run([sys.executable, "-m", "monitor", "check-config"], cwd=REPO,
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert checked.returncode == 0, checked.stderr
+    assert f"OK: {config}" in checked.stdout and f"data_dir: {default}" in checked.stdout
+    created = subprocess.run([sys.executable, "-m", "monitor", "user", "create", "envadmin",
+                              "--role", "system_admin", "--password-stdin"], cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=120,
+                             input="Env-Admin-2026-ok\n")
+    assert created.returncode == 0, created.stderr
+    assert ledger_file.exists() and not (default / "ledger.db").exists()

@@ -169,8 +169,8 @@ def test_unkeyed_records_before_the_key_and_downgrades(ledger, tmp_path, chain):
     with ledger.engine.connect() as conn:
         result = audit.verify(conn, chain=chain)
     assert result.problems == []
-    assert result.notes == ["3 record(s) before record 4 predate the chain key (hashed "
-                            "without it)"]
+    assert result.notes == ["records 1–3 (3) are hashed without the chain key, written "
+                            "before it was in use; records are keyed from 4 on"]
     with pytest.raises(AuditKeyError, match="no chain key: pass settings.audit_chain"):
         CensusService(ledger.engine).apply(book[2:3])                # a writer without key
     other = AuditChain("sha256", f"file:{tmp_path / 'other.key'}", create_key=True)

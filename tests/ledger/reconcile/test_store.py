@@ -134,10 +134,38 @@ def test_findings_clear_reopen_and_are_acknowledged_in_the_change_log(estate):
     assert [(a, c["state"]) for a, c in trail] == [
         (findings.SYSTEM_ACTOR, [None, "open"]), ("张三", ["open", "acknowledged"]),
         ("张三", ["acknowledged", "resolved"])]
-    reconcile(estate)                                           # still wrong: reopened
+    reconcile(estate)                       # unchanged since resolved by hand: stays so
     with estate.engine.connect() as conn:
         assert conn.execute(select(Finding.state).where(Finding.id == vcpu["id"])).scalar() \
-            == "open"
+            == "resolved"
+    observe(estate, switch("CE6881"), vm(vcpus=32))           # the evidence changes: reopened
+    reconcile(estate)
+    with estate.engine.connect() as conn:
+        reopened = conn.execute(select(Finding).where(Finding.id == vcpu["id"])).one()
+    assert (reopened.state, reopened.state_reason) == ("open", "condition returned")
+
+
+def test_a_finding_resolved_by_hand_stays_resolved_until_its_condition_returns(estate):
+    reconcile(estate)
+    observe(estate, switch("CE6881"), vm())
+    reconcile(estate)
+    model = next(f for f in findings.listing(estate.engine.connect(), Scope.everything())
+                 if f["field"] == "model")
+    findings.transition(estate.engine, model["id"], "resolved", actor="张三",
+                        reason="型号以实物为准，台账下次普查更正")
+    reconcile(estate)
+    reconcile(estate)
+    with estate.engine.connect() as conn:
+        kept = conn.execute(select(Finding).where(Finding.id == model["id"])).one()
+    assert (kept.state, kept.state_reason, kept.reopened) == (
+        "resolved", "型号以实物为准，台账下次普查更正", 0)
+    observe(estate, switch(), vm())                           # the condition clears
+    reconcile(estate)
+    observe(estate, switch("CE6881"), vm())                   # and comes back
+    reconcile(estate)
+    with estate.engine.connect() as conn:
+        back = conn.execute(select(Finding).where(Finding.id == model["id"])).one()
+    assert (back.state, back.state_reason, back.reopened) == ("open", "condition returned", 1)
 
 
 def _resource_id(conn):
@@ -173,3 +201,22 @@ def test_departments_declared_after_the_poll_are_resolved(ledger, tmp_path):
         read_file(filled_workbook(tmp_path / "c.xlsx")))
     reconcile(ledger)
     assert not any(kind == "unknown_department" for kind, *_ in active(ledger))
+
+
+def test_an_undeclared_finding_names_its_asset(estate):
+    """Without a declared twin a finding still says which machine it is (name, UUID) and
+    links to the observed asset; text and reports show it."""
+    from ledger.reports.findings import _row
+    from monitor.analysis_text import findings_text
+
+    reconcile(estate)
+    (item,) = findings.listing(estate.engine.connect(), Scope.everything(), kind="undeclared")
+    assert item["observed"]["name"] == "shadow-it"
+    assert item["observed"]["uuid"] == "1e0a7c2e-0000-4000-8000-00000000abcd"
+    assert item["observed"]["kind"] == "host" and item["observed"]["asset_id"]
+    assert item["subject"] == "shadow-it · 1e0a7c2e-0000-4000-8000-00000000abcd"
+    assert "shadow-it · 1e0a7c2e" in findings_text([item], "zh")
+    assert _row(item)["name"] == item["subject"]
+    page, _total = findings.page(estate.engine.connect(), Scope.everything(),
+                                 kind="undeclared")
+    assert page[0]["subject"] == item["subject"]

@@ -46,16 +46,56 @@ def test_utilization_by_department_system_and_month(estate):
     assert web_db["idle_investment"] == Decimal("1000000.00")
     archive = systems[("D00101", "IS02")]
     assert archive["idle_share"] == 1.0 and archive["idle_investment"] == Decimal("800000.00")
-    # The undeclared Kunpeng host counts for its department, under no system.
+    # The undeclared Kunpeng host is capacity, not allocation: it is left out.
     police = {k: v for k, v in systems.items() if k[0] == "D002"}
-    assert set(police) == {("D002", "IS03"), ("D002", None)}
-    assert police[("D002", None)]["vcpu_allocated"] == 64
+    assert set(police) == {("D002", "IS03")}
     assert police[("D002", "IS03")]["vcpu_allocated"] == 12     # observed beats declared 8
     total = result.section("by_system").totals
-    assert total["resources"] == 5 and total["vcpu_allocated"] == 24 + 4 + 12 + 64
+    assert total["resources"] == 4 and total["vcpu_allocated"] == 24 + 4 + 12
     assert total["investment"] == Decimal("9600000")
     departments = by(result.section("by_department").rows, "department")
-    assert departments["D002"]["vcpu_used"] == pytest.approx(12 * 0.4 + 64 * 0.2)
+    assert departments["D002"]["vcpu_used"] == pytest.approx(12 * 0.4)
+
+
+def test_utilization_counts_only_instances_like_the_compute_ledger(estate):
+    """Hosts, switches and UPS with summaries add no allocated vCPU; the report's vCPU per
+    department agree with the compute ledger's."""
+    from collectors.base import Fact
+    from ledger import analyses
+    from ledger.models import UtilizationDay
+    from ledger.observed import record_facts
+    from tests.ledger.reports.estate import NOVEMBER, day_row
+
+    with estate.session() as session:
+        for name in ("sw-core-01", "ups-01"):
+            record_facts(session, source=name, collector="snmp", seen_at=NOW,
+                         tags={"department": "D002"},
+                         facts=[Fact("device", {"serial_number": name.upper()},
+                                     {"sys_name": name, "vendor": "Huawei"})])
+        record_facts(session, source="bmc-01", collector="redfish", seen_at=NOW,
+                     tags={"department": "D002"},
+                     facts=[Fact("server", {"serial_number": "BMC0001"},
+                                 {"cpu_threads": 128, "cpu_cores": 64,
+                                  "memory_bytes": 512 * 1024 ** 3})])
+        session.commit()
+    from sqlalchemy import select
+
+    from ledger.models import ObservedAsset
+    with estate.engine.begin() as conn:
+        ids = conn.execute(select(ObservedAsset.id).where(
+            ObservedAsset.source.in_(["sw-core-01", "ups-01", "bmc-01"]))).scalars().all()
+        assert len(ids) == 3
+        conn.execute(UtilizationDay.__table__.insert(),
+                     [day_row(i, day, 30.0, 30.0) for i in ids for day in NOVEMBER])
+    result = build(estate.engine, POLICY, "utilization", Scope.everything(), month="2026-11",
+                   now=NOW)
+    departments = by(result.section("by_department").rows, "department")
+    ledger = analyses.compute_ledger(estate.engine, POLICY, Scope.everything(),
+                                     by="department", now=NOW)
+    groups = {g["key"]: g for g in ledger["groups"]}
+    assert departments["D002"]["resources"] == 1                # VM-POL only
+    assert departments["D002"]["vcpu_allocated"] == groups["D002"]["vcpus"] == 12
+    assert departments["D001"]["vcpu_allocated"] == 24          # VM-ROGUE has no summaries
 
 
 def test_utilization_months_and_scope(estate):
@@ -164,3 +204,18 @@ def test_utilization_as_a_pure_function():
     assert row["idle_share"] == 0.0                 # judged on 2 days, busy on both
     hidden = report(inputs, POLICY, Scope("D8", frozenset({8})), scope_name=None, now=NOW)
     assert hidden.section("by_system").rows == []
+
+
+def test_kpi_money_is_yuan_text_everywhere(estate):
+    """``idle_investment`` and the reclaimed rate's numerator and denominator share one unit
+    (yuan as text): the idle money plus the reclaimed is the denominator."""
+    from ledger import analyses
+
+    kpi = analyses.kpis(estate.engine, POLICY, Scope.everything(), now=NOW)
+    reclaimed, idle = kpi["idle_investment_reclaimed"], kpi["idle_investment"]
+    assert reclaimed["unit"] == idle["unit"] == "CNY"
+    assert Decimal(idle["value"]) > 0
+    assert Decimal(reclaimed["numerator"]) + Decimal(idle["value"]) == \
+        Decimal(reclaimed["denominator"])
+    assert reclaimed["value"] == round(float(Decimal(reclaimed["numerator"]) /
+                                             Decimal(reclaimed["denominator"])), 4)
