@@ -306,7 +306,8 @@ class _Planner:
         present = {s.category for s in self.sheets}
         for key, category in CATEGORIES.items():
             if key in present:
-                for group in category.unique:
+                groups = category.checked_unique
+                for group in category.unique if groups is None else groups:
                     self._check_group(category, group)
 
     def _group_key(self, record: dict, group: tuple[str, ...]):

@@ -128,6 +128,21 @@ def test_department_scope_comes_from_the_token(loaded, app):
         "Authorization": f"Bearer {gone}"}).status_code == 403
 
 
+def test_identity_keys_are_unique_across_departments_without_naming_the_other(loaded, app):
+    # A department declaring another department's server by its serial (vendor left blank,
+    # or another vendor) would steal it in reconciliation: refused, naming no code.
+    make_user(app, "police2", {"data_officer"}, "D002")
+    police = {"Authorization": f"Bearer {make_token(app, 'police2', {'data_officer'}, 'D002')}"}
+    for extra in ({}, {"vendor": "Inspur"}, {"serial_number": "x", "mac": "00:11:22:aa:bb:cc"}):
+        row = {"code": "EV8", "name": "x", "department": "D002", "device_type": "server",
+               "status": "in_use", "serial_number": "2102351931DMK8000123", **extra}
+        refused = loaded.post("/api/v1/census/device", headers=police, json=row)
+        assert refused.status_code == 400, refused.json
+        assert "DEV01" not in refused.get_data(as_text=True)
+        assert "其他部门" in refused.json["errors"][0]["reason"]
+    assert loaded.get("/api/v1/census/device/EV8").status_code == 404
+
+
 def test_bulk_json_import_dry_run_and_bad_upload(loaded):
     rows = {"device": [{"code": "DEV01", "name": "核心交换机", "department": "D001",
                         "device_type": "switch", "status": "idle"}]}
