@@ -179,3 +179,36 @@ def test_login_records_only_for_the_audit_administrator(app, anonymous, clock):
     records = anonymous.get("/api/v1/audit?kind=security").get_json()["items"]
     assert {"login", "login_failed", "password_ok", "grant"} <= {r["action"] for r in records}
     assert anonymous.get("/api/v1/audit/verify").get_json()["problems"] == []
+
+
+def test_next_is_a_path_on_this_site_as_the_browser_reads_it(app, anonymous):
+    make_user(app, "ops2", {"operator"})
+    page = anonymous.get("/login").get_data(as_text=True)
+    token = field(page, "login_token")
+    for wanted, where in (("/targets?x=1", "/targets?x=1"), ("/%09/evil.com", "/"),
+                          ("/%0a/evil.com", "/"), ("/%0d%0aX-Evil:1", "/"),
+                          ("/\\evil.com", "/"), ("//evil.com", "/"),
+                          ("https://evil.com/", "/"), ("/%7f/evil.com", "/")):
+        fresh = app.test_client()
+        page = fresh.get("/login").get_data(as_text=True)
+        token = field(page, "login_token")
+        response = fresh.post(f"/login?next={wanted}", data={
+            "username": "ops2", "password": PASSWORD, "login_token": token})
+        assert response.status_code == 302, (wanted, response.status_code)
+        assert response.headers["Location"] == where, wanted
+        assert "X-Evil" not in response.headers
+
+
+def test_non_ascii_form_tokens_are_refused_not_a_server_error(app, anonymous):
+    make_user(app, "ops3", {"operator"})
+    page = anonymous.get("/login").get_data(as_text=True)
+    refused = anonymous.post("/login", data={"username": "ops3", "password": PASSWORD,
+                                             "login_token": "é" + field(page, "login_token")})
+    assert 400 <= refused.status_code < 500
+    assert login(anonymous, "ops3").status_code == 302
+    for headers, data in (({"X-CSRF-Token": "jeton-é"}, {}), ({}, {"csrf_token": "令牌"})):
+        answer = anonymous.post("/account/tokens", headers=headers,
+                                data={"name": "t", "days": "1", **data})
+        assert answer.status_code == 403, answer.status_code
+    password = anonymous.post("/logout", data={"csrf_token": "令牌"})
+    assert 400 <= password.status_code < 500
