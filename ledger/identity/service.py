@@ -51,6 +51,7 @@ class Identity:
     via: str = "session"              # session | token
     token_id: int | None = None
     display_name: str | None = None
+    zone: str | None = None           # the one network zone a zone collector delivers for
 
     @property
     def permissions(self) -> frozenset[str]:
@@ -78,6 +79,7 @@ class User:
     must_change_password: bool
     password_changed_at: dt.datetime | None
     last_login_at: dt.datetime | None
+    zone: str | None = None
 
 
 @dataclass
@@ -149,7 +151,7 @@ class IdentityService:
             return None
         roles = self._roles(conn, [row.id]).get(row.id, frozenset())
         return Identity(row.id, row.username, roles, row.department,
-                        display_name=row.display_name)
+                        display_name=row.display_name, zone=row.zone)
 
     def has_users(self) -> bool:
         """Whether any account exists (the first start prints how to create one if not)."""
@@ -177,7 +179,8 @@ class IdentityService:
     def _user(row, roles: frozenset[str]) -> User:
         return User(row.id, row.username, row.display_name, row.source, row.department, roles,
                     row.disabled, row.locked_until, row.totp_secret is not None,
-                    row.must_change_password, row.password_changed_at, row.last_login_at)
+                    row.must_change_password, row.password_changed_at, row.last_login_at,
+                    row.zone)
 
     # Accounts (system administrator).
     def create_user(self, ctx: Context, username: str, *, password: str | None = None,
@@ -216,6 +219,20 @@ class IdentityService:
                              .where(identity_session.c.user_id == row.id))
             self.record(conn, ctx, "disable" if disabled else "enable", "user", username, {},
                         head)
+
+    def bind_zone(self, ctx: Context, username: str, zone: str | None) -> None:
+        """Tie a zone collector account (and so its API tokens) to one network zone: the
+        center refuses its deliveries for any other zone. None unbinds (it then delivers
+        for no zone)."""
+        if zone is not None and (not zone.strip() or len(zone) > 64):
+            raise PolicyError("bad_zone", zone=zone[:64])
+        with self.writing() as (conn, head):
+            row = self._row(conn, username)
+            if row.zone == zone:
+                return
+            conn.execute(update(identity_user).where(identity_user.c.id == row.id)
+                         .values(zone=zone))
+            self.record(conn, ctx, "zone", "user", username, {"zone": [row.zone, zone]}, head)
 
     def set_password(self, ctx: Context, username: str, password: str, *,
                      must_change: bool = False, current: str | None = None) -> None:
