@@ -212,6 +212,8 @@ class IdentityService:
         from ledger.identity.tables import identity_session
         with self.writing() as (conn, head):
             row = self._row(conn, username)
+            if disabled and not row.disabled and self._last_system_admin(conn, row.id):
+                raise PolicyError("last_system_admin", username=username)
             conn.execute(update(identity_user).where(identity_user.c.id == row.id)
                          .values(disabled=disabled))
             if disabled:
@@ -219,6 +221,17 @@ class IdentityService:
                              .where(identity_session.c.user_id == row.id))
             self.record(conn, ctx, "disable" if disabled else "enable", "user", username, {},
                         head)
+
+    @staticmethod
+    def _last_system_admin(conn: Connection, user_id: int) -> bool:
+        """Whether ``user_id`` is the only enabled system administrator (nobody could
+        manage accounts any more once it is disabled)."""
+        holders = conn.execute(
+            select(identity_user.c.id).join(identity_role,
+                                            identity_role.c.user_id == identity_user.c.id)
+            .where(identity_role.c.role == "system_admin",
+                   identity_user.c.disabled.is_(False))).scalars().all()
+        return list(holders) == [user_id]
 
     def bind_zone(self, ctx: Context, username: str, zone: str | None) -> None:
         """Tie a zone collector account (and so its API tokens) to one network zone: the

@@ -6,8 +6,11 @@ import json
 import re
 
 import pyotp
+import pytest
 
-from tests.dashboards.users import PASSWORD, csrf_of, field, login, make_user
+from dashboards.access import services
+from ledger.identity.policy import PolicyError
+from tests.dashboards.users import CTX, PASSWORD, csrf_of, field, login, make_user
 
 SECRET = pyotp.random_base32()
 
@@ -212,3 +215,21 @@ def test_non_ascii_form_tokens_are_refused_not_a_server_error(app, anonymous):
         assert answer.status_code == 403, answer.status_code
     password = anonymous.post("/logout", data={"csrf_token": "令牌"})
     assert 400 <= password.status_code < 500
+
+
+def test_the_system_administrator_cannot_disable_itself_or_the_last_one(app, anonymous, clock):
+    make_user(app, "sys1", {"system_admin"}, totp=SECRET)
+    make_user(app, "sys2", {"system_admin"}, totp=SECRET)
+    login(anonymous, "sys1", totp=SECRET, clock=clock)
+    refused = anonymous.post("/admin/users/sys1/disable", data={
+        "csrf_token": csrf_of_admin(anonymous)})
+    assert refused.status_code == 400 and "不能停用自己" in refused.get_data(as_text=True)
+    assert anonymous.post("/admin/users/sys2/disable", data={
+        "csrf_token": csrf_of_admin(anonymous)}).status_code == 302
+    with app.app_context():
+        identity = services().identity
+        with pytest.raises(PolicyError, match="only enabled system administrator"):
+            identity.set_disabled(CTX, "sys1", True)
+        assert not identity.user("sys1").disabled
+        identity.set_disabled(CTX, "sys2", False)
+        identity.set_disabled(CTX, "sys1", True)     # another one is enabled again
