@@ -15,6 +15,7 @@ import datetime as dt
 import hmac
 import re
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -92,6 +93,9 @@ class Context:
     batch_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
+PHANTOM_NAMES = 10_000
+
+
 class IdentityService:
     """Accounts, grants, passwords and second factors of one ledger."""
 
@@ -106,6 +110,10 @@ class IdentityService:
         self.clock = clock
         self.hasher = hasher or argon2.PasswordHasher()   # argon2id, RFC 9106 parameters
         self._dummy_hash = self.hasher.hash("not a password of anyone")
+        #: Failures against names no account holds: [count, first failure, locked until].
+        #: They lock like an account, so "locked" never tells that a name exists. In memory,
+        #: per process, at most PHANTOM_NAMES names (the oldest dropped first).
+        self._phantoms: OrderedDict[str, list] = OrderedDict()
 
     # Recording.
     def record(self, conn: Connection, ctx: Context, action: str, object_type: str,
@@ -361,10 +369,12 @@ class IdentityService:
             return self._locked("address_locked", address.locked_until), None
         row = conn.execute(select(identity_user)
                            .where(identity_user.c.username == username)).first()
-        if row is not None and row.locked_until and row.locked_until > now:
+        locked_until = row.locked_until if row is not None else \
+            (self._phantoms.get(username) or [0, now, None])[2]
+        if locked_until and locked_until > now:
             self.record(conn, ctx, "login_refused", "user", username,
                         {"reason": "account_locked"}, head)
-            return self._locked("account_locked", row.locked_until), None
+            return self._locked("account_locked", locked_until), None
         if row is None or not row.password_hash:
             self._verify(self._dummy_hash, password)   # same time whether the name exists
             return self._failed(conn, ctx, head, username, None, now), None
@@ -414,7 +424,18 @@ class IdentityService:
                          .values(locked_until=until))
             self.record(conn, ctx, "lockout", "address", address, {"failures": failures}, head)
             result = self._locked("address_locked", until)
-        if row is not None:
+        if row is None:   # an unknown name locks exactly as an account would
+            phantom = self._phantoms.pop(username, None)
+            if phantom is None or phantom[1] + window < now:
+                phantom = [0, now, None]
+            phantom[0] += 1
+            if phantom[0] >= policy.lockout_attempts:
+                phantom[2] = until
+                result = self._locked("account_locked", until)
+            self._phantoms[username] = phantom
+            while len(self._phantoms) > PHANTOM_NAMES:
+                self._phantoms.popitem(last=False)
+        else:
             fresh = row.first_failure_at is None or row.first_failure_at + window < now
             count = 1 if fresh else row.failed_logins + 1
             values: dict[str, Any] = {"failed_logins": count}

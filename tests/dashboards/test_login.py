@@ -233,3 +233,16 @@ def test_the_system_administrator_cannot_disable_itself_or_the_last_one(app, ano
         assert not identity.user("sys1").disabled
         identity.set_disabled(CTX, "sys2", False)
         identity.set_disabled(CTX, "sys1", True)     # another one is enabled again
+
+
+def test_an_unknown_name_locks_like_an_account(app, anonymous):
+    # Otherwise "locked" after five tries would tell which names hold an account.
+    make_user(app, "real.user", {"operator"})
+    answers = {}
+    for name in ("real.user", "no.such.user"):
+        client = app.test_client()
+        texts = [login(client, name, "Wrong-password-1").get_data(as_text=True)
+                 for _ in range(6)]
+        answers[name] = ["账户已锁定" in t for t in texts]
+        assert all("用户名或口令错误" in t for t in texts[:4])
+    assert answers["real.user"] == answers["no.such.user"] == [False] * 4 + [True] * 2
