@@ -261,3 +261,10 @@ def category_for_sheet(name: str) -> Category | None:
         if wanted in (category.key, category.zh, category.en.lower()):
             return category
     return None
+
+#: Categories any department may reference whatever department declared them: regions, and
+#: the shared infrastructure departments are hosted on (data centers, cloud platforms). A
+#: reference to any other category (information systems, dedicated networks) resolves only
+#: within the caller's subtree, and one it may not read reads "no such …" like a code that
+#: does not exist (a department cannot probe or hook into another's systems).
+SHARED_REFS = frozenset({"region", "data_center", "cloud_platform"})
