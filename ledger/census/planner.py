@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from core.text import clip
 from ledger.census.fields import CATEGORIES, SHARED_REFS, Category
 from ledger.census.messages import message
 from ledger.census.snapshot import Snapshot
@@ -64,14 +65,6 @@ class CensusError:
         return {"sheet": clip(self.sheet), "row": self.row, "column": clip(self.column),
                 "value": clip(value) if isinstance(value, str) else value,
                 "reason": self.reason}
-
-
-def clip(value, limit: int = 100):
-    """``value`` as text of at most ``limit`` characters (None stays None)."""
-    if value is None:
-        return None
-    text = value if isinstance(value, str) else str(value)
-    return text if len(text) <= limit else f"{text[:limit]}…({len(text)})"
 
 
 @dataclass

@@ -97,6 +97,37 @@ def test_a_bad_record_refuses_the_batch_and_says_which(zone_app, record, key):
     assert count(zone_app, IngestReceipt) == 0   # nothing of the batch was applied
 
 
+@pytest.mark.parametrize("change", [
+    {"at": 1e300}, {"at": -1}, {"samples": 10**30}, {"samples": 1.5}, {"error": {"x": 1}},
+    {"error": "e" * 100_000}, {"duration_seconds": 1e300}, {"interval_seconds": 10**30}])
+def test_numbers_and_values_past_what_the_ledger_holds_are_refused(zone_app, change):
+    client = bearer(zone_app, "zone-east", {"zone_collector"}, zone="east")
+    answer = client.post("/api/v1/zones/ingest",
+                         json={"collector": collector(), "records": [{**poll(), **change}]})
+    assert answer.status_code == 422 and answer.json["errors"][0]["key"] == "records[0].(record)"
+    assert len(answer.get_data()) < 1000
+    assert count(zone_app, IngestReceipt) == 0
+
+
+@pytest.mark.parametrize("change", [{"backlog_samples": 10**30}, {"targets_owned": -1},
+                                    {"member": "m" * 1_000_000}])
+def test_a_bad_collector_report_is_refused_and_never_echoed_whole(zone_app, change):
+    client = bearer(zone_app, "zone-east", {"zone_collector"}, zone="east")
+    answer = client.post("/api/v1/zones/ingest",
+                         json={"collector": {**collector(), **change}, "records": []})
+    assert answer.status_code == 422
+    assert answer.json["errors"][0]["key"] == f"collector.{next(iter(change))}"
+    assert len(answer.get_data()) < 1000
+
+
+def test_a_huge_target_name_is_not_echoed_whole(zone_app):
+    client = bearer(zone_app, "zone-east", {"zone_collector"}, zone="east")
+    answer = client.post("/api/v1/zones/ingest", json={
+        "collector": collector(), "records": [poll(name="n" * 1_000_000)]})
+    assert answer.status_code == 422 and "…(1000000)" in answer.json["errors"][0]["reason"]
+    assert len(answer.get_data()) < 1000
+
+
 def test_only_zone_collectors_deliver(zone_app):
     batch = {"collector": collector(), "records": [poll()]}
     assert zone_app.test_client().post("/api/v1/zones/ingest", json=batch).status_code == 401
