@@ -388,7 +388,7 @@ def create_token():
         value = services().sessions.create_token(
             scope.context(), user.username, request.form.get("name") or "token",
             set(request.form.getlist("roles")), user.department, days * 86400.0)
-    except (ValueError, PolicyError) as exc:
+    except (ValueError, OverflowError, PolicyError) as exc:
         return account(error=exc.text(current_language()) if isinstance(exc, PolicyError)
                        else translate("token_days"))
     return account(new_token=value)
