@@ -8,11 +8,12 @@ silenced what and why. Created from the page, the API or ``monitor alerts silenc
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from sqlalchemy import Connection, Engine, or_, select, update
 
-from alerts.matchers import Matcher, MatcherError, parse_matchers
+from alerts.matchers import Matcher, MatcherError, match_all, parse_matchers
 from ledger.alert_tables import alert_silence
 
 UTC = dt.timezone.utc
@@ -28,8 +29,16 @@ class SilenceError(ValueError):
         self.field, self.reason, self.code = field, reason, code
 
 
+def silences_everything(matchers: tuple[Matcher, ...]) -> bool:
+    """Whether ``matchers`` would mute any alert at all: they hold for an alert with no
+    labels (Alertmanager refuses such a silence) or for one whose every named label has a
+    value nobody could foresee (``alertname=~".+"``)."""
+    unforeseen = {m.name: f"z{uuid.uuid4().hex}" for m in matchers}
+    return match_all(matchers, {}) or match_all(matchers, unforeseen)
+
+
 def create(engine: Engine, *, matchers: Any, starts_at: dt.datetime | None,
-           ends_at: dt.datetime, created_by: str, comment: str,
+           ends_at: dt.datetime, created_by: str, comment: Any,
            now: dt.datetime | None = None) -> dict:
     """Make a silence; raises :class:`SilenceError` naming the bad field."""
     now = now or dt.datetime.now(UTC)
@@ -39,7 +48,7 @@ def create(engine: Engine, *, matchers: Any, starts_at: dt.datetime | None,
         raise SilenceError("matchers", str(exc), f"matcher_{exc.code}") from None
     if not parsed:
         raise SilenceError("matchers", "at least one matcher is required", "matchers_required")
-    if all(m.op in ("=~", "!~") and m.matches({}) for m in parsed):
+    if silences_everything(parsed):
         raise SilenceError("matchers", "the matchers would silence every alert",
                            "matchers_everything")
     starts_at = starts_at or now
@@ -47,9 +56,13 @@ def create(engine: Engine, *, matchers: Any, starts_at: dt.datetime | None,
         raise SilenceError("ends_at", "times need a time zone")
     if ends_at <= max(starts_at, now):
         raise SilenceError("ends_at", "must be after the start and in the future", "ends_past")
+    if comment is not None and not isinstance(comment, str):
+        raise SilenceError("comment", "expected text")
     comment = (comment or "").strip()
     if not comment:
         raise SilenceError("comment", "a comment saying why is required", "comment_required")
+    if len(comment) > MAX_COMMENT or "\x00" in comment:
+        raise SilenceError("comment", f"at most {MAX_COMMENT} characters, no NUL")
     if not created_by:
         raise SilenceError("created_by", "required")
     with engine.begin() as conn:
@@ -83,7 +96,13 @@ def active(conn: Connection, now: dt.datetime) -> list[tuple[int, tuple[Matcher,
     rows = conn.execute(select(alert_silence.c.id, alert_silence.c.matchers).where(
         alert_silence.c.starts_at <= now, alert_silence.c.ends_at > now,
         alert_silence.c.expired_at.is_(None))).all()
-    return [(id_, parse_matchers(matchers)) for id_, matchers in rows]
+    out = []
+    for id_, matchers in rows:
+        try:
+            out.append((id_, parse_matchers(matchers)))
+        except MatcherError:   # stored before a rule tightened: it mutes nothing now
+            continue
+    return out
 
 
 def listing(conn: Connection, now: dt.datetime, *, include_expired: bool = True) -> list[dict]:

@@ -291,7 +291,14 @@ def _open(rule: Rule, settings) -> bool:
 def _csrf_ok() -> bool:
     session = g.get("session")
     given = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
-    return session is not None and hmac.compare_digest(given, session.csrf)
+    return session is not None and same_secret(session.csrf, given)
+
+
+def same_secret(expected: str, given: str) -> bool:
+    """Constant-time comparison of two texts, any characters (a non-ASCII form value is a
+    refusal, not a TypeError)."""
+    return hmac.compare_digest(expected.encode("utf-8", "surrogatepass"),
+                               given.encode("utf-8", "surrogatepass"))
 
 
 def csrf_token() -> str:

@@ -65,6 +65,8 @@ def create_user():
 def disable_user(username: str):
     """Disable an account (its sessions end) or, with ``enable=1``, enable it again."""
     enable = request.form.get("enable") == "1"
+    if not enable and username == caller_scope().identity.username:
+        return users(error=PolicyError("disable_self").text(current_language()), status=400)
     return _done(lambda ctx: services().identity.set_disabled(ctx, username, not enable))
 
 

@@ -20,7 +20,8 @@ from flask import Blueprint, jsonify, request
 
 from alerts import queries, silences
 from dashboards.access import caller_scope, requires
-from dashboards.alerts_support import BadRequest, alert_samples, alert_view, parse_time
+from dashboards.alerts_support import (BadRequest, alert_samples, alert_view, bounded_time,
+                                       parse_time)
 from dashboards.i18n import current_language
 from dashboards.resources import get_ledger
 from ledger.identity.roles import ALERTS_MANAGE, ALERTS_READ
@@ -109,7 +110,7 @@ def create_silence():
     item = silences.create(get_ledger().engine, matchers=body.get("matchers"),
                            starts_at=parse_time(body.get("starts_at"), "starts_at"),
                            ends_at=_end(body), created_by=caller_scope().actor,
-                           comment=str(body.get("comment") or ""))
+                           comment=body.get("comment"))
     return jsonify(item), 201
 
 
@@ -120,7 +121,10 @@ def _end(body: dict) -> dt.datetime:
         except ValueError as exc:
             raise BadRequest("duration", str(exc)) from None
         start = parse_time(body.get("starts_at"), "starts_at") or dt.datetime.now(UTC)
-        return start + dt.timedelta(seconds=seconds)
+        try:
+            return bounded_time(start + dt.timedelta(seconds=seconds), "duration")
+        except OverflowError:
+            raise BadRequest("duration", "ends past the year 9999") from None
     end = parse_time(body.get("ends_at"), "ends_at")
     if end is None:
         raise BadRequest("ends_at", "give ends_at (ISO 8601) or duration (such as 2h)")

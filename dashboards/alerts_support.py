@@ -11,6 +11,7 @@ from flask import current_app
 
 from alerts import queries
 from alerts.config import AlertSettings, parse_alerts
+from core.text import shown
 from dashboards.access import caller_scope
 from dashboards.resources import get_settings, get_store
 from ledger.identity.roles import TARGETS_READ
@@ -74,5 +75,17 @@ def parse_time(value, field: str) -> dt.datetime | None:
     try:
         when = dt.datetime.fromisoformat(str(value))
     except ValueError:
-        raise BadRequest(field, f"expected an ISO 8601 time, got {value!r}") from None
-    return when if when.tzinfo else when.replace(tzinfo=ZoneInfo(get_settings().timezone))
+        raise BadRequest(field, f"expected an ISO 8601 time, got {shown(value)}") from None
+    when = when if when.tzinfo else when.replace(tzinfo=ZoneInfo(get_settings().timezone))
+    return bounded_time(when, field)
+
+
+def bounded_time(when: dt.datetime, field: str) -> dt.datetime:
+    """``when`` in UTC if the ledger can hold it (years 1-9998 in UTC), else BadRequest."""
+    try:
+        utc = when.astimezone(dt.timezone.utc)
+    except OverflowError:
+        utc = None
+    if utc is None or utc.year >= 9999:
+        raise BadRequest(field, "a time before the year 9999 (UTC) is expected")
+    return utc

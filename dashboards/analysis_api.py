@@ -10,7 +10,9 @@
 Every read is limited to the caller's department scope (below the routes, in the ledger's
 functions); the scope and the actor come from the caller's identity (``dashboards.access``),
 ``?department=`` only narrows it. Reading reconciliation and findings needs
-``findings.read``; running reconciliation and changing a finding's state ``census.write``;
+``findings.read``; changing a finding's state ``census.write``; running reconciliation,
+which reads and writes every department's findings, ``reconcile.run`` (estate-wide roles only:
+census coordinator, operator);
 the compute ledger, migration progress and KPIs ``overview.read``. Documented in the
 OpenAPI document at ``/api/v1/openapi.json``.
 """
@@ -26,7 +28,7 @@ from ledger import analyses, findings
 from ledger.census.snapshot import Scope, ScopeError
 from ledger.compute import DIMENSIONS
 from ledger.const import FINDING_KINDS, FINDING_STATES, OUTCOMES
-from ledger.identity.roles import CENSUS_WRITE, FINDINGS_READ, OVERVIEW_READ
+from ledger.identity.roles import CENSUS_WRITE, FINDINGS_READ, OVERVIEW_READ, RECONCILE_RUN
 from ledger.reconcile import store
 
 bp = Blueprint("analysis", __name__, url_prefix="/api/v1")
@@ -96,7 +98,7 @@ def reconciliation():
 
 
 @bp.post("/reconciliation")
-@requires(FINDINGS_READ, unsafe=CENSUS_WRITE)
+@requires(RECONCILE_RUN)
 def reconcile():
     """Run reconciliation now; returns the caller's summary (and, unscoped, what changed)."""
     settings = get_settings()

@@ -208,13 +208,22 @@ def _sheets_from_json(body: dict) -> list[InputSheet]:
     return sheets
 
 
+def _flag(name: str) -> bool | None:
+    """A yes/no query parameter (absent: no); None for anything else, which is refused
+    rather than read as "no" (``dry_run=on`` must not import for real)."""
+    value = request.args.get(name, "false").strip().lower()
+    return {"1": True, "true": True, "yes": True,
+            "0": False, "false": False, "no": False, "": False}.get(value)
+
+
 @bp.post("/census/import")
 @requires(CENSUS_READ, CENSUS_WRITE)
 @body_limit("import_max_body")
 def bulk_import():
     """Import a census file or JSON rows, all or nothing."""
-    dry_run = request.args.get("dry_run", "").lower() in ("1", "true", "yes")
-    replace = request.args.get("replace", "").lower() in ("1", "true", "yes")
+    dry_run, replace = _flag("dry_run"), _flag("replace")
+    if dry_run is None or replace is None:
+        return json_error(400, translate("bad_flag"))
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template, request
 from sqlalchemy import func, select
 
 from dashboards.access import requires
@@ -47,6 +47,16 @@ def _day(name: str, shift: int = 0) -> dt.datetime | None:
     return local.astimezone(dt.timezone.utc)
 
 
+def _sequence(value: str | None) -> int | None:
+    """``before=``: a record number the ledger can hold (a BIGINT), else 400."""
+    if not value:
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 19 \
+            or int(value) > 2**63 - 1:
+        abort(400, description="before: expected a record number")
+    return int(value)
+
+
 def _query() -> dict:
     args = request.args
     kind = args.get("kind")
@@ -56,7 +66,7 @@ def _query() -> dict:
             "exclude_types": IDENTITY_TYPES if kind == "census" else None,
             "actor": args.get("actor") or None, "action": args.get("action") or None,
             "object_key": args.get("object_key") or None, "since": _day("since"),
-            "until": _day("until", 1), "before_seq": args.get("before", type=int),
+            "until": _day("until", 1), "before_seq": _sequence(args.get("before")),
             "limit": 200}
 
 

@@ -9,7 +9,6 @@ first time for a privileged role) → ``password`` when the password must be cha
 
 from __future__ import annotations
 
-import hmac
 import os
 import secrets
 
@@ -18,7 +17,8 @@ from flask import (Blueprint, Response, abort, current_app, g, redirect, render_
                    url_for)
 
 from dashboards.access import (SESSION_COOKIE, body_limit, caller_scope, current_identity,
-                               is_loopback, public, refuse, requires, services, source_address)
+                               is_loopback, public, refuse, requires, same_secret, services,
+                               source_address)
 from dashboards.i18n import current_language, translate
 from dashboards.oidc import OidcClient, OidcError, map_claims
 from dashboards.resources import get_settings
@@ -88,11 +88,21 @@ def _ctx(actor: str = "anonymous") -> Context:
 
 
 def _next_url() -> str:
-    wanted = request.values.get("next") or ""
-    # Only a path on this site: no scheme, no host, no "//" (open redirect).
-    if wanted.startswith("/") and not wanted.startswith("//") and "\\" not in wanted:
-        return wanted
-    return url_for("index")
+    return safe_next(request.values.get("next") or "") or url_for("index")
+
+
+def safe_next(wanted: str) -> str | None:
+    """``wanted`` if it is a path on this site, else None (no open redirect).
+
+    Browsers drop tabs and line breaks from a URL and read ``\\`` as ``/``, so
+    ``/\t/evil.com`` is ``//evil.com``: the check runs on what the browser would see, and
+    refuses any control character (a header injection), a scheme, a host or ``//``.
+    """
+    if any(ord(c) < 0x20 or ord(c) == 0x7f for c in wanted) or "\\" in wanted:
+        return None
+    if not wanted.startswith("/") or wanted.startswith("//"):
+        return None
+    return wanted
 
 
 def _login_token(response_token: str | None = None) -> str:
@@ -112,13 +122,12 @@ def _set_login_cookie(response: Response) -> Response:
 
 def _login_form_ok() -> bool:
     cookie = request.cookies.get(LOGIN_COOKIE, "")
-    return bool(cookie) and hmac.compare_digest(cookie, request.form.get("login_token", ""))
+    return bool(cookie) and same_secret(cookie, request.form.get("login_token", ""))
 
 
 def _session_form_ok() -> bool:
     session = g.get("session")
-    return session is not None and hmac.compare_digest(session.csrf,
-                                                       request.form.get("csrf_token", ""))
+    return session is not None and same_secret(session.csrf, request.form.get("csrf_token", ""))
 
 
 # Password login.
@@ -379,7 +388,7 @@ def create_token():
         value = services().sessions.create_token(
             scope.context(), user.username, request.form.get("name") or "token",
             set(request.form.getlist("roles")), user.department, days * 86400.0)
-    except (ValueError, PolicyError) as exc:
+    except (ValueError, OverflowError, PolicyError) as exc:
         return account(error=exc.text(current_language()) if isinstance(exc, PolicyError)
                        else translate("token_days"))
     return account(new_token=value)

@@ -10,7 +10,7 @@
   PostgreSQL text cannot hold them, and no census code or name needs them.
 - ``<int:...>`` route arguments stop at 2^31 - 1 (a larger id is a 404, not an overflow).
 
-Values that come back in an error are clipped (:func:`ledger.census.planner.clip`): a
+Values that come back in an error are clipped (:func:`core.text.clip`): a
 megabyte key is never echoed.
 """
 
@@ -24,8 +24,8 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from core.text import clip
 from dashboards.i18n import translate
-from ledger.census.planner import clip
 
 MAX_DEPTH = 64
 MAX_ID = 2**31 - 1   # the ledger's INTEGER primary keys (PostgreSQL's int4)

@@ -61,6 +61,7 @@ MESSAGES: dict[str, dict[str, str]] = {
             "{key}：应为已知类别的行对象列表", "request_nul": "请求中含有 NUL 字符",
         "not_found": "未找到该记录", "page_integers": "page 和 per_page 应为整数（page 不超过 10 亿）",
         "unknown_filter": "未知字段", "upload_expected": "multipart 请求应在 file 字段中上传文件",
+        "bad_flag": "dry_run 与 replace 只接受 true/false、1/0、yes/no",
     },
     "en": {
         "app_name": "Infra Ledger",
@@ -111,6 +112,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "page_integers": "page and per_page must be integers (page at most 10^9)",
         "unknown_filter": "unknown field",
         "upload_expected": "a multipart request must carry the file in the field 'file'",
+        "bad_flag": "dry_run and replace take only true/false, 1/0 or yes/no",
     },
 }
 

@@ -15,7 +15,7 @@ import datetime as dt
 from flask import Blueprint, abort, jsonify, render_template, request
 from sqlalchemy.exc import DataError, IntegrityError
 
-from dashboards.access import body_limit, caller_scope, requires, source_address
+from dashboards.access import body_limit, caller_scope, current_identity, requires, source_address
 from dashboards.resources import get_ledger, get_settings
 from ledger.identity.roles import TARGETS_READ, ZONES_INGEST
 from ledger.zones import CollectorReport, IngestError, apply_batch, prune_receipts, \
@@ -46,6 +46,11 @@ def ingest():
         if report.zone == DEFAULT_ZONE:
             raise IngestError(-1, "collector.zone", "the central zone writes the ledger "
                               "directly; zone collectors report for another zone")
+        bound = current_identity().zone
+        if bound != report.zone:   # one zone's token never writes another zone's state
+            return jsonify({"errors": [{"key": "collector.zone", "reason":
+                                        f"this account delivers for zone {bound or '(none)'} "
+                                        "only (user grant NAME --zone Z)"}]}), 403
         with get_ledger().session() as session:
             applied, duplicates = apply_batch(session, report, body["records"], zones,
                                               address=source_address())

@@ -28,6 +28,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core.observation import Fact
+from core.text import shown
 from ledger.models import IngestReceipt, ZoneCollector
 from ledger.observed import record_facts
 from ledger.status import PollRecord, record_poll
@@ -36,6 +37,10 @@ UTC = dt.timezone.utc
 #: Receipts are kept longer than a zone's outbox may hold a record (its max age, 7 days).
 RECEIPT_DAYS = 8
 KEY_LIMIT = 64
+BIGINT = 2**63 - 1           # the largest count a BIGINT column holds
+LONGEST_SECONDS = 10 * 365 * 86400.0   # a poll's duration or interval, at most
+LAST_EPOCH = 253402300799    # 9999-12-31T23:59:59Z
+ERROR_LIMIT = 4096           # a poll error's text
 
 
 class IngestError(ValueError):
@@ -68,9 +73,12 @@ class CollectorReport:
             value = data.get(field.name, field.default)
             wanted = int if field.type in ("int", int) else str
             if value is dataclasses.MISSING or not isinstance(value, wanted) \
-                    or isinstance(value, bool) or (wanted is str and not 0 < len(value) <= 128):
+                    or isinstance(value, bool) or (wanted is str and not 0 < len(value) <= 128) \
+                    or (wanted is int and not 0 <= value <= BIGINT):
                 raise IngestError(-1, f"collector.{field.name}",
-                                  f"expected {wanted.__name__}, got {value!r}")
+                                  f"expected {wanted.__name__}"
+                                  f"{' 0-2^63' if wanted is int else ' of 1-128 characters'}, "
+                                  f"got {shown(value)}")
             values[field.name] = value
         return cls(**values)
 
@@ -136,29 +144,49 @@ def _parse(index: int, record: Any, zone: str, zones: Mapping[str, str]):
     kind = record.get("type")
     name = record.get("name" if kind == "poll" else "source")
     if kind not in ("poll", "facts"):
-        raise IngestError(index, "type", f"expected poll or facts, got {kind!r}")
+        raise IngestError(index, "type", f"expected poll or facts, got {shown(kind)}")
     if zones.get(name) != zone:
         raise IngestError(index, "name" if kind == "poll" else "source",
-                          f"{name!r} is not a configured target of zone {zone!r}")
+                          f"{shown(name)} is not a configured target of zone {shown(zone)}")
     try:
         if kind == "poll":
+            error = record.get("error")
+            if error is not None and not (isinstance(error, str) and len(error) <= ERROR_LIMIT):
+                raise ValueError(f"error: expected null or text of at most {ERROR_LIMIT} "
+                                 "characters")
             poll = PollRecord(name=name, kind=str(record["kind"]), status=str(record["status"]),
-                              duration_seconds=float(record["duration_seconds"]),
-                              error=record.get("error"), samples=int(record["samples"]),
+                              duration_seconds=_seconds(record["duration_seconds"]),
+                              error=error, samples=_count(record["samples"]),
                               at=_time(record["at"]),
-                              interval_seconds=float(record["interval_seconds"]))
+                              interval_seconds=_seconds(record["interval_seconds"]))
             return key, lambda session: record_poll(session, poll)
         facts = [Fact(str(f["kind"]), dict(f["keys"]), dict(f["attributes"]))
                  for f in record["facts"]]
         tags = {str(k): str(v) for k, v in dict(record.get("tags") or {}).items()}
         seen_at, collector = _time(record["seen_at"]), str(record["collector"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise IngestError(index, "(record)", f"malformed {kind} record: {exc!r}") from None
+        raise IngestError(index, "(record)",
+                          f"malformed {kind} record: {shown(exc, 200)}") from None
     return key, lambda session: record_facts(session, source=name, collector=collector,
                                              facts=facts, tags=tags, seen_at=seen_at)
 
 
+def _number(value: Any, low: float, high: float, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not low <= value <= high:   # NaN compares false: refused too
+        raise ValueError(f"expected {what} ({low:g}-{high:g}), got {shown(value)}")
+    return value
+
+
 def _time(value: Any) -> dt.datetime:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"expected epoch seconds, got {value!r}")
-    return dt.datetime.fromtimestamp(float(value), UTC)
+    return dt.datetime.fromtimestamp(float(_number(value, 0, LAST_EPOCH, "epoch seconds")), UTC)
+
+
+def _seconds(value: Any) -> float:
+    return float(_number(value, 0, LONGEST_SECONDS, "seconds"))
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, float):
+        raise ValueError(f"expected a whole number, got {shown(value)}")
+    return int(_number(value, 0, BIGINT, "a count"))

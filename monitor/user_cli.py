@@ -11,6 +11,9 @@ administrators (三员) is its own account::
 - ``user create NAME --role R [--role R] [--department CODE] [--display-name N]``: asks
   for the password twice (or reads one line with ``--password-stdin``); for a role that
   needs a second factor it prints the TOTP key, its otpauth:// URI and a QR code.
+- ``user create NAME --role zone_collector --zone Z``: a zone collector is bound to one
+  zone; the center refuses its tokens' deliveries for any other (``user grant`` takes
+  ``--zone`` too).
 - ``user list``; ``user grant NAME --role R... [--department CODE]`` (no ``--role``: none);
   ``user passwd NAME [--must-change]``; ``user unlock NAME``, ``user unlock --address A``;
   ``user disable|enable NAME``; ``user reset-totp NAME``.
@@ -41,11 +44,13 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     secret = argparse.ArgumentParser(add_help=False)
     secret.add_argument("--password-stdin", action="store_true",
                         help="read the password from one line of standard input")
-    create = actions.add_parser("create", parents=[common, roles, secret])
+    zone = argparse.ArgumentParser(add_help=False)
+    zone.add_argument("--zone", help="the one network zone a zone_collector delivers for")
+    create = actions.add_parser("create", parents=[common, roles, secret, zone])
     create.add_argument("name")
     create.add_argument("--display-name")
     actions.add_parser("list", parents=[common])
-    grant = actions.add_parser("grant", parents=[common, roles])
+    grant = actions.add_parser("grant", parents=[common, roles, zone])
     grant.add_argument("name")
     passwd = actions.add_parser("passwd", parents=[common, secret])
     passwd.add_argument("name")
@@ -97,7 +102,10 @@ def _dispatch(args, identity, sessions, ctx, language: str) -> int:
     if action == "list":
         return _list(identity)
     if action == "grant":
+        _check_zone(args, identity.user(args.name).zone if args.zone is None else args.zone)
         identity.grant(ctx, args.name, set(args.role), args.department)
+        if args.zone is not None:
+            identity.bind_zone(ctx, args.name, args.zone)
     elif action == "passwd":
         identity.set_password(ctx, args.name, _password(args), must_change=args.must_change)
     elif action == "unlock":
@@ -115,6 +123,16 @@ def _dispatch(args, identity, sessions, ctx, language: str) -> int:
     return 0
 
 
+def _check_zone(args, zone: str | None) -> None:
+    """A zone collector is bound to exactly one zone (``--zone``); no other role takes one."""
+    from ledger.identity.policy import PolicyError
+    collector = "zone_collector" in args.role
+    if collector and not zone:
+        raise PolicyError("zone_required")
+    if args.zone is not None and not collector:
+        raise PolicyError("zone_refused")
+
+
 def _password(args) -> str:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\n")
@@ -128,6 +146,7 @@ def _create(args, identity, ctx) -> int:
     from ledger.identity.policy import PolicyError
     from ledger.identity.roles import check_grant
     check_grant(set(args.role), args.department)
+    _check_zone(args, args.zone)
     password = _password(args)
     problems = identity.policy.password_problems(password, args.name)
     if problems:
@@ -135,6 +154,8 @@ def _create(args, identity, ctx) -> int:
     identity.create_user(ctx, args.name, password=password, display_name=args.display_name,
                          must_change_password=False)
     identity.grant(ctx, args.name, set(args.role), args.department)
+    if args.zone is not None:
+        identity.bind_zone(ctx, args.name, args.zone)
     user = identity.user(args.name)
     print(f"created {user.username}: roles {', '.join(sorted(user.roles)) or '-'}; "
           f"department {user.department or '-'}")

@@ -176,7 +176,7 @@ def test_three_schedulers_two_zones_a_kill_a_join_and_a_cut(tmp_path, agents, vi
                       "PASSWORD_HASHER": FAST_HASHER})
     tokens = {}
     for zone in ("east", "west"):
-        make_user(app, f"zone-{zone}", {"zone_collector"})
+        make_user(app, f"zone-{zone}", {"zone_collector"}, zone=zone)
         tokens[zone] = make_token(app, f"zone-{zone}", {"zone_collector"})
     cluster = Cluster(tmp_path)
     cluster.start("center", ["-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{web_port}",

@@ -53,6 +53,11 @@ class Category:
     fields: tuple[Field, ...]
     #: Sets of fields whose values must be unique across the whole ledger when all set.
     unique: tuple[tuple[str, ...], ...] = ()
+    #: Stricter groups the planner checks instead of ``unique`` (the database constraint
+    #: stays ``unique``): a device's serial number alone, since reconciliation matches a
+    #: serial whose vendor is blank against any vendor's (a department must not claim
+    #: another department's server by leaving the vendor out).
+    checked_unique: tuple[tuple[str, ...], ...] | None = None
     #: Pairs of fields of which exactly one group must be filled (see ``dr_pair``).
     one_of: tuple[tuple[tuple[str, ...], ...], ...] = ()
     #: Pairs of fields that must not hold the same value (a DR pair's two ends).
@@ -208,7 +213,8 @@ DEVICE = Category("device", "设备", "devices", (
     _money("purchase_price", "购置金额(元)", "purchase price (CNY)"),
     Field("funding_source", "资金来源", "funding source", "choice", choices="funding_source"),
     _REMARKS,
-), unique=(("vendor", "serial_number"), ("mac",)))
+), unique=(("vendor", "serial_number"), ("mac",)),
+   checked_unique=(("serial_number",), ("mac",)))
 
 CLOUD_RESOURCE = Category("cloud_resource", "云资源", "cloud resources", (
     *_common(),
@@ -255,3 +261,10 @@ def category_for_sheet(name: str) -> Category | None:
         if wanted in (category.key, category.zh, category.en.lower()):
             return category
     return None
+
+#: Categories any department may reference whatever department declared them: regions, and
+#: the shared infrastructure departments are hosted on (data centers, cloud platforms). A
+#: reference to any other category (information systems, dedicated networks) resolves only
+#: within the caller's subtree, and one it may not read reads "no such …" like a code that
+#: does not exist (a department cannot probe or hook into another's systems).
+SHARED_REFS = frozenset({"region", "data_center", "cloud_platform"})

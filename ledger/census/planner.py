@@ -16,7 +16,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ledger.census.fields import CATEGORIES, Category
+from core.text import clip
+from ledger.census.fields import CATEGORIES, SHARED_REFS, Category
 from ledger.census.messages import message
 from ledger.census.snapshot import Snapshot
 from ledger.census.values import InvalidValue, parse
@@ -64,14 +65,6 @@ class CensusError:
         return {"sheet": clip(self.sheet), "row": self.row, "column": clip(self.column),
                 "value": clip(value) if isinstance(value, str) else value,
                 "reason": self.reason}
-
-
-def clip(value, limit: int = 100):
-    """``value`` as text of at most ``limit`` characters (None stays None)."""
-    if value is None:
-        return None
-    text = value if isinstance(value, str) else str(value)
-    return text if len(text) <= limit else f"{text[:limit]}…({len(text)})"
 
 
 @dataclass
@@ -205,7 +198,7 @@ class _Planner:
             for code, record in records.items():
                 sheet, row = self.where[key][code]
                 self._check_scope(category, sheet, row, code, record, in_scope_new)
-                self._check_refs(category, sheet, row, record)
+                self._check_refs(category, sheet, row, code, record)
                 self._check_one_of(category, sheet, row, code)
                 self._check_distinct(category, sheet, row, code)
         self._check_cycles()
@@ -260,14 +253,26 @@ class _Planner:
             self.error(sheet.sheet, row, self.column_of(sheet, "department"), owner,
                        "out_of_scope")
 
-    def _check_refs(self, category: Category, sheet, row, record) -> None:
+    def _readable(self, category: str, code: str) -> bool:
+        """Whether the caller may reference row ``code`` (see ``SHARED_REFS``); departments
+        are checked by :meth:`_check_scope`."""
+        if self.snap.scope.unrestricted or category in SHARED_REFS or category == "department":
+            return True
+        return code in self.where[category] or self.snap.visible(category, code)
+
+    def _check_refs(self, category: Category, sheet, row, code, record) -> None:
+        existing = self.snap.rows[category.key].records.get(code) \
+            if code in self.snap.codes[category.key] else None
         for spec in category.fields:
             if spec.kind != "ref":
                 continue
             target = record.get(spec.key)
             if target in self.removed[spec.ref]:
                 continue  # reported once, on the removed row, by _check_removals
-            if target is not None and not self.exists(spec.ref, target):
+            # A reference the row already holds stays (a department re-imports its export).
+            kept = existing is not None and existing.get(spec.key) == target
+            if target is not None and not (self.exists(spec.ref, target) and (
+                    kept or self._readable(spec.ref, target))):
                 self.error(sheet.sheet, row, self.column_of(sheet, spec.key), target,
                            "unknown_ref", target=CATEGORIES[spec.ref].label(self.lang))
 
@@ -306,7 +311,8 @@ class _Planner:
         present = {s.category for s in self.sheets}
         for key, category in CATEGORIES.items():
             if key in present:
-                for group in category.unique:
+                groups = category.checked_unique
+                for group in category.unique if groups is None else groups:
                     self._check_group(category, group)
 
     def _group_key(self, record: dict, group: tuple[str, ...]):

@@ -135,6 +135,11 @@ def _parse_int(spec: Field, raw, _unit):
     return value
 
 
+#: The largest decimal quantity (memory, disk in GiB) a census row may declare: 1e15 GiB
+#: is past any estate, and below it sums over a whole ledger stay exact enough.
+MAX_FLOAT = 1e15
+
+
 def _parse_float(spec: Field, raw, _unit):
     if isinstance(raw, bool):
         raise InvalidValue("not_number")
@@ -146,6 +151,8 @@ def _parse_float(spec: Field, raw, _unit):
         raise InvalidValue("not_number")
     if value < 0:
         raise InvalidValue("negative")
+    if value > MAX_FLOAT:   # GiB, TiB: nothing declared in a census comes near
+        raise InvalidValue("int_range")
     return value
 
 

@@ -38,11 +38,12 @@ AUDIT_READ = "audit.read"        # change log, login records, chain verification
 ZONES_INGEST = "zones.ingest"    # a zone collector delivers poll outcomes and facts
 ALERTS_READ = "alerts.read"      # alert lists and pages (without targets.read: ledger events)
 ALERTS_MANAGE = "alerts.manage"  # silences; test notifications
+RECONCILE_RUN = "reconcile.run"  # run reconciliation over the whole ledger (estate-wide)
 
 PERMISSIONS = (SELF, READ, WRITE, TARGETS_READ, METRICS_READ, CENSUS_READ, CENSUS_WRITE,
                FINDINGS_READ, REPORTS_READ, OVERVIEW_READ, USERS_READ, USERS_MANAGE,
                GRANTS_MANAGE, LOCKS_MANAGE, TOKENS_MANAGE, AUDIT_READ, ALERTS_READ,
-               ALERTS_MANAGE, ZONES_INGEST)
+               ALERTS_MANAGE, ZONES_INGEST, RECONCILE_RUN)
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,10 @@ ROLES: dict[str, Role] = {r.key: r for r in (
     _role("audit_admin", "审计管理员", "Audit administrator", {READ, AUDIT_READ},
           admin=True, privileged=True, token=False),
     _role("operator", "运维人员", "Operator", {READ, WRITE, TARGETS_READ, METRICS_READ,
-                                              ALERTS_READ, ALERTS_MANAGE}),
+                                              ALERTS_READ, ALERTS_MANAGE, RECONCILE_RUN}),
     _role("census_admin", "普查管理员", "Census coordinator",
-          {READ, WRITE, CENSUS_READ, CENSUS_WRITE, FINDINGS_READ, OVERVIEW_READ, ALERTS_READ}),
+          {READ, WRITE, CENSUS_READ, CENSUS_WRITE, FINDINGS_READ, OVERVIEW_READ, ALERTS_READ,
+           RECONCILE_RUN}),
     _role("data_officer", "部门数据管理员", "Department data officer",
           {READ, WRITE, CENSUS_READ, CENSUS_WRITE, FINDINGS_READ, OVERVIEW_READ, ALERTS_READ},
           department="required"),

@@ -15,6 +15,7 @@ import datetime as dt
 import hmac
 import re
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -51,6 +52,7 @@ class Identity:
     via: str = "session"              # session | token
     token_id: int | None = None
     display_name: str | None = None
+    zone: str | None = None           # the one network zone a zone collector delivers for
 
     @property
     def permissions(self) -> frozenset[str]:
@@ -78,6 +80,7 @@ class User:
     must_change_password: bool
     password_changed_at: dt.datetime | None
     last_login_at: dt.datetime | None
+    zone: str | None = None
 
 
 @dataclass
@@ -88,6 +91,9 @@ class Context:
     source_address: str | None = None
     request_id: str | None = None
     batch_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+PHANTOM_NAMES = 10_000
 
 
 class IdentityService:
@@ -104,6 +110,10 @@ class IdentityService:
         self.clock = clock
         self.hasher = hasher or argon2.PasswordHasher()   # argon2id, RFC 9106 parameters
         self._dummy_hash = self.hasher.hash("not a password of anyone")
+        #: Failures against names no account holds: [count, first failure, locked until].
+        #: They lock like an account, so "locked" never tells that a name exists. In memory,
+        #: per process, at most PHANTOM_NAMES names (the oldest dropped first).
+        self._phantoms: OrderedDict[str, list] = OrderedDict()
 
     # Recording.
     def record(self, conn: Connection, ctx: Context, action: str, object_type: str,
@@ -149,7 +159,7 @@ class IdentityService:
             return None
         roles = self._roles(conn, [row.id]).get(row.id, frozenset())
         return Identity(row.id, row.username, roles, row.department,
-                        display_name=row.display_name)
+                        display_name=row.display_name, zone=row.zone)
 
     def has_users(self) -> bool:
         """Whether any account exists (the first start prints how to create one if not)."""
@@ -177,7 +187,8 @@ class IdentityService:
     def _user(row, roles: frozenset[str]) -> User:
         return User(row.id, row.username, row.display_name, row.source, row.department, roles,
                     row.disabled, row.locked_until, row.totp_secret is not None,
-                    row.must_change_password, row.password_changed_at, row.last_login_at)
+                    row.must_change_password, row.password_changed_at, row.last_login_at,
+                    row.zone)
 
     # Accounts (system administrator).
     def create_user(self, ctx: Context, username: str, *, password: str | None = None,
@@ -209,6 +220,8 @@ class IdentityService:
         from ledger.identity.tables import identity_session
         with self.writing() as (conn, head):
             row = self._row(conn, username)
+            if disabled and not row.disabled and self._last_system_admin(conn, row.id):
+                raise PolicyError("last_system_admin", username=username)
             conn.execute(update(identity_user).where(identity_user.c.id == row.id)
                          .values(disabled=disabled))
             if disabled:
@@ -216,6 +229,31 @@ class IdentityService:
                              .where(identity_session.c.user_id == row.id))
             self.record(conn, ctx, "disable" if disabled else "enable", "user", username, {},
                         head)
+
+    @staticmethod
+    def _last_system_admin(conn: Connection, user_id: int) -> bool:
+        """Whether ``user_id`` is the only enabled system administrator (nobody could
+        manage accounts any more once it is disabled)."""
+        holders = conn.execute(
+            select(identity_user.c.id).join(identity_role,
+                                            identity_role.c.user_id == identity_user.c.id)
+            .where(identity_role.c.role == "system_admin",
+                   identity_user.c.disabled.is_(False))).scalars().all()
+        return list(holders) == [user_id]
+
+    def bind_zone(self, ctx: Context, username: str, zone: str | None) -> None:
+        """Tie a zone collector account (and so its API tokens) to one network zone: the
+        center refuses its deliveries for any other zone. None unbinds (it then delivers
+        for no zone)."""
+        if zone is not None and (not zone.strip() or len(zone) > 64):
+            raise PolicyError("bad_zone", zone=zone[:64])
+        with self.writing() as (conn, head):
+            row = self._row(conn, username)
+            if row.zone == zone:
+                return
+            conn.execute(update(identity_user).where(identity_user.c.id == row.id)
+                         .values(zone=zone))
+            self.record(conn, ctx, "zone", "user", username, {"zone": [row.zone, zone]}, head)
 
     def set_password(self, ctx: Context, username: str, password: str, *,
                      must_change: bool = False, current: str | None = None) -> None:
@@ -331,10 +369,12 @@ class IdentityService:
             return self._locked("address_locked", address.locked_until), None
         row = conn.execute(select(identity_user)
                            .where(identity_user.c.username == username)).first()
-        if row is not None and row.locked_until and row.locked_until > now:
+        locked_until = row.locked_until if row is not None else \
+            (self._phantoms.get(username) or [0, now, None])[2]
+        if locked_until and locked_until > now:
             self.record(conn, ctx, "login_refused", "user", username,
                         {"reason": "account_locked"}, head)
-            return self._locked("account_locked", row.locked_until), None
+            return self._locked("account_locked", locked_until), None
         if row is None or not row.password_hash:
             self._verify(self._dummy_hash, password)   # same time whether the name exists
             return self._failed(conn, ctx, head, username, None, now), None
@@ -384,7 +424,18 @@ class IdentityService:
                          .values(locked_until=until))
             self.record(conn, ctx, "lockout", "address", address, {"failures": failures}, head)
             result = self._locked("address_locked", until)
-        if row is not None:
+        if row is None:   # an unknown name locks exactly as an account would
+            phantom = self._phantoms.pop(username, None)
+            if phantom is None or phantom[1] + window < now:
+                phantom = [0, now, None]
+            phantom[0] += 1
+            if phantom[0] >= policy.lockout_attempts:
+                phantom[2] = until
+                result = self._locked("account_locked", until)
+            self._phantoms[username] = phantom
+            while len(self._phantoms) > PHANTOM_NAMES:
+                self._phantoms.popitem(last=False)
+        else:
             fresh = row.first_failure_at is None or row.first_failure_at + window < now
             count = 1 if fresh else row.failed_logins + 1
             values: dict[str, Any] = {"failed_logins": count}

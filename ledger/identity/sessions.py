@@ -227,7 +227,7 @@ class SessionService:
         roles = frozenset(row.roles) & owner.roles
         self._note_use(ctx, row, key, owner.username, now)
         return Identity(owner.user_id, owner.username, roles, row.department, via="token",
-                        token_id=row.id, display_name=owner.display_name)
+                        token_id=row.id, display_name=owner.display_name, zone=owner.zone)
 
     def _note_use(self, ctx: Context, row, key: str, username: str, now) -> None:
         interval = dt.timedelta(seconds=self.policy.token_use_record_interval)

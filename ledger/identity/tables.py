@@ -26,6 +26,7 @@ identity_user = Table(
     Column("totp_secret", Text),                            # Fernet token of the seed
     Column("totp_last_step", BigInteger),                   # refuses a replayed code
     Column("department", String(64)),                       # census department code
+    Column("zone", String(64)),                             # a zone collector's one zone
     Column("disabled", Boolean, nullable=False, default=False),
     Column("failed_logins", Integer, nullable=False, default=0),
     Column("first_failure_at", UTCDateTime),

@@ -109,6 +109,46 @@ def test_silences_through_the_api(estate):
     assert estate.delete("/api/v1/silences/999").status_code == 404
 
 
+@pytest.mark.parametrize("body, field", [
+    # Silences that would mute every alert, as Alertmanager refuses them.
+    ({"matchers": ['alertname=~".+"']}, "matchers"),
+    ({"matchers": ['alertname!="zzz"']}, "matchers"),
+    ({"matchers": ['alertname=~".*"', 'severity!~"nothing"']}, "matchers"),
+    ({"matchers": {"alertname": ""}}, "matchers"),
+    # Regular expressions that backtrack for ever, values too long or holding NUL.
+    ({"matchers": ['alertname=~"(x+x+)+y"']}, "matchers"),
+    ({"matchers": ['alertname=~"(a*)*b"']}, "matchers"),
+    ({"matchers": ['alertname="' + "x" * 900_000 + '"']}, "matchers"),
+    ({"matchers": ['alertname="a\x00b"']}, "matchers"),
+    ({"matchers": {"alertname": {"x": 1}}}, "matchers"),
+    ({"matchers": ['alertname="disk_full"'], "comment": {"x": 1}}, "comment"),
+    ({"matchers": ['alertname="disk_full"'], "comment": "x" * 600_000}, "comment"),
+    # Times the ledger cannot hold, durations past the year 9999, huge values never echoed.
+    ({"matchers": ['alertname="disk_full"'], "ends_at": "9999-12-31T23:59:59-12:00",
+      "duration": None}, "ends_at"),
+    ({"matchers": ['alertname="disk_full"'], "duration": "100y",
+      "starts_at": "9950-01-01T00:00:00Z"}, "duration"),
+    ({"matchers": ['alertname="disk_full"'], "duration": "9" * 600_000}, "duration"),
+    ({"matchers": ['alertname="disk_full"'], "ends_at": "x" * 600_000, "duration": None},
+     "ends_at"),
+])
+def test_hostile_silences_are_refused_briefly(estate, body, field):
+    body = {"duration": "1h", "comment": "维护", **body}
+    refused = estate.post("/api/v1/silences", json=body)
+    assert refused.status_code == 400, refused.get_data(as_text=True)[:300]
+    assert refused.json["errors"][0]["field"] == field
+    assert len(refused.get_data()) < 2000
+    assert estate.get("/api/v1/silences").json["items"] == []
+
+
+def test_a_narrow_silence_is_still_accepted(estate):
+    for matchers in (['alertname=~"disk_.*"'], ['alertname="disk_full"', 'instance=~".+"'],
+                     ['severity=~"critical|warning"', 'alertname!="watchdog"']):
+        made = estate.post("/api/v1/silences", json={"matchers": matchers, "duration": "1h",
+                                                     "comment": "维护"})
+        assert made.status_code == 201, (matchers, made.json)
+
+
 def test_pages(app, estate):
     make_user(app, "ops", {"operator"})
     browser = app.test_client()

@@ -128,3 +128,15 @@ def test_compute_migration_and_kpis_are_served(estate, app):
     jsonschema.validate(kpi, schema(estate, "Kpi"))
     assert kpi["ledger_accuracy"]["denominator"] == 3
     assert set(estate.get("/api/v1/analysis/runs").json) == {"reconcile"}
+
+
+def test_only_an_estate_wide_role_runs_reconciliation(estate, app):
+    # A run reads and rewrites every department's findings: a department's data officer
+    # (who may only read its own) is refused; the coordinator and an operator may run it.
+    officer = as_user(app, "officer.d2", {"data_officer"}, "D002")
+    assert officer.post("/api/v1/reconciliation").status_code == 403
+    assert officer.get("/api/v1/reconciliation").status_code == 200
+    operator = as_user(app, "the.operator", {"operator"})
+    assert operator.post("/api/v1/reconciliation").status_code == 200
+    coordinator = as_user(app, "the.coordinator", {"census_admin"})
+    assert coordinator.post("/api/v1/reconciliation").status_code == 200

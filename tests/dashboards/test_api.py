@@ -128,6 +128,58 @@ def test_department_scope_comes_from_the_token(loaded, app):
         "Authorization": f"Bearer {gone}"}).status_code == 403
 
 
+def test_identity_keys_are_unique_across_departments_without_naming_the_other(loaded, app):
+    # A department declaring another department's server by its serial (vendor left blank,
+    # or another vendor) would steal it in reconciliation: refused, naming no code.
+    make_user(app, "police2", {"data_officer"}, "D002")
+    police = {"Authorization": f"Bearer {make_token(app, 'police2', {'data_officer'}, 'D002')}"}
+    for extra in ({}, {"vendor": "Inspur"}, {"serial_number": "x", "mac": "00:11:22:aa:bb:cc"}):
+        row = {"code": "EV8", "name": "x", "department": "D002", "device_type": "server",
+               "status": "in_use", "serial_number": "2102351931DMK8000123", **extra}
+        refused = loaded.post("/api/v1/census/device", headers=police, json=row)
+        assert refused.status_code == 400, refused.json
+        assert "DEV01" not in refused.get_data(as_text=True)
+        assert "其他部门" in refused.json["errors"][0]["reason"]
+    assert loaded.get("/api/v1/census/device/EV8").status_code == 404
+
+
+def test_references_resolve_within_the_callers_subtree_or_shared_rows(loaded, app):
+    # D002 may host its device in D001's data center (shared infrastructure) but cannot hang
+    # it on D001's information system; "not yours" reads exactly like "does not exist".
+    make_user(app, "police3", {"data_officer"}, "D002")
+    police = {"Authorization": f"Bearer {make_token(app, 'police3', {'data_officer'}, 'D002')}"}
+    row = {"code": "EV9", "name": "x", "department": "D002", "device_type": "server",
+           "status": "in_use"}
+    reasons = {}
+    for system in ("IS01", "IS99"):
+        refused = loaded.post("/api/v1/census/device", headers=police,
+                              json={**row, "information_system": system})
+        assert refused.status_code == 400, refused.json
+        (error,) = refused.json["errors"]
+        reasons[system] = error["reason"]
+    assert reasons["IS01"] == reasons["IS99"] == "引用的信息系统不存在"
+    mine = loaded.post("/api/v1/census/device", headers=police,
+                       json={**row, "information_system": "IS02", "data_center": "DC01"})
+    assert mine.status_code in (200, 201), mine.json
+    # The coordinator (unscoped) links across departments as before.
+    assert loaded.patch("/api/v1/census/device/EV9",
+                        json={"information_system": "IS01"}).status_code == 200
+    # ... and the department keeps that reference when it changes something else.
+    assert loaded.patch("/api/v1/census/device/EV9", headers=police,
+                        json={"name": "y"}).status_code == 200
+
+
+@pytest.mark.parametrize("flag", ["dry_run=on", "dry_run=2", "replace=maybe", "dry_run=是"])
+def test_a_yes_no_parameter_takes_only_yes_or_no(loaded, flag):
+    rows = {"device": [{"code": "DEV01", "name": "核心交换机", "department": "D001",
+                        "device_type": "switch", "status": "idle"}]}
+    refused = loaded.post(f"/api/v1/census/import?{flag}", json=rows)
+    assert refused.status_code == 400 and "true/false" in refused.json["errors"][0]["reason"]
+    assert loaded.get("/api/v1/census/device/DEV01").json["status"] == "in_use"
+    assert loaded.post("/api/v1/census/import?dry_run=no&replace=0",
+                       json=rows).json["applied"] is True
+
+
 def test_bulk_json_import_dry_run_and_bad_upload(loaded):
     rows = {"device": [{"code": "DEV01", "name": "核心交换机", "department": "D001",
                         "device_type": "switch", "status": "idle"}]}

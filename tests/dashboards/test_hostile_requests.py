@@ -13,6 +13,7 @@ from dashboards.resources import get_ledger, get_settings
 from ledger import findings
 from tests.ledger.census.builders import filled_workbook
 from tests.ledger.census.hostile import sheet_xml, write_xlsx
+from tests.dashboards.users import csrf_of, login, make_user
 
 
 @pytest.fixture
@@ -156,3 +157,19 @@ def test_a_nul_byte_in_a_finding_reason_is_refused(loaded, app):
                                json={"state": "resolved", "reason": reason})
         assert "控制字符" in error_reason(response, 400)
     assert loaded.get(f"/api/v1/findings/{finding}").json["state"] == "open"
+
+
+def test_a_huge_record_number_or_token_lifetime_is_refused(app):
+    from werkzeug.exceptions import BadRequest
+
+    from dashboards.auditlog import _sequence
+    assert _sequence("42") == 42 and _sequence(None) is None
+    for value in ("9" * 400, str(2**63), "-1", "x", "٣"):
+        with pytest.raises(BadRequest):
+            _sequence(value)
+    make_user(app, "officer", {"finance"})
+    client = app.test_client()
+    assert login(client, "officer").status_code == 302
+    answer = client.post("/account/tokens", data={"csrf_token": csrf_of(client), "name": "t",
+                                                  "roles": "finance", "days": "9" * 400})
+    assert answer.status_code == 400 and "ilt_" not in answer.get_data(as_text=True)

@@ -6,8 +6,11 @@ import json
 import re
 
 import pyotp
+import pytest
 
-from tests.dashboards.users import PASSWORD, csrf_of, field, login, make_user
+from dashboards.access import services
+from ledger.identity.policy import PolicyError
+from tests.dashboards.users import CTX, PASSWORD, csrf_of, field, login, make_user
 
 SECRET = pyotp.random_base32()
 
@@ -179,3 +182,67 @@ def test_login_records_only_for_the_audit_administrator(app, anonymous, clock):
     records = anonymous.get("/api/v1/audit?kind=security").get_json()["items"]
     assert {"login", "login_failed", "password_ok", "grant"} <= {r["action"] for r in records}
     assert anonymous.get("/api/v1/audit/verify").get_json()["problems"] == []
+
+
+def test_next_is_a_path_on_this_site_as_the_browser_reads_it(app, anonymous):
+    make_user(app, "ops2", {"operator"})
+    page = anonymous.get("/login").get_data(as_text=True)
+    token = field(page, "login_token")
+    for wanted, where in (("/targets?x=1", "/targets?x=1"), ("/%09/evil.com", "/"),
+                          ("/%0a/evil.com", "/"), ("/%0d%0aX-Evil:1", "/"),
+                          ("/\\evil.com", "/"), ("//evil.com", "/"),
+                          ("https://evil.com/", "/"), ("/%7f/evil.com", "/")):
+        fresh = app.test_client()
+        page = fresh.get("/login").get_data(as_text=True)
+        token = field(page, "login_token")
+        response = fresh.post(f"/login?next={wanted}", data={
+            "username": "ops2", "password": PASSWORD, "login_token": token})
+        assert response.status_code == 302, (wanted, response.status_code)
+        assert response.headers["Location"] == where, wanted
+        assert "X-Evil" not in response.headers
+
+
+def test_non_ascii_form_tokens_are_refused_not_a_server_error(app, anonymous):
+    make_user(app, "ops3", {"operator"})
+    page = anonymous.get("/login").get_data(as_text=True)
+    refused = anonymous.post("/login", data={"username": "ops3", "password": PASSWORD,
+                                             "login_token": "é" + field(page, "login_token")})
+    assert 400 <= refused.status_code < 500
+    assert login(anonymous, "ops3").status_code == 302
+    for headers, data in (({"X-CSRF-Token": "jeton-é"}, {}), ({}, {"csrf_token": "令牌"})):
+        answer = anonymous.post("/account/tokens", headers=headers,
+                                data={"name": "t", "days": "1", **data})
+        assert answer.status_code == 403, answer.status_code
+    password = anonymous.post("/logout", data={"csrf_token": "令牌"})
+    assert 400 <= password.status_code < 500
+
+
+def test_the_system_administrator_cannot_disable_itself_or_the_last_one(app, anonymous, clock):
+    make_user(app, "sys1", {"system_admin"}, totp=SECRET)
+    make_user(app, "sys2", {"system_admin"}, totp=SECRET)
+    login(anonymous, "sys1", totp=SECRET, clock=clock)
+    refused = anonymous.post("/admin/users/sys1/disable", data={
+        "csrf_token": csrf_of_admin(anonymous)})
+    assert refused.status_code == 400 and "不能停用自己" in refused.get_data(as_text=True)
+    assert anonymous.post("/admin/users/sys2/disable", data={
+        "csrf_token": csrf_of_admin(anonymous)}).status_code == 302
+    with app.app_context():
+        identity = services().identity
+        with pytest.raises(PolicyError, match="only enabled system administrator"):
+            identity.set_disabled(CTX, "sys1", True)
+        assert not identity.user("sys1").disabled
+        identity.set_disabled(CTX, "sys2", False)
+        identity.set_disabled(CTX, "sys1", True)     # another one is enabled again
+
+
+def test_an_unknown_name_locks_like_an_account(app, anonymous):
+    # Otherwise "locked" after five tries would tell which names hold an account.
+    make_user(app, "real.user", {"operator"})
+    answers = {}
+    for name in ("real.user", "no.such.user"):
+        client = app.test_client()
+        texts = [login(client, name, "Wrong-password-1").get_data(as_text=True)
+                 for _ in range(6)]
+        answers[name] = ["账户已锁定" in t for t in texts]
+        assert all("用户名或口令错误" in t for t in texts[:4])
+    assert answers["real.user"] == answers["no.such.user"] == [False] * 4 + [True] * 2

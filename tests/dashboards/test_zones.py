@@ -26,12 +26,12 @@ def zone_app(tmp_path, ledger, embedded_store, clock):
                        "TESTING": True, "CLOCK": clock, "PASSWORD_HASHER": FAST_HASHER})
 
 
-def bearer(app, username: str, roles, department=None):
+def bearer(app, username: str, roles, department=None, zone=None):
     if department is not None:
         coordinator = bearer(app, f"coordinator-{username}", {"census_admin"})
         assert coordinator.post("/api/v1/census/import", json={"department": [
             {"code": department, "name": f"部门{department}"}]}).status_code == 200
-    make_user(app, username, roles, department)
+    make_user(app, username, roles, department, zone=zone)
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = \
         f"Bearer {make_token(app, username, roles, department)}"
@@ -63,7 +63,7 @@ def count(app, model) -> int:
 
 
 def test_records_are_applied_once_in_order(zone_app):
-    client = bearer(zone_app, "zone-east", {"zone_collector"})
+    client = bearer(zone_app, "zone-east", {"zone_collector"}, zone="east")
     first, second, third = poll(status="error"), facts(), poll()
     batch = {"collector": collector(), "records": [first, second, third]}
     answer = client.post("/api/v1/zones/ingest", json=batch)
@@ -89,12 +89,43 @@ def test_records_are_applied_once_in_order(zone_app):
     ({"type": "poll", "name": "east-sw"}, "records[1].key"),
 ])
 def test_a_bad_record_refuses_the_batch_and_says_which(zone_app, record, key):
-    client = bearer(zone_app, "zone-east", {"zone_collector"})
+    client = bearer(zone_app, "zone-east", {"zone_collector"}, zone="east")
     answer = client.post("/api/v1/zones/ingest",
                          json={"collector": collector(), "records": [poll(), record]})
     assert answer.status_code == 422
     assert answer.json["errors"][0]["key"] == key
     assert count(zone_app, IngestReceipt) == 0   # nothing of the batch was applied
+
+
+@pytest.mark.parametrize("change", [
+    {"at": 1e300}, {"at": -1}, {"samples": 10**30}, {"samples": 1.5}, {"error": {"x": 1}},
+    {"error": "e" * 100_000}, {"duration_seconds": 1e300}, {"interval_seconds": 10**30}])
+def test_numbers_and_values_past_what_the_ledger_holds_are_refused(zone_app, change):
+    client = bearer(zone_app, "zone-east", {"zone_collector"}, zone="east")
+    answer = client.post("/api/v1/zones/ingest",
+                         json={"collector": collector(), "records": [{**poll(), **change}]})
+    assert answer.status_code == 422 and answer.json["errors"][0]["key"] == "records[0].(record)"
+    assert len(answer.get_data()) < 1000
+    assert count(zone_app, IngestReceipt) == 0
+
+
+@pytest.mark.parametrize("change", [{"backlog_samples": 10**30}, {"targets_owned": -1},
+                                    {"member": "m" * 1_000_000}])
+def test_a_bad_collector_report_is_refused_and_never_echoed_whole(zone_app, change):
+    client = bearer(zone_app, "zone-east", {"zone_collector"}, zone="east")
+    answer = client.post("/api/v1/zones/ingest",
+                         json={"collector": {**collector(), **change}, "records": []})
+    assert answer.status_code == 422
+    assert answer.json["errors"][0]["key"] == f"collector.{next(iter(change))}"
+    assert len(answer.get_data()) < 1000
+
+
+def test_a_huge_target_name_is_not_echoed_whole(zone_app):
+    client = bearer(zone_app, "zone-east", {"zone_collector"}, zone="east")
+    answer = client.post("/api/v1/zones/ingest", json={
+        "collector": collector(), "records": [poll(name="n" * 1_000_000)]})
+    assert answer.status_code == 422 and "…(1000000)" in answer.json["errors"][0]["reason"]
+    assert len(answer.get_data()) < 1000
 
 
 def test_only_zone_collectors_deliver(zone_app):
@@ -106,15 +137,29 @@ def test_only_zone_collectors_deliver(zone_app):
         client = bearer(zone_app, name, roles, dept)
         assert client.post("/api/v1/zones/ingest", json=batch).status_code == 403, roles
     assert count(zone_app, IngestReceipt) == 0
-    central = bearer(zone_app, "zone-central", {"zone_collector"})
+    central = bearer(zone_app, "zone-central", {"zone_collector"}, zone="central")
     refused = central.post("/api/v1/zones/ingest",
                            json={"collector": collector(zone="central"), "records": []})
     assert refused.status_code == 422 and refused.json["errors"][0]["key"] == "collector.zone"
 
 
+def test_a_zone_collector_token_delivers_for_its_own_zone_only(zone_app):
+    east = bearer(zone_app, "zone-east", {"zone_collector"}, zone="east")
+    forged = east.post("/api/v1/zones/ingest", json={
+        "collector": collector("west", "west-a"), "records": [poll(name="west-sw")]})
+    assert forged.status_code == 403 and forged.json["errors"][0]["key"] == "collector.zone"
+    unbound = bearer(zone_app, "zone-any", {"zone_collector"})
+    assert unbound.post("/api/v1/zones/ingest", json={
+        "collector": collector(), "records": [poll()]}).status_code == 403
+    assert count(zone_app, IngestReceipt) == 0
+    ledger = zone_app.extensions["infra_ledger"]["ledger"]
+    with ledger.session() as session:
+        assert session.get(TargetState, "west-sw") is None
+
+
 def test_the_page_lists_every_collector_and_departments_never_see_it(zone_app):
-    east = bearer(zone_app, "zone-east", {"zone_collector"})
-    west = bearer(zone_app, "zone-west", {"zone_collector"})
+    east = bearer(zone_app, "zone-east", {"zone_collector"}, zone="east")
+    west = bearer(zone_app, "zone-west", {"zone_collector"}, zone="west")
     assert east.post("/api/v1/zones/ingest", json={"collector": collector(),
                                                     "records": [poll()]}).status_code == 200
     assert west.post("/api/v1/zones/ingest", json={"collector": collector("west", "west-a"),

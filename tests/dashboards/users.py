@@ -33,12 +33,15 @@ class Clock:
 
 
 def make_user(app, username: str, roles=(), department: str | None = None, *,
-              password: str = PASSWORD, totp: str | None = None) -> None:
-    """Create an account with ``roles`` (and a TOTP seed when given)."""
+              password: str = PASSWORD, totp: str | None = None,
+              zone: str | None = None) -> None:
+    """Create an account with ``roles`` (and a TOTP seed, a zone when given)."""
     with app.app_context():
         identity = services().identity
         identity.create_user(CTX, username, password=password, must_change_password=False)
         identity.grant(CTX, username, set(roles), department)
+        if zone:
+            identity.bind_zone(CTX, username, zone)
         if totp:
             identity.set_totp_secret(CTX, username, totp)
 

@@ -28,6 +28,17 @@ SECRET = "s3cretpw"
      "postgresql+psycopg://***@db:5432/x and influxdb://***@h:8086/db"),
     ("no url here; user@example.org", "no url here; user@example.org"),
     ("http://host/path?next=a@b", "http://host/path?next=a@b"),
+    ("http://host:8080/p?next=a@b", "http://host:8080/p?next=a@b"),
+    # A password holding / ? @ : the userinfo runs to the last @ before the host.
+    ("postgresql+psycopg://ledger:pa/ss?w0rd@host/x", "postgresql+psycopg://***@host/x"),
+    ("postgresql+psycopg://ledger:p@ss:w0rd@host/x", "postgresql+psycopg://***@host/x"),
+    # Credentials in query, fragment and path parameters.
+    ("GET http://h/m?token=abc&x=1 failed", "GET http://h/m?token=***&x=1 failed"),
+    ("http://h/m?a=1&api_key=K3y#frag", "http://h/m?a=1&api_key=***#frag"),
+    ("https://h/p?Password=pw", "https://h/p?Password=***"),
+    ("https://h/cb#access_token=tok&state=s", "https://h/cb#access_token=***&state=s"),
+    ("http://h/app;jsessionid=ABC123?x=1", "http://h/app;jsessionid=***?x=1"),
+    ("error=http://u:p@h/m?token=t", "error=http://***@h/m?token=***"),
 ])
 def test_redact_userinfo(text, expected):
     assert redact(text) == expected

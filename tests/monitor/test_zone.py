@@ -68,7 +68,7 @@ def test_a_cut_link_loses_nothing_and_applies_nothing_twice(tmp_path, monkeypatc
     ledger = Ledger(f"sqlite:///{tmp_path / 'center.sqlite'}")
     app = create_app({"SETTINGS": settings, "LEDGER": ledger, "STORE": object(),
                       "PASSWORD_HASHER": FAST_HASHER})
-    make_user(app, "zone-east", {"zone_collector"})
+    make_user(app, "zone-east", {"zone_collector"}, zone="east")
     monkeypatch.setenv("INFRA_LEDGER_ZONE_TOKEN", make_token(app, "zone-east",
                                                              {"zone_collector"}))
     center = Center(app, port).start()

@@ -177,7 +177,7 @@ def test_duplicates_against_the_ledger(imported, tmp_path):
                       None, "00:11:22:aa:bb:cc"] + [None] * 7 + ["在用"]]}
     errors = _errors(imported, tmp_path, rows)
     assert {(e.column, e.reason) for e in errors} == {
-        ("G(序列号)", "与台账中已有的 DEV01 重复（厂商+序列号）"),
+        ("G(序列号)", "与台账中已有的 DEV01 重复（序列号）"),
         ("I(MAC地址)", "与台账中已有的 DEV01 重复（MAC地址）")}
 
 

@@ -47,7 +47,7 @@ def test_a_department_sees_and_changes_only_its_subtree(imported):
     bureau = CensusService(imported.engine, department="D001")
     with pytest.raises(CensusRejected) as exc:
         bureau.apply([device_row("DEV13", "D001", "S-10")])
-    assert exc.value.errors[0].reason == "与台账中其他部门的记录重复（厂商+序列号）"
+    assert exc.value.errors[0].reason == "与台账中其他部门的记录重复（序列号）"
 
 
 def test_scoped_replace_never_touches_other_departments(imported, tmp_path):

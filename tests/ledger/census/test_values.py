@@ -86,6 +86,12 @@ def test_numbers_the_ledger_cannot_hold_are_refused():
     with pytest.raises(InvalidValue) as exc:
         parse(cores, str(2**63))
     assert exc.value.reason == "int_range"
+    memory = CATEGORIES["device"].by_key["memory_gib"]
+    assert parse(memory, "1e15") == 1e15
+    for huge in (1e308, "1e16"):
+        with pytest.raises(InvalidValue) as exc:
+            parse(memory, huge)
+        assert exc.value.reason == "int_range"
 
 
 def test_required_and_text_rules():
