@@ -22,7 +22,9 @@ from monitor.lineprotocol import LineProtocolError, Serializer, parse
 from tests.monitor.test_lineprotocol import SAMPLE
 
 _DATABASES = itertools.count()
-FUZZ = settings(max_examples=150, deadline=None,
+# Derandomized: CI runs the same 150 lines every time (a new edge found by a random run is
+# added as an @example once understood, not left to fail one run in many).
+FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
