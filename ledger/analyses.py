@@ -21,14 +21,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, select
 
-from ledger import findings
+from ledger import compute_query, findings
 from ledger.census import audit
 from ledger.census.snapshot import Scope
 from ledger.census.tables import TABLES
-from ledger.compute import ComputeInputs, compute, cpu_usage, load_tables
+from ledger.compute import load_tables
 from ledger.const import IDLE_KINDS, MIGRATION_KINDS
-from ledger.estate import (CodeBook, Departments, declared_assets, declared_rows,
-                           matched_declared, observed_rows)
+from ledger.estate import (CodeBook, declared_assets, declared_rows, matched_declared,
+                           observed_rows)
 from ledger.idle import IdleInputs, analyse
 from ledger.migration import MigrationInputs, Progress, progress
 from ledger.models import AnalysisRun, Finding
@@ -207,56 +207,13 @@ def _department_regions(conn: Connection) -> dict[int, str | None]:
 def compute_ledger(engine: Engine, policy: AnalysisPolicy, scope: Scope, *, by: str,
                    now: dt.datetime | None = None) -> dict[str, Any]:
     """The compute ledger of the scope, grouped ``by`` region, department, dc, platform or
-    arch."""
+    arch (set-based: :mod:`ledger.compute_query`)."""
     now = now or dt.datetime.now(UTC)
     tables = load_tables(policy.cpu_models_file, policy.flops_file)
+    since = today(policy, now) - dt.timedelta(days=7)
     with engine.connect() as conn:
-        rows = observed_rows(conn)
-        found = build(rows, policy.reconcile.placeholders)[0]
-        links = matched_declared(conn)
-        declared = _declared(conn)
-        books = {k: CodeBook.load(conn, k) for k in ("department", "data_center",
-                                                     "cloud_platform", "region")}
-        department_region = Departments.load(conn).region
-        center_region = dict(conn.execute(select(TABLES["data_center"].c.id,
-                                                 TABLES["data_center"].c.region_id)).all())
-        usage = cpu_usage(found, recent(conn, today(policy, now) - dt.timedelta(days=7)),
-                          today(policy, now) - dt.timedelta(days=7))
-        accelerators = _accelerators(conn, rows)
-    owner, place, platform, region = {}, {}, {}, {}
-    for entity in found:
-        row = declared.get(links.get(entity.id)) if entity.id in links else None
-        owner[entity.id] = row.department_id if row is not None else \
-            entity.value("department_id")[0]
-        center = books["data_center"].resolve(entity.value("data_center")[0]) or \
-            getattr(row, "data_center_id", None)
-        place[entity.id] = books["data_center"].code(center)
-        platform[entity.id] = books["cloud_platform"].code(
-            books["cloud_platform"].resolve(entity.value("platform")[0]) or
-            getattr(row, "platform_id", None))
-        region[entity.id] = books["region"].code(center_region.get(center) or
-                                                 department_region.get(owner[entity.id]))
-    kept = [e for e in found if scope.covers(owner[e.id])]
-    storage = [r for r in rows if r.kind in ("datastore", "storage_pool")
-               and scope.covers(r.department_id)]
-    inputs = ComputeInputs(kept, storage, owner, place, platform, region, usage, accelerators,
-                           books["department"].codes)
-    return {"as_of": now.isoformat(), **compute(inputs, tables, by)}
-
-
-def _accelerators(conn: Connection, rows) -> dict[int, list[str]]:
-    """Accelerator models of the few rows that report accelerators (BMC processor lists)."""
-    from ledger.models import ObservedAsset
-    ids = [r.id for r in rows if r.gpus]
-    out = {}
-    for start in range(0, len(ids), 1000):
-        for id_, attributes in conn.execute(select(ObservedAsset.id, ObservedAsset.attributes)
-                                            .where(ObservedAsset.id.in_(ids[start:start + 1000]))):
-            models = [p.get("model") for p in (attributes or {}).get("processors") or []
-                      if isinstance(p, dict) and p.get("type") == "GPU" and p.get("model")]
-            if models:
-                out[id_] = models
-    return out
+        report = compute_query.compute_ledger(conn, tables, scope, by=by, since=since)
+    return {"as_of": now.isoformat(), **report}
 
 
 def kpis(engine: Engine, policy: AnalysisPolicy, scope: Scope, *,

@@ -227,7 +227,7 @@ def _report(by, totals, groups, composition, unknown_cpu, unknown_flops, sources
                          "cores": int(p["cores"]),
                          "share": round(p["cores"] / classified, 4) if classified else None}
                         for (a, v, d), p in sorted(composition.items(),
-                                                   key=lambda kv: -kv[1]["cores"])],
+                                                   key=lambda kv: (-kv[1]["cores"], kv[0]))],
         "domestic_share": round(domestic / classified, 4) if classified else None,
         "unknown_cpu_models": [{"model": m, "hosts": int(p["hosts"]), "cores": int(p["cores"])}
                                for m, p in sorted(unknown_cpu.items())],

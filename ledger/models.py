@@ -106,6 +106,10 @@ class ObservedAsset(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: The entity reconciliation last grouped this row into (its lowest row id), when other
+    #: sources see the same asset; None for a row that is an entity on its own. The set-based
+    #: analyses group by ``COALESCE(entity_id, id)`` instead of rebuilding entities.
+    entity_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class TargetState(Base):

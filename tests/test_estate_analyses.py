@@ -22,6 +22,7 @@ from ledger.census.files import read_file
 from ledger.census.service import CensusService
 from ledger.census.snapshot import Scope
 from ledger.census.template import write_workbook
+from ledger.compute import DIMENSIONS
 from ledger.models import ObservedAsset, UtilizationDay
 from ledger.policy import AnalysisPolicy, ReconcilePolicy
 from ledger.reconcile import store
@@ -31,6 +32,7 @@ from monitor.store import open_configured_store
 from tests.apis.vcsim import VcSim
 from tests.collectors.libvirt.test_libvirt import NODE
 from tests.collectors.snmp.conftest import snmpsim_server  # noqa: F401 - a fixture
+from tests.ledger.compute_reference import compute_ledger as reference_compute
 
 UTC = dt.timezone.utc
 GIB = 1024 ** 3
@@ -334,6 +336,11 @@ def test_idle_rightsizing_migration_compute_and_kpis(ledger, estate):
     assert kinds == {("migration_overdue", "IS01"), ("dc_still_active", "DC02")}
 
     ledger_ = analyses.compute_ledger(ledger.engine, policy, Scope.everything(), by="platform")
+    at = dt.datetime.fromisoformat(ledger_["as_of"])
+    for by in DIMENSIONS:   # the set-based query and the definition agree on real data
+        assert analyses.compute_ledger(ledger.engine, policy, Scope.everything(), by=by,
+                                       now=at) == \
+            reference_compute(ledger.engine, policy, Scope.everything(), by=by, now=at)
     hypervisors = observed(ledger, "vc-01", "hypervisor") + observed(ledger, "kvm-01",
                                                                    "hypervisor")
     assert ledger_["totals"]["hosts"] == len(hypervisors)

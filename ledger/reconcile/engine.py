@@ -37,6 +37,9 @@ class Outcome:
 
     pairs: list[dict]
     found: list[Found]
+    #: Row id -> entity id for the rows of entities several sources see (the rest are
+    #: entities on their own).
+    members: dict[int, int] = dataclasses.field(default_factory=dict)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -67,7 +70,9 @@ def reconcile(inputs: Inputs, policy: ReconcilePolicy) -> Outcome:
         run.entity(decision, contested)
     run.missing()
     run.unknown_departments()
-    return Outcome(run.pairs, run.found)
+    members = {row.id: entity.id for entity in entities if len(entity.rows) > 1
+               for row in entity.rows}
+    return Outcome(run.pairs, run.found, members)
 
 
 def _latest_by_source(observed: Sequence) -> dict[str, dt.datetime]:

@@ -17,11 +17,12 @@ import hashlib
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, case, delete, func, select, update
 
 from ledger import findings
 from ledger.census import audit
 from ledger.census.snapshot import Scope
+from ledger.census.tables import TABLES
 from ledger.const import RECONCILE_KINDS
 from ledger.db import page_offset
 from ledger.estate import (CodeBook, Departments, declared_rows, observed_rows,
@@ -70,6 +71,7 @@ def run(engine: Engine, policy: ReconcilePolicy, *, now: dt.datetime | None = No
     with engine.begin() as conn:
         head = audit.lock_head(conn)
         written = write_pairs(conn, outcome.pairs)
+        write_entities(conn, outcome.members)
         synced, changes = findings.sync(conn, RECONCILE_KINDS, outcome.found, now=now,
                                         actor=actor)
         if changes:
@@ -99,18 +101,26 @@ def _no_cyclic_gc():
 
 def resolve_departments(conn: Connection) -> int:
     """Point observed assets at the census departments their codes name (a census import
-    may have declared them since the poll); return how many changed."""
+    may have declared them since the poll); return how many changed.
+
+    One statement, as :meth:`ledger.estate.CodeBook.resolve` reads a tag: the department
+    with that code, else the one department with that name."""
     table = ObservedAsset.__table__
-    resolver = CodeBook.load(conn, "department")
-    changed = 0
-    for row in conn.execute(select(table.c.id, table.c.department, table.c.department_id)
-                            .where(table.c.department.is_not(None))).all():
-        wanted = resolver.resolve(row.department)
-        if wanted != row.department_id:
-            conn.execute(update(table).where(table.c.id == row.id)
-                         .values(department_id=wanted))
-            changed += 1
-    return changed
+    departments = TABLES["department"]
+    named = departments.c.name == table.c.department
+    wanted = func.coalesce(
+        select(departments.c.id).where(departments.c.code == table.c.department)
+        .scalar_subquery(),
+        case((select(func.count()).select_from(departments).where(named)
+              .scalar_subquery() == 1,
+              select(func.min(departments.c.id)).where(named).scalar_subquery())))
+    result = conn.execute(update(table).where(
+        table.c.department.is_not(None), table.c.department != "",
+        table.c.department_id.is_distinct_from(wanted)).values(department_id=wanted))
+    cleared = conn.execute(update(table).where(
+        table.c.department_id.is_not(None), table.c.department == "")
+        .values(department_id=None))
+    return result.rowcount + cleared.rowcount
 
 
 def pair_digest(pair: dict) -> str:
@@ -147,6 +157,24 @@ def write_pairs(conn: Connection, pairs: list[dict]) -> int:
                      .values({c: bindparam(f"v_{c}") for c in (*PAIR_COLUMNS, "digest")}),
                      changed)
     return len(stale) + len(new) + len(changed)
+
+
+def write_entities(conn: Connection, members: dict[int, int]) -> int:
+    """Make ``observed_asset.entity_id`` hold ``members`` (row id -> entity id) and None
+    for every other row, touching only rows that changed; return how many."""
+    table = ObservedAsset.__table__
+    current = dict(conn.execute(select(table.c.id, table.c.entity_id)
+                                .where(table.c.entity_id.is_not(None))).all())
+    changed = [{"row_id": id_, "v_entity": entity} for id_, entity in members.items()
+               if current.get(id_) != entity]
+    cleared = [id_ for id_ in current if id_ not in members]
+    for start in range(0, len(cleared), CHUNK):
+        conn.execute(update(table).where(table.c.id.in_(cleared[start:start + CHUNK]))
+                     .values(entity_id=None))
+    if changed:
+        conn.execute(update(table).where(table.c.id == bindparam("row_id"))
+                     .values(entity_id=bindparam("v_entity")), changed)
+    return len(changed) + len(cleared)
 
 
 def finding_fingerprints(pair) -> list[str]:

@@ -1,0 +1,163 @@
+"""The compute ledger as set-based SQL (SQLite and PostgreSQL) gives the report of its
+Python definition, on an estate where one server is seen by its BMC and its host agent, a
+host agent runs inside a VM, accelerators and storage are reported, tags name data centers
+by code and by name, and the census owns some assets and not others."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from collectors.base import Fact
+from ledger import analyses
+from ledger.census.files import read_file
+from ledger.census.service import CensusService
+from ledger.census.snapshot import Scope
+from ledger.compute import DIMENSIONS
+from ledger.models import ObservedAsset, UtilizationDay
+from ledger.observed import record_facts
+from ledger.policy import AnalysisPolicy
+from ledger.reconcile import store
+from tests.ledger.census.builders import filled_workbook
+from tests.ledger.compute_reference import compute_ledger as reference
+
+UTC = dt.timezone.utc
+GIB = 1024 ** 3
+NOW = dt.datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
+POLICY = AnalysisPolicy(timezone="Asia/Shanghai")
+SERVER_UUID = "4c4c4544-0042-3510-8051-b7c04f4a3732"
+
+
+def server_by_bmc():
+    return Fact("server", {"serial_number": "21A8765432", "machine_uuid": SERVER_UUID},
+                {"vendor": "Inspur", "model": "NF5280M6", "cpu_model":
+                 "Intel(R) Xeon(R) Gold 6330 CPU @ 2.00GHz", "cpu_sockets": 2,
+                 "cpu_cores": 56, "cpu_threads": 112, "memory_bytes": 512 * GIB,
+                 "processors": [{"type": "GPU", "model": "NVIDIA A100-SXM4-80GB"},
+                                {"type": "GPU", "model": "Unknown Accelerator X1"}]})
+
+
+def server_by_agent():
+    # The agent sees less (no sockets, less memory) and names the department by tag only.
+    return Fact("host", {"machine_uuid": SERVER_UUID, "hostname": "video-01"},
+                {"vendor": "Inspur", "model": "NF5280M6", "cpu_model": "",
+                 "cpu_cores": 56, "memory_bytes": 500 * GIB})
+
+
+def kunpeng():
+    return Fact("host", {"machine_uuid": "9b1e3c1a-6d7b-4f1e-8a5e-0c3d2b1a0f9e",
+                         "hostname": "kp-01"},
+                {"vendor": "Huawei", "model": "TaiShan 200 (Model 2280)",
+                 "cpu_model": "Kunpeng-920", "cpu_sockets": 2, "cpu_cores": 128,
+                 "memory_bytes": 256 * GIB})
+
+
+def agent_in_vm():
+    return Fact("host", {"machine_uuid": "1e0a7c2e-0000-4000-8000-00000000abcd",
+                         "hostname": "in-a-vm"},
+                {"vendor": "QEMU", "model": "Standard PC (Q35 + ICH9, 2009)",
+                 "cpu_model": "Hygon C86 7285 32-core Processor", "cpu_cores": 8,
+                 "memory_bytes": 16 * GIB})
+
+
+def hypervisor():
+    return Fact("hypervisor", {"serial_number": "HV00000077", "hostname": "esxi-07"},
+                {"vendor": "Dell Inc.", "model": "PowerEdge R740",
+                 "cpu_model": "Mystery CPU 9000", "cpu_cores": 32, "cpu_threads": 64,
+                 "memory_bytes": 384 * GIB})
+
+
+def instance(uuid, vcpus, power="running", department=None):
+    return Fact("instance", {"instance_uuid": uuid, "hostname": f"vm-{uuid[:4]}"},
+                {"vcpus": vcpus, "memory_bytes": 2 * vcpus * GIB, "disk_bytes": 100 * GIB,
+                 "power_state": power, **({"department": department} if department else {})})
+
+
+def datastore(name, gib):
+    return Fact("datastore", {"resource_id": f"ds:///vmfs/volumes/{name}/"},
+                {"name": name, "capacity_bytes": gib * GIB})
+
+
+@pytest.fixture
+def estate(ledger, tmp_path):
+    CensusService(ledger.engine, actor="test").apply(
+        read_file(filled_workbook(tmp_path / "c.xlsx")))
+    groups = [
+        ("bmc-07", "redfish", [server_by_bmc()], {"department": "D001", "datacenter": "DC02"}),
+        ("agent-video", "host", [server_by_agent()], {"department": "D001"}),
+        ("agent-kp", "host", [kunpeng()],
+         {"department": "D002", "datacenter": "公安局自建机房"}),   # a data center by name
+        ("agent-vm", "host", [agent_in_vm()], {"department": "D002"}),
+        ("vc-01", "vsphere", [hypervisor(),
+                              instance("6f1c1c1e-8a7e-4b6b-9a0c-1b2c3d4e5f60", 8),  # VM01
+                              instance("0a6e2d84-5d7e-4d0b-9c44-6f2a1b3c4d5e", 16,
+                                       power="stopped"),
+                              instance("7d3f9a10-2b4c-4e6d-8f00-112233445566", 4,
+                                       department="D00201"),
+                              datastore("ds-1", 2048)],
+         {"department": "D001", "platform": "CP01", "datacenter": "DC01"}),
+    ]
+    with ledger.session() as session:
+        for source, collector, facts, tags in groups:
+            record_facts(session, source=source, collector=collector, facts=facts, tags=tags,
+                         seen_at=NOW)
+        session.commit()
+    store.run(ledger.engine, POLICY.reconcile, now=NOW)
+    with ledger.engine.connect() as conn:
+        rows = {(r.source, r.kind): r for r in conn.execute(select(ObservedAsset))}
+    days = [dt.date(2026, 11, d) for d in range(24, 31)]
+    usage = [(rows[("bmc-07", "server")].id, 40.0), (rows[("agent-video", "host")].id, 20.0),
+             (rows[("agent-kp", "host")].id, 10.0)]
+    with ledger.engine.begin() as conn:
+        conn.execute(UtilizationDay.__table__.insert(), [
+            {"asset_id": asset, "day": day, "cpu_mean": cpu, "coverage": 1.0,
+             "low_coverage": False, "demo": False} for asset, cpu in usage for day in days])
+    return ledger
+
+
+def scopes(ledger):
+    with ledger.engine.connect() as conn:
+        return [Scope.everything(), Scope.for_department(conn, "D002"),
+                Scope.for_department(conn, "D001")]
+
+
+def test_the_query_gives_the_reference_report_for_every_grouping_and_scope(estate):
+    for scope in scopes(estate):
+        for by in DIMENSIONS:
+            got = analyses.compute_ledger(estate.engine, POLICY, scope, by=by, now=NOW)
+            want = reference(estate.engine, POLICY, scope, by=by, now=NOW)
+            assert got == want, (scope.root, by)
+
+
+def test_figures_of_the_estate(estate):
+    report = analyses.compute_ledger(estate.engine, POLICY, Scope.everything(), by="dc",
+                                     now=NOW)
+    totals = report["totals"]
+    # The BMC and the agent are one server; the agent inside a VM is no hardware.
+    assert totals["hosts"] == 3
+    assert totals["cores"] == 56 + 128 + 32
+    assert totals["sockets"] == 2 + 2 + 1
+    assert totals["memory_gib"] == 512 + 256 + 384      # the BMC speaks first
+    assert totals["gpus"] == 2
+    assert (totals["instances"], totals["instances_running"], totals["vcpus"]) == (3, 2, 28)
+    assert totals["storage_bytes"] == 2048 * GIB
+    assert totals["overcommit"] == round(28 / (112 + 128 + 64), 2)   # threads, else cores
+    groups = {g["key"]: g for g in report["groups"]}
+    # The server is declared in DC02 and tagged DC02; the Kunpeng names DC02 by its name.
+    assert groups["DC02"]["hosts"] == 2 and groups["DC01"]["hosts"] == 1
+    # Owners: the declared server belongs to D00201 whatever its tags say.
+    by_department = {g["key"]: g for g in analyses.compute_ledger(
+        estate.engine, POLICY, Scope.everything(), by="department", now=NOW)["groups"]}
+    assert by_department["D00201"]["hosts"] == 1 and by_department["D002"]["hosts"] == 1
+    assert report["unknown_cpu_models"] == [{"model": "Mystery CPU 9000", "hosts": 1,
+                                             "cores": 32}]
+    assert "Unknown Accelerator X1" in report["models_without_flops"]
+    assert report["totals"]["fp64_tflops"] is not None
+    assert [(c["arch"], c["vendor"], c["domestic"], c["hosts"], c["cores"])
+            for c in report["composition"]] == [("aarch64", "Huawei Kunpeng", True, 1, 128),
+                                                ("x86_64", "Intel", False, 1, 56)]
+    assert report["domestic_share"] == round(128 / (128 + 56), 4)
+    # Utilization weighs each host's mean CPU by its threads; the server's two rows pool.
+    assert report["utilization"]["physical"] == round((30.0 * 112 + 10.0 * 128) / 240, 2)
