@@ -87,7 +87,7 @@ def compute_ledger(conn: Connection, tables: Tables, scope: Scope, *, by: str,
 
 
 def _drop(conn: Connection) -> None:
-    for name in ("tmp_cl_entity", *TEMP):
+    for name in ("tmp_cl_entity", "tmp_cl_link", "tmp_cl_usage", "tmp_cl_accsum", *TEMP):
         conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
 
 
@@ -193,6 +193,18 @@ def _entities(conn: Connection, scope: Scope, by: str, since: dt.date) -> None:
                SUM(a.fp32) AS fp32, SUM(a.fp16) AS fp16
         FROM tmp_cl_accel a JOIN observed_asset oa ON oa.id = a.row_id
         GROUP BY COALESCE(oa.entity_id, oa.id)"""
+    params: dict[str, Any] = {"since": since, "no": False}
+    # Typed tables with keys (a table made by CREATE ... AS from expressions has no column
+    # types, and SQLite then scans it for every entity instead of using its index).
+    for name, columns, key, query in (
+            ("tmp_cl_link", "observed_asset_id INTEGER NOT NULL, declared_category "
+             "VARCHAR(32), declared_id INTEGER", "observed_asset_id", links),
+            ("tmp_cl_usage", "eid INTEGER NOT NULL, usage FLOAT", "eid", usage),
+            ("tmp_cl_accsum", "eid INTEGER NOT NULL, fp64 FLOAT, fp32 FLOAT, fp16 FLOAT",
+             "eid", accel)):
+        conn.execute(text(f"CREATE TEMPORARY TABLE {name} ({columns})"))
+        conn.execute(text(f"INSERT INTO {name} {query}"), params)
+        conn.execute(text(f"CREATE INDEX {name}_key ON {name} ({key})"))
     owner = ("CASE WHEN COALESCE(d.id, cr.id, s.id) IS NOT NULL "
              "THEN COALESCE(d.department_id, cr.department_id, s.department_id) "
              "ELSE e.department_id END")
@@ -224,7 +236,7 @@ def _entities(conn: Connection, scope: Scope, by: str, since: dt.date) -> None:
           FROM (SELECT ent.*, {physical_sql.replace("e.", "ent.")} AS physical
                 FROM ({entities}) ent) e
           LEFT JOIN tmp_cl_cpu cpu ON cpu.model = e.cpu_model
-          LEFT JOIN ({links}) l ON l.observed_asset_id = e.eid
+          LEFT JOIN tmp_cl_link l ON l.observed_asset_id = e.eid
           LEFT JOIN {t["device"]} d ON l.declared_category = 'device' AND d.id = l.declared_id
           LEFT JOIN {t["cloud_resource"]} cr
                ON l.declared_category = 'cloud_resource' AND cr.id = l.declared_id
@@ -236,12 +248,11 @@ def _entities(conn: Connection, scope: Scope, by: str, since: dt.date) -> None:
           LEFT JOIN {t["cloud_platform"]} pf ON pf.id = COALESCE(cpf.id, cr.platform_id)
           LEFT JOIN {t["department"]} dep ON dep.id = {owner}
           LEFT JOIN {t["region"]} rg ON rg.id = COALESCE(dct.region_id, dep.region_id)
-          LEFT JOIN ({accel}) ac ON ac.eid = e.eid
-          LEFT JOIN ({usage}) u ON u.eid = e.eid
+          LEFT JOIN tmp_cl_accsum ac ON ac.eid = e.eid
+          LEFT JOIN tmp_cl_usage u ON u.eid = e.eid
           WHERE e.physical = 1 OR e.f_inst = 1
         ) x WHERE 1 = 1 {scoped}"""
     query = text(statement)
-    params: dict[str, Any] = {"since": since, "no": False}
     if not scope.unrestricted:
         query = query.bindparams(bindparam("scope", expanding=True))
         params["scope"] = sorted(scope.department_ids) or [-1]
