@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, select
 
-from ledger import compute_query, findings
+from ledger import compute_query, findings, idle_query, migration_query
 from ledger.census import audit
 from ledger.census.snapshot import Scope
 from ledger.census.tables import TABLES
@@ -30,7 +30,7 @@ from ledger.const import IDLE_KINDS, MIGRATION_KINDS
 from ledger.estate import (CodeBook, declared_assets, declared_rows, matched_declared,
                            observed_rows)
 from ledger.idle import IdleInputs, analyse
-from ledger.migration import MigrationInputs, Progress, progress
+from ledger.migration import Progress, judge
 from ledger.models import AnalysisRun, Finding
 from ledger.policy import AnalysisPolicy
 from ledger.reconcile import store as reconcile_store
@@ -71,76 +71,32 @@ def _persist(engine: Engine, analysis: str, kinds: frozenset[str], found, summar
 
 def run_idle(engine: Engine, policy: AnalysisPolicy, *, now: dt.datetime | None = None,
              actor: str = findings.SYSTEM_ACTOR, algorithm: str = "sha256") -> dict:
-    """Judge every resource with summaries; keep idle and oversized findings."""
+    """Judge every resource with summaries; keep idle and oversized findings (set-based:
+    :mod:`ledger.idle_query`)."""
     now = now or dt.datetime.now(UTC)
     started = dt.datetime.now(UTC)
-    day = today(policy, now)
-    window = max([p.window_days for p in policy.idle.values()] +
-                 [policy.rightsizing.window_days])
     with engine.connect() as conn:
-        inputs = IdleInputs(entities(conn, policy),
-                            recent(conn, day - dt.timedelta(days=window)),
-                            matched_declared(conn), _declared(conn), day)
-    outcome = analyse(inputs, policy)
-    return _persist(engine, "idle", IDLE_KINDS, outcome.found, outcome.summary(), now=now,
-                    started=started, actor=actor, algorithm=algorithm)
+        found, summary = idle_query.analyse(conn, policy, today(policy, now))
+    return _persist(engine, "idle", IDLE_KINDS, found, summary, now=now, started=started,
+                    actor=actor, algorithm=algorithm)
 
 
-def _activity(conn: Connection, policy: AnalysisPolicy, found: list[Entity],
-              now: dt.datetime) -> tuple[dict, dict]:
-    """Declared asset -> active/idle/gone (unseen when absent), and the same per entity."""
-    links = matched_declared(conn)
-    table = Finding.__table__
-    idle = set(conn.execute(select(table.c.observed_asset_id).where(
-        table.c.kind == "idle", table.c.active.is_(True),
-        table.c.observed_asset_id.is_not(None))).scalars())
-    gone_after = dt.timedelta(seconds=policy.reconcile.missing_after)
-    per_entity = {e.id: "gone" if now - e.last_seen > gone_after else
-                  "idle" if e.id in idle else "active" for e in found}
-    per_ref = {ref: per_entity[eid] for eid, ref in links.items() if eid in per_entity}
-    return per_ref, per_entity
-
-
-def migration_inputs(conn: Connection, policy: AnalysisPolicy, now: dt.datetime
-                     ) -> MigrationInputs:
-    """Everything migration progress reads."""
-    found = entities(conn, policy)
-    per_ref, per_entity = _activity(conn, policy, found, now)
+def migration_progress_of(conn: Connection, policy: AnalysisPolicy, now: dt.datetime
+                          ) -> Progress:
+    """Progress of every declared system, network and data center (set-based evidence:
+    :mod:`ledger.migration_query`)."""
     day = today(policy, now)
-    traffic = _traffic(conn, found, day - dt.timedelta(days=7))
-    networks, centers = CodeBook.load(conn, "dedicated_network"), CodeBook.load(conn,
-                                                                                "data_center")
-    by_network: dict[str, list] = {}
-    by_center: dict[str, int] = {}
-    for entity in found:
-        net = networks.code(networks.resolve(entity.value("network")[0]))
-        if net:
-            by_network.setdefault(net, []).append((per_entity[entity.id],
-                                                   traffic.get(entity.id)))
-        place = centers.code(centers.resolve(entity.value("data_center")[0]))
-        if place and per_entity[entity.id] != "gone":
-            by_center[place] = by_center.get(place, 0) + 1
-    return MigrationInputs(
-        declared_rows(conn, "information_system"), declared_rows(conn, "cloud_resource"),
-        declared_rows(conn, "device"), _rows(conn, "dedicated_network"),
-        _rows(conn, "data_center"), per_ref, by_network, by_center,
-        CodeBook.load(conn, "cloud_platform").codes, day)
+    seen = migration_query.evidence(
+        conn, now=now, gone_after=dt.timedelta(seconds=policy.reconcile.missing_after),
+        since=day - dt.timedelta(days=7))
+    return judge(declared_rows(conn, "information_system"), _rows(conn, "dedicated_network"),
+                 _rows(conn, "data_center"), seen, CodeBook.load(conn, "cloud_platform").codes,
+                 day)
 
 
 def _rows(conn: Connection, category: str) -> list:
     table = TABLES[category]
     return conn.execute(select(table).order_by(table.c.id)).all()
-
-
-def _traffic(conn: Connection, found: list[Entity], since: dt.date) -> dict[int, float]:
-    summaries = recent(conn, since)
-    out = {}
-    for entity in found:
-        values = [(d.net_in_p95 or 0) + (d.net_out_p95 or 0) for row in entity.rows
-                  for d in summaries.get(row.id, ()) if not d.low_coverage]
-        if values:
-            out[entity.id] = max(values)
-    return out
 
 
 def run_migration(engine: Engine, policy: AnalysisPolicy, *, now: dt.datetime | None = None,
@@ -149,7 +105,7 @@ def run_migration(engine: Engine, policy: AnalysisPolicy, *, now: dt.datetime | 
     now = now or dt.datetime.now(UTC)
     started = dt.datetime.now(UTC)
     with engine.connect() as conn:
-        result = progress(migration_inputs(conn, policy, now))
+        result = migration_progress_of(conn, policy, now)
     summary = {**result.rates(), "systems": len(result.systems),
                "networks": len(result.networks), "data_centers": len(result.data_centers)}
     return _persist(engine, "migration", MIGRATION_KINDS, result.found, summary, now=now,
@@ -173,7 +129,7 @@ def migration_progress(engine: Engine, policy: AnalysisPolicy, scope: Scope, *,
     per-region counts."""
     now = now or dt.datetime.now(UTC)
     with engine.connect() as conn:
-        result = progress(migration_inputs(conn, policy, now))
+        result = migration_progress_of(conn, policy, now)
         departments = CodeBook.load(conn, "department")
         regions = _department_regions(conn)
     kept = Progress(*(

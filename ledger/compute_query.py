@@ -29,14 +29,14 @@ from typing import Any, Iterable, Sequence
 
 from sqlalchemy import Connection, bindparam, func, select, text
 
+from ledger import entity_sql
 from ledger.census.snapshot import Scope
 from ledger.census.tables import TABLES
 from ledger.compute import VIRTUAL, Tables, _report
 from ledger.estate import CodeBook
 from ledger.models import ObservedAsset
-from ledger.reconcile.entities import DEVICE_KINDS, PRIORITY, RESOURCE_KINDS
 
-KINDS = tuple(sorted(DEVICE_KINDS | RESOURCE_KINDS))
+KINDS = entity_sql.KINDS
 STORAGE_KINDS = ("datastore", "storage_pool")
 PHYSICAL_FIGURES = ("hosts", "sockets", "cores", "threads", "memory_bytes", "gpus")
 VIRTUAL_FIGURES = ("instances", "instances_running", "vcpus", "vm_memory_bytes",
@@ -46,7 +46,6 @@ FLOPS = ("fp64", "fp32", "fp16")
 VALUE_COLUMNS = ("cpu_model", "cpu_sockets", "cpu_cores", "cpu_threads", "vcpus",
                  "memory_bytes", "disk_bytes", "gpus", "power_state", "department_id",
                  "data_center", "platform")
-TEXT_COLUMNS = frozenset({"cpu_model", "power_state", "data_center", "platform"})
 GROUP_KEYS = {
     "department": "COALESCE(dep.code, '(unknown)')",
     "dc": "COALESCE(dct.code, '(unknown)')",
@@ -142,69 +141,36 @@ def _fill(conn: Connection, tables: Tables) -> dict[int, list[tuple[str, Any]]]:
     return accelerators
 
 
-def _first(column: str) -> str:
-    """The first non-empty ``column`` of an entity's rows, best source first."""
-    return (f"FIRST_VALUE({column}) OVER (PARTITION BY eid ORDER BY "
-            f"CASE WHEN {column} IS NULL THEN 1 ELSE 0 END, prio, id)")
-
-
 def _entities(conn: Connection, scope: Scope, by: str, since: dt.date) -> None:
     """One row per entity of ``scope`` that is a physical machine or a virtual one."""
     t = {k: TABLES[k].name for k in ("device", "cloud_resource", "information_system",
                                      "department", "data_center", "cloud_platform",
                                      "region")}
-    prio = "CASE oa.kind " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in PRIORITY.items()) + \
-        " ELSE 9 END"
-    values = ", ".join(f"NULLIF(oa.{c}, '') AS {c}" if c in TEXT_COLUMNS else f"oa.{c}"
-                       for c in VALUE_COLUMNS)
-    kinds = ", ".join(f"'{k}'" for k in KINDS)
-    rows = f"""
-        SELECT oa.id, COALESCE(oa.entity_id, oa.id) AS eid, oa.entity_id, {prio} AS prio,
-               CASE WHEN oa.kind IN ('instance', 'volume') THEN 1 ELSE 0 END AS f_res,
-               CASE WHEN oa.kind = 'instance' THEN 1 ELSE 0 END AS f_inst,
-               CASE WHEN oa.kind IN ('server', 'hypervisor')
-                         OR (oa.kind = 'host' AND v.vendor IS NULL) THEN 1 ELSE 0 END AS f_hw,
-               {values}
-        FROM observed_asset oa
-        LEFT JOIN tmp_cl_virtual v ON oa.kind = 'host' AND v.vendor = COALESCE(oa.vendor, '')
-             AND v.model = COALESCE(oa.model, '')
-        WHERE oa.kind IN ({kinds})"""
-    columns = ", ".join(VALUE_COLUMNS)
-    entities = f"""
-        SELECT id AS eid, f_res, f_inst, f_hw, {columns} FROM r WHERE entity_id IS NULL
-        UNION ALL
-        SELECT eid, MAX(f_res), MAX(f_inst), MAX(f_hw),
-               {", ".join(f"MAX({c})" for c in VALUE_COLUMNS)}
-        FROM (SELECT eid, f_res, f_inst, f_hw,
-                     {", ".join(f"{_first(c)} AS {c}" for c in VALUE_COLUMNS)}
-              FROM r WHERE entity_id IS NOT NULL) m
-        GROUP BY eid"""
+    entities = entity_sql.query(VALUE_COLUMNS, flags={
+        "f_res": "CASE WHEN oa.kind IN ('instance', 'volume') THEN 1 ELSE 0 END",
+        "f_inst": "CASE WHEN oa.kind = 'instance' THEN 1 ELSE 0 END",
+        "f_hw": "CASE WHEN oa.kind IN ('server', 'hypervisor') "
+                "OR (oa.kind = 'host' AND v.vendor IS NULL) THEN 1 ELSE 0 END"},
+        join="LEFT JOIN tmp_cl_virtual v ON oa.kind = 'host' "
+             "AND v.vendor = COALESCE(oa.vendor, '') AND v.model = COALESCE(oa.model, '')")
     usage = """
         SELECT COALESCE(oa.entity_id, oa.id) AS eid, AVG(ud.cpu_mean) AS usage
         FROM utilization_day ud JOIN observed_asset oa ON oa.id = ud.asset_id
         WHERE ud.day >= :since AND ud.low_coverage = :no AND ud.cpu_mean IS NOT NULL
         GROUP BY COALESCE(oa.entity_id, oa.id)"""
-    links = """
-        SELECT observed_asset_id, declared_category, declared_id FROM reconcile_pair
-        WHERE observed_asset_id IS NOT NULL AND declared_id IS NOT NULL
-          AND outcome IN ('matched', 'mismatch', 'suspect')"""
     accel = """
         SELECT COALESCE(oa.entity_id, oa.id) AS eid, SUM(a.fp64) AS fp64,
                SUM(a.fp32) AS fp32, SUM(a.fp16) AS fp16
         FROM tmp_cl_accel a JOIN observed_asset oa ON oa.id = a.row_id
         GROUP BY COALESCE(oa.entity_id, oa.id)"""
     params: dict[str, Any] = {"since": since, "no": False}
-    # Typed tables with keys (a table made by CREATE ... AS from expressions has no column
-    # types, and SQLite then scans it for every entity instead of using its index).
-    for name, columns, key, query in (
+    for name, columns, key, select_ in (
             ("tmp_cl_link", "observed_asset_id INTEGER NOT NULL, declared_category "
-             "VARCHAR(32), declared_id INTEGER", "observed_asset_id", links),
+             "VARCHAR(32), declared_id INTEGER", "observed_asset_id", entity_sql.LINKS),
             ("tmp_cl_usage", "eid INTEGER NOT NULL, usage FLOAT", "eid", usage),
             ("tmp_cl_accsum", "eid INTEGER NOT NULL, fp64 FLOAT, fp32 FLOAT, fp16 FLOAT",
              "eid", accel)):
-        conn.execute(text(f"CREATE TEMPORARY TABLE {name} ({columns})"))
-        conn.execute(text(f"INSERT INTO {name} {query}"), params)
-        conn.execute(text(f"CREATE INDEX {name}_key ON {name} ({key})"))
+        entity_sql.temp_table(conn, name, columns, key, select_, params)
     owner = ("CASE WHEN COALESCE(d.id, cr.id, s.id) IS NOT NULL "
              "THEN COALESCE(d.department_id, cr.department_id, s.department_id) "
              "ELSE e.department_id END")
@@ -217,7 +183,6 @@ def _entities(conn: Connection, scope: Scope, by: str, since: dt.date) -> None:
         f"COALESCE(ac.{p}, 0) ELSE 0 END AS {p}" for p in FLOPS)
     statement = f"""
         CREATE TEMPORARY TABLE tmp_cl_entity AS
-        WITH r AS ({rows})
         SELECT x.* FROM (
           SELECT e.eid, e.physical, 1 - e.physical AS virtual, e.cpu_model,
                  {GROUP_KEYS[by]} AS gkey, {owner} AS owner,

@@ -132,17 +132,21 @@ def _peak(days: list, column: str) -> float | None:
 def rightsize(entity: Entity, days: list, today: dt.date,
               policy: RightsizingPolicy) -> dict[str, Any] | None:
     """Recommended vCPUs and memory for a resource with allocated vCPUs, or None."""
-    vcpus, _ = entity.value("vcpus")
-    memory, _ = entity.value("memory_bytes")
     first = today - dt.timedelta(days=policy.window_days)
     window = [d for d in days if first <= d.day < today and not d.low_coverage]
-    cpu = _peak(window, "cpu_p95")
+    return rightsize_figures(entity.value("vcpus")[0], entity.value("memory_bytes")[0],
+                             _peak(window, "cpu_p95"), _peak(window, "memory_p95"), policy)
+
+
+def rightsize_figures(vcpus: int | None, memory: int | None, cpu: float | None,
+                      mem: float | None, policy: RightsizingPolicy) -> dict[str, Any] | None:
+    """Recommended vCPUs and memory from the allocation and the peak daily p95 of CPU and
+    memory over the rightsizing window, or None without vCPUs or a CPU figure."""
     if not vcpus or cpu is None:
         return None
     want_vcpus = max(policy.min_vcpus, math.ceil(vcpus * cpu / policy.target_cpu_percent))
     out = {"vcpus": vcpus, "recommended_vcpus": min(want_vcpus, vcpus),
            "cpu_p95": round(cpu, 2), "target_cpu_percent": policy.target_cpu_percent}
-    mem = _peak(window, "memory_p95")
     if memory and mem is not None:
         gib = memory / GIB
         want = max(policy.min_memory_gib, math.ceil(gib * mem / policy.target_memory_percent))
@@ -275,18 +279,28 @@ def _systems(declared: Mapping[Ref, Any], judged: Mapping[Ref, str]) -> list[Fou
             continue
         parts = members.get(ref[1], [])
         observed_idle = bool(parts) and all(judged.get(p) == "idle" for p in parts)
-        if row.usage_status != "idle" and not observed_idle:
-            continue
-        amount, basis = _money(row)
-        out.append(Found(f"idle|d:information_system:{ref[1]}", "idle", row.department_id, {
-            "basis": "observed" if observed_idle else "declared",
-            "declared": _declared_json(ref, declared), "money_basis": basis,
-            "approving_department": _approving(row, declared),
-            "resources": [f"{c}:{declared[(c, i)].code}" for c, i in parts],
-            "note": "declared_in_use" if observed_idle and row.usage_status == "in_use"
-            else None}, declared_category="information_system", declared_code=row.code,
-            amount_fen=amount))
+        found = system_finding(ref, parts, observed_idle, declared)
+        if found is not None:
+            out.append(found)
     return out
+
+
+def system_finding(ref: Ref, parts: list[Ref], observed_idle: bool,
+                   declared: Mapping[Ref, Any]) -> Found | None:
+    """The idle finding of an information system declared idle or whose resources
+    (``parts``, in declared order) were all judged idle, else None."""
+    row = declared[ref]
+    if row.usage_status != "idle" and not observed_idle:
+        return None
+    amount, basis = _money(row)
+    return Found(f"idle|d:information_system:{ref[1]}", "idle", row.department_id, {
+        "basis": "observed" if observed_idle else "declared",
+        "declared": _declared_json(ref, declared), "money_basis": basis,
+        "approving_department": _approving(row, declared),
+        "resources": [f"{c}:{declared[(c, i)].code}" for c, i in parts],
+        "note": "declared_in_use" if observed_idle and row.usage_status == "in_use"
+        else None}, declared_category="information_system", declared_code=row.code,
+        amount_fen=amount)
 
 
 def _rounded(values: dict) -> dict:

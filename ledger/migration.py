@@ -78,39 +78,96 @@ def _rate(done: int, total: int) -> float | None:
     return None if total == 0 else round(done / total, 4)
 
 
+@dataclasses.dataclass
+class Evidence:
+    """What was observed, counted per declared system, network and data center.
+
+    :func:`evidence` counts it from rows in Python; ``ledger.migration_query`` counts the
+    same in the database (set-based, whatever the size of the estate)."""
+
+    #: system id -> cloud_declared, cloud_seen, cloud_seen_on_target, legacy (state counts)
+    systems: Mapping[int, dict[str, Any]]
+    #: network code -> (devices, devices answering, traffic of those answering in bit/s)
+    networks: Mapping[str, tuple[int, int, float]]
+    #: data center id -> (declared devices not retired, of them answering)
+    centers: Mapping[int, tuple[int, int]]
+    #: data center code -> observed entities answering there (by their tags)
+    dc_devices: Mapping[str, int]
+
+
+def evidence(inputs: MigrationInputs) -> Evidence:
+    """Count the evidence from declared rows and the activity of each declared asset."""
+    systems: dict[int, dict[str, Any]] = {}
+    targets = {row.id: row.migration_target_id for row in inputs.systems}
+
+    def system(id_: int) -> dict[str, Any]:
+        return systems.setdefault(id_, {"cloud_declared": 0, "cloud_seen": 0,
+                                        "cloud_seen_on_target": 0, "legacy": Counter()})
+    for r in inputs.resources:
+        if r.information_system_id is None:
+            continue
+        item = system(r.information_system_id)
+        item["cloud_declared"] += 1
+        if inputs.activity.get(("cloud_resource", r.id)) in ("active", "idle"):
+            item["cloud_seen"] += 1
+            target = targets.get(r.information_system_id)
+            item["cloud_seen_on_target"] += target is None or r.platform_id == target
+    centers: dict[int, list[int]] = {}
+    for d in inputs.devices:
+        state = "retired" if d.status == "retired" else \
+            inputs.activity.get(("device", d.id), "unseen")
+        if d.information_system_id is not None:
+            system(d.information_system_id)["legacy"][state] += 1
+        if d.data_center_id is not None and state != "retired":
+            counts = centers.setdefault(d.data_center_id, [0, 0])
+            counts[0] += 1
+            counts[1] += state in ("active", "idle")
+    networks = {}
+    for code, devices in inputs.network_devices.items():
+        answering = [bps for state, bps in devices if state in ("active", "idle")]
+        networks[code] = (len(devices), len(answering), sum(b for b in answering if b))
+    return Evidence(systems, networks, {k: (v[0], v[1]) for k, v in centers.items()},
+                    dict(inputs.dc_devices))
+
+
 def progress(inputs: MigrationInputs) -> Progress:
     """Judge every system, network and data center."""
+    return judge(inputs.systems, inputs.networks, inputs.data_centers, evidence(inputs),
+                 inputs.platform_codes, inputs.today)
+
+
+def judge(systems: Sequence, networks: Sequence, data_centers: Sequence, seen: Evidence,
+          platform_codes: Mapping[int, str], today: dt.date) -> Progress:
+    """Judge every declared system, network and data center on the counted evidence."""
     found: list[Found] = []
-    systems = [_system(row, inputs, found) for row in inputs.systems
-               if row.migration_plan or row.run_location]
-    networks = [_network(row, inputs, found) for row in inputs.networks]
-    centers = [_center(row, inputs, found) for row in inputs.data_centers]
-    return Progress(systems, networks, centers, found)
+    context = (seen, platform_codes, today)
+    return Progress([_system(row, context, found) for row in systems
+                     if row.migration_plan or row.run_location],
+                    [_network(row, context, found) for row in networks],
+                    [_center(row, context, found) for row in data_centers], found)
 
 
-def _system(row, inputs: MigrationInputs, found: list[Found]) -> dict[str, Any]:
-    cloud = [r for r in inputs.resources if r.information_system_id == row.id]
-    legacy = [d for d in inputs.devices if d.information_system_id == row.id]
-    seen = [r for r in cloud if inputs.activity.get(("cloud_resource", r.id)) in
-            ("active", "idle")]
-    on_target = [r for r in seen if row.migration_target_id is None or
-                 r.platform_id == row.migration_target_id]
-    states = Counter(inputs.activity.get(("device", d.id), "unseen") if d.status != "retired"
-                     else "retired" for d in legacy)
+def _system(row, context, found: list[Found]) -> dict[str, Any]:
+    seen, platform_codes, today = context
+    counts = seen.systems.get(row.id) or {"cloud_declared": 0, "cloud_seen": 0,
+                                          "cloud_seen_on_target": 0, "legacy": Counter()}
+    states = Counter(counts["legacy"])
     plan = row.migration_plan or ("on_cloud" if row.run_location == "gov_cloud" else None)
-    status = _system_status(plan, bool(on_target), states)
+    status = _system_status(plan, bool(counts["cloud_seen_on_target"]), states)
     due = row.migration_due
-    overdue = plan == "migrate" and due is not None and due < inputs.today and \
+    overdue = plan == "migrate" and due is not None and due < today and \
         status not in DONE
     item = {"category": "information_system", "code": row.code, "name": row.name,
             "department_id": row.department_id, "plan": plan,
             "declared_status": row.migration_status, "status": status,
             "due": due.isoformat() if due else None, "overdue": overdue,
-            "days_overdue": (inputs.today - due).days if overdue else 0,
-            "target": inputs.platform_codes.get(row.migration_target_id),
-            "evidence": {"cloud_declared": len(cloud), "cloud_seen": len(seen),
-                         "cloud_seen_on_target": len(on_target), "legacy_declared": len(legacy),
-                         **{f"legacy_{k}": v for k, v in states.items()}},
+            "days_overdue": (today - due).days if overdue else 0,
+            "target": platform_codes.get(row.migration_target_id),
+            "evidence": {"cloud_declared": counts["cloud_declared"],
+                         "cloud_seen": counts["cloud_seen"],
+                         "cloud_seen_on_target": counts["cloud_seen_on_target"],
+                         "legacy_declared": sum(states.values()),
+                         **{f"legacy_{k}": v for k, v in sorted(states.items())}},
             "declared_done_without_evidence": row.migration_status == "completed" and
             status not in DONE}
     if overdue:
@@ -139,20 +196,19 @@ def _system_status(plan: str | None, on_cloud: bool, legacy: Counter) -> str:
     return "migrated"
 
 
-def _network(row, inputs: MigrationInputs, found: list[Found]) -> dict[str, Any]:
-    devices = inputs.network_devices.get(row.code, [])
-    answering = [bps for state, bps in devices if state in ("active", "idle")]
-    traffic = sum(b for b in answering if b)
+def _network(row, context, found: list[Found]) -> dict[str, Any]:
+    seen, _platforms, today = context
+    devices, answering, traffic = seen.networks.get(row.code, (0, 0, 0.0))
     status = row.integration_status or "not_started"
     plan = row.integration_plan
     due = row.integration_due
     overdue = plan in ("migrate", "interconnect") and due is not None and \
-        due < inputs.today and status != "completed"
+        due < today and status != "completed"
     item = {"category": "dedicated_network", "code": row.code, "name": row.name,
             "department_id": row.department_id, "plan": plan, "status": status,
             "due": due.isoformat() if due else None, "overdue": overdue,
-            "days_overdue": (inputs.today - due).days if overdue else 0,
-            "evidence": {"devices": len(devices), "devices_answering": len(answering),
+            "days_overdue": (today - due).days if overdue else 0,
+            "evidence": {"devices": devices, "devices_answering": answering,
                          "traffic_bps": round(traffic, 1)},
             "declared_done_but_active": plan == "migrate" and status == "completed"
             and traffic > 0}
@@ -165,16 +221,14 @@ def _network(row, inputs: MigrationInputs, found: list[Found]) -> dict[str, Any]
     return item
 
 
-def _center(row, inputs: MigrationInputs, found: list[Found]) -> dict[str, Any]:
-    declared = [d for d in inputs.devices if d.data_center_id == row.id and
-                d.status != "retired"]
-    answering = sum(1 for d in declared
-                    if inputs.activity.get(("device", d.id)) in ("active", "idle"))
-    tagged = inputs.dc_devices.get(row.code, 0)
+def _center(row, context, found: list[Found]) -> dict[str, Any]:
+    seen = context[0]
+    declared, answering = seen.centers.get(row.id, (0, 0))
+    tagged = seen.dc_devices.get(row.code, 0)
     item = {"category": "data_center", "code": row.code, "name": row.name,
             "department_id": row.department_id, "build_mode": row.build_mode,
             "status": row.consolidation_status,
-            "evidence": {"devices_declared": len(declared), "declared_answering": answering,
+            "evidence": {"devices_declared": declared, "declared_answering": answering,
                          "observed_answering": tagged}}
     if row.consolidation_status == "closed" and (answering or tagged):
         found.append(Found(f"dc_still_active|d:data_center:{row.id}", "dc_still_active",

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from ledger import analyses, findings
+from ledger import analyses, findings, idle_query, migration_query
 from ledger.census.audit import verify
 from ledger.census.files import read_file
 from ledger.census.service import CensusService
@@ -33,6 +33,8 @@ from tests.apis.vcsim import VcSim
 from tests.collectors.libvirt.test_libvirt import NODE
 from tests.collectors.snmp.conftest import snmpsim_server  # noqa: F401 - a fixture
 from tests.ledger.compute_reference import compute_ledger as reference_compute
+from tests.ledger.idle_reference import by_fingerprint, reference_idle
+from tests.ledger.migration_reference import reference_evidence
 
 UTC = dt.timezone.utc
 GIB = 1024 ** 3
@@ -305,6 +307,11 @@ def test_idle_rightsizing_migration_compute_and_kpis(ledger, estate):
     summaries(ledger, [ruijie.id], cpu=20.0, net=1e6)         # the "migrated" network too
     summaries(ledger, [guests["gov-db-02"].id], cpu=10.0, memory=60.0)  # busy, oversized
     summary = analyses.run_idle(ledger.engine, policy)
+    at = dt.datetime.now(UTC)
+    with ledger.engine.connect() as conn:   # the set-based query and the definition agree
+        found, counted = idle_query.analyse(conn, policy, analyses.today(policy, at))
+    want_found, want_counted = reference_idle(ledger.engine, policy, at)
+    assert counted == want_counted and by_fingerprint(found) == by_fingerprint(want_found)
     items = {(f["kind"], f["declared"]["code"] if f["declared"] else None): f
              for f in findings.listing(ledger.engine.connect(), Scope.everything())
              if f["kind"] in ("idle", "oversized")}
@@ -323,6 +330,12 @@ def test_idle_rightsizing_migration_compute_and_kpis(ledger, estate):
     assert summary["idle_investment_fen"] == 2_400_000 + 80_000_000
 
     progress = analyses.migration_progress(ledger.engine, policy, Scope.everything())
+    at = dt.datetime.now(UTC)
+    with ledger.engine.connect() as conn:   # the set-based counts and the definition agree
+        assert migration_query.evidence(
+            conn, now=at, gone_after=dt.timedelta(seconds=policy.reconcile.missing_after),
+            since=analyses.today(policy, at) - dt.timedelta(days=7)) == \
+            reference_evidence(ledger.engine, policy, at)
     systems = {s["code"]: s for s in progress["systems"]}
     assert systems["IS01"]["status"] == "in_progress" and systems["IS01"]["overdue"]
     assert systems["IS01"]["evidence"]["cloud_seen_on_target"] == 2

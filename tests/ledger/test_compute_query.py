@@ -11,17 +11,20 @@ import pytest
 from sqlalchemy import select
 
 from collectors.base import Fact
-from ledger import analyses
+from ledger import analyses, idle_query, migration_query
+from ledger.census.tables import TABLES
 from ledger.census.files import read_file
 from ledger.census.service import CensusService
 from ledger.census.snapshot import Scope
 from ledger.compute import DIMENSIONS
 from ledger.models import ObservedAsset, UtilizationDay
 from ledger.observed import record_facts
-from ledger.policy import AnalysisPolicy
+from ledger.policy import IDLE_PRESETS, AnalysisPolicy
 from ledger.reconcile import store
 from tests.ledger.census.builders import filled_workbook
 from tests.ledger.compute_reference import compute_ledger as reference
+from tests.ledger.idle_reference import by_fingerprint, reference_idle
+from tests.ledger.migration_reference import reference_evidence
 
 UTC = dt.timezone.utc
 GIB = 1024 ** 3
@@ -88,7 +91,7 @@ def estate(ledger, tmp_path):
         ("bmc-07", "redfish", [server_by_bmc()], {"department": "D001", "datacenter": "DC02"}),
         ("agent-video", "host", [server_by_agent()], {"department": "D001"}),
         ("agent-kp", "host", [kunpeng()],
-         {"department": "D002", "datacenter": "公安局自建机房"}),   # a data center by name
+         {"department": "D002", "datacenter": "公安局自建机房", "network": "NET01"}),
         ("agent-vm", "host", [agent_in_vm()], {"department": "D002"}),
         ("vc-01", "vsphere", [hypervisor(),
                               instance("6f1c1c1e-8a7e-4b6b-9a0c-1b2c3d4e5f60", 8),  # VM01
@@ -115,6 +118,12 @@ def estate(ledger, tmp_path):
             {"asset_id": asset, "day": day, "cpu_mean": cpu, "coverage": 1.0,
              "low_coverage": False, "demo": False} for asset, cpu in usage for day in days])
     return ledger
+
+
+def _id(ledger, category, code):
+    table = TABLES[category]
+    with ledger.engine.connect() as conn:
+        return conn.execute(select(table.c.id).where(table.c.code == code)).scalar_one()
 
 
 def scopes(ledger):
@@ -161,3 +170,49 @@ def test_figures_of_the_estate(estate):
     assert report["domestic_share"] == round(128 / (128 + 56), 4)
     # Utilization weighs each host's mean CPU by its threads; the server's two rows pool.
     assert report["utilization"]["physical"] == round((30.0 * 112 + 10.0 * 128) / 240, 2)
+
+
+def test_migration_evidence_is_counted_like_its_definition(estate):
+    """The migration evidence (per system, network and data center) counted by the database
+    equals the definition's, now and after the BMC's server is long gone."""
+    gone_after = dt.timedelta(seconds=POLICY.reconcile.missing_after)
+    for at in (NOW, NOW + gone_after + dt.timedelta(hours=1)):
+        with estate.engine.connect() as conn:
+            got = migration_query.evidence(conn, now=at, gone_after=gone_after,
+                                           since=analyses.today(POLICY, at) -
+                                           dt.timedelta(days=7))
+        assert got == reference_evidence(estate.engine, POLICY, at)
+    with estate.engine.connect() as conn:
+        now = migration_query.evidence(conn, now=NOW, gone_after=gone_after,
+                                       since=dt.date(2026, 11, 24))
+    assert now.networks == {"NET01": (1, 1, 0.0)}
+    # DEV02 (declared in DC02) is the server; the Kunpeng names DC02 by name, the BMC by code.
+    assert now.dc_devices == {"DC02": 2, "DC01": 4}
+    assert now.centers[_id(estate, "data_center", "DC02")] == (1, 1)
+
+
+def test_idle_findings_are_found_like_their_definition(estate):
+    """Idle, oversized and declared-idle findings and the summary from the database equal
+    the definition's, under the default and under AWS- and Azure-style policies."""
+    with estate.engine.begin() as conn:   # an idle month for the VM01 instance, busy server
+        vm = conn.execute(select(ObservedAsset.id).where(
+            ObservedAsset.instance_uuid == "6f1c1c1e-8a7e-4b6b-9a0c-1b2c3d4e5f60")).scalar_one()
+        days = [dt.date(2026, 11, 1) + dt.timedelta(days=n) for n in range(30)]
+        conn.execute(UtilizationDay.__table__.insert(), [
+            {"asset_id": vm, "day": day, "cpu_mean": 0.5, "cpu_p95": 1.0 + n % 3,
+             "cpu_max": 4.0, "memory_p95": 12.0, "net_in_mean": 100.0, "net_out_mean": 80.0,
+             "net_in_p95": 900.0, "net_out_p95": 1200.0, "coverage": 0.5 if n == 3 else 1.0,
+             "low_coverage": n == 3, "demo": False} for n, day in enumerate(days)])
+    policies = [POLICY, AnalysisPolicy(timezone="Asia/Shanghai", idle={
+        "default": IDLE_PRESETS["aws"], "instance": IDLE_PRESETS["azure"]})]
+    for policy in policies:
+        with estate.engine.connect() as conn:
+            found, summary = idle_query.analyse(conn, policy, analyses.today(policy, NOW))
+        want_found, want_summary = reference_idle(estate.engine, policy, NOW)
+        assert summary == want_summary
+        assert by_fingerprint(found) == by_fingerprint(want_found)
+    with estate.engine.connect() as conn:
+        found, summary = idle_query.analyse(conn, POLICY, analyses.today(POLICY, NOW))
+    kinds = {(f.kind, f.declared_code) for f in found}
+    assert ("idle", "VM01") in kinds and ("oversized", "VM01") in kinds
+    assert summary["idle"] >= 1 and summary["reclaimable_vcpus"] >= 7

@@ -1,18 +1,19 @@
-"""The compute ledger (算力一本账) over N observed assets, set-based, beside its Python
-definition.
+"""The set-based analyses over N observed assets (the compute ledger 算力一本账, migration
+evidence, idle detection and rightsizing), beside their Python definitions.
 
-    python -m bench.compute [--sizes 100000,1000000] [--backends sqlite,postgresql]
+    python -m bench.analyses [--sizes 100000,1000000] [--backends sqlite,postgresql]
                             [--reference-up-to 100000]
                             [--pg postgresql://postgres@127.0.0.1:5432/test]
 
 For each backend and size, in a fresh child process on a fresh ledger: 20 departments, N
 observed assets (30% physical hosts of four CPU models, one in 20 of them seen twice, by
 its BMC and its host agent, as one entity; 70% cloud instances; half of everything declared
-and paired), datastores, and seven days of daily summaries for one asset in ten. Printed:
-wall and CPU seconds of this process and peak RSS for the report grouped by department and
-by architecture, for the whole estate and for one department; the same for the Python
-definition (entities rebuilt in this process) up to ``--reference-up-to`` assets, and
-whether both reports are equal.
+and paired), datastores, and 30 days of daily summaries for one asset in ten (a third of
+them idle). Printed: wall and CPU seconds of this process and peak RSS for the compute
+ledger grouped by department and by architecture, for the whole estate and for one
+department, for the migration evidence and for idle detection (judging, without writing the
+findings); the same for the Python definitions (entities rebuilt in this process) up to
+``--reference-up-to`` assets, and whether both give the same result.
 """
 
 from __future__ import annotations
@@ -108,9 +109,11 @@ def populate(engine, n: int) -> None:
               "observed_asset_id": ids[k], "differences": []}
              for k in range(len(ids) // 2))
     _insert(engine, ReconcilePair.__table__, pairs)
-    days = [NOW.date() - dt.timedelta(days=d) for d in range(1, 8)]
+    days = [NOW.date() - dt.timedelta(days=d) for d in range(1, 31)]
     _insert(engine, UtilizationDay.__table__, (
-        {"asset_id": ids[k], "day": day, "cpu_mean": float(k % 50), "coverage": 1.0,
+        {"asset_id": ids[k], "day": day, "cpu_mean": float(k % 50),
+         "cpu_p95": 2.0 if k % 3 == 0 else 40.0, "memory_p95": 20.0,
+         "net_in_p95": 1000.0, "net_out_p95": 2000.0, "coverage": 1.0,
          "low_coverage": False, "demo": False} for k in range(0, len(ids), 10) for day in days))
 
 
@@ -121,7 +124,7 @@ def _timed(fn) -> tuple[dict, float, float]:
 
 
 def measure(url: str, n: int, reference: bool) -> dict:
-    from ledger import analyses
+    from ledger import analyses, idle_query, migration_query
     from ledger.census.snapshot import Scope
     from ledger.db import Ledger
     from ledger.policy import AnalysisPolicy
@@ -144,15 +147,39 @@ def measure(url: str, n: int, reference: bool) -> dict:
                    "hosts": report["totals"].get("hosts"),
                    "instances": report["totals"].get("instances")}
             out["runs"].append(run)
+    gone_after = dt.timedelta(seconds=policy.reconcile.missing_after)
+    since = analyses.today(policy, NOW) - dt.timedelta(days=7)
+
+    def evidence():
+        with ledger.engine.connect() as conn:
+            return migration_query.evidence(conn, now=NOW, gone_after=gone_after, since=since)
+
+    def idle():
+        with ledger.engine.connect() as conn:
+            return idle_query.analyse(conn, policy, analyses.today(policy, NOW))
+    seen, wall, cpu = _timed(evidence)
+    out["migration"] = {"sql_s": wall, "sql_cpu_s": cpu,
+                        "data_centers": sum(seen.dc_devices.values())}
+    (found, summary), wall, cpu = _timed(idle)
+    out["idle"] = {"sql_s": wall, "sql_cpu_s": cpu, "judged": summary["resources_judged"],
+                   "idle": summary["idle"], "oversized": summary["oversized"]}
     out["sql_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     if reference:
         from tests.ledger.compute_reference import compute_ledger as python_definition
+        from tests.ledger.idle_reference import by_fingerprint, reference_idle
+        from tests.ledger.migration_reference import reference_evidence
         for run in out["runs"]:
             scope = Scope.everything() if run["scope"] == "all" else one
             want, wall, cpu = _timed(lambda: python_definition(
                 ledger.engine, policy, scope, by=run["by"], now=NOW))
             got = analyses.compute_ledger(ledger.engine, policy, scope, by=run["by"], now=NOW)
             run.update(python_s=wall, python_cpu_s=cpu, equal=got == want)
+        want, wall, cpu = _timed(lambda: reference_evidence(ledger.engine, policy, NOW))
+        out["migration"].update(python_s=wall, python_cpu_s=cpu, equal=want == seen)
+        (want_found, want_summary), wall, cpu = _timed(
+            lambda: reference_idle(ledger.engine, policy, NOW))
+        out["idle"].update(python_s=wall, python_cpu_s=cpu, equal=want_summary == summary and
+                           by_fingerprint(want_found) == by_fingerprint(found))
         out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     ledger.close()
     return out
@@ -174,7 +201,7 @@ def child(backend: str, n: int, pg: str, reference: bool) -> dict:
 
 
 def _spawn(url: str, n: int, reference: bool) -> dict:
-    done = subprocess.run([sys.executable, "-m", "bench.compute", "--child", url, str(n),
+    done = subprocess.run([sys.executable, "-m", "bench.analyses", "--child", url, str(n),
                            str(int(reference))], capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(done.stderr)
@@ -204,6 +231,16 @@ def main() -> None:
                 line = (f"  scope {run['scope']:4} by {run['by']:10} set-based "
                         f"{run['sql_s']:7.2f} ({run['sql_cpu_s']:.2f})  hosts {run['hosts']}, "
                         f"instances {run['instances']}")
+                if "python_s" in run:
+                    line += (f"; Python definition {run['python_s']:.2f} "
+                             f"({run['python_cpu_s']:.2f}), equal: {run['equal']}")
+                print(line)
+            for name in ("migration", "idle"):
+                run = r[name]
+                figures = ", ".join(f"{k} {v}" for k, v in run.items() if k not in (
+                    "sql_s", "sql_cpu_s", "python_s", "python_cpu_s", "equal"))
+                line = (f"  {name:26} set-based {run['sql_s']:7.2f} ({run['sql_cpu_s']:.2f})  "
+                        f"{figures}")
                 if "python_s" in run:
                     line += (f"; Python definition {run['python_s']:.2f} "
                              f"({run['python_cpu_s']:.2f}), equal: {run['equal']}")
