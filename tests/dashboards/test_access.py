@@ -17,8 +17,8 @@ from tests.dashboards.users import csrf_of, login, make_token, make_user
 from tests.ledger.census.builders import filled_workbook
 
 #: Every endpoint that answers without a session or token. Adding one needs a reason.
-ALLOW_LIST = {"static", "operator.favicon", "auth.login", "auth.totp", "auth.enroll", "auth.password",
-              "auth.logout", "auth.oidc_start", "auth.oidc_callback"}
+ALLOW_LIST = {"static", "operator.favicon", "auth.login", "auth.totp", "auth.enroll",
+              "auth.password", "auth.logout", "auth.oidc_start", "auth.oidc_callback"}
 #: Open without identity only where configured (loopback by default).
 CONFIGURED = {"metrics.metrics", "metrics.healthz"}
 SAMPLE_ARGS = {"category": "device", "code": "DEV01", "name": "local", "username": "tester",
