@@ -14,8 +14,10 @@ import os
 from typing import Any, Mapping
 
 from flask import Flask, redirect, url_for
+from sqlalchemy.exc import OperationalError
 
 from monitor.config import load_settings
+from monitor.config_ledger import LedgerUnreachable, unreachable_line
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -41,7 +43,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     ``test_config`` may carry ``SETTINGS`` (validated settings), ``LEDGER`` and
     ``STORE`` objects to share with a scheduler in the same process, and ``CLOCK`` and
     ``PASSWORD_HASHER`` for the identity service; without them the settings come from
-    ``INFRA_LEDGER_CONFIG`` / ``INFRA_LEDGER_DATA_DIR``.
+    ``INFRA_LEDGER_CONFIG`` / ``INFRA_LEDGER_DATA_DIR``. Raises
+    :class:`~monitor.config_ledger.LedgerUnreachable` (one line, no password) when the
+    ledger's database does not answer.
     """
     from dashboards import (
         access,
@@ -86,9 +90,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
         hops = settings.security.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    resources.init_app(app, settings, ledger, store)
-    alerts_support.init_app(app, settings)
-    _identity_services(app, settings, clock, hasher)
+    try:
+        resources.init_app(app, settings, ledger, store)
+        alerts_support.init_app(app, settings)
+        _identity_services(app, settings, clock, hasher)
+    except OperationalError as exc:
+        # One line naming the file, the key and the reason, not a driver's traceback.
+        raise LedgerUnreachable(unreachable_line(settings.source, settings.ledger_url,
+                                                 exc)) from None
     i18n.init_app(app)
     errors.init_app(app)
     access.init_app(app)

@@ -17,7 +17,8 @@
 6. that the path, query and form fields hold no NUL byte (:mod:`dashboards.errors`).
 
 Responses get the security headers (CSP without inline script, frame-ancestors 'none',
-nosniff, Referrer-Policy) and ``Cache-Control: no-store`` unless they are static files.
+nosniff, Referrer-Policy) and ``Cache-Control: no-store`` unless they are static files (the
+icon at ``/favicon.ico`` and plotly.js count as static).
 
 How a route gets the caller's scope and actor (also for routes under ``/api/v1`` that take a
 department scope, such as reconciliation findings)::
@@ -317,7 +318,7 @@ def _headers(response: Response) -> Response:
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     endpoint = request.endpoint or ""
-    if not (endpoint == "static" or endpoint == "operator.plotly_js"):
+    if endpoint not in ("static", "operator.favicon", "operator.plotly_js"):
         headers["Cache-Control"] = "no-store"
     return response
 

@@ -11,13 +11,14 @@ import datetime as dt
 import functools
 import time
 import urllib.parse
+from pathlib import Path
 
 import plotly.offline
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from core.observation import TARGET_TAG
 from dashboards import facts, figures
-from dashboards.access import requires
+from dashboards.access import public, requires
 from dashboards.charts import COMMON_TAGS, ChartSpec, charts_for, series_title
 from dashboards.cache import cached
 from dashboards.i18n import current_language, translate
@@ -221,3 +222,20 @@ def plotly_js():
 @functools.cache
 def _plotly_source() -> str:
     return plotly.offline.get_plotlyjs()
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon():
+    """The SVG icon the pages link: browsers ask for /favicon.ico whatever a page links (a
+    report or JSON opened in a tab, say). Public and cacheable, as static files are; read
+    into memory so no response holds the file open."""
+    response = Response(_favicon(current_app.static_folder), mimetype="image/svg+xml")
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response
+
+
+@functools.cache
+def _favicon(folder: str) -> bytes:
+    return (Path(folder) / "favicon.svg").read_bytes()

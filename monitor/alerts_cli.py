@@ -22,6 +22,7 @@ import json
 import sys
 
 from monitor.config import Settings
+from monitor.timetext import local_time
 from monitor.units import parse_duration
 
 UTC = dt.timezone.utc
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     ledger = Ledger(settings.ledger_url)
     try:
         if args.alerts_action == "list":
-            return _list(args, ledger, language, words)
+            return _list(args, ledger, language, words, settings.timezone)
         if args.alerts_action == "silence":
             return _silence(args, ledger, settings, words)
         if args.alerts_action == "test-notify":
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         ledger.close()
 
 
-def _list(args, ledger, language: str, words: dict) -> int:
+def _list(args, ledger, language: str, words: dict, timezone: str) -> int:
     from alerts import queries
     states = args.state or ["firing", "pending", "silenced"]
     with ledger.engine.connect() as conn:
@@ -105,7 +106,7 @@ def _list(args, ledger, language: str, words: dict) -> int:
     if not items:
         print(words["none"])
     for item in items:
-        since = (item["fired_at"] or item["active_at"])[:19]
+        since = local_time(item["fired_at"] or item["active_at"], timezone)
         muted = f" ({item['muted_by']})" if item["muted_by"] else ""
         print(f"#{item['id']} {item['state_label']}{muted} [{item['severity_label']}] "
               f"{item['summary']} — {item['rule']} {since}")
@@ -122,7 +123,8 @@ def _silence(args, ledger, settings: Settings, words: dict) -> int:
             print(json.dumps(items, ensure_ascii=False, indent=1))
         for item in [] if args.json else items:
             print(f"#{item['id']} {item['status']} {' '.join(item['matchers'])} "
-                  f"{item['starts_at'][:16]} → {item['ends_at'][:16]} {item['created_by']}: "
+                  f"{local_time(item['starts_at'], settings.timezone)} → "
+                  f"{local_time(item['ends_at'], settings.timezone)} {item['created_by']}: "
                   f"{item['comment']}")
         if not items and not args.json:
             print(words["silences_none"])
@@ -144,7 +146,8 @@ def _silence(args, ledger, settings: Settings, words: dict) -> int:
         print(f"错误 (error): {exc}", file=sys.stderr)
         return 2
     print(json.dumps(item, ensure_ascii=False) if args.json else
-          words["silenced"].format(id=item["id"], end=item["ends_at"][:19]))
+          words["silenced"].format(id=item["id"],
+                                   end=local_time(item["ends_at"], settings.timezone)))
     return 0
 
 

@@ -96,7 +96,8 @@ def _reconcile(ledger, settings: Settings, scope, language: str, as_json: bool) 
         sys.stdout.write("\n")
         return 0
     from monitor.analysis_text import reconcile_text
-    sys.stdout.write(reconcile_text(summary, pairs, result, scope, language))
+    sys.stdout.write(reconcile_text(summary, pairs, result, scope, language,
+                                    settings.timezone))
     return 0
 
 
@@ -126,5 +127,5 @@ def _findings(ledger, settings: Settings, scope, language: str, args) -> int:
         json.dump({"findings": items}, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(findings_text(items, language))
+        sys.stdout.write(findings_text(items, language, settings.timezone))
     return 0

@@ -8,6 +8,7 @@ from ledger.census.const import CHOICES
 from ledger.census.fields import CATEGORIES
 from ledger.const import (COMPARED_FIELDS, FINDING_KINDS, FINDING_STATES, OUTCOMES, label)
 from ledger.policy import IDENTITY_KEYS
+from monitor.timetext import local_time
 
 LIMIT = 20
 KEY_LABELS = {"serial_number": ("序列号", "serial number"), "instance_uuid": ("实例UUID",
@@ -46,8 +47,9 @@ def category_label(category: str, language: str) -> str:
 
 
 def reconcile_text(summary: dict[str, int], pairs: list[dict], result, scope,
-                   language: str) -> str:
-    """The summary line, what the run changed, and the pairs that need attention."""
+                   language: str, timezone: str) -> str:
+    """The summary line, what the run changed, and the pairs that need attention (times in
+    ``timezone``, with their offset)."""
     lines = [_w("title", language, scope=scope.root or _w("everything", language)),
              "  " + "  ".join(f"{label(OUTCOMES, k, language)} {v}" for k, v in summary.items()),
              _w("changes", language, pairs=result.pairs_written, opened=result.findings.opened,
@@ -57,13 +59,13 @@ def reconcile_text(summary: dict[str, int], pairs: list[dict], result, scope,
         if not items:
             continue
         lines.append(f"\n{label(OUTCOMES, outcome, language)} ({len(items)}):")
-        lines.extend("  " + _pair_line(p, language) for p in items[:LIMIT])
+        lines.extend("  " + _pair_line(p, language, timezone) for p in items[:LIMIT])
         if len(items) > LIMIT:
             lines.append(_w("more", language, n=len(items) - LIMIT))
     return "\n".join(lines) + "\n"
 
 
-def _pair_line(pair: dict, language: str) -> str:
+def _pair_line(pair: dict, language: str, timezone: str) -> str:
     parts = []
     if pair["declared"]:
         declared = pair["declared"]
@@ -75,10 +77,11 @@ def _pair_line(pair: dict, language: str) -> str:
         parts.append(f"{_w('by', language)} {_pick(KEY_LABELS[pair['matched_by']], language)}")
     line = " · ".join(parts)
     for diff in pair["differences"]:
-        line += "\n    " + difference_text(diff, pair["declared"]["category"], language)
+        line += "\n    " + difference_text(diff, pair["declared"]["category"], language,
+                                           timezone)
     if pair["outcome"] in ("missing", "suspect"):
         seen = pair["last_seen"]
-        line += f" · {_w('last_seen', language)} {seen}" if seen else \
+        line += f" · {_w('last_seen', language)} {local_time(seen, timezone)}" if seen else \
             f" · {_w('never', language)}"
     if pair["outcome"] == "conflict" and pair.get("note"):
         why = "conflict_claimed" if "claimed" in pair["note"] else "conflict_keys"
@@ -97,7 +100,7 @@ def _keys(keys: dict, language: str) -> str:
     return " ".join(shown)
 
 
-def difference_text(diff: dict, category: str, language: str) -> str:
+def difference_text(diff: dict, category: str, language: str, timezone: str) -> str:
     """``型号：申报 CE12808 / 实测 CE6881（来源 core-sw-1，时间）``."""
     field = diff["field"]
     name = label(COMPARED_FIELDS, field, language)
@@ -107,7 +110,8 @@ def difference_text(diff: dict, category: str, language: str) -> str:
         observed = _pick(OBSERVED_STATES.get(observed, (observed, observed)), language)
     sep = "：" if language == "zh" else ": "
     return (f"{name}{sep}{_w('declared', language)} {declared} / {_w('observed', language)} "
-            f"{observed} ({_w('from', language)} {diff.get('source')}, {diff.get('time')})")
+            f"{observed} ({_w('from', language)} {diff.get('source')}, "
+            f"{local_time(diff.get('time'), timezone)})")
 
 
 def _choice(category: str, value: str, language: str) -> str:
@@ -118,8 +122,9 @@ def _choice(category: str, value: str, language: str) -> str:
     return value
 
 
-def findings_text(items: list[dict], language: str) -> str:
-    """One line per finding: id, kind, state, what it concerns, first and last seen."""
+def findings_text(items: list[dict], language: str, timezone: str) -> str:
+    """One line per finding: id, kind, state, what it concerns, first and last seen (in
+    ``timezone``, with its offset)."""
     if not items:
         return _w("none", language) + "\n"
     lines = []
@@ -134,9 +139,10 @@ def findings_text(items: list[dict], language: str) -> str:
             subject.append(item["subject"])
         if item["field"] and item["kind"] == "mismatch":
             subject.append(difference_text(item["details"], item["declared"]["category"],
-                                           language))
+                                           language, timezone))
         lines.append(f"#{item['id']} [{label(FINDING_KINDS, item['kind'], language)} · "
                      f"{label(FINDING_STATES, item['state'], language)}] "
                      f"{' · '.join(subject)} ({item['department'] or '-'}; "
-                     f"{item['first_seen'][:16]} → {item['last_seen'][:16]})")
+                     f"{local_time(item['first_seen'], timezone)} → "
+                     f"{local_time(item['last_seen'], timezone)})")
     return "\n".join(lines) + "\n"

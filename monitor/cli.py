@@ -24,7 +24,6 @@ import os
 import sys
 from typing import Sequence
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from collectors import get_collector, kinds
@@ -34,6 +33,7 @@ from ledger import i18n
 from monitor import (alerts_cli, analysis_cli, census_cli, demo_cli, ledger_cli, report_cli,
                      user_cli)
 from monitor.config import ConfigError, Settings, load_settings
+from monitor.config_ledger import LedgerUnreachable, unreachable_line
 
 EXIT_CONFIG = 2
 EXIT_LEDGER = 3
@@ -160,10 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OperationalError as exc:
         # The ledger's database does not answer (refused, unknown host or database, bad
         # credentials, a SQLite file that cannot be opened): say so in one line.
-        url = make_url(settings.ledger_url).render_as_string(hide_password=True)
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        print(f"台账数据库无法连接 (ledger database unreachable): {url}: {reason}",
-              file=sys.stderr)
+        print(unreachable_line(settings.source, settings.ledger_url, exc), file=sys.stderr)
+        return EXIT_LEDGER
+    except LedgerUnreachable as exc:     # the web app's factory said it already
+        print(exc, file=sys.stderr)
         return EXIT_LEDGER
 
 

@@ -29,6 +29,7 @@ from ledger.census.const import AUDIT_ALGORITHMS
 from ledger.census.messages import file_reason
 from ledger.policy import AnalysisPolicy
 from monitor.config_analysis import AnalysisConfigError, AnalysisSchedule, parse_analysis
+from monitor.config_ledger import check_ledger_url
 from monitor.config_reports import ReportsConfigError, ReportSettings, parse_reports
 from monitor.config_zone import DEFAULT_ZONE, ZoneSettings, check_zone_name, parse_zone
 from monitor.lineprotocol import RESERVED_KEY, TAG, storable_name
@@ -314,7 +315,7 @@ def parse_settings(data: Any, file: str, *, base: Path | None = None,
         store_options=problems.attempt(_store_options, store, default={}),
         spool=problems.attempt(_spool, problems.attempt(
             store.child, "spool", default=_Reader(file, {}, "store.spool")), default={}),
-        ledger_url=problems.attempt(ledger.get, "url", str) or
+        ledger_url=problems.attempt(_ledger_url, ledger) or
         f"sqlite:///{root / 'ledger.sqlite'}",
         max_workers=problems.attempt(_positive_int, sched, "max_workers",
                                      DEFAULTS["max_workers"], default=1),
@@ -382,6 +383,16 @@ def _path(reader: _Reader, name: str, base: Path | None) -> Path | None:
         return None
     path = Path(value).expanduser()
     return path if path.is_absolute() else (base or Path.cwd()) / path
+
+
+def _ledger_url(ledger: _Reader) -> str | None:
+    value = ledger.get("url", str)
+    if value:
+        try:
+            check_ledger_url(value)
+        except ValueError as exc:
+            raise ConfigError(ledger.file, ledger.key("url"), str(exc)) from None
+    return value
 
 
 def _port(web: _Reader, flag: int | None) -> int:

@@ -30,6 +30,7 @@ import getpass
 import sys
 
 from monitor.config import Settings
+from monitor.timetext import local_time
 
 EXIT_REFUSED = 1
 
@@ -87,7 +88,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         sessions = SessionService(identity)
         ctx = Context(f"cli:{getpass.getuser()}", "cli")
         try:
-            return _dispatch(args, identity, sessions, ctx, settings.language)
+            return _dispatch(args, identity, sessions, ctx, settings.language,
+                             settings.timezone)
         except PolicyError as exc:
             print(f"错误 (error): {exc.text(settings.language)}", file=sys.stderr)
             return EXIT_REFUSED
@@ -95,7 +97,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         ledger.close()
 
 
-def _dispatch(args, identity, sessions, ctx, language: str) -> int:
+def _dispatch(args, identity, sessions, ctx, language: str, timezone: str) -> int:
     action = args.action
     if action == "create":
         return _create(args, identity, ctx)
@@ -118,7 +120,7 @@ def _dispatch(args, identity, sessions, ctx, language: str) -> int:
     elif action == "reset-totp":
         identity.reset_totp(ctx, args.name)
     elif action == "token":
-        return _token(args, sessions, ctx)
+        return _token(args, sessions, ctx, timezone)
     print("OK")
     return 0
 
@@ -183,7 +185,7 @@ def _list(identity) -> int:
     return 0
 
 
-def _token(args, sessions, ctx) -> int:
+def _token(args, sessions, ctx, timezone: str) -> int:
     if args.token_action == "create":
         user = sessions.identity.user(args.name)
         value = sessions.create_token(ctx, args.name, args.token_name, set(args.role),
@@ -191,7 +193,8 @@ def _token(args, sessions, ctx) -> int:
         print(value)
     elif args.token_action == "list":
         for t in sessions.tokens(args.name):
-            state = "revoked" if t.revoked_at else f"expires {t.expires_at:%Y-%m-%d}"
+            state = "revoked" if t.revoked_at else \
+                f"expires {local_time(t.expires_at, timezone)}"
             print(f"{t.id}\t{t.prefix}…\t{t.username}\t{','.join(t.roles)}\t"
                   f"{t.department or '-'}\t{t.name}\t{state}")
     else:

@@ -1,4 +1,5 @@
-"""Shared fixtures: temporary ledgers on SQLite and PostgreSQL, stores, the Flask app."""
+"""Shared fixtures: temporary ledgers on SQLite and PostgreSQL, stores, the Flask app,
+Debian's Chromium for the browser tests."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ from tests.servers import InfluxServer
 PG_ADMIN_URL = os.environ.get("INFRA_LEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("INFRA_LEDGER_SHARED", REPO.parent / "shared"))
+#: Debian's Chromium (never a downloaded browser) and the flags the browser tests start it with.
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
 @pytest.fixture
@@ -86,3 +91,15 @@ def small_fs(tmp_path):
     filesystem = SmallFilesystem(tmp_path / "small").mount()
     yield filesystem
     filesystem.unmount()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Headless Chromium through Playwright, one per test module (tests/dashboards browser
+    tests and tests/test_demo.py)."""
+    # Imported here: only the browser tests need Playwright.
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield browser
+        browser.close()

@@ -25,7 +25,6 @@ import pytest
 import requests
 
 from monitor.demo.estate import PLANTED
-from tests.dashboards.test_browser import CHROMIUM, FLAGS
 from tests.dashboards.users import field
 from tests.servers import free_port
 
@@ -225,15 +224,6 @@ def test_the_data_officer_sees_the_police_and_its_sub_departments_only(demo):
     codes = {key(i) for i in found}
     assert {"DEV-FW-A", "DC02", "IS03", "DEV-GHOST"} <= codes      # D02, D0201, D0202
     assert not codes & {"NET01", "IS05", "VM-IS04-APP", "DEV-DC01-AGG"}
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 #: What each audience must see on one of its pages: (path, text).

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -70,6 +74,41 @@ def test_list_silence_and_test_notify(tmp_path, chat, capsys, monkeypatch):
     code, out, _ = cli(capsys, config, tmp_path, "alerts", "test-notify", "ops")
     assert code == 1 and "发送失败: feishu error 19021" in out
     assert "wrong-secret" not in out and chat.feishu_secret not in out
+
+
+def test_times_are_printed_in_the_configured_zone_with_their_offset(tmp_path, chat, capsys,
+                                                                    monkeypatch):
+    """``alerts list`` and ``alerts silence add|list`` print local times with the UTC offset
+    (web.timezone, Asia/Shanghai by default); ``--json`` keeps ISO 8601 with the offset."""
+    monkeypatch.setenv("TEST_HOOK_TOKEN", "hook-token")
+    monkeypatch.setenv("TEST_FEISHU_SECRET", chat.feishu_secret)
+    config = write(tmp_path, chat)
+    ledger = Ledger(f"sqlite:///{tmp_path / 'data' / 'ledger.sqlite'}")
+    with ledger.session() as session:
+        set_runtime_stats(session, {"spool_depth_samples": 99.0}, dt.datetime.now(dt.timezone.utc))
+        session.commit()
+    ledger.close()
+    assert cli(capsys, config, tmp_path, "alerts", "run")[0] == 0
+    code, out, _ = cli(capsys, config, tmp_path, "alerts", "list", "--json")
+    fired = json.loads(out)["items"][0]["fired_at"]
+    assert fired.endswith("+00:00")
+    local = dt.datetime.fromisoformat(fired).astimezone(ZoneInfo("Asia/Shanghai"))
+    code, out, _ = cli(capsys, config, tmp_path, "alerts", "list")
+    assert out.rstrip().endswith(f"spool_backlog {local.isoformat(sep=' ', timespec='seconds')}")
+    code, out, _ = cli(capsys, config, tmp_path, "alerts", "silence", "add", "--matcher",
+                       'alertname="spool_backlog"', "--until", "2099-01-01T00:00:00+00:00",
+                       "--comment", "disk replaced", "--author", "li.si")
+    assert code == 0 and out.strip() == "已创建静默 #1，至 2099-01-01 08:00:00+08:00"
+    code, out, _ = cli(capsys, config, tmp_path, "alerts", "silence", "list")
+    local_time = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+08:00"
+    assert re.search(f" {local_time} → 2099-01-01 08:00:00\\+08:00 li.si", out), out
+    code, out, _ = cli(capsys, config, tmp_path, "alerts", "silence", "list", "--json")
+    assert json.loads(out)[0]["ends_at"] == "2099-01-01T00:00:00+00:00"
+    data = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
+    data["web"] = {"timezone": "Europe/Berlin"}
+    Path(config).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    code, out, _ = cli(capsys, config, tmp_path, "alerts", "silence", "list")
+    assert "→ 2099-01-01 01:00:00+01:00 li.si" in out
 
 
 def test_check_config_names_the_key_and_never_prints_secrets(tmp_path, chat, capsys,

@@ -17,8 +17,8 @@ from tests.dashboards.users import csrf_of, login, make_token, make_user
 from tests.ledger.census.builders import filled_workbook
 
 #: Every endpoint that answers without a session or token. Adding one needs a reason.
-ALLOW_LIST = {"static", "auth.login", "auth.totp", "auth.enroll", "auth.password",
-              "auth.logout", "auth.oidc_start", "auth.oidc_callback"}
+ALLOW_LIST = {"static", "operator.favicon", "auth.login", "auth.totp", "auth.enroll",
+              "auth.password", "auth.logout", "auth.oidc_start", "auth.oidc_callback"}
 #: Open without identity only where configured (loopback by default).
 CONFIGURED = {"metrics.metrics", "metrics.healthz"}
 SAMPLE_ARGS = {"category": "device", "code": "DEV01", "name": "local", "username": "tester",
@@ -52,6 +52,17 @@ def test_every_route_needs_an_identity_but_the_allow_list(app, anonymous):
     declared = {e for e in app.view_functions if rule_of(app, e).public}
     assert declared == ALLOW_LIST
     assert {e for e in app.view_functions if rule_of(app, e).open_setting} == CONFIGURED
+
+
+def test_favicon_ico_is_the_svg_icon_for_anyone(app, anonymous):
+    """Browsers ask for /favicon.ico on any page (a report opened in a tab too): the icon the
+    pages link, without identity and cacheable like static files, never a 404."""
+    response = anonymous.get("/favicon.ico", environ_base=REMOTE)
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert response.data == (Path(app.static_folder) / "favicon.svg").read_bytes()
+    assert response.headers["Cache-Control"] == "public, max-age=86400"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    response.close()
 
 
 def test_metrics_and_healthz_open_on_loopback_token_elsewhere(app, anonymous, client):

@@ -15,7 +15,7 @@ from collectors import get_collector
 from dashboards import create_app
 from ledger.db import Ledger
 from tests.alerts.helpers import settings_with
-from tests.dashboards.test_browser import chromium, sign_in  # noqa: F401  (fixture)
+from tests.dashboards.test_browser import sign_in
 from tests.dashboards.users import FAST_HASHER, make_user
 
 
@@ -48,7 +48,7 @@ def world(tmp_path, embedded_store):
     ledger.close()
 
 
-def test_operator_lists_opens_and_silences_an_alert(chromium, world, tmp_path):  # noqa: F811
+def test_operator_lists_opens_and_silences_an_alert(chromium, world, tmp_path):
     base, engine = world
     context = chromium.new_context(locale="zh-CN", viewport={"width": 1200, "height": 900})
     page = context.new_page()

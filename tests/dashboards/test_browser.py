@@ -14,7 +14,6 @@ import time
 
 import pyotp
 import pytest
-from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from collectors.base import Sample
@@ -23,9 +22,6 @@ from ledger.db import Ledger
 from ledger.status import PollRecord, record_poll
 from tests.dashboards.users import FAST_HASHER, PASSWORD, make_user
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync"]
 SECRET = pyotp.random_base32()
 UTC = dt.timezone.utc
 #: person -> (roles, department, navigation labels they see, pages they must be refused)
@@ -47,15 +43,6 @@ PEOPLE = {
     "auditor": ({"audit_admin"}, None, ["审计日志", "我的账户"],
                 ["/census", "/targets", "/admin/users", "/reports"]),
 }
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

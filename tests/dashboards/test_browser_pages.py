@@ -8,7 +8,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from bench.estate import fill
@@ -17,21 +16,12 @@ from ledger import analyses
 from ledger.census.service import CensusService
 from ledger.census.snapshot import Scope
 from ledger.db import Ledger
-from tests.dashboards.test_browser import CHROMIUM, FLAGS, sign_in
+from tests.dashboards.test_browser import sign_in
 from tests.dashboards.users import FAST_HASHER, make_user
 
 PEOPLE = {"ops": ({"operator"}, None), "officer": ({"data_officer"}, "D002"),
           "leader": ({"leader"}, None), "finance": ({"finance"}, "D003")}
 SHOTS = None   # a folder to keep screenshots in while developing
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 
 from dashboards import create_app
 from ledger.db import Ledger
-from tests.dashboards.test_browser import SECRET, chromium, serving, sign_in  # noqa: F401
+from tests.dashboards.test_browser import SECRET, serving, sign_in
 from tests.dashboards.users import FAST_HASHER, make_user
 from tests.ledger.reports.estate import build_estate
 
@@ -38,7 +38,7 @@ def download(page, button: str) -> bytes:
     return Path(info.value.path()).read_bytes()
 
 
-def test_finance_downloads_every_export_from_the_reports_page(chromium, server):  # noqa: F811
+def test_finance_downloads_every_export_from_the_reports_page(chromium, server):
     context = chromium.new_context(locale="zh-CN", accept_downloads=True)
     page = context.new_page()
     try:
@@ -81,7 +81,7 @@ def test_finance_downloads_every_export_from_the_reports_page(chromium, server):
         context.close()
 
 
-def test_auditor_searches_the_log_and_sees_it_verified(chromium, server):  # noqa: F811
+def test_auditor_searches_the_log_and_sees_it_verified(chromium, server):
     context = chromium.new_context(locale="zh-CN")
     page = context.new_page()
     try:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -77,6 +80,13 @@ def test_poll_reconcile_and_the_findings_lifecycle(site, tmp_path):
     assert done.returncode == 0 and "→ resolved" in done.stdout
     shown = monitor("findings", "--state", "resolved", "--all", config=config, data=data)
     assert f"#{missing['id']} [未发现资产 · 已解决]" in shown.stdout
+    # Times in the analyses' zone (Asia/Shanghai by default) with the offset written out.
+    seen = re.search(r"; (\S+ \S+) → (\S+ \S+)\)$", shown.stdout.splitlines()[0])
+    first = dt.datetime.fromisoformat(missing["first_seen"]).astimezone(
+        ZoneInfo("Asia/Shanghai"))
+    assert seen and seen.group(1) == first.isoformat(sep=" ", timespec="seconds")
+    assert seen.group(1).endswith("+08:00") and seen.group(2).endswith("+08:00")
+    assert missing["first_seen"].endswith("+00:00")     # JSON stays ISO 8601 with its offset
     assert monitor("audit", "verify", config=config, data=data).returncode == 0
 
 

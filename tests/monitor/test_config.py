@@ -243,3 +243,47 @@ targets:
     settings = load_settings(path, data_dir=str(tmp_path), unreadable_secrets="warn")
     keys = sorted(w.split(": ")[1] for w in settings.warnings if "SNMP_" in w)
     assert keys == ["targets[0].options.community", "targets[1].options.auth_key"]
+
+
+@pytest.mark.parametrize("url, password", [
+    ("postgresql://u:p%40ss:w@127.0.0.1:5432/test", "p@ss:w"),      # escaped '@', bare ':'
+    ("postgresql+psycopg://u:pa:ss@127.0.0.1:5432/test", "pa:ss"),
+    ("postgresql+psycopg://u:pa%3Ass@127.0.0.1:5432/test", "pa:ss"),
+    ("postgresql+psycopg://u:pa/ss?@127.0.0.1:5432/test", "pa/ss?"),
+])
+def test_a_ledger_url_with_a_password_read_as_written_is_accepted(url, password):
+    from sqlalchemy.engine import make_url
+
+    settings = parse_settings({"ledger": {"url": url}, "targets": []}, "/etc/il.yaml")
+    parsed = make_url(settings.ledger_url)
+    assert (parsed.password, parsed.host, parsed.port) == (password, "127.0.0.1", 5432)
+
+
+@pytest.mark.parametrize("url, why", [
+    ("postgresql://u:Pw@0rd:w@127.0.0.1:5432/test", "%40"),     # SQLAlchemy: ValueError (port)
+    ("postgresql://u:Pw@0rd@127.0.0.1:5432/test", "%40"),       # SQLAlchemy: host '0rd@127…'
+    ("postgresql://u@x:Pw0rd@127.0.0.1:5432/test", "%40"),
+    ("postgresql://u:Pw0rd@127.0.0.1:54x32/test", "not a database URL"),
+    ("no url at all", "not a database URL"),
+])
+def test_a_ledger_url_read_otherwise_than_written_names_file_and_key(url, why):
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"ledger": {"url": url}, "targets": []}, "/etc/il.yaml")
+    assert (info.value.file, info.value.key) == ("/etc/il.yaml", "ledger.url")
+    assert why in info.value.reason
+    assert "Pw" not in info.value.reason and "0rd" not in info.value.reason
+
+
+def test_check_config_says_so_in_one_line_without_the_password(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text('ledger: {url: "postgresql://u:p@ss:w0rd@127.0.0.1:5432/test"}\n'
+                      "targets: []\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "monitor", "check-config", "--config",
+                             str(config), "--data-dir", str(tmp_path / "d")], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        f"配置错误 (configuration error): {config}: ledger.url: 用户名或口令中的 @ 须写作 %40 "
+        "(an '@' in the user name or password must be written %40): "
+        "postgresql://***@127.0.0.1:5432/test")
+    assert "w0rd" not in result.stderr + result.stdout

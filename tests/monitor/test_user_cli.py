@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,7 +44,10 @@ def test_first_administrators_and_tokens(tmp_path):
     listing = user(data, "list").stdout
     assert "sysadmin\tlocal\tsystem_admin\t-\ttotp=yes" in listing and "ops\tlocal\toperator" in \
         listing
-    assert "\tops\toperator" in user(data, "token", "list").stdout
+    tokens = user(data, "token", "list").stdout
+    assert "\tops\toperator" in tokens
+    # The expiry in the configured zone with its offset, to the second, not a bare UTC date.
+    assert re.search(r"\texpires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+08:00$", tokens.strip())
     assert user(data, "token", "revoke", "1").returncode == 0
     assert user(data, "unlock", "ops").returncode == 0
     assert user(data, "disable", "ops").returncode == 0

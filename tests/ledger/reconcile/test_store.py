@@ -4,6 +4,7 @@ lifecycle in the change log, department scope."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -203,6 +204,29 @@ def test_departments_declared_after_the_poll_are_resolved(ledger, tmp_path):
     assert not any(kind == "unknown_department" for kind, *_ in active(ledger))
 
 
+def test_the_readable_text_shows_times_in_the_configured_zone_with_their_offset(estate):
+    """``reconcile`` and ``findings`` print when a value was observed and when a finding was
+    first and last seen in the analyses' zone, offset written out, never bare UTC."""
+    from monitor.analysis_text import findings_text, reconcile_text
+
+    reconcile(estate)
+    observe(estate, switch("CE6881"))
+    result = reconcile(estate)
+    with estate.engine.connect() as conn:
+        summary = store.summary(conn, Scope.everything())
+        pairs = store.all_pairs(conn, Scope.everything())
+        items = findings.listing(conn, Scope.everything(), kind="mismatch")
+    shanghai = NOW.astimezone(ZoneInfo("Asia/Shanghai")).isoformat(sep=" ")
+    new_york = NOW.astimezone(ZoneInfo("America/New_York")).isoformat(sep=" ")
+    assert shanghai.endswith("+08:00") and new_york[-6:] in ("-05:00", "-04:00")
+    text = reconcile_text(summary, pairs, result, Scope.everything(), "zh", "Asia/Shanghai")
+    assert f"实测 CE6881 (来源 core-sw-1, {shanghai})" in text
+    listed = findings_text(items, "en", "America/New_York")
+    assert f"CE6881 (from core-sw-1, {new_york})" in listed
+    assert f"; {new_york} → {new_york})" in listed
+    assert NOW.isoformat() not in text + listed
+
+
 def test_an_undeclared_finding_names_its_asset(estate):
     """Without a declared twin a finding still says which machine it is (name, UUID) and
     links to the observed asset; text and reports show it."""
@@ -215,7 +239,7 @@ def test_an_undeclared_finding_names_its_asset(estate):
     assert item["observed"]["uuid"] == "1e0a7c2e-0000-4000-8000-00000000abcd"
     assert item["observed"]["kind"] == "host" and item["observed"]["asset_id"]
     assert item["subject"] == "shadow-it · 1e0a7c2e-0000-4000-8000-00000000abcd"
-    assert "shadow-it · 1e0a7c2e" in findings_text([item], "zh")
+    assert "shadow-it · 1e0a7c2e" in findings_text([item], "zh", "Asia/Shanghai")
     assert _row(item)["name"] == item["subject"]
     page, _total = findings.page(estate.engine.connect(), Scope.everything(),
                                  kind="undeclared")
