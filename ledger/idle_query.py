@@ -38,8 +38,16 @@ CHECKS = {
                        "WHEN COALESCE(d.net_in_p95, 0) >= COALESCE(d.net_out_p95, 0) "
                        "THEN COALESCE(d.net_in_p95, 0) ELSE COALESCE(d.net_out_p95, 0) END",
 }
-DAY_COLUMNS = ("coverage", "low_coverage", "cpu_mean", "cpu_p95", "cpu_max", "memory_p95",
-               "net_in_mean", "net_out_mean", "net_in_p95", "net_out_p95")
+#: A merged day ``d`` with enough coverage; one the policy ``p`` can judge (a CPU threshold
+#: and the day's figure for it); one that meets every threshold it can evaluate.
+USABLE = "d.low_coverage = :no"
+JUDGED = f"{USABLE} AND (" + " OR ".join(
+    f"(p.{t} IS NOT NULL AND {CHECKS[t]} IS NOT NULL)"
+    for t in ("cpu_mean_max", "cpu_p95_max", "cpu_max_max")) + ")"
+IDLE = " AND ".join(f"(p.{t} IS NULL OR {CHECKS[t]} IS NULL OR {CHECKS[t]} <= p.{t})"
+                    for t in THRESHOLDS)
+DAY_COLUMNS = ("coverage", "low_coverage", "cpu_mean", "cpu_p95", "cpu_max", "memory_mean",
+               "memory_p95", "net_in_mean", "net_out_mean", "net_in_p95", "net_out_p95")
 
 
 @dataclasses.dataclass
@@ -80,45 +88,12 @@ def _fill(conn: Connection, policy: AnalysisPolicy, today: dt.date) -> dict[str,
         "SELECT eid, kind, source, department_id, vcpus, memory_bytes FROM (" +
         entity_sql.query(("vcpus", "memory_bytes"),
                          primary=("kind", "source", "department_id")) + ") e")
-    kinds = [k for (k,) in conn.execute(text("SELECT DISTINCT kind FROM tmp_id_entity"))]
-    policies = {kind: policy.idle_policy(kind) for kind in kinds}
-    conn.execute(text(
-        "CREATE TEMPORARY TABLE tmp_id_policy (kind VARCHAR(32) NOT NULL, first_day DATE, "
-        "min_days INTEGER, days_required INTEGER, " +
-        ", ".join(f"{t} FLOAT" for t in THRESHOLDS) + ")"))
-    if policies:
-        conn.execute(text(
-            "INSERT INTO tmp_id_policy VALUES (:kind, :first_day, :min_days, :days_required, " +
-            ", ".join(f":{t}" for t in THRESHOLDS) + ")"),
-            [{"kind": kind, "first_day": today - dt.timedelta(days=p.window_days),
-              "min_days": p.min_days, "days_required": p.days_required,
-              **{t: getattr(p, t) for t in THRESHOLDS}} for kind, p in policies.items()])
-    prio = "CASE oa.kind " + " ".join(
-        f"WHEN '{k}' THEN {v}" for k, v in entity_sql.PRIORITY.items()) + " ELSE 9 END"
-    kinds_sql = ", ".join(f"'{k}'" for k in entity_sql.KINDS)
-    columns = ", ".join(DAY_COLUMNS)
-    entity_sql.temp_table(
-        conn, "tmp_id_day", "eid INTEGER NOT NULL, day DATE NOT NULL, coverage FLOAT, "
-        "low_coverage BOOLEAN, cpu_mean FLOAT, cpu_p95 FLOAT, cpu_max FLOAT, "
-        "memory_p95 FLOAT, net_in_mean FLOAT, net_out_mean FLOAT, net_in_p95 FLOAT, "
-        "net_out_p95 FLOAT", "eid", f"""
-        SELECT eid, day, {columns} FROM (
-          SELECT COALESCE(oa.entity_id, oa.id) AS eid, ud.day,
-                 {", ".join(f"ud.{c}" for c in DAY_COLUMNS)},
-                 ROW_NUMBER() OVER (PARTITION BY COALESCE(oa.entity_id, oa.id), ud.day
-                                    ORDER BY ud.coverage DESC, {prio}, oa.id) AS n
-          FROM utilization_day ud JOIN observed_asset oa ON oa.id = ud.asset_id
-          WHERE ud.day >= :since AND oa.kind IN ({kinds_sql})) x
-        WHERE n = 1""", params)
+    policies = policy_table(conn, "tmp_id_policy", "tmp_id_entity", policy, today)
+    merged_days(conn, "tmp_id_day", params)
     entity_sql.temp_table(conn, "tmp_id_link", "observed_asset_id INTEGER NOT NULL, "
                           "declared_category VARCHAR(32), declared_id INTEGER",
                           "observed_asset_id", entity_sql.LINKS)
-    usable = "d.low_coverage = :no"
-    judged = f"{usable} AND (" + " OR ".join(
-        f"(p.{t} IS NOT NULL AND {CHECKS[t]} IS NOT NULL)"
-        for t in ("cpu_mean_max", "cpu_p95_max", "cpu_max_max")) + ")"
-    idle = " AND ".join(f"(p.{t} IS NULL OR {CHECKS[t]} IS NULL OR {CHECKS[t]} <= p.{t})"
-                        for t in THRESHOLDS)
+    usable, judged, idle = USABLE, JUDGED, IDLE
     in_window = "d.day >= p.first_day AND d.day < :today"
     in_sizing = "d.day >= :sizing_first AND d.day < :today"
     evaluated = ", ".join(
@@ -152,6 +127,50 @@ def _fill(conn: Connection, policy: AnalysisPolicy, today: dt.date) -> dict[str,
         {**params, "today": today,
          "sizing_first": today - dt.timedelta(days=policy.rightsizing.window_days)})
     return policies
+
+
+def policy_table(conn: Connection, name: str, entities: str, policy: AnalysisPolicy,
+                 today: dt.date) -> dict[str, IdlePolicy]:
+    """A temporary table ``name`` of the idle policy of every kind the entities table
+    ``entities`` has (its first day of the window from ``today``); return them by kind."""
+    kinds = [k for (k,) in conn.execute(text(f"SELECT DISTINCT kind FROM {entities}"))]
+    policies = {kind: policy.idle_policy(kind) for kind in kinds}
+    conn.execute(text(
+        f"CREATE TEMPORARY TABLE {name} (kind VARCHAR(32) NOT NULL, first_day DATE, "
+        "min_days INTEGER, days_required INTEGER, " +
+        ", ".join(f"{t} FLOAT" for t in THRESHOLDS) + ")"))
+    if policies:
+        conn.execute(text(
+            f"INSERT INTO {name} VALUES (:kind, :first_day, :min_days, :days_required, " +
+            ", ".join(f":{t}" for t in THRESHOLDS) + ")"),
+            [{"kind": kind, "first_day": today - dt.timedelta(days=p.window_days),
+              "min_days": p.min_days, "days_required": p.days_required,
+              **{t: getattr(p, t) for t in THRESHOLDS}} for kind, p in policies.items()])
+    return policies
+
+
+def merged_days(conn: Connection, name: str, params: dict, until: bool = False) -> None:
+    """A temporary table ``name``: per entity and day from ``:since`` (to ``:until``), the
+    summary of the row that covered most of the day (best source first on a tie), as
+    :func:`ledger.idle.merged_days` picks it."""
+    prio = "CASE oa.kind " + " ".join(
+        f"WHEN '{k}' THEN {v}" for k, v in entity_sql.PRIORITY.items()) + " ELSE 9 END"
+    kinds_sql = ", ".join(f"'{k}'" for k in entity_sql.KINDS)
+    columns = ", ".join(DAY_COLUMNS)
+    entity_sql.temp_table(
+        conn, name, "eid INTEGER NOT NULL, day DATE NOT NULL, coverage FLOAT, "
+        "low_coverage BOOLEAN, cpu_mean FLOAT, cpu_p95 FLOAT, cpu_max FLOAT, "
+        "memory_mean FLOAT, memory_p95 FLOAT, net_in_mean FLOAT, net_out_mean FLOAT, "
+        "net_in_p95 FLOAT, net_out_p95 FLOAT", "eid", f"""
+        SELECT eid, day, {columns} FROM (
+          SELECT COALESCE(oa.entity_id, oa.id) AS eid, ud.day,
+                 {", ".join(f"ud.{c}" for c in DAY_COLUMNS)},
+                 ROW_NUMBER() OVER (PARTITION BY COALESCE(oa.entity_id, oa.id), ud.day
+                                    ORDER BY ud.coverage DESC, {prio}, oa.id) AS n
+          FROM utilization_day ud JOIN observed_asset oa ON oa.id = ud.asset_id
+          WHERE ud.day >= :since {"AND ud.day <= :until" if until else ""}
+            AND oa.kind IN ({kinds_sql})) x
+        WHERE n = 1""", params)
 
 
 def _findings(conn: Connection, policy: AnalysisPolicy, policies: dict[str, IdlePolicy],

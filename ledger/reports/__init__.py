@@ -72,9 +72,10 @@ def build(engine: Engine, policy: AnalysisPolicy, kind: str, scope: Scope, *,
         scope_name = _department_name(conn, scope.root)
         options = {"scope_name": scope_name, "now": now}
         if kind == "utilization":
-            from ledger.reports import utilization
-            inputs = utilization_inputs(conn, policy, first, last)
-            return utilization.report(inputs, policy, scope, period=period, **options)
+            from ledger.reports import utilization, utilization_query
+            built = utilization_query.build(conn, policy, scope, first, last)
+            return utilization.report_of(built, department_names(conn), first, last, policy,
+                                         scope, period=period, **options)
         from ledger import findings
         if kind in ("idle", "findings"):
             from ledger.reports import findings as findings_report
@@ -89,17 +90,11 @@ def build(engine: Engine, policy: AnalysisPolicy, kind: str, scope: Scope, *,
     return compute.report(result, scope, timezone=policy.timezone, **options)
 
 
-def utilization_inputs(conn, policy: AnalysisPolicy, first: dt.date, last: dt.date):
-    """Entities, their summaries from ``first`` to ``last``, links and declared rows."""
-    from ledger.analyses import entities
-    from ledger.estate import declared_assets, matched_declared
-    from ledger.reports.utilization import UtilizationInputs
-    from ledger.utilization import recent
+def department_names(conn) -> dict[int, tuple[str, str]]:
+    """Department id -> (code, name)."""
     table = TABLES["department"]
-    departments = {row.id: (row.code, row.name) for row in conn.execute(
+    return {row.id: (row.code, row.name) for row in conn.execute(
         select(table.c.id, table.c.code, table.c.name))}
-    return UtilizationInputs(entities(conn, policy), recent(conn, first, last),
-                             matched_declared(conn), declared_assets(conn), departments, first, last)
 
 
 def _department_name(conn, code: str | None) -> str | None:

@@ -68,7 +68,8 @@ NOTES = [
 
 @dataclasses.dataclass
 class UtilizationInputs:
-    """What the report reads (see :func:`ledger.reports.load.utilization_inputs`)."""
+    """What the report's Python definition reads (the report itself is set-based:
+    :mod:`ledger.reports.utilization_query`)."""
 
     entities: Sequence[Entity]
     summaries: Mapping[int, list]              # observed row id -> its daily summaries
@@ -191,15 +192,23 @@ def build(inputs: UtilizationInputs, policy: AnalysisPolicy, scope: Scope) -> di
 def report(inputs: UtilizationInputs, policy: AnalysisPolicy, scope: Scope, *,
            scope_name: str | None, now: dt.datetime, period: str | None = None) -> Report:
     """The utilization report of ``scope`` from ``inputs.first`` to ``inputs.last``."""
-    built = build(inputs, policy, scope)
+    return report_of(build(inputs, policy, scope), inputs.departments, inputs.first,
+                     inputs.last, policy, scope, scope_name=scope_name, now=now, period=period)
+
+
+def report_of(built: dict, departments: Mapping[int, tuple[str, str]], first: dt.date,
+              last: dt.date, policy: AnalysisPolicy, scope: Scope, *,
+              scope_name: str | None, now: dt.datetime, period: str | None = None) -> Report:
+    """The report of figures ``built`` (by :func:`build`, or set-based by
+    :mod:`ledger.reports.utilization_query`) from ``first`` to ``last``."""
     rows = []
     for (month, department, system_id), cell in sorted(
-            built["cells"].items(), key=lambda kv: (kv[0][0], _code(inputs, kv[0][1]),
+            built["cells"].items(), key=lambda kv: (kv[0][0], _code(departments, kv[0][1]),
                                                     kv[0][2] is None, kv[0][2] or 0)):
         system = built["systems"].get(system_id)
         investment = (_money(system) if system is not None else None) or \
             built["money"].get((month, department, system_id))
-        code, name = inputs.departments.get(department, (None, None))
+        code, name = departments.get(department, (None, None))
         rows.append({"month": month, "department": code or "(unknown)",
                      "department_name": name,
                      "system": system.code if system is not None else None,
@@ -208,7 +217,7 @@ def report(inputs: UtilizationInputs, policy: AnalysisPolicy, scope: Scope, *,
     by_department = _rollup(rows, ("month", "department", "department_name"))
     by_month = _rollup(rows, ("month",))
     total = _rollup(rows, ())
-    period = period or f"{inputs.first:%Y-%m-%d} – {inputs.last:%Y-%m-%d}"
+    period = period or f"{first:%Y-%m-%d} – {last:%Y-%m-%d}"
     keys = [c.key for c in COLUMNS]
     department_columns = tuple(c for c in COLUMNS if c.key not in ("system", "system_name"))
     month_columns = tuple(c for c in department_columns if not c.key.startswith("department"))
@@ -223,8 +232,8 @@ def report(inputs: UtilizationInputs, policy: AnalysisPolicy, scope: Scope, *,
     ], NOTES)
 
 
-def _code(inputs: UtilizationInputs, department: int | None) -> str:
-    return inputs.departments.get(department, ("~",))[0] or "~"
+def _code(departments: Mapping[int, tuple[str, str]], department: int | None) -> str:
+    return departments.get(department, ("~",))[0] or "~"
 
 
 def _figures(cell: _Cell, investment: Decimal | None) -> dict[str, Any]:

@@ -219,3 +219,51 @@ def test_kpi_money_is_yuan_text_everywhere(estate):
         Decimal(reclaimed["denominator"])
     assert reclaimed["value"] == round(float(Decimal(reclaimed["numerator"]) /
                                              Decimal(reclaimed["denominator"])), 4)
+
+
+def test_set_based_utilization_equals_its_definition(estate):
+    """The report from the database's sums equals the report of its Python definition, for
+    the whole estate and a department, for a month and for twelve months, also after a
+    server seen by its BMC and its agent (one entity) and a stopped VM join."""
+    from collectors.base import Fact
+    from ledger.models import ObservedAsset, UtilizationDay
+    from ledger.observed import record_facts
+    from ledger.reconcile import store
+    from ledger.reports import department_names, month_range
+    from ledger.reports.utilization import report_of
+    from ledger.reports.utilization_query import build as set_based
+    from sqlalchemy import select
+    from tests.ledger.reports.estate import NOVEMBER, day_row
+    from tests.ledger.reports.utilization_reference import utilization_inputs
+
+    with estate.session() as session:
+        record_facts(session, source="vc-02", collector="vsphere", seen_at=NOW,
+                     tags={"department": "D00101"},
+                     facts=[Fact("instance", {"instance_uuid":
+                                              "3f0e8d1c-1111-4a2b-9c3d-5e6f70819203"},
+                                 {"vcpus": 6, "power_state": "stopped"}),
+                            Fact("hypervisor", {"serial_number": "ESX0001"},
+                                 {"cpu_cores": 32})])
+        record_facts(session, source="bmc-09", collector="redfish", seen_at=NOW,
+                     tags={"department": "D002"},
+                     facts=[Fact("server", {"serial_number": "ESX0001"}, {"cpu_cores": 32})])
+        session.commit()
+    store.run(estate.engine, POLICY.reconcile, now=NOW)
+    with estate.engine.begin() as conn:
+        ids = conn.execute(select(ObservedAsset.id).where(
+            ObservedAsset.source.in_(["vc-02", "bmc-09"]))).scalars().all()
+        conn.execute(UtilizationDay.__table__.insert(),
+                     [day_row(i, day, 3.0, 40.0) for i in ids for day in NOVEMBER])
+    today = NOW.date()
+    for scope in (Scope.everything(), scope_of(estate, "D001"), scope_of(estate, "D002")):
+        for month in ("2026-11", None):
+            first, last, period = month_range(month, today)
+            with estate.engine.connect() as conn:
+                want = report(utilization_inputs(conn, POLICY, first, last), POLICY, scope,
+                              scope_name=None, now=NOW, period=period)
+                got = report_of(set_based(conn, POLICY, scope, first, last),
+                                department_names(conn), first, last, POLICY, scope,
+                                scope_name=None, now=NOW, period=period)
+            assert [s.rows for s in got.sections] == [s.rows for s in want.sections]
+            assert [s.totals for s in got.sections] == [s.totals for s in want.sections]
+            assert got.sections[0].rows, (scope.root, month)
