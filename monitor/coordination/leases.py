@@ -16,6 +16,14 @@ once. A member that cannot reach the database polls its own share only while its
 lease, as last renewed, is certainly still valid (a margin before the database would
 expire it), so nobody else can yet have taken its targets; then it stops polling.
 
+Joining: such a member polls without claims, by the membership it last saw. So a joiner
+polls nothing until every other live member has renewed since it joined (and so has seen
+it, and stops polling the joiner's share): until then each of its claims also asks the
+database, in the claim's transaction, whether anyone has not. A healthy zone renews every
+quarter lease, so a joiner starts within a quarter lease and no slot goes unpolled (the
+old owner polls, with claims, until it renews); a member cut off from the database holds
+the joiner back until its lease has expired, so a target is never polled twice.
+
 The tables live in the coordination database (the zone's own PostgreSQL, or the
 ledger's database for the central zone) and are created there if missing.
 """
@@ -48,7 +56,9 @@ members_table = Table(
     Column("member", String(128), primary_key=True),
     Column("hostname", String(255), nullable=False),
     Column("joined_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False))
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    #: The last renewal (the database's clock): who has seen whom join.
+    Column("renewed_at", DateTime(timezone=True), nullable=True))
 slots_table = Table(
     "coord_slot", metadata,
     Column("zone", String(64), primary_key=True),
@@ -75,6 +85,9 @@ class LeaseAssignment:
         self._thread: threading.Thread | None = None
         self._failing = False
         self.changes = 0   # how often the live membership changed, for logs and tests
+        self.joined_at: dt.datetime | None = None
+        #: Every other live member has renewed since this one joined (it may poll).
+        self.confirmed = False
 
     # -- membership ------------------------------------------------------------------------------
 
@@ -84,7 +97,10 @@ class LeaseAssignment:
             # Two members starting together must not both try to create the tables.
             conn.execute(text("SELECT pg_advisory_xact_lock(727361)"))
             metadata.create_all(conn)
-        self.renew()
+            # Tables made before renewals were recorded.
+            conn.execute(text("ALTER TABLE coord_member ADD COLUMN IF NOT EXISTS renewed_at "
+                              "TIMESTAMP WITH TIME ZONE"))
+        self.renew(joining=True)
         self._thread = threading.Thread(target=self._loop, name="lease", daemon=True)
         self._thread.start()
 
@@ -92,21 +108,29 @@ class LeaseAssignment:
         while not self._stop.wait(self.lease / 4):
             self.renew()
 
-    def renew(self) -> None:
-        """Push this member's lease forward and read the live members."""
+    def renew(self, joining: bool = False) -> None:
+        """Push this member's lease forward and read the live members (``joining``: this
+        member (re)starts, so its join time is now, whatever an earlier run left)."""
         started = self._monotonic()
         lease = dt.timedelta(seconds=self.lease * 0.75)
         try:
             with self.engine.begin() as conn:
                 now = conn.execute(select(func.now())).scalar_one()
-                conn.execute(insert(members_table).values(
+                update = {"expires_at": now + lease, "renewed_at": now}
+                if joining:
+                    update["joined_at"] = now
+                joined = conn.execute(insert(members_table).values(
                     zone=self.zone, member=self.member, hostname=self.hostname, joined_at=now,
-                    expires_at=now + lease).on_conflict_do_update(
-                    index_elements=["zone", "member"], set_={"expires_at": now + lease}))
-                live = tuple(sorted(conn.execute(
-                    select(members_table.c.member).where(members_table.c.zone == self.zone,
-                                                         members_table.c.expires_at > now)
-                ).scalars()))
+                    expires_at=now + lease, renewed_at=now).on_conflict_do_update(
+                    index_elements=["zone", "member"], set_=update).returning(
+                    members_table.c.joined_at)).scalar_one()
+                rows = conn.execute(
+                    select(members_table.c.member, members_table.c.renewed_at).where(
+                        members_table.c.zone == self.zone, members_table.c.expires_at > now)
+                ).all()
+                live = tuple(sorted(member for member, _renewed in rows))
+                confirmed = all(renewed is not None and renewed >= joined
+                                for member, renewed in rows if member != self.member)
                 conn.execute(delete(members_table).where(
                     members_table.c.expires_at < now - dt.timedelta(days=1)))
                 conn.execute(delete(slots_table).where(
@@ -120,6 +144,8 @@ class LeaseAssignment:
         if self._failing:
             _LOGGER.info("Lease of %s renewed again", self.member)
         self._failing = False
+        self.joined_at = joined
+        self.confirmed = self.confirmed or confirmed
         # Stop trusting the lease a quarter lease before the database lets it expire.
         self.valid_until = started + self.lease * 0.5
         if live != self.members:
@@ -168,10 +194,23 @@ class LeaseAssignment:
         slot = self.slot(target, now)
         try:
             with self.engine.begin() as conn:
+                if not self.confirmed:
+                    if self._unseen_by(conn):
+                        return False   # someone may still poll this share by an old view
+                    self.confirmed = True
                 won = conn.execute(insert(slots_table).values(
                     zone=self.zone, target=target.name, slot=slot, member=self.member,
                     claimed_at=func.now()).on_conflict_do_nothing().returning(
                     slots_table.c.slot)).first()
         except SQLAlchemyError:
-            return True   # the lease is still valid: nobody else may own this target yet
+            # The lease is still valid: nobody else may own this target yet (unless this
+            # member has just joined and not everyone has seen it).
+            return self.confirmed
         return won is not None
+
+    def _unseen_by(self, conn) -> bool:
+        """Whether a live member has not renewed since this one joined."""
+        m = members_table.c
+        return conn.execute(select(func.count()).select_from(members_table).where(
+            m.zone == self.zone, m.member != self.member, m.expires_at > func.now(),
+            (m.renewed_at.is_(None)) | (m.renewed_at < self.joined_at))).scalar_one() > 0

@@ -68,6 +68,7 @@ def test_members_share_targets_and_each_slot_is_claimed_once(members):
     b.join()
     a.renew()
     assert a.members == b.members == ("a", "b")
+    assert not b.confirmed                             # b has not yet seen a see it
     assert a.owned_count(TARGETS) + b.owned_count(TARGETS) == len(TARGETS)
     now = time.time()
     for name in TARGETS[:50]:
@@ -117,3 +118,39 @@ def test_without_the_database_a_member_polls_only_while_its_lease_surely_holds(m
     assert a.claim(t, time.time())                     # still well inside the lease
     now[0] += 4.1                                      # past half a lease: stop polling
     assert not a.claim(t, time.time())
+
+
+def test_a_joiner_waits_until_everyone_has_seen_it(members):
+    """A member cut off from the database polls by the membership it last saw, without
+    claims; a member joining meanwhile polls nothing until the cut-off member's lease has
+    expired, so no target is polled by both. With everyone healthy it starts as soon as
+    the others have renewed."""
+    a = members("a", lease=3.0)
+    a.join()
+    a._stop.set()                                      # no background renewals in this test
+    a._thread.join(5)
+    a.engine.dispose()
+    a.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none",
+                             connect_args={"connect_timeout": 1})
+    b = members("b", lease=3.0)
+    b.join()
+    b._stop.set()
+    b._thread.join(5)
+    assert b.members == ("a", "b")
+    now = time.time()
+    polled_by_a = {n for n in TARGETS[:200] if a.claim(target(n), now)}
+    assert polled_by_a == set(TARGETS[:200])           # a still holds its lease, sees only a
+    assert not any(b.claim(target(n), now) for n in TARGETS[:200])
+    time.sleep(2.5)                                    # a's lease expires (0.75 x 3 s)
+    assert not any(a.claim(target(n), now + 10) for n in TARGETS[:200])
+    b.renew()
+    assert b.members == ("b",)
+    assert all(b.claim(target(n), now + 10) for n in TARGETS[:200])
+    # Healthy: c joins, b renews (sees c), then c polls its share at once.
+    c = members("c", lease=3.0)
+    c.join()
+    mine = [n for n in TARGETS[:200] if c.owns(n)]
+    assert mine and not c.claim(target(mine[0]), now + 20)
+    b.renew()
+    assert all(c.claim(target(n), now + 20) for n in mine)
+    assert c.confirmed
