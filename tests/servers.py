@@ -186,6 +186,52 @@ class VictoriaMetricsServer:
         self.proc = None
 
 
+VMAUTH = shutil.which("vmauth") or "/usr/bin/vmauth"
+
+
+class VmAuthServer:
+    """VictoriaMetrics' ``vmauth`` (from the same Debian package) in front of ``upstream``,
+    letting in requests that carry ``token`` (``Authorization: Bearer`` or ``Token``)."""
+
+    def __init__(self, folder: Path, upstream: str, token: str) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        (self.folder / "auth.yml").write_text(
+            f'users:\n- bearer_token: "{token}"\n  url_prefix: "{upstream}"\n')
+
+    @property
+    def store_url(self) -> str:
+        """The product's store URL through this proxy."""
+        return f"victoriametrics://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> "VmAuthServer":
+        """Start vmauth and wait until its port answers."""
+        log = open(self.folder / "vmauth.log", "ab")
+        self.proc = subprocess.Popen(
+            [VMAUTH, f"-auth.config={self.folder / 'auth.yml'}",
+             f"-httpListenAddr=127.0.0.1:{self.port}", "-loggerLevel=ERROR"],
+            stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"vmauth exited: {(self.folder / 'vmauth.log').read_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("vmauth did not listen in time")
+
+    def stop(self) -> None:
+        """Stop the vmauth this helper started."""
+        terminate(self.proc)
+        self.proc = None
+
+
 def free_tcp_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -17,7 +17,9 @@ holds line protocol, so a write is one POST of those bytes.
 Status handling: 2xx is success; 400, 413 and 422 mean the batch itself is bad
 (:class:`RejectedBatch`, set aside by the writer); 401, 403 and 404 (bad
 credentials, missing database) and 5xx, timeouts and refused connections are
-retried, since fixing the server makes the same batch succeed.
+retried, since fixing the server makes the same batch succeed. So is vmauth's 400 for
+an unknown token (VictoriaMetrics' auth proxy answers a rotated token that way): it says
+nothing about the batch.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import http.client
 import json
 import logging
 import os
+import re
 import ssl
 import threading
 import time
@@ -40,6 +43,9 @@ from monitor.store.base import (RejectedBatch, Series, SeriesKey, StoreBase, Sto
 
 _LOGGER = logging.getLogger(__name__)
 REJECT_STATUSES = {400, 413, 422}
+#: A 400 that refuses the credentials, not the batch (vmauth; its message may follow a
+#: ``remoteAddr: ...;`` prefix).
+AUTH_REFUSAL = re.compile(rb"^(?:[^\n]*; )?cannot find the provided auth token")
 ROLLUP_RECHECK_SECONDS = 300
 ROLLUPS = (("rollup_1h", 3600, "1h"), ("rollup_1m", 60, "1m"))
 # InfluxQL over rollup fields for each aggregate (fields are <agg>_<field> from the CQs).
@@ -218,7 +224,7 @@ class InfluxStore(StoreBase):
         if 200 <= status < 300:
             return data.count(b"\n")
         reason = f"HTTP {status}: {answer[:500].decode(errors='replace').strip()}"
-        if status in REJECT_STATUSES:
+        if status in REJECT_STATUSES and not AUTH_REFUSAL.match(answer):
             raise RejectedBatch(reason)
         raise StoreError(f"{self.label} write failed, will retry: {reason}")
 

@@ -10,9 +10,9 @@ import pytest
 
 from collectors.base import Sample
 from monitor.config import ConfigError, parse_settings
-from monitor.store import StoreError, open_store
+from monitor.store import RejectedBatch, StoreError, open_store
 from monitor.store.victoria import VictoriaMetricsStore, parse_victoria_url
-from tests.servers import VictoriaMetricsServer, free_port
+from tests.servers import VictoriaMetricsServer, VmAuthServer, free_port
 from tests.store.contract import StoreContract, base_time, cpu_samples
 
 RETENTION = {"raw": 2 * 86400, "1m": 35 * 86400, "1h": 730 * 86400}
@@ -129,3 +129,28 @@ def test_https_with_the_servers_certificate(tmp_path):
         untrusted.close()
     finally:
         server.stop()
+
+
+def test_through_vmauth_with_a_token_and_a_wrong_token_is_retried(victoria, tmp_path,
+                                                                  monkeypatch):
+    """A cluster or a zone writes through vmauth with a token (``store.token_env``). vmauth
+    answers an unknown token with HTTP 400, which otherwise means a bad batch to set aside:
+    that answer is retried instead, so a rotated token loses no sample."""
+    proxy = VmAuthServer(tmp_path / "vmauth", victoria.url, "zone-east-token").start()
+    try:
+        monkeypatch.setenv("VM_TOKEN", "zone-east-token")
+        store = VictoriaMetricsStore(proxy.store_url, token_env="VM_TOKEN")
+        t0 = base_time(time.time())
+        assert store.write([Sample("up", {"target": "via-vmauth"}, {"value": 1.0},
+                                   t0 * 10**9)]) == 1
+        victoria.flush()
+        assert store.query("up", "value", t0, t0 + 1)[0].points == [(float(t0), 1.0)]
+        store.close()
+        monkeypatch.setenv("VM_TOKEN", "an-old-token")
+        rotated = VictoriaMetricsStore(proxy.store_url, token_env="VM_TOKEN")
+        with pytest.raises(StoreError, match="will retry") as refused:
+            rotated.write_lines(b"up,target=x value=1 1\n")
+        assert not isinstance(refused.value, RejectedBatch)
+        rotated.close()
+    finally:
+        proxy.stop()
