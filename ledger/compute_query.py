@@ -55,13 +55,13 @@ GROUP_KEYS = {
             "ELSE '(virtual)' END)",
 }
 TEMP = {
-    "tmp_cl_virtual": "vendor VARCHAR(128) NOT NULL, model VARCHAR(255) NOT NULL",
-    "tmp_cl_cpu": "model VARCHAR(255) PRIMARY KEY, arch VARCHAR(64), vendor VARCHAR(64), "
+    "tmp_cl_virtual": "vendor TEXT NOT NULL, model TEXT NOT NULL",
+    "tmp_cl_cpu": "model TEXT PRIMARY KEY, arch TEXT, vendor TEXT, "
                   "domestic INTEGER, has_peak INTEGER NOT NULL, fp64 FLOAT, fp32 FLOAT, "
-                  "fp16 FLOAT, source VARCHAR(512)",
-    "tmp_cl_code": "category VARCHAR(32) NOT NULL, tag VARCHAR(128) NOT NULL, "
+                  "fp16 FLOAT, source TEXT",
+    "tmp_cl_code": "category TEXT NOT NULL, tag TEXT NOT NULL, "
                    "id INTEGER NOT NULL",
-    "tmp_cl_accel": "row_id INTEGER NOT NULL, model VARCHAR(255) NOT NULL, fp64 FLOAT, "
+    "tmp_cl_accel": "row_id INTEGER NOT NULL, model TEXT NOT NULL, fp64 FLOAT, "
                     "fp32 FLOAT, fp16 FLOAT",
 }
 
@@ -73,21 +73,13 @@ def compute_ledger(conn: Connection, tables: Tables, scope: Scope, *, by: str,
     :func:`ledger.compute.compute`)."""
     if by not in GROUP_KEYS:
         raise ValueError(f"unknown grouping {by!r}")
-    _drop(conn)
-    try:
+    with entity_sql.temporary(conn, ("tmp_cl_entity", "tmp_cl_link", "tmp_cl_usage",
+                                     "tmp_cl_accsum", *TEMP)):
         for name, columns in TEMP.items():
             conn.execute(text(f"CREATE TEMPORARY TABLE {name} ({columns})"))
         accelerators = _fill(conn, tables)
         _entities(conn, scope, by, since)
         return _report_from_tables(conn, by, scope, accelerators, tables)
-    finally:
-        _drop(conn)
-        conn.rollback()
-
-
-def _drop(conn: Connection) -> None:
-    for name in ("tmp_cl_entity", "tmp_cl_link", "tmp_cl_usage", "tmp_cl_accsum", *TEMP):
-        conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
 
 
 def _insert(conn: Connection, table: str, rows: Sequence[dict]) -> None:
@@ -166,7 +158,7 @@ def _entities(conn: Connection, scope: Scope, by: str, since: dt.date) -> None:
     params: dict[str, Any] = {"since": since, "no": False}
     for name, columns, key, select_ in (
             ("tmp_cl_link", "observed_asset_id INTEGER NOT NULL, declared_category "
-             "VARCHAR(32), declared_id INTEGER", "observed_asset_id", entity_sql.LINKS),
+             "TEXT, declared_id INTEGER", "observed_asset_id", entity_sql.LINKS),
             ("tmp_cl_usage", "eid INTEGER NOT NULL, usage FLOAT", "eid", usage),
             ("tmp_cl_accsum", "eid INTEGER NOT NULL, fp64 FLOAT, fp32 FLOAT, fp16 FLOAT",
              "eid", accel)):

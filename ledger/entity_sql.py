@@ -9,7 +9,8 @@ entities have one row, so only the rows of shared entities go through window fun
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+import contextlib
+from typing import Iterator, Mapping, Sequence
 
 from sqlalchemy import Connection, text
 
@@ -75,6 +76,21 @@ def temp_table(conn: Connection, name: str, columns: str, key: str | None, selec
 
 
 def drop(conn: Connection, names: Sequence[str]) -> None:
-    """Drop temporary tables (if there)."""
+    """Drop these temporary tables if there (never a permanent table of the same name)."""
+    schema = {"postgresql": "pg_temp.", "sqlite": "temp."}.get(conn.dialect.name, "")
     for name in names:
-        conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+        conn.execute(text(f"DROP TABLE IF EXISTS {schema}{name}"))
+
+
+@contextlib.contextmanager
+def temporary(conn: Connection, names: Sequence[str]) -> Iterator[None]:
+    """Run with none of the temporary tables ``names`` (an earlier failure may have left
+    them on a pooled SQLite connection); afterwards end the transaction and drop them,
+    also after an error (PostgreSQL drops them with the rolled-back transaction)."""
+    drop(conn, names)
+    try:
+        yield
+    finally:
+        conn.rollback()
+        drop(conn, names)
+        conn.rollback()

@@ -68,13 +68,9 @@ class _Primary:
 def analyse(conn: Connection, policy: AnalysisPolicy, today: dt.date
             ) -> tuple[list[Found], dict[str, Any]]:
     """The idle and oversized findings and the summary of :class:`ledger.idle.IdleOutcome`."""
-    entity_sql.drop(conn, TEMP)
-    try:
+    with entity_sql.temporary(conn, TEMP):
         policies = _fill(conn, policy, today)
         return _findings(conn, policy, policies, today)
-    finally:
-        entity_sql.drop(conn, TEMP)
-        conn.rollback()
 
 
 def _fill(conn: Connection, policy: AnalysisPolicy, today: dt.date) -> dict[str, IdlePolicy]:
@@ -83,7 +79,7 @@ def _fill(conn: Connection, policy: AnalysisPolicy, today: dt.date) -> dict[str,
     since = today - dt.timedelta(days=window)
     params = {"since": since, "no": False}
     entity_sql.temp_table(
-        conn, "tmp_id_entity", "eid INTEGER NOT NULL, kind VARCHAR(32), source VARCHAR(128), "
+        conn, "tmp_id_entity", "eid INTEGER NOT NULL, kind TEXT, source TEXT, "
         "department_id INTEGER, vcpus INTEGER, memory_bytes BIGINT", "eid",
         "SELECT eid, kind, source, department_id, vcpus, memory_bytes FROM (" +
         entity_sql.query(("vcpus", "memory_bytes"),
@@ -91,7 +87,7 @@ def _fill(conn: Connection, policy: AnalysisPolicy, today: dt.date) -> dict[str,
     policies = policy_table(conn, "tmp_id_policy", "tmp_id_entity", policy, today)
     merged_days(conn, "tmp_id_day", params)
     entity_sql.temp_table(conn, "tmp_id_link", "observed_asset_id INTEGER NOT NULL, "
-                          "declared_category VARCHAR(32), declared_id INTEGER",
+                          "declared_category TEXT, declared_id INTEGER",
                           "observed_asset_id", entity_sql.LINKS)
     usable, judged, idle = USABLE, JUDGED, IDLE
     in_window = "d.day >= p.first_day AND d.day < :today"
@@ -109,7 +105,7 @@ def _fill(conn: Connection, policy: AnalysisPolicy, today: dt.date) -> dict[str,
         "idle_days INTEGER, " + ", ".join(f"ev_{t} INTEGER" for t in THRESHOLDS) + ", " +
         ", ".join(f"peak_{c} FLOAT" for c in ("cpu_p95", "memory_p95", "net_in_p95",
                                                "net_out_p95")) +
-        ", size_cpu_p95 FLOAT, size_memory_p95 FLOAT, status VARCHAR(20)", "eid", f"""
+        ", size_cpu_p95 FLOAT, size_memory_p95 FLOAT, status TEXT", "eid", f"""
         SELECT eid, judged_days, idle_days, {", ".join(f"ev_{t}" for t in THRESHOLDS)},
                peak_cpu_p95, peak_memory_p95, peak_net_in_p95, peak_net_out_p95,
                size_cpu_p95, size_memory_p95,
@@ -136,7 +132,7 @@ def policy_table(conn: Connection, name: str, entities: str, policy: AnalysisPol
     kinds = [k for (k,) in conn.execute(text(f"SELECT DISTINCT kind FROM {entities}"))]
     policies = {kind: policy.idle_policy(kind) for kind in kinds}
     conn.execute(text(
-        f"CREATE TEMPORARY TABLE {name} (kind VARCHAR(32) NOT NULL, first_day DATE, "
+        f"CREATE TEMPORARY TABLE {name} (kind TEXT NOT NULL, first_day DATE, "
         "min_days INTEGER, days_required INTEGER, " +
         ", ".join(f"{t} FLOAT" for t in THRESHOLDS) + ")"))
     if policies:

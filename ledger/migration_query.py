@@ -28,13 +28,9 @@ ANSWERING = "e.state IN ('active', 'idle')"
 def evidence(conn: Connection, *, now: dt.datetime, gone_after: dt.timedelta,
              since: dt.date) -> Evidence:
     """Count the evidence of every declared system, network and data center."""
-    entity_sql.drop(conn, TEMP)
-    try:
+    with entity_sql.temporary(conn, TEMP):
         _fill(conn, now - gone_after, since)
         return Evidence(_systems(conn), _networks(conn), _centers(conn), _dc_devices(conn))
-    finally:
-        entity_sql.drop(conn, TEMP)
-        conn.rollback()
 
 
 def _fill(conn: Connection, cutoff: dt.datetime, since: dt.date) -> None:
@@ -46,8 +42,8 @@ def _fill(conn: Connection, cutoff: dt.datetime, since: dt.date) -> None:
         tags = sorted(t for (t,) in conn.execute(select(column).where(kinds).distinct()) if t)
         book = CodeBook.load(conn, category, tags)
         codes += [(category, tag, book.resolve(tag)) for tag in tags]
-    conn.execute(text("CREATE TEMPORARY TABLE tmp_mg_code (category VARCHAR(32) NOT NULL, "
-                      "tag VARCHAR(128) NOT NULL, id INTEGER NOT NULL)"))
+    conn.execute(text("CREATE TEMPORARY TABLE tmp_mg_code (category TEXT NOT NULL, "
+                      "tag TEXT NOT NULL, id INTEGER NOT NULL)"))
     rows = [{"category": c, "tag": t, "id": i} for c, t, i in codes if i is not None]
     if rows:
         conn.execute(text("INSERT INTO tmp_mg_code (category, tag, id) "
@@ -76,14 +72,14 @@ def _fill(conn: Connection, cutoff: dt.datetime, since: dt.date) -> None:
         LEFT JOIN tmp_mg_code dc ON dc.category = 'data_center' AND dc.tag = e.data_center
         LEFT JOIN tmp_mg_traffic t ON t.eid = e.eid"""
     conn.execute(text("CREATE TEMPORARY TABLE tmp_mg_entity (eid INTEGER NOT NULL, "
-                      "state VARCHAR(8) NOT NULL, network_id INTEGER, data_center_id INTEGER, "
+                      "state TEXT NOT NULL, network_id INTEGER, data_center_id INTEGER, "
                       "traffic FLOAT)"))
     insert = text(f"INSERT INTO tmp_mg_entity {select_}").bindparams(
         bindparam("cutoff", type_=oa.c.last_seen.type))
     conn.execute(insert, {"cutoff": cutoff, **params})
     conn.execute(text("CREATE INDEX tmp_mg_entity_key ON tmp_mg_entity (eid)"))
     entity_sql.temp_table(conn, "tmp_mg_link", "observed_asset_id INTEGER NOT NULL, "
-                          "declared_category VARCHAR(32), declared_id INTEGER",
+                          "declared_category TEXT, declared_id INTEGER",
                           "declared_id", entity_sql.LINKS)
 
 

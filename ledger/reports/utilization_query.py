@@ -30,12 +30,8 @@ GIB = 1024 ** 3
 def build(conn: Connection, policy: AnalysisPolicy, scope: Scope, first: dt.date,
           last: dt.date) -> dict:
     """``{"cells", "systems", "money"}`` as :func:`ledger.reports.utilization.build`."""
-    entity_sql.drop(conn, TEMP)
-    try:
+    with entity_sql.temporary(conn, TEMP):
         return _build(conn, policy, scope, first, last)
-    finally:
-        entity_sql.drop(conn, TEMP)
-        conn.rollback()
 
 
 def _build(conn: Connection, policy: AnalysisPolicy, scope: Scope, first: dt.date,
@@ -43,7 +39,7 @@ def _build(conn: Connection, policy: AnalysisPolicy, scope: Scope, first: dt.dat
     params: dict[str, Any] = {"since": first, "until": last, "no": False}
     # Cloud instances: entities with an instance row (never physical, as the compute ledger).
     entity_sql.temp_table(
-        conn, "tmp_ut_entity", "eid INTEGER NOT NULL, kind VARCHAR(32), "
+        conn, "tmp_ut_entity", "eid INTEGER NOT NULL, kind TEXT, "
         "department_id INTEGER, vcpus INTEGER, memory_bytes BIGINT", "eid",
         "SELECT eid, kind, department_id, vcpus, memory_bytes FROM (" +
         entity_sql.query(("vcpus", "memory_bytes"), primary=("kind", "department_id"),
@@ -51,12 +47,12 @@ def _build(conn: Connection, policy: AnalysisPolicy, scope: Scope, first: dt.dat
         + ") e WHERE f_inst = 1")
     policy_table(conn, "tmp_ut_policy", "tmp_ut_entity", policy, last)
     merged_days(conn, "tmp_ut_day", params, until=True)
-    conn.execute(text("CREATE TEMPORARY TABLE tmp_ut_period (name VARCHAR(7) NOT NULL, "
+    conn.execute(text("CREATE TEMPORARY TABLE tmp_ut_period (name TEXT NOT NULL, "
                       "first_day DATE NOT NULL, last_day DATE NOT NULL)"))
     conn.execute(text("INSERT INTO tmp_ut_period VALUES (:name, :first_day, :last_day)"),
                  [{"name": n, "first_day": a, "last_day": b} for n, a, b in months(first, last)])
     entity_sql.temp_table(conn, "tmp_ut_link", "observed_asset_id INTEGER NOT NULL, "
-                          "declared_category VARCHAR(32), declared_id INTEGER",
+                          "declared_category TEXT, declared_id INTEGER",
                           "observed_asset_id", entity_sql.LINKS)
     t = {k: TABLES[k].name for k in ("device", "cloud_resource", "information_system")}
     # Owner, system, allocation and money of each instance (as ``_owner``/``allocation``).
@@ -84,7 +80,7 @@ def _build(conn: Connection, policy: AnalysisPolicy, scope: Scope, first: dt.dat
         LEFT JOIN {t["information_system"]} s
              ON l.declared_category = 'information_system' AND s.id = l.declared_id"""
     entity_sql.temp_table(
-        conn, "tmp_ut_owner", "eid INTEGER NOT NULL, kind VARCHAR(32), department_id INTEGER, "
+        conn, "tmp_ut_owner", "eid INTEGER NOT NULL, kind TEXT, department_id INTEGER, "
         "system_id INTEGER, cpus FLOAT, gib FLOAT, money_fen BIGINT", "eid", owner)
     scoped = "" if scope.unrestricted else "WHERE o.department_id IN :scope"
     query = text(f"""
