@@ -124,7 +124,7 @@ def _fill(conn: Connection, tables: Tables) -> dict[int, list[tuple[str, Any]]]:
             kinds, oa.c.gpus.is_not(None), oa.c.gpus != 0)):
         for processor in (attributes or {}).get("processors") or []:
             if isinstance(processor, dict) and processor.get("type") == "GPU" and \
-                    processor.get("model"):
+                    isinstance(processor.get("model"), str) and processor["model"]:
                 entry = tables.peak(processor["model"], "accelerator")
                 accelerators.setdefault(id_, []).append((processor["model"], entry))
                 rows.append({"row_id": id_, "model": processor["model"],

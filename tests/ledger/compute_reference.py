@@ -64,7 +64,8 @@ def _accelerators(conn, rows) -> dict[int, list[str]]:
         for id_, attributes in conn.execute(select(ObservedAsset.id, ObservedAsset.attributes)
                                             .where(ObservedAsset.id.in_(ids[start:start + 1000]))):
             models = [p.get("model") for p in (attributes or {}).get("processors") or []
-                      if isinstance(p, dict) and p.get("type") == "GPU" and p.get("model")]
+                      if isinstance(p, dict) and p.get("type") == "GPU"
+                      and isinstance(p.get("model"), str) and p["model"]]
             if models:
                 out[id_] = models
     return out

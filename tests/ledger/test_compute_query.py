@@ -39,7 +39,8 @@ def server_by_bmc():
                  "Intel(R) Xeon(R) Gold 6330 CPU @ 2.00GHz", "cpu_sockets": 2,
                  "cpu_cores": 56, "cpu_threads": 112, "memory_bytes": 512 * GIB,
                  "processors": [{"type": "GPU", "model": "NVIDIA A100-SXM4-80GB"},
-                                {"type": "GPU", "model": "Unknown Accelerator X1"}]})
+                                {"type": "GPU", "model": "Unknown Accelerator X1"},
+                                {"type": "GPU", "model": 9000}, "not a processor"]})
 
 
 def server_by_agent():
@@ -149,7 +150,7 @@ def test_figures_of_the_estate(estate):
     assert totals["cores"] == 56 + 128 + 32
     assert totals["sockets"] == 2 + 2 + 1
     assert totals["memory_gib"] == 512 + 256 + 384      # the BMC speaks first
-    assert totals["gpus"] == 2
+    assert totals["gpus"] == 3                      # a model that is no text is no FLOPS
     assert (totals["instances"], totals["instances_running"], totals["vcpus"]) == (3, 2, 28)
     assert totals["storage_bytes"] == 2048 * GIB
     assert totals["overcommit"] == round(28 / (112 + 128 + 64), 2)   # threads, else cores
