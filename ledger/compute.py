@@ -109,11 +109,12 @@ class ComputeInputs:
 
 
 def is_physical(entity: Entity) -> bool:
-    """Hardware: a BMC or hypervisor row, or a host agent whose machine is not virtual."""
+    """Hardware: a BMC (Redfish, or an SNMP device whose profile answers for the machine)
+    or hypervisor row, or a host agent whose machine is not virtual."""
     if any(r.kind in ("instance", "volume") for r in entity.rows):
         return False
     for row in entity.rows:
-        if row.kind in ("server", "hypervisor"):
+        if row.kind in ("server", "hypervisor") or (row.kind == "device" and row.hardware):
             return True
         if row.kind == "host" and not VIRTUAL.search(f"{row.vendor or ''} {row.model or ''}"):
             return True

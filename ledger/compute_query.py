@@ -142,7 +142,8 @@ def _entities(conn: Connection, scope: Scope, by: str, since: dt.date) -> None:
         "f_res": "CASE WHEN oa.kind IN ('instance', 'volume') THEN 1 ELSE 0 END",
         "f_inst": "CASE WHEN oa.kind = 'instance' THEN 1 ELSE 0 END",
         "f_hw": "CASE WHEN oa.kind IN ('server', 'hypervisor') "
-                "OR (oa.kind = 'host' AND v.vendor IS NULL) THEN 1 ELSE 0 END"},
+                "OR (oa.kind = 'host' AND v.vendor IS NULL) THEN 1 "
+                "WHEN oa.kind = 'device' AND oa.hardware THEN 1 ELSE 0 END"},
         join="LEFT JOIN tmp_cl_virtual v ON oa.kind = 'host' "
              "AND v.vendor = COALESCE(oa.vendor, '') AND v.model = COALESCE(oa.model, '')")
     usage = """

@@ -22,7 +22,7 @@ OBSERVED_COLUMNS = ("id", "source", "collector", "kind", "natural_key", "serial_
                     "hostname", "department", "department_id", "data_center", "platform",
                     "network", "cpu_model", "cpu_sockets", "cpu_cores", "cpu_threads", "vcpus",
                     "memory_bytes", "disk_bytes", "gpus", "architecture", "power_state",
-                    "first_seen", "last_seen")
+                    "hardware", "first_seen", "last_seen")
 DEVICE_COLUMNS = ("id", "code", "name", "department_id", "device_type", "vendor", "model",
                   "serial_number", "management_ip", "mac", "hostname", "data_center_id",
                   "information_system_id", "cpu_model", "cpu_cores", "memory_gib", "status",

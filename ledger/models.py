@@ -103,6 +103,8 @@ class ObservedAsset(Base):
     gpus: Mapped[int | None] = mapped_column(Integer)
     architecture: Mapped[str | None] = mapped_column(String(32))
     power_state: Mapped[str | None] = mapped_column(String(32))
+    #: The agent answers for the hardware itself (a BMC seen over SNMP): a physical host.
+    hardware: Mapped[bool | None] = mapped_column(Boolean)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)

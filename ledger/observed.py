@@ -145,6 +145,8 @@ def figures(fact: Fact) -> dict[str, Any]:
         "gpus": _gpus(a),
         "architecture": _text(a.get("architecture"), 32),
         "power_state": _power(a.get("power_state") or a.get("state")),
+        # The device's agent answers for the machine itself (an SNMP BMC profile).
+        "hardware": True if a.get("hardware") is True else None,
     }
 
 

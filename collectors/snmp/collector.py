@@ -447,6 +447,7 @@ class SnmpCollector(Collector):
             "os": rule.os if rule else None,
             "device_type": rule.device_type if rule else "other",
             "profile": rule.name if rule else None,
+            "hardware": True if rule is not None and rule.hardware else None,
             "model": identity.get("model") or box.get("model") or ups.get("model")
             or model_from(rule, descr),
             "sys_descr": descr or None,

@@ -28,7 +28,7 @@ ENTERPRISES_FILE = "enterprises.yaml"
 #: iso.org.dod.internet.private.enterprises: the next arc is the enterprise number.
 ENTERPRISES_ARC = (1, 3, 6, 1, 4, 1)
 KEYS = {"name", "vendor", "os", "device_type", "sysobjectid", "sysdescr", "probe", "model",
-        "priority", "identity", "metrics", "tables", "inventory"}
+        "priority", "identity", "metrics", "tables", "inventory", "hardware"}
 TABLE_KEYS = {"measurement", "label", "value", "unit", "divisor", "divide"}
 IDENTITY_KEYS = {"serial_number", "model", "software_version"}
 METRIC_KEYS = {"oid", "column", "measurement", "field", "scale", "tags", "label", "when",
@@ -63,6 +63,10 @@ class Profile:
     metrics: tuple["Metric", ...] = ()
     tables: tuple["LabelledTable", ...] = ()
     inventory: tuple["InventoryTable", ...] = ()
+    #: The agent answers for the machine itself (a BMC, or a hypervisor on bare metal): the
+    #: compute ledger counts the device as a physical host. An operating system's agent
+    #: (Linux, Windows) may run in a virtual machine, so it does not say so.
+    hardware: bool = False
 
     def score(self, object_id: tuple[int, ...] | None, descr: str) -> tuple | None:
         """How specifically this rule matches (None: it does not); probes are checked later."""
@@ -153,12 +157,15 @@ def _rule(path: Path, number: int, raw, order: int) -> Profile:
     where = f"{where} ({raw['name']})"
     if not isinstance(raw.get("priority", 0), int):
         raise ProfileError(f"{where}: priority must be a whole number")
+    if not isinstance(raw.get("hardware", False), bool):
+        raise ProfileError(f"{where}: hardware must be true or false")
     return Profile(raw["name"], raw["vendor"], raw["os"], raw["device_type"], prefixes, descr,
                    probe, model, order, raw.get("priority", 0), _identity(where, raw),
                    tuple(_metric(where, n, m) for n, m in enumerate(raw.get("metrics") or (), 1)),
                    tuple(_table(where, n, t) for n, t in enumerate(raw.get("tables") or (), 1)),
                    tuple(_inventory(where, n, t)
-                         for n, t in enumerate(raw.get("inventory") or (), 1)))
+                         for n, t in enumerate(raw.get("inventory") or (), 1)),
+                   raw.get("hardware", False))
 
 
 def _inventory(where: str, number: int, raw) -> InventoryTable:

@@ -73,6 +73,21 @@ def hypervisor():
                  "memory_bytes": 384 * GIB})
 
 
+def snmp_bmc():
+    # An iBMC polled over SNMP: its profile answers for the machine (a physical host).
+    return Fact("device", {"serial_number": "2102312FJD10KB000033"},
+                {"vendor": "Huawei", "model": "TaiShan 200 (Model 2280)", "device_type": "server",
+                 "profile": "huawei-ibmc", "hardware": True, "cpu_models": ["Kunpeng 920-5250"],
+                 "cpu_cores": 96, "memory_bytes": 384 * GIB})
+
+
+def snmp_linux():
+    # net-snmp on some Linux: perhaps a virtual machine, never counted as hardware.
+    return Fact("device", {"serial_number": "VMW-42-1a-2b"},
+                {"vendor": "net-snmp", "device_type": "server", "profile": "linux",
+                 "cpu_cores": 4, "memory_bytes": 8 * GIB})
+
+
 def instance(uuid, vcpus, power="running", department=None):
     return Fact("instance", {"instance_uuid": uuid, "hostname": f"vm-{uuid[:4]}"},
                 {"vcpus": vcpus, "memory_bytes": 2 * vcpus * GIB, "disk_bytes": 100 * GIB,
@@ -94,6 +109,8 @@ def estate(ledger, tmp_path):
         ("agent-kp", "host", [kunpeng()],
          {"department": "D002", "datacenter": "公安局自建机房", "network": "NET01"}),
         ("agent-vm", "host", [agent_in_vm()], {"department": "D002"}),
+        ("ibmc-kp-02", "snmp", [snmp_bmc()], {"department": "D002", "datacenter": "DC02"}),
+        ("linux-01", "snmp", [snmp_linux()], {"department": "D002"}),
         ("vc-01", "vsphere", [hypervisor(),
                               instance("6f1c1c1e-8a7e-4b6b-9a0c-1b2c3d4e5f60", 8),  # VM01
                               instance("0a6e2d84-5d7e-4d0b-9c44-6f2a1b3c4d5e", 16,
@@ -145,15 +162,16 @@ def test_figures_of_the_estate(estate):
     report = analyses.compute_ledger(estate.engine, POLICY, Scope.everything(), by="dc",
                                      now=NOW)
     totals = report["totals"]
-    # The BMC and the agent are one server; the agent inside a VM is no hardware.
-    assert totals["hosts"] == 3
-    assert totals["cores"] == 56 + 128 + 32
-    assert totals["sockets"] == 2 + 2 + 1
-    assert totals["memory_gib"] == 512 + 256 + 384      # the BMC speaks first
+    # The BMC and the agent are one server; the agent inside a VM is no hardware; the
+    # iBMC seen over SNMP is a host, the Linux net-snmp agent is not.
+    assert totals["hosts"] == 4
+    assert totals["cores"] == 56 + 128 + 32 + 96
+    assert totals["sockets"] == 2 + 2 + 1 + 1
+    assert totals["memory_gib"] == 512 + 256 + 384 + 384      # the BMC speaks first
     assert totals["gpus"] == 3                      # a model that is no text is no FLOPS
     assert (totals["instances"], totals["instances_running"], totals["vcpus"]) == (3, 2, 28)
     assert totals["storage_bytes"] == 2048 * GIB
-    assert totals["overcommit"] == round(28 / (112 + 128 + 64), 2)   # threads, else cores
+    assert totals["overcommit"] == round(28 / (112 + 128 + 64 + 96), 2)   # threads, else cores
     groups = {g["key"]: g for g in report["groups"]}
     # The server is declared in DC02 and tagged DC02; the Kunpeng names DC02 by its name.
     assert groups["DC02"]["hosts"] == 2 and groups["DC01"]["hosts"] == 1
