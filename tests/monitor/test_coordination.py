@@ -154,3 +154,37 @@ def test_a_joiner_waits_until_everyone_has_seen_it(members):
     b.renew()
     assert all(c.claim(target(n), now + 20) for n in mine)
     assert c.confirmed
+
+
+def test_a_member_back_after_its_lease_expired_waits_like_a_joiner(members):
+    """A member whose lease expired while it could not reach the database has left the
+    zone: the others took its targets. When it comes back it is a joiner again, and must
+    poll nothing until everyone has seen it; else a member now cut off from the database,
+    polling by the membership it last saw (without the returning one), polls the same
+    targets without claims."""
+    a = members("a", lease=3.0)
+    a.join()
+    a._stop.set()                                      # no background renewals
+    a._thread.join(5)
+    b = members("b", lease=3.0)
+    b.join()
+    b._stop.set()
+    b._thread.join(5)
+    a.renew()
+    b.renew()
+    assert a.members == b.members == ("a", "b") and a.confirmed and b.confirmed
+    time.sleep(2.5)                                    # a renews nothing: its lease expires
+    b.renew()
+    assert b.members == ("b",)                         # b took over a's targets
+    # Now b is cut off from the database: it polls every target by its last view.
+    b.engine.dispose()
+    b.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none",
+                             connect_args={"connect_timeout": 1})
+    now = time.time()
+    names = TARGETS[:100]
+    polled_by_b = {n for n in names if b.claim(target(n), now)}
+    assert polled_by_b == set(names)
+    a.renew()                                          # a reaches the database again
+    assert a.members == ("a", "b")
+    polled_by_a = {n for n in names if a.claim(target(n), now)}
+    assert not polled_by_a & polled_by_b, "polled twice in the same slot"
