@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from monitor.config import TargetConfig
 from monitor.coordination import hashing
@@ -186,5 +187,51 @@ def test_a_member_back_after_its_lease_expired_waits_like_a_joiner(members):
     assert polled_by_b == set(names)
     a.renew()                                          # a reaches the database again
     assert a.members == ("a", "b")
+    polled_by_a = {n for n in names if a.claim(target(n), now)}
+    assert not polled_by_a & polled_by_b, "polled twice in the same slot"
+
+
+def test_a_renewal_that_did_not_see_the_joiner_does_not_confirm_it(members, pg_url):
+    """A member's renewal whose transaction started after a joiner's but read the members
+    before the joiner's row was committed has not seen the joiner, yet its ``renewed_at``
+    (the start of its transaction) is later than the joiner's ``joined_at``: the joiner
+    takes that as "everyone has seen me" and polls while that member, cut off from the
+    database now, polls the joiner's share by its view without the joiner."""
+    b = members("b", lease=6.0)
+    b.join()
+    b._stop.set()
+    b._thread.join(5)
+    a = members("a", lease=6.0)
+    # Hold both renewals at their cleanup step (a long-expired member row of another zone,
+    # locked) so that b's renewal starts after a's join and reads before a's commit.
+    blocker = create_engine(pg_url)
+    with blocker.begin() as conn:
+        conn.execute(text("INSERT INTO coord_member (zone, member, hostname, joined_at, "
+                          "expires_at) VALUES ('west', 'old', 'h', now() - interval '3 days', "
+                          "now() - interval '2 days')"))
+    hold = blocker.connect()
+    hold.execute(text("SELECT * FROM coord_member WHERE zone = 'west' FOR UPDATE"))
+    joining = threading.Thread(target=a.renew, kwargs={"joining": True})
+    joining.start()
+    time.sleep(0.5)
+    renewing = threading.Thread(target=b.renew)
+    renewing.start()
+    time.sleep(0.5)
+    hold.rollback()
+    hold.close()
+    joining.join(10)
+    renewing.join(10)
+    blocker.dispose()
+    assert b.members == ("b",)                         # b's renewal never saw a
+    a.renew()
+    assert a.members == ("a", "b") and a.confirmed   # b's renewed_at is after a joined
+    # b is cut off from the database now: it polls by the membership it last saw.
+    b.engine.dispose()
+    b.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none",
+                             connect_args={"connect_timeout": 1})
+    now = time.time()
+    names = TARGETS[:100]
+    polled_by_b = {n for n in names if b.claim(target(n), now)}
+    assert polled_by_b == set(names)
     polled_by_a = {n for n in names if a.claim(target(n), now)}
     assert not polled_by_a & polled_by_b, "polled twice in the same slot"
