@@ -217,3 +217,35 @@ def test_idle_findings_are_found_like_their_definition(estate):
     kinds = {(f.kind, f.declared_code) for f in found}
     assert ("idle", "VM01") in kinds and ("oversized", "VM01") in kinds
     assert summary["idle"] >= 1 and summary["reclaimable_vcpus"] >= 7
+
+
+def test_a_processor_list_that_is_no_list_names_no_accelerator(estate):
+    """A row that reports a GPU count and a ``processors`` attribute that is no list (a
+    count, as some inventories give it) has no accelerator models: the compute ledger
+    counts its GPUs and never fails on it (the whole page would)."""
+    with estate.session() as session:
+        record_facts(session, source="bmc-odd", collector="redfish", seen_at=NOW,
+                     tags={"department": "D001"},
+                     facts=[Fact("server", {"serial_number": "ODD0000001"},
+                                 {"cpu_cores": 8, "gpus": 4, "processors": 4})])
+        session.commit()
+    store.run(estate.engine, POLICY.reconcile, now=NOW)
+    report = analyses.compute_ledger(estate.engine, POLICY, Scope.everything(), by="dc",
+                                     now=NOW)
+    assert report["totals"]["gpus"] == 3 + 4
+
+
+def test_idle_findings_survive_a_declared_asset_deleted_since_reconciliation(estate):
+    """The census may delete a declared asset between a reconciliation and the idle
+    analysis (``ledger idle`` runs on its own): the pair still names it, and an idle VM paired
+    with it is then an idle finding without a declared asset, never a KeyError."""
+    with estate.engine.begin() as conn:
+        vm = conn.execute(select(ObservedAsset.id).where(
+            ObservedAsset.instance_uuid == "6f1c1c1e-8a7e-4b6b-9a0c-1b2c3d4e5f60")).scalar_one()
+        conn.execute(UtilizationDay.__table__.insert(), [
+            {"asset_id": vm, "day": dt.date(2026, 11, 1) + dt.timedelta(days=n),
+             "cpu_mean": 0.5, "cpu_p95": 1.0, "cpu_max": 4.0, "coverage": 1.0,
+             "low_coverage": False, "demo": False} for n in range(30)])
+    CensusService(estate.engine, actor="test").delete("cloud_resource", "VM01")
+    summary = analyses.run_idle(estate.engine, POLICY, now=NOW)
+    assert summary["idle"] >= 1
