@@ -6,9 +6,10 @@ by code and by name, and the census owns some assets and not others."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from collectors.base import Fact
 from ledger import analyses, idle_query, migration_query
@@ -249,3 +250,41 @@ def test_idle_findings_survive_a_declared_asset_deleted_since_reconciliation(est
     CensusService(estate.engine, actor="test").delete("cloud_resource", "VM01")
     summary = analyses.run_idle(estate.engine, POLICY, now=NOW)
     assert summary["idle"] >= 1
+
+
+def test_a_fact_recorded_during_the_query_is_counted_as_the_definition_would(estate):
+    """The scheduler records facts while the dashboard computes the ledger. The query reads
+    the estate in several statements (the distinct host models it judges first, the
+    entities later): on PostgreSQL each statement sees what was committed when it began, so
+    a VM's host agent recorded in between is judged by nobody and counted as a physical
+    server. The report must be that of one state of the estate, before or after."""
+    import threading
+    if estate.engine.dialect.name != "postgresql":
+        pytest.skip("statement snapshots: PostgreSQL")
+    before = analyses.compute_ledger(estate.engine, POLICY, Scope.everything(), by="dc",
+                                     now=NOW)
+    blocker = estate.engine.connect()
+    # Hold the query at its first read of the data-center code book (after the host models
+    # were judged), while the agent of a new VM is recorded.
+    blocker.execute(text(f"LOCK TABLE {TABLES['data_center'].name} IN ACCESS EXCLUSIVE MODE"))
+    out = {}
+    worker = threading.Thread(target=lambda: out.setdefault("report", analyses.compute_ledger(
+        estate.engine, POLICY, Scope.everything(), by="dc", now=NOW)))
+    worker.start()
+    time.sleep(1.0)
+    with estate.session() as session:
+        record_facts(session, source="agent-new-vm", collector="host", seen_at=NOW,
+                     tags={"department": "D001"},
+                     facts=[Fact("host", {"machine_uuid": "5e0a7c2e-0000-4000-8000-0000000000ff",
+                                          "hostname": "new-vm"},
+                                 {"vendor": "QEMU", "model": "Standard PC (i440FX + PIIX, 1996)",
+                                  "cpu_model": "Hygon C86 7285 32-core Processor",
+                                  "cpu_cores": 4, "memory_bytes": 8 * GIB})])
+        session.commit()
+    blocker.rollback()
+    blocker.close()
+    worker.join(30)
+    after = analyses.compute_ledger(estate.engine, POLICY, Scope.everything(), by="dc",
+                                    now=NOW)
+    assert before["totals"]["hosts"] == after["totals"]["hosts"] == 3   # a VM is no server
+    assert out["report"]["totals"] == before["totals"]
