@@ -288,3 +288,19 @@ def test_a_fact_recorded_during_the_query_is_counted_as_the_definition_would(est
                                     now=NOW)
     assert before["totals"]["hosts"] == after["totals"]["hosts"] == 3   # a VM is no server
     assert out["report"]["totals"] == before["totals"]
+
+
+def test_a_ledger_upgraded_to_entity_ids_counts_each_server_once(estate):
+    """A ledger reconciled before migration 0013 has no ``entity_id`` yet: until the next
+    (daily) reconciliation the set-based analyses take every row for an entity of its own,
+    so a server its BMC and its agent both see is two servers, the agent's row outside the
+    department that declared it. Upgrading must leave the report as its definition gives it."""
+    from alembic import command
+    from ledger.db import alembic_config, upgrade
+    command.downgrade(alembic_config(estate.engine), "0012")
+    upgrade(estate.engine)
+    got = analyses.compute_ledger(estate.engine, POLICY, Scope.everything(), by="department",
+                                  now=NOW)
+    want = reference(estate.engine, POLICY, Scope.everything(), by="department", now=NOW)
+    assert got["totals"]["hosts"] == want["totals"]["hosts"] == 3
+    assert got == want
