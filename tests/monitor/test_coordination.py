@@ -235,3 +235,39 @@ def test_a_renewal_that_did_not_see_the_joiner_does_not_confirm_it(members, pg_u
     assert polled_by_b == set(names)
     polled_by_a = {n for n in names if a.claim(target(n), now)}
     assert not polled_by_a & polled_by_b, "polled twice in the same slot"
+
+
+def test_during_a_rolling_upgrade_a_restarted_member_polls_its_share(members, pg_url,
+                                                                     tmp_path):
+    """Members of a zone are upgraded one at a time: a member running the release before
+    renewals were recorded (``renewed_at``) still renews its lease and, seeing the upgraded
+    member join, stops polling that member's share. The upgraded member must then poll it:
+    every target is polled by someone."""
+    import importlib.util
+    import subprocess
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[2]
+    source = subprocess.run(["git", "-C", str(repo), "show",
+                             "65aa2d8^:monitor/coordination/leases.py"],
+                            check=True, capture_output=True).stdout
+    path = tmp_path / "leases_before_renewed_at.py"
+    path.write_bytes(source)
+    spec = importlib.util.spec_from_file_location("leases_before_renewed_at", path)
+    old = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(old)
+    a = old.LeaseAssignment(pg_url, "east", "a", "host", lease_seconds=3.0)
+    a.join()
+    try:
+        b = members("b", lease=3.0)
+        b.join()                                        # upgraded, restarted
+        a.renew()                                       # the old member sees b
+        b.renew()
+        assert a.members == b.members == ("a", "b")
+        now = time.time()
+        names = TARGETS[:100]
+        unpolled = [n for n in names
+                    if not (a.claim(target(n), now) or b.claim(target(n), now))]
+        assert not unpolled, f"{len(unpolled)} targets polled by nobody"
+    finally:
+        a._stop.set()
+        a.engine.dispose()
