@@ -271,7 +271,13 @@ def test_a_fact_recorded_during_the_query_is_counted_as_the_definition_would(est
     worker = threading.Thread(target=lambda: out.setdefault("report", analyses.compute_ledger(
         estate.engine, POLICY, Scope.everything(), by="dc", now=NOW)))
     worker.start()
-    time.sleep(1.0)
+    deadline = time.monotonic() + 30
+    with estate.engine.connect() as watch:            # until the query waits for the lock
+        while not watch.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                                ).scalar_one():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+            watch.rollback()
     with estate.session() as session:
         record_facts(session, source="agent-new-vm", collector="host", seen_at=NOW,
                      tags={"department": "D001"},
