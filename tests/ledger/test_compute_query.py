@@ -6,9 +6,10 @@ by code and by name, and the census owns some assets and not others."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from collectors.base import Fact
 from ledger import analyses, idle_query, migration_query
@@ -235,3 +236,95 @@ def test_idle_findings_are_found_like_their_definition(estate):
     kinds = {(f.kind, f.declared_code) for f in found}
     assert ("idle", "VM01") in kinds and ("oversized", "VM01") in kinds
     assert summary["idle"] >= 1 and summary["reclaimable_vcpus"] >= 7
+
+
+def test_a_processor_list_that_is_no_list_names_no_accelerator(estate):
+    """A row that reports a GPU count and a ``processors`` attribute that is no list (a
+    count, as some inventories give it) has no accelerator models: the compute ledger
+    counts its GPUs and never fails on it (the whole page would)."""
+    with estate.session() as session:
+        record_facts(session, source="bmc-odd", collector="redfish", seen_at=NOW,
+                     tags={"department": "D001"},
+                     facts=[Fact("server", {"serial_number": "ODD0000001"},
+                                 {"cpu_cores": 8, "gpus": 4, "processors": 4})])
+        session.commit()
+    store.run(estate.engine, POLICY.reconcile, now=NOW)
+    report = analyses.compute_ledger(estate.engine, POLICY, Scope.everything(), by="dc",
+                                     now=NOW)
+    assert report["totals"]["gpus"] == 3 + 4
+
+
+def test_idle_findings_survive_a_declared_asset_deleted_since_reconciliation(estate):
+    """The census may delete a declared asset between a reconciliation and the idle
+    analysis (``ledger idle`` runs on its own): the pair still names it, and an idle VM paired
+    with it is then an idle finding without a declared asset, never a KeyError."""
+    with estate.engine.begin() as conn:
+        vm = conn.execute(select(ObservedAsset.id).where(
+            ObservedAsset.instance_uuid == "6f1c1c1e-8a7e-4b6b-9a0c-1b2c3d4e5f60")).scalar_one()
+        conn.execute(UtilizationDay.__table__.insert(), [
+            {"asset_id": vm, "day": dt.date(2026, 11, 1) + dt.timedelta(days=n),
+             "cpu_mean": 0.5, "cpu_p95": 1.0, "cpu_max": 4.0, "coverage": 1.0,
+             "low_coverage": False, "demo": False} for n in range(30)])
+    CensusService(estate.engine, actor="test").delete("cloud_resource", "VM01")
+    summary = analyses.run_idle(estate.engine, POLICY, now=NOW)
+    assert summary["idle"] >= 1
+
+
+def test_a_fact_recorded_during_the_query_is_counted_as_the_definition_would(estate):
+    """The scheduler records facts while the dashboard computes the ledger. The query reads
+    the estate in several statements (the distinct host models it judges first, the
+    entities later): on PostgreSQL each statement sees what was committed when it began, so
+    a VM's host agent recorded in between is judged by nobody and counted as a physical
+    server. The report must be that of one state of the estate, before or after."""
+    import threading
+    if estate.engine.dialect.name != "postgresql":
+        pytest.skip("statement snapshots: PostgreSQL")
+    before = analyses.compute_ledger(estate.engine, POLICY, Scope.everything(), by="dc",
+                                     now=NOW)
+    blocker = estate.engine.connect()
+    # Hold the query at its first read of the data-center code book (after the host models
+    # were judged), while the agent of a new VM is recorded.
+    blocker.execute(text(f"LOCK TABLE {TABLES['data_center'].name} IN ACCESS EXCLUSIVE MODE"))
+    out = {}
+    worker = threading.Thread(target=lambda: out.setdefault("report", analyses.compute_ledger(
+        estate.engine, POLICY, Scope.everything(), by="dc", now=NOW)))
+    worker.start()
+    deadline = time.monotonic() + 30
+    with estate.engine.connect() as watch:            # until the query waits for the lock
+        while not watch.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                                ).scalar_one():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+            watch.rollback()
+    with estate.session() as session:
+        record_facts(session, source="agent-new-vm", collector="host", seen_at=NOW,
+                     tags={"department": "D001"},
+                     facts=[Fact("host", {"machine_uuid": "5e0a7c2e-0000-4000-8000-0000000000ff",
+                                          "hostname": "new-vm"},
+                                 {"vendor": "QEMU", "model": "Standard PC (i440FX + PIIX, 1996)",
+                                  "cpu_model": "Hygon C86 7285 32-core Processor",
+                                  "cpu_cores": 4, "memory_bytes": 8 * GIB})])
+        session.commit()
+    blocker.rollback()
+    blocker.close()
+    worker.join(30)
+    after = analyses.compute_ledger(estate.engine, POLICY, Scope.everything(), by="dc",
+                                    now=NOW)
+    assert before["totals"]["hosts"] == after["totals"]["hosts"] == 3   # a VM is no server
+    assert out["report"]["totals"] == before["totals"]
+
+
+def test_a_ledger_upgraded_to_entity_ids_counts_each_server_once(estate):
+    """A ledger reconciled before migration 0013 has no ``entity_id`` yet: until the next
+    (daily) reconciliation the set-based analyses take every row for an entity of its own,
+    so a server its BMC and its agent both see is two servers, the agent's row outside the
+    department that declared it. Upgrading must leave the report as its definition gives it."""
+    from alembic import command
+    from ledger.db import alembic_config, upgrade
+    command.downgrade(alembic_config(estate.engine), "0012")
+    upgrade(estate.engine)
+    got = analyses.compute_ledger(estate.engine, POLICY, Scope.everything(), by="department",
+                                  now=NOW)
+    want = reference(estate.engine, POLICY, Scope.everything(), by="department", now=NOW)
+    assert got["totals"]["hosts"] == want["totals"]["hosts"] == 3
+    assert got == want

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from monitor.config import TargetConfig
 from monitor.coordination import hashing
@@ -154,3 +155,119 @@ def test_a_joiner_waits_until_everyone_has_seen_it(members):
     b.renew()
     assert all(c.claim(target(n), now + 20) for n in mine)
     assert c.confirmed
+
+
+def test_a_member_back_after_its_lease_expired_waits_like_a_joiner(members):
+    """A member whose lease expired while it could not reach the database has left the
+    zone: the others took its targets. When it comes back it is a joiner again, and must
+    poll nothing until everyone has seen it; else a member now cut off from the database,
+    polling by the membership it last saw (without the returning one), polls the same
+    targets without claims."""
+    a = members("a", lease=3.0)
+    a.join()
+    a._stop.set()                                      # no background renewals
+    a._thread.join(5)
+    b = members("b", lease=3.0)
+    b.join()
+    b._stop.set()
+    b._thread.join(5)
+    a.renew()
+    b.renew()
+    assert a.members == b.members == ("a", "b") and a.confirmed and b.confirmed
+    time.sleep(2.5)                                    # a renews nothing: its lease expires
+    b.renew()
+    assert b.members == ("b",)                         # b took over a's targets
+    # Now b is cut off from the database: it polls every target by its last view.
+    b.engine.dispose()
+    b.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none",
+                             connect_args={"connect_timeout": 1})
+    now = time.time()
+    names = TARGETS[:100]
+    polled_by_b = {n for n in names if b.claim(target(n), now)}
+    assert polled_by_b == set(names)
+    a.renew()                                          # a reaches the database again
+    assert a.members == ("a", "b")
+    polled_by_a = {n for n in names if a.claim(target(n), now)}
+    assert not polled_by_a & polled_by_b, "polled twice in the same slot"
+
+
+def test_a_renewal_that_did_not_see_the_joiner_does_not_confirm_it(members, pg_url):
+    """A member's renewal whose transaction started after a joiner's but read the members
+    before the joiner's row was committed has not seen the joiner, yet its ``renewed_at``
+    (the start of its transaction) is later than the joiner's ``joined_at``: the joiner
+    takes that as "everyone has seen me" and polls while that member, cut off from the
+    database now, polls the joiner's share by its view without the joiner."""
+    b = members("b", lease=6.0)
+    b.join()
+    b._stop.set()
+    b._thread.join(5)
+    a = members("a", lease=6.0)
+    # Hold both renewals at their cleanup step (a long-expired member row of another zone,
+    # locked) so that b's renewal starts after a's join and reads before a's commit.
+    blocker = create_engine(pg_url)
+    with blocker.begin() as conn:
+        conn.execute(text("INSERT INTO coord_member (zone, member, hostname, joined_at, "
+                          "expires_at) VALUES ('west', 'old', 'h', now() - interval '3 days', "
+                          "now() - interval '2 days')"))
+    hold = blocker.connect()
+    hold.execute(text("SELECT * FROM coord_member WHERE zone = 'west' FOR UPDATE"))
+    joining = threading.Thread(target=a.renew, kwargs={"joining": True})
+    joining.start()
+    time.sleep(0.5)
+    renewing = threading.Thread(target=b.renew)
+    renewing.start()
+    time.sleep(0.5)
+    hold.rollback()
+    hold.close()
+    joining.join(10)
+    renewing.join(10)
+    blocker.dispose()
+    assert b.members == ("b",)                         # b's renewal never saw a
+    a.renew()
+    assert a.members == ("a", "b") and a.confirmed   # b's renewed_at is after a joined
+    # b is cut off from the database now: it polls by the membership it last saw.
+    b.engine.dispose()
+    b.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none",
+                             connect_args={"connect_timeout": 1})
+    now = time.time()
+    names = TARGETS[:100]
+    polled_by_b = {n for n in names if b.claim(target(n), now)}
+    assert polled_by_b == set(names)
+    polled_by_a = {n for n in names if a.claim(target(n), now)}
+    assert not polled_by_a & polled_by_b, "polled twice in the same slot"
+
+
+def test_during_a_rolling_upgrade_a_restarted_member_polls_its_share(members, pg_url,
+                                                                     tmp_path):
+    """Members of a zone are upgraded one at a time: a member running the release before
+    renewals were recorded (``renewed_at``) still renews its lease and, seeing the upgraded
+    member join, stops polling that member's share. The upgraded member must then poll it:
+    every target is polled by someone."""
+    import importlib.util
+    import subprocess
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[2]
+    source = subprocess.run(["git", "-C", str(repo), "show",
+                             "65aa2d8^:monitor/coordination/leases.py"],
+                            check=True, capture_output=True).stdout
+    path = tmp_path / "leases_before_renewed_at.py"
+    path.write_bytes(source)
+    spec = importlib.util.spec_from_file_location("leases_before_renewed_at", path)
+    old = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(old)
+    a = old.LeaseAssignment(pg_url, "east", "a", "host", lease_seconds=3.0)
+    a.join()
+    try:
+        b = members("b", lease=3.0)
+        b.join()                                        # upgraded, restarted
+        a.renew()                                       # the old member sees b
+        b.renew()
+        assert a.members == b.members == ("a", "b")
+        now = time.time()
+        names = TARGETS[:100]
+        unpolled = [n for n in names
+                    if not (a.claim(target(n), now) or b.claim(target(n), now))]
+        assert not unpolled, f"{len(unpolled)} targets polled by nobody"
+    finally:
+        a._stop.set()
+        a.engine.dispose()

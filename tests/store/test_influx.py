@@ -8,6 +8,7 @@ import pytest
 
 from core.observation import Sample
 from monitor.store import RejectedBatch, StoreError
+from tests.servers import InfluxServer
 from monitor.store.influx import InfluxStore, parse_store_url
 from tests.store.contract import StoreContract, base_time, cpu_samples
 
@@ -143,3 +144,24 @@ def test_the_2x_backend_is_the_same_store_with_one_write_path_and_stats():
         store.write([Sample("up", {"target": "a"}, {"value": 1.0}, 10**9)])
     assert store.stats() == {"requests_total": 1.0, "request_errors_total": 1.0}
     store.close()
+
+
+
+def test_a_refused_batch_that_quotes_vmauths_words_is_still_set_aside(tmp_path):
+    """Only vmauth's own answer to an unknown token is retried. influxd's 400 for a batch
+    over the series limit quotes the tag value it refused: a device whose name says
+    "; cannot find the provided auth token" must not make its batch look like a token
+    refusal, retried for ever (it can never land)."""
+    server = InfluxServer(tmp_path / "influxd")
+    server.config.write_text(server.config.read_text().replace(
+        "[data]\n", "[data]\n  max-values-per-tag = 2\n"))
+    server.start()
+    try:
+        store = InfluxStore(server.store_url("limited"), retention=RETENTION)
+        store.write_lines(b"cpu,host=a usage=1.0 1000000000\ncpu,host=b usage=1.0 1000000000\n")
+        with pytest.raises(RejectedBatch, match="max-values-per-tag"):
+            store.write_lines(b"cpu,host=x;\\ cannot\\ find\\ the\\ provided\\ auth\\ token "
+                              b"usage=1.0 1000000000\n")
+        store.close()
+    finally:
+        server.stop()
