@@ -122,7 +122,9 @@ def _fill(conn: Connection, tables: Tables) -> dict[int, list[tuple[str, Any]]]:
     rows = []
     for id_, attributes in conn.execute(select(oa.c.id, oa.c.attributes).where(
             kinds, oa.c.gpus.is_not(None), oa.c.gpus != 0)):
-        for processor in (attributes or {}).get("processors") or []:
+        processors = (attributes or {}).get("processors") if isinstance(attributes, dict) \
+            else None
+        for processor in processors if isinstance(processors, list) else ():
             if isinstance(processor, dict) and processor.get("type") == "GPU" and \
                     isinstance(processor.get("model"), str) and processor["model"]:
                 entry = tables.peak(processor["model"], "accelerator")

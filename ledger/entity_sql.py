@@ -84,9 +84,20 @@ def drop(conn: Connection, names: Sequence[str]) -> None:
 
 @contextlib.contextmanager
 def temporary(conn: Connection, names: Sequence[str]) -> Iterator[None]:
-    """Run with none of the temporary tables ``names`` (an earlier failure may have left
-    them on a pooled SQLite connection); afterwards end the transaction and drop them,
-    also after an error (PostgreSQL drops them with the rolled-back transaction)."""
+    """Run in one snapshot of the ledger with none of the temporary tables ``names`` (an
+    earlier failure may have left them on a pooled SQLite connection); afterwards end the
+    transaction and drop them, also after an error (a rolled-back transaction drops them
+    on both engines)."""
+    # One state of the estate for every statement: the analyses read it in several
+    # (PostgreSQL would give each its own snapshot under READ COMMITTED; SQLite's driver
+    # opens a transaction only for writes). End what is open (a pool's ping, earlier
+    # reads), then begin a transaction that reads one snapshot.
+    conn.rollback()
+    conn.connection.dbapi_connection.rollback()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN")
     drop(conn, names)
     try:
         yield

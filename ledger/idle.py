@@ -210,9 +210,9 @@ def _approving(row, declared: Mapping[Ref, Any]) -> str | None:
 
 
 def _declared_json(ref: Ref | None, declared: Mapping[Ref, Any]) -> dict | None:
-    if ref is None:
+    row = declared.get(ref) if ref is not None else None
+    if row is None:   # none, or deleted from the census since reconciliation paired it
         return None
-    row = declared[ref]
     status = getattr(row, "status", None) or getattr(row, "usage_status", None)
     return {"category": ref[0], "code": row.code, "name": row.name, "status": status}
 
@@ -232,7 +232,7 @@ def _entity_finding(verdict: Verdict, ref: Ref | None, declared: Mapping[Ref, An
         details["note"] = "declared_in_use"
     return Found(f"idle|o:{entity.id}", "idle",
                  row.department_id if row is not None else entity.primary.department_id,
-                 details, declared_category=ref[0] if ref else None,
+                 details, declared_category=ref[0] if row is not None else None,
                  declared_code=row.code if row is not None else None,
                  observed_asset_id=entity.id, observed_source=entity.primary.source,
                  amount_fen=amount)
@@ -244,7 +244,7 @@ def _oversized(verdict: Verdict, ref: Ref | None, declared: Mapping[Ref, Any]) -
                  row.department_id if row is not None else entity.primary.department_id,
                  {**verdict.rightsizing, "kind": entity.primary.kind,
                   "source": entity.primary.source, "declared": _declared_json(ref, declared)},
-                 declared_category=ref[0] if ref else None,
+                 declared_category=ref[0] if row is not None else None,
                  declared_code=row.code if row is not None else None,
                  observed_asset_id=entity.id, observed_source=entity.primary.source)
 

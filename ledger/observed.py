@@ -153,7 +153,9 @@ def figures(fact: Fact) -> dict[str, Any]:
 def _gpus(attributes: Mapping[str, Any]) -> int | None:
     if attributes.get("gpus") is not None:
         return _int(attributes["gpus"])
-    processors = attributes.get("processors") or []
+    processors = attributes.get("processors")
+    if not isinstance(processors, list):
+        return None
     count = sum(1 for p in processors if isinstance(p, dict) and p.get("type") == "GPU")
     return count or None
 

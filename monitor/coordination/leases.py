@@ -17,9 +17,12 @@ lease, as last renewed, is certainly still valid (a margin before the database w
 expire it), so nobody else can yet have taken its targets; then it stops polling.
 
 Joining: such a member polls without claims, by the membership it last saw. So a joiner
-polls nothing until every other live member has renewed since it joined (and so has seen
-it, and stops polling the joiner's share): until then each of its claims also asks the
-database, in the claim's transaction, whether anyone has not. A healthy zone renews every
+(or a member back after its lease ran out) polls nothing until every other live member
+has renewed since it joined (and so has seen it, and stops polling the joiner's share):
+until then each of its claims also asks the database, in the claim's transaction, whether
+anyone has not. A renewal records the time just before it reads the members, a join the
+time just after its row is committed, so "renewed since" means "has seen". Members of an
+earlier release record no renewals and are not waited for (as before the rule existed). A healthy zone renews every
 quarter lease, so a joiner starts within a quarter lease and no slot goes unpolled (the
 old owner polls, with claims, until it renews); a member cut off from the database holds
 the joiner back until its lease has expired, so a target is never polled twice.
@@ -110,31 +113,37 @@ class LeaseAssignment:
 
     def renew(self, joining: bool = False) -> None:
         """Push this member's lease forward and read the live members (``joining``: this
-        member (re)starts, so its join time is now, whatever an earlier run left)."""
+        member starts; so does one whose lease ran out meanwhile)."""
         started = self._monotonic()
         lease = dt.timedelta(seconds=self.lease * 0.75)
+        m = members_table.c
         try:
             with self.engine.begin() as conn:
                 now = conn.execute(select(func.now())).scalar_one()
-                update = {"expires_at": now + lease, "renewed_at": now}
-                if joining:
-                    update["joined_at"] = now
-                joined = conn.execute(insert(members_table).values(
+                mine = conn.execute(select(m.expires_at).where(
+                    m.zone == self.zone, m.member == self.member)).scalar()
+                joining = joining or mine is None or mine <= now
+                conn.execute(insert(members_table).values(
                     zone=self.zone, member=self.member, hostname=self.hostname, joined_at=now,
-                    expires_at=now + lease, renewed_at=now).on_conflict_do_update(
-                    index_elements=["zone", "member"], set_=update).returning(
-                    members_table.c.joined_at)).scalar_one()
-                rows = conn.execute(
-                    select(members_table.c.member, members_table.c.renewed_at).where(
-                        members_table.c.zone == self.zone, members_table.c.expires_at > now)
-                ).all()
-                live = tuple(sorted(member for member, _renewed in rows))
-                confirmed = all(renewed is not None and renewed >= joined
-                                for member, renewed in rows if member != self.member)
+                    expires_at=now + lease).on_conflict_do_update(
+                    index_elements=["zone", "member"], set_={"expires_at": now + lease}))
+                # Taken before the members are read (each statement reads what was committed
+                # when it began): a renewal at or after a join has seen that member.
+                seen_at = conn.execute(select(func.clock_timestamp())).scalar_one()
+                rows = conn.execute(select(m.member, m.renewed_at).where(
+                    m.zone == self.zone, m.expires_at > now)).all()
+                conn.execute(members_table.update().where(
+                    m.zone == self.zone, m.member == self.member).values(renewed_at=seen_at))
                 conn.execute(delete(members_table).where(
                     members_table.c.expires_at < now - dt.timedelta(days=1)))
                 conn.execute(delete(slots_table).where(
                     slots_table.c.claimed_at < now - dt.timedelta(seconds=SLOT_KEEP_SECONDS)))
+            if joining:
+                # Joined once the row is visible to all: after the commit above.
+                with self.engine.begin() as conn:
+                    self.joined_at = conn.execute(members_table.update().where(
+                        m.zone == self.zone, m.member == self.member).values(
+                        joined_at=func.clock_timestamp()).returning(m.joined_at)).scalar_one()
         except SQLAlchemyError as exc:
             if not self._failing:
                 _LOGGER.warning("Cannot renew the lease of %s in zone %s: %s; polling its "
@@ -144,8 +153,13 @@ class LeaseAssignment:
         if self._failing:
             _LOGGER.info("Lease of %s renewed again", self.member)
         self._failing = False
-        self.joined_at = joined
-        self.confirmed = self.confirmed or confirmed
+        live = tuple(sorted(member for member, _renewed in rows))
+        if joining:   # nobody can have seen it yet, unless nobody else is there
+            self.confirmed = not any(renewed is not None for member, renewed in rows
+                                     if member != self.member)
+        elif not self.confirmed:
+            self.confirmed = all(renewed is None or renewed >= self.joined_at
+                                 for member, renewed in rows if member != self.member)
         # Stop trusting the lease a quarter lease before the database lets it expire.
         self.valid_until = started + self.lease * 0.5
         if live != self.members:
@@ -209,8 +223,9 @@ class LeaseAssignment:
         return won is not None
 
     def _unseen_by(self, conn) -> bool:
-        """Whether a live member has not renewed since this one joined."""
+        """Whether a live member has not renewed since this one joined (a member of an
+        earlier release records no renewals: it is not waited for, as before)."""
         m = members_table.c
         return conn.execute(select(func.count()).select_from(members_table).where(
             m.zone == self.zone, m.member != self.member, m.expires_at > func.now(),
-            (m.renewed_at.is_(None)) | (m.renewed_at < self.joined_at))).scalar_one() > 0
+            m.renewed_at < self.joined_at)).scalar_one() > 0

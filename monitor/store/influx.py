@@ -43,9 +43,10 @@ from monitor.store.base import (RejectedBatch, Series, SeriesKey, StoreBase, Sto
 
 _LOGGER = logging.getLogger(__name__)
 REJECT_STATUSES = {400, 413, 422}
-#: A 400 that refuses the credentials, not the batch (vmauth; its message may follow a
-#: ``remoteAddr: ...;`` prefix).
-AUTH_REFUSAL = re.compile(rb"^(?:[^\n]*; )?cannot find the provided auth token")
+#: A 400 that refuses the credentials, not the batch: vmauth's whole answer, perhaps after
+#: its ``remoteAddr: "..."`` prefix (never a server's error that quotes a refused line).
+AUTH_REFUSAL = re.compile(rb'^(?:remoteAddr: "[^"\n]*"(?:, X-Forwarded-For: "[^"\n]*")?; )?'
+                          rb'cannot find the provided auth token "[^"\n]*" in config\s*$')
 ROLLUP_RECHECK_SECONDS = 300
 ROLLUPS = (("rollup_1h", 3600, "1h"), ("rollup_1m", 60, "1m"))
 # InfluxQL over rollup fields for each aggregate (fields are <agg>_<field> from the CQs).

@@ -63,7 +63,9 @@ def _accelerators(conn, rows) -> dict[int, list[str]]:
     for start in range(0, len(ids), 1000):
         for id_, attributes in conn.execute(select(ObservedAsset.id, ObservedAsset.attributes)
                                             .where(ObservedAsset.id.in_(ids[start:start + 1000]))):
-            models = [p.get("model") for p in (attributes or {}).get("processors") or []
+            processors = (attributes or {}).get("processors")
+            models = [p.get("model") for p in
+                      (processors if isinstance(processors, list) else [])
                       if isinstance(p, dict) and p.get("type") == "GPU"
                       and isinstance(p.get("model"), str) and p["model"]]
             if models:

@@ -175,19 +175,19 @@ def test_figures_of_the_estate(estate):
     assert totals["overcommit"] == round(28 / (112 + 128 + 64 + 96), 2)   # threads, else cores
     groups = {g["key"]: g for g in report["groups"]}
     # The server is declared in DC02 and tagged DC02; the Kunpeng names DC02 by its name.
-    assert groups["DC02"]["hosts"] == 2 and groups["DC01"]["hosts"] == 1
+    assert groups["DC02"]["hosts"] == 3 and groups["DC01"]["hosts"] == 1   # + the iBMC
     # Owners: the declared server belongs to D00201 whatever its tags say.
     by_department = {g["key"]: g for g in analyses.compute_ledger(
         estate.engine, POLICY, Scope.everything(), by="department", now=NOW)["groups"]}
-    assert by_department["D00201"]["hosts"] == 1 and by_department["D002"]["hosts"] == 1
+    assert by_department["D00201"]["hosts"] == 1 and by_department["D002"]["hosts"] == 2
     assert report["unknown_cpu_models"] == [{"model": "Mystery CPU 9000", "hosts": 1,
                                              "cores": 32}]
     assert "Unknown Accelerator X1" in report["models_without_flops"]
     assert report["totals"]["fp64_tflops"] is not None
     assert [(c["arch"], c["vendor"], c["domestic"], c["hosts"], c["cores"])
-            for c in report["composition"]] == [("aarch64", "Huawei Kunpeng", True, 1, 128),
+            for c in report["composition"]] == [("aarch64", "Huawei Kunpeng", True, 2, 224),
                                                 ("x86_64", "Intel", False, 1, 56)]
-    assert report["domestic_share"] == round(128 / (128 + 56), 4)
+    assert report["domestic_share"] == round(224 / (224 + 56), 4)
     # Utilization weighs each host's mean CPU by its threads; the server's two rows pool.
     assert report["utilization"]["physical"] == round((30.0 * 112 + 10.0 * 128) / 240, 2)
 
@@ -207,7 +207,7 @@ def test_migration_evidence_is_counted_like_its_definition(estate):
                                        since=dt.date(2026, 11, 24))
     assert now.networks == {"NET01": (1, 1, 0.0)}
     # DEV02 (declared in DC02) is the server; the Kunpeng names DC02 by name, the BMC by code.
-    assert now.dc_devices == {"DC02": 2, "DC01": 4}
+    assert now.dc_devices == {"DC02": 3, "DC01": 4}   # with the iBMC
     assert now.centers[_id(estate, "data_center", "DC02")] == (1, 1)
 
 
@@ -310,7 +310,7 @@ def test_a_fact_recorded_during_the_query_is_counted_as_the_definition_would(est
     worker.join(30)
     after = analyses.compute_ledger(estate.engine, POLICY, Scope.everything(), by="dc",
                                     now=NOW)
-    assert before["totals"]["hosts"] == after["totals"]["hosts"] == 3   # a VM is no server
+    assert before["totals"]["hosts"] == after["totals"]["hosts"] == 4   # a VM is no server
     assert out["report"]["totals"] == before["totals"]
 
 
@@ -326,5 +326,6 @@ def test_a_ledger_upgraded_to_entity_ids_counts_each_server_once(estate):
     got = analyses.compute_ledger(estate.engine, POLICY, Scope.everything(), by="department",
                                   now=NOW)
     want = reference(estate.engine, POLICY, Scope.everything(), by="department", now=NOW)
+    # 3: the downgrade dropped the iBMC's hardware flag too (back with its next poll).
     assert got["totals"]["hosts"] == want["totals"]["hosts"] == 3
     assert got == want
