@@ -77,7 +77,7 @@ _words({  # department data officer
 _words({  # leadership screen
     "nav_screen": ("算力大屏", "Compute screen"), "screen_title": ("政务云网算力一本账", "Compute overview"),
     "as_of": ("数据时间", "As of"), "total_cores": ("物理核", "physical cores"),
-    "total_vcpus": ("已分配 vCPU", "vCPU allocated"), "total_memory_tib": ("内存 (TiB)", "memory (TiB)"),
+    "total_vcpus": ("已分配 vCPU", "vCPU allocated"), "total_memory_tib": ("物理内存 (TiB)", "physical memory (TiB)"),
     "screen_declared": ("登记值", "declared"),
     "total_storage_tib": ("存储 (TiB)", "storage (TiB)"), "total_gpus": ("加速卡", "accelerators"),
     "total_tflops": ("FP64 算力 (TFLOPS)", "FP64 TFLOPS"), "total_idle": ("闲置投资", "idle investment"),

@@ -222,7 +222,7 @@ def _report(by, totals, groups, composition, unknown_cpu, unknown_flops, sources
     domestic = sum(p["cores"] for (_a, _v, d), p in composition.items() if d)
     return {
         "by": by,
-        "totals": _finish(totals),
+        "totals": _finish({"storage_bytes": 0, **totals}),
         "groups": [{"key": key, **_finish(values)} for key, values in sorted(groups.items())],
         "composition": [{"arch": a, "vendor": v, "domestic": d, "hosts": int(p["hosts"]),
                          "cores": int(p["cores"]),
@@ -238,7 +238,14 @@ def _report(by, totals, groups, composition, unknown_cpu, unknown_flops, sources
     }
 
 
+#: Figures every group and the totals carry (0 when the group has no such machine), so a
+#: consumer of the API reads the same keys everywhere.
+FIGURES = ("hosts", "sockets", "cores", "threads", "memory_bytes", "gpus", "instances",
+           "instances_running", "vcpus", "vm_memory_bytes", "vm_disk_bytes")
+
+
 def _finish(values: Mapping[str, float]) -> dict[str, Any]:
+    values = {**dict.fromkeys(FIGURES, 0), **values}
     out = {k: int(v) if float(v).is_integer() else round(v, 2) for k, v in values.items()}
     for precision in ("fp64", "fp32", "fp16"):
         gflops = values.get(f"{precision}_gflops")

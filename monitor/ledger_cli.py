@@ -78,11 +78,14 @@ def _act(args, settings: Settings, ledger, scope) -> dict:
     if args.action == "run":
         return analyses.run_daily(ledger.engine, policy, **common)
     if args.action == "idle":
-        summary = analyses.run_idle(ledger.engine, policy, **common)
+        run = analyses.run_idle(ledger.engine, policy, **common)
         with ledger.engine.connect() as conn:
             items = findings.listing(conn, scope, kind="idle") + \
                 findings.listing(conn, scope, kind="oversized")
-        return {"summary": summary, "findings": items}
+        from ledger.reports.idle import summary
+        # The summary of what is listed (the scope), each resource counted once; the run's
+        # own summary covers the whole estate.
+        return {"summary": summary(items), "run": run, "findings": items}
     if args.action == "migration":
         analyses.run_migration(ledger.engine, policy, **common)
         return analyses.migration_progress(ledger.engine, policy, scope)

@@ -100,6 +100,8 @@ def _what(item: dict) -> str:
     parts = [f"{declared['category']}:{declared['code']}"] if declared else []
     if item["observed"]:
         parts.append(item["observed"]["source"])
+        if not declared and item["observed"].get("name"):   # undeclared: say which one
+            parts.append(item["observed"]["name"])
     return " ".join(parts)
 
 

@@ -62,7 +62,8 @@ def _row(item: Mapping[str, Any], idle_entities: set) -> dict[str, Any]:
     sized = details if item["kind"] == "oversized" else (details.get("rightsizing") or {})
     row = {"kind": item["kind"], "department": item["department"],
            "category": declared.get("category"), "code": declared.get("code"),
-           "name": declared.get("name"),
+           # An undeclared resource is named as it was observed (host name, address).
+           "name": declared.get("name") or (item.get("observed") or {}).get("name"),
            "source": (item.get("observed") or {}).get("source"),
            "basis": details.get("basis") or "observed",
            "idle_days": f"{details['idle_days']}/{details['judged_days']}"
@@ -83,6 +84,23 @@ def _row(item: Mapping[str, Any], idle_entities: set) -> dict[str, Any]:
         row["reclaimable_vcpus"] = sized.get("reclaimable_vcpus")
         row["reclaimable_memory_gib"] = sized.get("reclaimable_memory_gib")
     return row
+
+
+def summary(items: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Counts, idle money (fen) and what can be reclaimed over active idle and oversized
+    findings (as listed, already scoped), counting each resource once: an idle one gives
+    back all it has, an oversized one that is not idle what rightsizing frees."""
+    items = [i for i in items if i["kind"] in KINDS]
+    idle_entities = {(i.get("observed") or {}).get("asset_id") for i in items
+                     if i["kind"] == "idle" and i.get("observed")}
+    rows = [_row(i, idle_entities) for i in items]
+    return {"idle": sum(r["kind"] == "idle" for r in rows),
+            "idle_investment_fen": int(sum((r["amount"] or 0) for r in rows
+                                           if r["kind"] == "idle") * 100),
+            "oversized": sum(r["kind"] == "oversized" for r in rows),
+            "reclaimable_vcpus": sum(r["reclaimable_vcpus"] or 0 for r in rows),
+            "reclaimable_memory_gib": round(sum(r["reclaimable_memory_gib"] or 0
+                                                for r in rows), 1)}
 
 
 def _time(value):

@@ -207,6 +207,8 @@ def test_screen_figures_match_the_ledger(app, settings, estate, everyone):
     page = client.get("/screen").get_data(as_text=True)
     assert f'data-total="cores"><b>{compute["totals"]["cores"]:,}<' in page
     assert f'data-total="vcpus"><b>{compute["totals"]["vcpus"]:,}<' in page
+    # Physical memory only: the VMs' memory is carved out of the same hosts.
+    assert f'data-total="memory"><b>{compute["totals"]["memory_gib"] / 1024:,.1f}<' in page
     assert page.count("data-figure=") == 6 and 'class="screen"' in page
     share = f'{compute["domestic_share"] * 100:.1f}%'
     assert share in page

@@ -174,6 +174,8 @@ def test_figures_of_the_estate(estate):
     assert totals["storage_bytes"] == 2048 * GIB
     assert totals["overcommit"] == round(28 / (112 + 128 + 64 + 96), 2)   # threads, else cores
     groups = {g["key"]: g for g in report["groups"]}
+    # Every group carries every figure (0 where it has no such machine), as the totals do.
+    assert all(set(g) - {"key"} == set(totals) - {"storage_bytes"} for g in report["groups"])
     # The server is declared in DC02 and tagged DC02; the Kunpeng names DC02 by its name.
     assert groups["DC02"]["hosts"] == 3 and groups["DC01"]["hosts"] == 1   # + the iBMC
     # Owners: the declared server belongs to D00201 whatever its tags say.

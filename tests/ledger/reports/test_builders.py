@@ -135,6 +135,17 @@ def test_idle_list_with_rightsizing_and_reclaimable(estate):
     police = build(estate.engine, POLICY, "idle", scope_of(estate, "D002"), now=NOW)
     assert {r["code"] for r in police.section("items").rows} == {"VM-POL"}
     assert [r["department"] for r in police.section("summary").rows] == ["D002"]
+    # The command line's summary line is this report's totals, for its scope too.
+    from ledger import findings
+    from ledger.reports.idle import summary
+    for scope, report_ in ((Scope.everything(), result), (scope_of(estate, "D002"), police)):
+        with estate.engine.connect() as conn:
+            items = findings.listing(conn, scope, kind="idle") + \
+                findings.listing(conn, scope, kind="oversized")
+        counted, totals = summary(items), report_.section("summary").totals
+        assert counted["reclaimable_vcpus"] == totals["reclaimable_vcpus"]
+        assert counted["reclaimable_memory_gib"] == totals["reclaimable_memory_gib"]
+        assert Decimal(counted["idle_investment_fen"]) / 100 == totals["amount"]
 
 
 def test_findings_census_against_observed(estate):
