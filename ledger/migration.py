@@ -37,7 +37,7 @@ class MigrationInputs:
     devices: Sequence
     networks: Sequence
     data_centers: Sequence
-    activity: Mapping[Ref, str]              # active | idle | gone | unseen
+    activity: Mapping[Ref, str]              # active | idle | silent | gone | unseen
     network_devices: Mapping[str, list[tuple[str, float | None]]]  # net code -> (state, bps)
     dc_devices: Mapping[str, int]            # data center code -> entities answering there
     platform_codes: Mapping[int, str]
@@ -91,7 +91,8 @@ class Evidence:
     networks: Mapping[str, tuple[int, int, float]]
     #: data center id -> (declared devices not retired, of them answering)
     centers: Mapping[int, tuple[int, int]]
-    #: data center code -> observed entities answering there (by their tags)
+    #: data center code -> observed entities answering there (by their tags; neither gone
+    #: nor held suspect by reconciliation)
     dc_devices: Mapping[str, int]
 
 

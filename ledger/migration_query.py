@@ -2,7 +2,8 @@
 dedicated network and data center by the database (:class:`ledger.migration.Evidence`).
 
 An entity (see :mod:`ledger.entity_sql`) is *gone* when not seen for the reconciliation's
-``missing_after``, *idle* while an idle finding about it is active, else *active*; a
+``missing_after``, *silent* while reconciliation holds it suspect (its sources stopped
+reporting it), *idle* while an idle finding about it is active, else *active*; a
 declared asset takes the state of the entity reconciliation paired it with, *unseen*
 without one. Network and data center tags are resolved through the census code books once
 per distinct tag. Traffic is an entity's highest daily p95 in plus out since ``since``.
@@ -21,7 +22,8 @@ from ledger.estate import CodeBook
 from ledger.migration import Evidence
 from ledger.models import ObservedAsset
 
-TEMP = ("tmp_mg_code", "tmp_mg_entity", "tmp_mg_link", "tmp_mg_traffic", "tmp_mg_idle")
+TEMP = ("tmp_mg_code", "tmp_mg_entity", "tmp_mg_link", "tmp_mg_traffic", "tmp_mg_idle",
+        "tmp_mg_silent")
 ANSWERING = "e.state IN ('active', 'idle')"
 
 
@@ -61,12 +63,17 @@ def _fill(conn: Connection, cutoff: dt.datetime, since: dt.date) -> None:
     entity_sql.temp_table(conn, "tmp_mg_idle", "eid INTEGER NOT NULL", "eid", """
         SELECT DISTINCT observed_asset_id FROM finding
         WHERE kind = 'idle' AND active = :yes AND observed_asset_id IS NOT NULL""", params)
+    entity_sql.temp_table(conn, "tmp_mg_silent", "eid INTEGER NOT NULL", "eid", """
+        SELECT DISTINCT observed_asset_id FROM reconcile_pair
+        WHERE outcome = 'suspect' AND observed_asset_id IS NOT NULL""")
     select_ = f"""
         SELECT e.eid, CASE WHEN e.last_seen < :cutoff THEN 'gone'
+                           WHEN s.eid IS NOT NULL THEN 'silent'
                            WHEN f.eid IS NOT NULL THEN 'idle'
                            ELSE 'active' END,
                net.id, dc.id, t.traffic
         FROM ({entities}) e
+        LEFT JOIN tmp_mg_silent s ON s.eid = e.eid
         LEFT JOIN tmp_mg_idle f ON f.eid = e.eid
         LEFT JOIN tmp_mg_code net ON net.category = 'dedicated_network' AND net.tag = e.network
         LEFT JOIN tmp_mg_code dc ON dc.category = 'data_center' AND dc.tag = e.data_center
@@ -143,4 +150,4 @@ def _dc_devices(conn: Connection) -> dict[str, int]:
     centers = TABLES["data_center"].name
     return {code: int(count) for code, count in conn.execute(text(f"""
         SELECT c.code, COUNT(*) FROM tmp_mg_entity e JOIN {centers} c ON c.id = e.data_center_id
-        WHERE e.state <> 'gone' GROUP BY c.code"""))}
+        WHERE {ANSWERING} GROUP BY c.code"""))}

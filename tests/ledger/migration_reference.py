@@ -12,7 +12,7 @@ from ledger.analyses import entities, today
 from ledger.census.tables import TABLES
 from ledger.estate import CodeBook, declared_rows, matched_declared
 from ledger.migration import Evidence, MigrationInputs, evidence
-from ledger.models import Finding
+from ledger.models import Finding, ReconcilePair
 from ledger.policy import AnalysisPolicy
 from ledger.utilization import recent
 
@@ -29,8 +29,12 @@ def migration_inputs(conn, policy: AnalysisPolicy, now: dt.datetime) -> Migratio
     idle = set(conn.execute(select(table.c.observed_asset_id).where(
         table.c.kind == "idle", table.c.active.is_(True),
         table.c.observed_asset_id.is_not(None))).scalars())
+    pairs = ReconcilePair.__table__
+    silent = set(conn.execute(select(pairs.c.observed_asset_id).where(
+        pairs.c.outcome == "suspect", pairs.c.observed_asset_id.is_not(None))).scalars())
     gone_after = dt.timedelta(seconds=policy.reconcile.missing_after)
     per_entity = {e.id: "gone" if now - e.last_seen > gone_after else
+                  "silent" if e.id in silent else
                   "idle" if e.id in idle else "active" for e in found}
     per_ref = {ref: per_entity[eid] for eid, ref in links.items() if eid in per_entity}
     day = today(policy, now)
@@ -51,7 +55,7 @@ def migration_inputs(conn, policy: AnalysisPolicy, now: dt.datetime) -> Migratio
             by_network.setdefault(net, []).append((per_entity[entity.id],
                                                    traffic.get(entity.id)))
         place = centers.code(centers.resolve(entity.value("data_center")[0]))
-        if place and per_entity[entity.id] != "gone":
+        if place and per_entity[entity.id] in ("active", "idle"):
             by_center[place] = by_center.get(place, 0) + 1
     return MigrationInputs(
         declared_rows(conn, "information_system"), declared_rows(conn, "cloud_resource"),

@@ -18,7 +18,7 @@ from ledger.census.files import read_file
 from ledger.census.service import CensusService
 from ledger.census.snapshot import Scope
 from ledger.compute import DIMENSIONS
-from ledger.models import ObservedAsset, UtilizationDay
+from ledger.models import ObservedAsset, ReconcilePair, UtilizationDay
 from ledger.observed import record_facts
 from ledger.policy import IDLE_PRESETS, AnalysisPolicy
 from ledger.reconcile import store
@@ -211,6 +211,20 @@ def test_migration_evidence_is_counted_like_its_definition(estate):
     # DEV02 (declared in DC02) is the server; the Kunpeng names DC02 by name, the BMC by code.
     assert now.dc_devices == {"DC02": 3, "DC01": 4}   # with the iBMC
     assert now.centers[_id(estate, "data_center", "DC02")] == (1, 1)
+    # Reconciliation holds the Kunpeng host suspect (its agent stopped reporting it): it no
+    # longer answers in DC02 or in its network, though not yet gone.
+    with estate.engine.begin() as conn:
+        kunpeng = conn.execute(select(ObservedAsset.id).where(
+            ObservedAsset.source == "agent-kp")).scalar_one()
+        pairs = ReconcilePair.__table__
+        assert conn.execute(pairs.update().where(pairs.c.observed_asset_id == kunpeng)
+                            .values(outcome="suspect")).rowcount == 1
+    with estate.engine.connect() as conn:
+        silent = migration_query.evidence(conn, now=NOW, gone_after=gone_after,
+                                          since=dt.date(2026, 11, 24))
+    assert silent == reference_evidence(estate.engine, POLICY, NOW)
+    assert silent.dc_devices == {"DC02": 2, "DC01": 4}
+    assert silent.networks == {"NET01": (1, 0, 0.0)}
 
 
 def test_idle_findings_are_found_like_their_definition(estate):
