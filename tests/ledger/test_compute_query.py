@@ -185,6 +185,9 @@ def test_figures_of_the_estate(estate):
     assert report["unknown_cpu_models"] == [{"model": "Mystery CPU 9000", "hosts": 1,
                                              "cores": 32}]
     assert "Unknown Accelerator X1" in report["models_without_flops"]
+    # A Kunpeng 920 without its model number has no figure (its models differ): listed.
+    assert "Kunpeng-920" in report["models_without_flops"]
+    assert "Kunpeng 920-5250" not in report["models_without_flops"]
     assert report["totals"]["fp64_tflops"] is not None
     assert [(c["arch"], c["vendor"], c["domestic"], c["hosts"], c["cores"])
             for c in report["composition"]] == [("aarch64", "Huawei Kunpeng", True, 2, 224),
