@@ -43,7 +43,7 @@ i18n.register(DOMAIN, {
     "=reason.claimed": ("被多个发现资产认领", "claimed by several observed assets"),
     "=basis.declared": ("按登记信息", "as declared"), "=basis.observed": ("按采集数据", "as observed"),
     "=note.declared_in_use": ("登记为在用", "declared in use"),
-    "=status.not_planned": ("未计划", "not planned"), "=status.planned": ("已计划", "planned"),
+    "=status.not_planned": ("暂不迁移", "not planned"), "=status.planned": ("已计划", "planned"),
     "=status.unverified": ("未核实", "unverified"), "=status.in_progress": ("进行中", "in progress"),
     "=status.legacy_retired": ("原设备已下线", "legacy retired"),
     "=status.migrated": ("已迁移", "migrated"),

@@ -95,7 +95,7 @@ _words({  # leadership screen
     "kpi_idle_investment_reclaimed": ("闲置投资盘活率", "idle investment reclaimed"),
     "system_migrated": ("已迁移", "migrated"), "system_legacy_retired": ("原系统已下线", "legacy retired"),
     "system_in_progress": ("迁移中", "in progress"), "system_planned": ("计划迁移", "planned"),
-    "system_unverified": ("待核实", "unverified"), "system_not_planned": ("未计划", "not planned"),
+    "system_unverified": ("未核实", "unverified"), "system_not_planned": ("暂不迁移", "not planned"),
     "yuan_unit": ("万元", "CNY"),
 })
 _words({  # resource graph

@@ -24,6 +24,12 @@ _T = {
               "integration rate {net}"),
     "systems": ("信息系统", "Information systems"), "networks": ("业务专网", "Dedicated networks"),
     "centers": ("数据中心", "Data centers"), "overdue": ("逾期", "overdue"),
+    "on_cloud": ("云上 {seen}/{declared}", "on the cloud {seen}/{declared}"),
+    "answering": ("在答设备 {n}/{of}", "devices answering {n}/{of}"),
+    "center_answering": ("在答：申报设备 {n}/{of}，按标签 {tagged}",
+                         "answering: declared devices {n}/{of}, by tag {tagged}"),
+    "departments": ("按部门", "By department"),
+    "dept_systems": ("系统", "systems"), "dept_networks": ("专网", "networks"),
     "totals": ("合计：物理机 {hosts} 台，{sockets} 路 {cores} 核 {threads} 线程，内存 {mem} GiB，"
                "加速卡 {gpus}；虚拟机 {vms} 台，vCPU {vcpus}，超分比 {over}；存储 {storage} TiB；"
                "FP64 {fp64} TFLOPS，FP32 {fp32}，FP16 {fp16}",
@@ -135,24 +141,40 @@ def _migration(result: dict, language: str) -> list[str]:
     for item in result["systems"]:
         evidence = item["evidence"]
         late = f" · {_t('overdue', language)} {item['days_overdue']}d" if item["overdue"] else ""
+        on_cloud = _t("on_cloud", language, seen=evidence["cloud_seen_on_target"],
+                      declared=evidence["cloud_declared"])
         lines.append(f"  {item['code']} {item['name']} · "
                      f"{_pick(STATUS.get(item['status'], (item['status'],) * 2), language)} · "
-                     f"{evidence['cloud_seen_on_target']}/{evidence['cloud_declared']} · "
-                     f"{item['due'] or '-'}{late}")
+                     f"{on_cloud} · {item['due'] or '-'}{late}")
     lines.append(_t("networks", language) + ":")
     for item in result["networks"]:
         late = f" · {_t('overdue', language)} {item['days_overdue']}d" if item["overdue"] else ""
         lines.append(f"  {item['code']} {item['name']} · {_choice('integration_plan', item['plan'], language)}"
                      f" · {_choice('progress', item['status'], language)} · "
-                     f"{item['evidence']['devices_answering']}/{item['evidence']['devices']} · "
-                     f"{item['evidence']['traffic_bps']:.0f} bit/s{late}")
+                     + _t("answering", language, n=item["evidence"]["devices_answering"],
+                          of=item["evidence"]["devices"]) +
+                     f" · {item['evidence']['traffic_bps']:.0f} bit/s{late}")
     lines.append(_t("centers", language) + ":")
     for item in result["data_centers"]:
         evidence = item["evidence"]
         lines.append(f"  {item['code']} {item['name']} · "
                      f"{_choice('consolidation_status', item['status'], language)} · "
-                     f"{evidence['declared_answering']}/{evidence['devices_declared']} + "
-                     f"{evidence['observed_answering']}")
+                     + _t("center_answering", language, n=evidence["declared_answering"],
+                          of=evidence["devices_declared"],
+                          tagged=evidence["observed_answering"]))
+    if result.get("by_department"):
+        lines.append(_t("departments", language) + ":")
+        for code, counts in sorted(result["by_department"].items()):
+            parts = []
+            for key, value in sorted(counts.items()):
+                kind, _, what = key.partition("_")
+                label = _t("overdue", language) if what == "overdue" else (
+                    _pick(STATUS.get(what, (what, what)), language) if kind == "systems"
+                    else _choice("progress", what, language))
+                gap = "" if language == "zh" else " "
+                parts.append(f"{_t('dept_' + kind, language)}{gap}{label} {value}")
+            lines.append(f"  {code} · " + "，".join(parts) if language == "zh"
+                         else f"  {code} · " + ", ".join(parts))
     return lines
 
 
