@@ -105,6 +105,8 @@ def test_ledger_commands_print_text_and_json(site, tmp_path):
     assert kpi["ledger_accuracy"]["target"] == 0.9
     migration = monitor("ledger", "migration", "--lang", "en", config=config, data=data)
     assert "Information systems:" in migration.stdout and "IS02" in migration.stdout
+    assert "on the cloud 0/" in migration.stdout and "By department:" in migration.stdout
+    assert "answering: declared devices" in migration.stdout
     idle = monitor("ledger", "idle", config=config, data=data)
     assert "闲置资源" in idle.stdout and "DEV02" in idle.stdout      # declared 闲置
     assert "device:DEV02 · 申报" in idle.stdout
