@@ -27,15 +27,12 @@ from ledger.census.snapshot import Scope
 from ledger.census.tables import TABLES
 from ledger.compute import load_tables
 from ledger.const import IDLE_KINDS, MIGRATION_KINDS
-from ledger.estate import (CodeBook, declared_assets, declared_rows, matched_declared,
-                           observed_rows)
-from ledger.idle import IdleInputs, analyse
+from ledger.estate import CodeBook, declared_rows, observed_rows
 from ledger.migration import Progress, judge
 from ledger.models import AnalysisRun, Finding
 from ledger.policy import AnalysisPolicy
 from ledger.reconcile import store as reconcile_store
 from ledger.reconcile.entities import Entity, build
-from ledger.utilization import recent
 
 UTC = dt.timezone.utc
 
@@ -48,10 +45,6 @@ def today(policy: AnalysisPolicy, now: dt.datetime) -> dt.date:
 def entities(conn: Connection, policy: AnalysisPolicy) -> list[Entity]:
     """Observed entities, as reconciliation groups them."""
     return build(observed_rows(conn), policy.reconcile.placeholders)[0]
-
-
-def _declared(conn: Connection) -> dict[tuple[str, int], Any]:
-    return declared_assets(conn)
 
 
 def _persist(engine: Engine, analysis: str, kinds: frozenset[str], found, summary: dict,

@@ -24,8 +24,7 @@ until the next run.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from sqlalchemy import Connection, bindparam, func, select, text
 
