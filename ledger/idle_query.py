@@ -74,8 +74,9 @@ def analyse(conn: Connection, policy: AnalysisPolicy, today: dt.date
 
 
 def _fill(conn: Connection, policy: AnalysisPolicy, today: dt.date) -> dict[str, IdlePolicy]:
+    # Every window a kind may use: the configured ones and the fallback of kinds none names.
     window = max([p.window_days for p in policy.idle.values()] +
-                 [policy.rightsizing.window_days])
+                 [policy.idle_policy("").window_days, policy.rightsizing.window_days])
     since = today - dt.timedelta(days=window)
     params = {"since": since, "no": False}
     entity_sql.temp_table(

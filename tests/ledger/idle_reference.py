@@ -17,7 +17,7 @@ from ledger.utilization import recent
 def reference_idle(engine, policy: AnalysisPolicy, now: dt.datetime):
     day = today(policy, now)
     window = max([p.window_days for p in policy.idle.values()] +
-                 [policy.rightsizing.window_days])
+                 [policy.idle_policy("").window_days, policy.rightsizing.window_days])
     with engine.connect() as conn:
         inputs = IdleInputs(entities(conn, policy), recent(conn, day - dt.timedelta(days=window)),
                             matched_declared(conn), declared_assets(conn), day)

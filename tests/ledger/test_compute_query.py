@@ -243,7 +243,9 @@ def test_idle_findings_are_found_like_their_definition(estate):
              "net_in_p95": 900.0, "net_out_p95": 1200.0, "coverage": 0.5 if n == 3 else 1.0,
              "low_coverage": n == 3, "demo": False} for n, day in enumerate(days)])
     policies = [POLICY, AnalysisPolicy(timezone="Asia/Shanghai", idle={
-        "default": IDLE_PRESETS["aws"], "instance": IDLE_PRESETS["azure"]})]
+        "default": IDLE_PRESETS["aws"], "instance": IDLE_PRESETS["azure"]}),
+        # Kinds no entry names fall back to the government preset's 30 days.
+        AnalysisPolicy(timezone="Asia/Shanghai", idle={"instance": IDLE_PRESETS["aws"]})]
     for policy in policies:
         with estate.engine.connect() as conn:
             found, summary = idle_query.analyse(conn, policy, analyses.today(policy, NOW))
