@@ -91,6 +91,7 @@ class LeaseAssignment:
         self.joined_at: dt.datetime | None = None
         #: Every other live member has renewed since this one joined (it may poll).
         self.confirmed = False
+        self._join_pending = False   # the join time is still to be recorded
 
     # -- membership ------------------------------------------------------------------------------
 
@@ -122,7 +123,7 @@ class LeaseAssignment:
                 now = conn.execute(select(func.now())).scalar_one()
                 mine = conn.execute(select(m.expires_at).where(
                     m.zone == self.zone, m.member == self.member)).scalar()
-                joining = joining or mine is None or mine <= now
+                joining = joining or self._join_pending or mine is None or mine <= now
                 conn.execute(insert(members_table).values(
                     zone=self.zone, member=self.member, hostname=self.hostname, joined_at=now,
                     expires_at=now + lease).on_conflict_do_update(
@@ -139,11 +140,14 @@ class LeaseAssignment:
                 conn.execute(delete(slots_table).where(
                     slots_table.c.claimed_at < now - dt.timedelta(seconds=SLOT_KEEP_SECONDS)))
             if joining:
-                # Joined once the row is visible to all: after the commit above.
+                # Joined once the row is visible to all: after the commit above. Until that
+                # is recorded this member is unconfirmed, and a failure retries the join.
+                self.confirmed, self._join_pending = False, True
                 with self.engine.begin() as conn:
                     self.joined_at = conn.execute(members_table.update().where(
                         m.zone == self.zone, m.member == self.member).values(
                         joined_at=func.clock_timestamp()).returning(m.joined_at)).scalar_one()
+                self._join_pending = False
         except SQLAlchemyError as exc:
             if not self._failing:
                 _LOGGER.warning("Cannot renew the lease of %s in zone %s: %s; polling its "
