@@ -24,7 +24,7 @@ until the next run.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, text
 
@@ -32,7 +32,6 @@ from ledger import entity_sql
 from ledger.census.snapshot import Scope
 from ledger.census.tables import TABLES
 from ledger.compute import VIRTUAL, Tables, _report
-from ledger.estate import CodeBook
 from ledger.models import ObservedAsset
 
 KINDS = entity_sql.KINDS
@@ -58,8 +57,6 @@ TEMP = {
     "tmp_cl_cpu": "model TEXT PRIMARY KEY, arch TEXT, vendor TEXT, "
                   "domestic INTEGER, has_peak INTEGER NOT NULL, fp64 FLOAT, fp32 FLOAT, "
                   "fp16 FLOAT, source TEXT",
-    "tmp_cl_code": "category TEXT NOT NULL, tag TEXT NOT NULL, "
-                   "id INTEGER NOT NULL",
     "tmp_cl_accel": "row_id INTEGER NOT NULL, model TEXT NOT NULL, fp64 FLOAT, "
                     "fp32 FLOAT, fp16 FLOAT",
 }
@@ -73,19 +70,12 @@ def compute_ledger(conn: Connection, tables: Tables, scope: Scope, *, by: str,
     if by not in GROUP_KEYS:
         raise ValueError(f"unknown grouping {by!r}")
     with entity_sql.temporary(conn, ("tmp_cl_entity", "tmp_cl_link", "tmp_cl_usage",
-                                     "tmp_cl_accsum", *TEMP)):
+                                     "tmp_cl_accsum", "tmp_cl_code", *TEMP)):
         for name, columns in TEMP.items():
             conn.execute(text(f"CREATE TEMPORARY TABLE {name} ({columns})"))
         accelerators = _fill(conn, tables)
         _entities(conn, scope, by, since)
         return _report_from_tables(conn, by, scope, accelerators, tables)
-
-
-def _insert(conn: Connection, table: str, rows: Sequence[dict]) -> None:
-    if rows:
-        names = list(rows[0])
-        conn.execute(text(f"INSERT INTO {table} ({', '.join(names)}) VALUES "
-                          f"({', '.join(':' + n for n in names)})"), list(rows))
 
 
 def _fill(conn: Connection, tables: Tables) -> dict[int, list[tuple[str, Any]]]:
@@ -94,7 +84,7 @@ def _fill(conn: Connection, tables: Tables) -> dict[int, list[tuple[str, Any]]]:
     kinds = oa.c.kind.in_(KINDS)
     hosts = conn.execute(select(oa.c.vendor, oa.c.model).where(oa.c.kind == "host")
                          .distinct()).all()
-    _insert(conn, "tmp_cl_virtual", [
+    entity_sql.insert(conn, "tmp_cl_virtual", [
         {"vendor": vendor or "", "model": model or ""} for vendor, model in hosts
         if VIRTUAL.search(f"{vendor or ''} {model or ''}")])
     models = conn.execute(select(oa.c.cpu_model).where(kinds, oa.c.cpu_model.is_not(None),
@@ -108,15 +98,9 @@ def _fill(conn: Connection, tables: Tables) -> dict[int, list[tuple[str, Any]]]:
                          "has_peak": int(peak is not None),
                          **{p: getattr(peak, p) if peak else None for p in FLOPS},
                          "source": peak.source if peak else None})
-    _insert(conn, "tmp_cl_cpu", cpu_rows)
-    codes = []
-    for category, column in (("data_center", oa.c.data_center),
-                             ("cloud_platform", oa.c.platform)):
-        tags = sorted(t for (t,) in conn.execute(select(column).where(kinds).distinct()) if t)
-        book = CodeBook.load(conn, category, tags)
-        codes += [{"category": category, "tag": tag, "id": book.resolve(tag)} for tag in tags
-                  if book.resolve(tag) is not None]
-    _insert(conn, "tmp_cl_code", codes)
+    entity_sql.insert(conn, "tmp_cl_cpu", cpu_rows)
+    entity_sql.code_table(conn, "tmp_cl_code", {"data_center": "data_center",
+                                                "cloud_platform": "platform"})
     accelerators: dict[int, list[tuple[str, Any]]] = {}
     rows = []
     for id_, attributes in conn.execute(select(oa.c.id, oa.c.attributes).where(
@@ -130,7 +114,7 @@ def _fill(conn: Connection, tables: Tables) -> dict[int, list[tuple[str, Any]]]:
                 accelerators.setdefault(id_, []).append((processor["model"], entry))
                 rows.append({"row_id": id_, "model": processor["model"],
                              **{p: getattr(entry, p) if entry else None for p in FLOPS}})
-    _insert(conn, "tmp_cl_accel", rows)
+    entity_sql.insert(conn, "tmp_cl_accel", rows)
     return accelerators
 
 
@@ -158,9 +142,8 @@ def _entities(conn: Connection, scope: Scope, by: str, since: dt.date) -> None:
         FROM tmp_cl_accel a JOIN observed_asset oa ON oa.id = a.row_id
         GROUP BY COALESCE(oa.entity_id, oa.id)"""
     params: dict[str, Any] = {"since": since, "no": False}
+    entity_sql.link_table(conn, "tmp_cl_link")
     for name, columns, key, select_ in (
-            ("tmp_cl_link", "observed_asset_id INTEGER NOT NULL, declared_category "
-             "TEXT, declared_id INTEGER", "observed_asset_id", entity_sql.LINKS),
             ("tmp_cl_usage", "eid INTEGER NOT NULL, usage FLOAT", "eid", usage),
             ("tmp_cl_accsum", "eid INTEGER NOT NULL, fp64 FLOAT, fp32 FLOAT, fp16 FLOAT",
              "eid", accel)):

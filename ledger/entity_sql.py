@@ -12,8 +12,10 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator, Mapping, Sequence
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 
+from ledger.estate import CodeBook
+from ledger.models import ObservedAsset
 from ledger.reconcile.entities import DEVICE_KINDS, PRIORITY, RESOURCE_KINDS
 
 KINDS = tuple(sorted(DEVICE_KINDS | RESOURCE_KINDS))
@@ -73,6 +75,38 @@ def temp_table(conn: Connection, name: str, columns: str, key: str | None, selec
     conn.execute(text(f"INSERT INTO {name} {select}"), dict(params or {}))
     if key:
         conn.execute(text(f"CREATE INDEX {name}_key ON {name} ({key})"))
+
+
+def link_table(conn: Connection, name: str, key: str = "observed_asset_id") -> None:
+    """A temporary table ``name`` of :data:`LINKS` (entity -> declared asset), indexed on
+    ``key``."""
+    temp_table(conn, name, "observed_asset_id INTEGER NOT NULL, declared_category TEXT, "
+               "declared_id INTEGER", key, LINKS)
+
+
+def insert(conn: Connection, table: str, rows: Sequence[dict]) -> None:
+    """Insert ``rows`` (dicts with the same keys) into ``table``."""
+    if rows:
+        names = list(rows[0])
+        conn.execute(text(f"INSERT INTO {table} ({', '.join(names)}) VALUES "
+                          f"({', '.join(':' + n for n in names)})"), list(rows))
+
+
+def code_table(conn: Connection, name: str, tags: Mapping[str, str]) -> None:
+    """A temporary table ``name`` (category, tag, id): each distinct value of the observed
+    column ``tags[category]`` that the census category's code book resolves (a code, or a
+    name only one row has), judged once per value."""
+    oa = ObservedAsset.__table__
+    conn.execute(text(f"CREATE TEMPORARY TABLE {name} (category TEXT NOT NULL, "
+                      "tag TEXT NOT NULL, id INTEGER NOT NULL)"))
+    rows = []
+    for category, column in tags.items():
+        values = sorted(t for (t,) in conn.execute(
+            select(oa.c[column]).where(oa.c.kind.in_(KINDS)).distinct()) if t)
+        book = CodeBook.load(conn, category, values)
+        rows += [{"category": category, "tag": tag, "id": book.resolve(tag)} for tag in values
+                 if book.resolve(tag) is not None]
+    insert(conn, name, rows)
 
 
 def drop(conn: Connection, names: Sequence[str]) -> None:

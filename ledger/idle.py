@@ -64,14 +64,21 @@ class IdleOutcome:
     found: list[Found]
 
     def summary(self) -> dict[str, Any]:
-        idle = [f for f in self.found if f.kind == "idle"]
-        sized = [f for f in self.found if f.kind == "oversized"]
-        return {"resources_judged": sum(v.status != "insufficient_data" for v in self.verdicts),
-                "idle": len(idle), "idle_investment_fen": sum(f.amount_fen or 0 for f in idle),
-                "oversized": len(sized),
-                "reclaimable_vcpus": sum(f.details["reclaimable_vcpus"] for f in sized),
-                "reclaimable_memory_gib": round(sum(f.details["reclaimable_memory_gib"]
-                                                    for f in sized), 1)}
+        return summarize(self.found, sum(v.status != "insufficient_data"
+                                         for v in self.verdicts))
+
+
+def summarize(found: Sequence[Found], judged: int) -> dict[str, Any]:
+    """A run's summary: resources judged, idle findings and their money, oversized ones and
+    what rightsizing would free."""
+    idle = [f for f in found if f.kind == "idle"]
+    sized = [f for f in found if f.kind == "oversized"]
+    return {"resources_judged": judged,
+            "idle": len(idle), "idle_investment_fen": sum(f.amount_fen or 0 for f in idle),
+            "oversized": len(sized),
+            "reclaimable_vcpus": sum(f.details["reclaimable_vcpus"] for f in sized),
+            "reclaimable_memory_gib": round(sum(f.details["reclaimable_memory_gib"]
+                                                for f in sized), 1)}
 
 
 def merged_days(entity: Entity, summaries: Mapping[int, list]) -> list:
@@ -178,12 +185,17 @@ def analyse(inputs: IdleInputs, policy: AnalysisPolicy) -> IdleOutcome:
             found.append(_entity_finding(verdict, ref, inputs.declared))
             if ref is not None:
                 idle_refs.add(ref)
-        sized = verdict.rightsizing
-        if sized and (sized["reclaimable_vcpus"] > 0 or sized["reclaimable_memory_gib"] >= 1):
+        if shrinks(verdict.rightsizing):
             found.append(_oversized(verdict, ref, inputs.declared))
     found += _declared_idle(inputs.declared, idle_refs)
     found += _systems(inputs.declared, judged_refs)
     return IdleOutcome(verdicts, found)
+
+
+def shrinks(sized: dict[str, Any] | None) -> bool:
+    """Whether a rightsizing frees a vCPU or at least 1 GiB (an oversized finding)."""
+    return bool(sized) and (sized["reclaimable_vcpus"] > 0 or
+                            sized["reclaimable_memory_gib"] >= 1)
 
 
 def money_fen(value) -> int | None:
@@ -251,18 +263,19 @@ def _oversized(verdict: Verdict, ref: Ref | None, declared: Mapping[Ref, Any]) -
 
 def _declared_idle(declared: Mapping[Ref, Any], reported: set[Ref]) -> list[Found]:
     """Devices and cloud resources declared 闲置 that no observed verdict already covers."""
-    out = []
-    for ref, row in declared.items():
-        if ref[0] in ("device", "cloud_resource") and row.status == "idle" and \
-                ref not in reported:
-            amount, basis = _money(row)
-            out.append(Found(f"idle|d:{ref[0]}:{ref[1]}", "idle", row.department_id,
-                             {"basis": "declared", "declared": _declared_json(ref, declared),
-                              "money_basis": basis,
-                              "approving_department": _approving(row, declared)},
-                             declared_category=ref[0],
-                             declared_code=row.code, amount_fen=amount))
-    return out
+    return [declared_idle_finding(ref, declared) for ref, row in declared.items()
+            if ref[0] in ("device", "cloud_resource") and row.status == "idle"
+            and ref not in reported]
+
+
+def declared_idle_finding(ref: Ref, declared: Mapping[Ref, Any]) -> Found:
+    """The idle finding of a device or cloud resource declared 闲置."""
+    row = declared[ref]
+    amount, basis = _money(row)
+    return Found(f"idle|d:{ref[0]}:{ref[1]}", "idle", row.department_id,
+                 {"basis": "declared", "declared": _declared_json(ref, declared),
+                  "money_basis": basis, "approving_department": _approving(row, declared)},
+                 declared_category=ref[0], declared_code=row.code, amount_fen=amount)
 
 
 def _systems(declared: Mapping[Ref, Any], judged: Mapping[Ref, str]) -> list[Found]:

@@ -20,8 +20,8 @@ from ledger import entity_sql
 from ledger.census.tables import TABLES
 from ledger.estate import COLUMNS
 from ledger.findings import Found
-from ledger.idle import (GIB, Verdict, _approving, _declared_json, _entity_finding, _money,
-                         _oversized, rightsize_figures, system_finding)
+from ledger.idle import (GIB, Verdict, _entity_finding, _oversized, declared_idle_finding,
+                         rightsize_figures, shrinks, summarize, system_finding)
 from ledger.policy import AnalysisPolicy, IdlePolicy
 
 TEMP = ("tmp_id_entity", "tmp_id_day", "tmp_id_policy", "tmp_id_link", "tmp_id_verdict")
@@ -87,9 +87,7 @@ def _fill(conn: Connection, policy: AnalysisPolicy, today: dt.date) -> dict[str,
                          primary=("kind", "source", "department_id")) + ") e")
     policies = policy_table(conn, "tmp_id_policy", "tmp_id_entity", policy, today)
     merged_days(conn, "tmp_id_day", params)
-    entity_sql.temp_table(conn, "tmp_id_link", "observed_asset_id INTEGER NOT NULL, "
-                          "declared_category TEXT, declared_id INTEGER",
-                          "observed_asset_id", entity_sql.LINKS)
+    entity_sql.link_table(conn, "tmp_id_link")
     usable, judged, idle = USABLE, JUDGED, IDLE
     in_window = "d.day >= p.first_day AND d.day < :today"
     in_sizing = "d.day >= :sizing_first AND d.day < :today"
@@ -199,30 +197,17 @@ def _findings(conn: Connection, policy: AnalysisPolicy, policies: dict[str, Idle
     _with_systems(conn, declared)
     found: list[Found] = []
     idle_refs: set = set()
-    oversized = idle = 0
     for row in rows:
         verdict = _verdict(row, policies[row["kind"]], sizing)
         ref = (row["declared_category"], row["declared_id"]) if row["declared_id"] else None
         if verdict.status == "idle":
             found.append(_entity_finding(verdict, ref, declared))
-            idle += 1
             if ref is not None:
                 idle_refs.add(ref)
-        sized = verdict.rightsizing
-        if sized and (sized["reclaimable_vcpus"] > 0 or sized["reclaimable_memory_gib"] >= 1):
+        if shrinks(verdict.rightsizing):
             found.append(_oversized(verdict, ref, declared))
-            oversized += 1
-    for ref in sorted(idle_declared, key=_declared_order):
-        if ref in idle_refs:
-            continue
-        row = declared[ref]
-        amount, basis = _money(row)
-        found.append(Found(f"idle|d:{ref[0]}:{ref[1]}", "idle", row.department_id,
-                           {"basis": "declared", "declared": _declared_json(ref, declared),
-                            "money_basis": basis,
-                            "approving_department": _approving(row, declared)},
-                           declared_category=ref[0], declared_code=row.code,
-                           amount_fen=amount))
+    found += [declared_idle_finding(ref, declared)
+              for ref in sorted(idle_declared, key=_declared_order) if ref not in idle_refs]
     for sid in sorted(systems):
         parts = systems[sid]
         found_system = system_finding(
@@ -230,15 +215,7 @@ def _findings(conn: Connection, policy: AnalysisPolicy, policies: dict[str, Idle
             bool(parts) and all(status == "idle" for _ref, status in parts), declared)
         if found_system is not None:
             found.append(found_system)
-    idle_found = [f for f in found if f.kind == "idle"]
-    sized_found = [f for f in found if f.kind == "oversized"]
-    summary = {"resources_judged": judged, "idle": len(idle_found),
-               "idle_investment_fen": sum(f.amount_fen or 0 for f in idle_found),
-               "oversized": len(sized_found),
-               "reclaimable_vcpus": sum(f.details["reclaimable_vcpus"] for f in sized_found),
-               "reclaimable_memory_gib": round(sum(f.details["reclaimable_memory_gib"]
-                                                   for f in sized_found), 1)}
-    return found, summary
+    return found, summarize(found, judged)
 
 
 def _declared_order(ref) -> tuple:

@@ -14,11 +14,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy import Connection, bindparam, text
 
 from ledger import entity_sql
 from ledger.census.tables import TABLES
-from ledger.estate import CodeBook
 from ledger.migration import Evidence
 from ledger.models import ObservedAsset
 
@@ -37,19 +36,8 @@ def evidence(conn: Connection, *, now: dt.datetime, gone_after: dt.timedelta,
 
 def _fill(conn: Connection, cutoff: dt.datetime, since: dt.date) -> None:
     oa = ObservedAsset.__table__
-    kinds = oa.c.kind.in_(entity_sql.KINDS)
-    codes = []
-    for category, column in (("dedicated_network", oa.c.network),
-                             ("data_center", oa.c.data_center)):
-        tags = sorted(t for (t,) in conn.execute(select(column).where(kinds).distinct()) if t)
-        book = CodeBook.load(conn, category, tags)
-        codes += [(category, tag, book.resolve(tag)) for tag in tags]
-    conn.execute(text("CREATE TEMPORARY TABLE tmp_mg_code (category TEXT NOT NULL, "
-                      "tag TEXT NOT NULL, id INTEGER NOT NULL)"))
-    rows = [{"category": c, "tag": t, "id": i} for c, t, i in codes if i is not None]
-    if rows:
-        conn.execute(text("INSERT INTO tmp_mg_code (category, tag, id) "
-                          "VALUES (:category, :tag, :id)"), rows)
+    entity_sql.code_table(conn, "tmp_mg_code", {"dedicated_network": "network",
+                                                "data_center": "data_center"})
     entities = entity_sql.query(("network", "data_center"), latest=("last_seen",))
     traffic = """
         SELECT COALESCE(oa.entity_id, oa.id) AS eid,
@@ -85,9 +73,7 @@ def _fill(conn: Connection, cutoff: dt.datetime, since: dt.date) -> None:
         bindparam("cutoff", type_=oa.c.last_seen.type))
     conn.execute(insert, {"cutoff": cutoff, **params})
     conn.execute(text("CREATE INDEX tmp_mg_entity_key ON tmp_mg_entity (eid)"))
-    entity_sql.temp_table(conn, "tmp_mg_link", "observed_asset_id INTEGER NOT NULL, "
-                          "declared_category TEXT, declared_id INTEGER",
-                          "declared_id", entity_sql.LINKS)
+    entity_sql.link_table(conn, "tmp_mg_link", key="declared_id")
 
 
 def _state(category: str, alias: str) -> str:

@@ -28,6 +28,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def launch(args: list, log_path: Path, ready, what: str,
+           timeout: float = 30) -> subprocess.Popen:
+    """Start ``args`` (output appended to ``log_path``) and wait until ``ready()`` is true
+    (an ``OSError`` counts as not yet); raise with the log when the process exits first,
+    or stop it and raise when ``timeout`` passes (``what``: "influxd did not answer /ping")."""
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{Path(args[0]).name} exited: {log_path.read_text()}")
+        try:
+            if ready():
+                return proc
+        except OSError:
+            pass
+        time.sleep(0.1)
+    terminate(proc)
+    raise RuntimeError(f"{what} in time")
+
+
+def _status(url: str, context=None) -> int:
+    with urllib.request.urlopen(url, timeout=1, context=context) as answer:
+        return answer.status
+
+
 def terminate(proc: subprocess.Popen | None) -> None:
     """SIGTERM the process we started (by its PID), SIGKILL it if it does not exit."""
     if proc is not None and proc.poll() is None:
@@ -81,22 +107,10 @@ bind-address = "127.0.0.1:{self.rpc_port}"
 
     def start(self, timeout: float = 30) -> "InfluxServer":
         """Start influxd and wait until /ping answers."""
-        log = open(self.folder / "influxd.log", "ab")
-        self.proc = subprocess.Popen([INFLUXD, "-config", str(self.config)], stdout=log,
-                                     stderr=subprocess.STDOUT)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"influxd exited: {(self.folder / 'influxd.log').read_text()}")
-            try:
-                with urllib.request.urlopen(self.url + "/ping", timeout=1) as answer:
-                    if answer.status == 204:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("influxd did not answer /ping in time")
+        self.proc = launch([INFLUXD, "-config", str(self.config)], self.folder / "influxd.log",
+                           lambda: _status(self.url + "/ping") == 204,
+                           "influxd did not answer /ping", timeout)
+        return self
 
     def stop(self) -> None:
         """Stop the influxd this helper started."""
@@ -146,29 +160,16 @@ class VictoriaMetricsServer:
 
     def start(self, timeout: float = 30) -> "VictoriaMetricsServer":
         """Start victoria-metrics and wait until /health answers."""
-        log = open(self.folder / "victoria-metrics.log", "ab")
-        self.proc = subprocess.Popen(
+        self.proc = launch(
             [VICTORIA_METRICS, f"-storageDataPath={self.folder / 'data'}",
              f"-httpListenAddr=127.0.0.1:{self.port}", "-influxMeasurementFieldSeparator=.",
              "-dedup.minScrapeInterval=1ms", "-search.latencyOffset=0s", "-loggerLevel=ERROR",
              "-retentionPeriod=100y",
              *(["-tls", f"-tlsCertFile={self.tls[0]}", f"-tlsKeyFile={self.tls[1]}"]
-               if self.tls else [])], stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("victoria-metrics exited: "
-                                   f"{(self.folder / 'victoria-metrics.log').read_text()}")
-            try:
-                with urllib.request.urlopen(self.url + "/health", timeout=1,
-                                            context=self._context()) as answer:
-                    if answer.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("victoria-metrics did not answer /health in time")
+               if self.tls else [])], self.folder / "victoria-metrics.log",
+            lambda: _status(self.url + "/health", self._context()) == 200,
+            "victoria-metrics did not answer /health", timeout)
+        return self
 
     def flush(self) -> None:
         """Make every accepted sample searchable now (VictoriaMetrics' own test hook)."""
@@ -208,23 +209,13 @@ class VmAuthServer:
 
     def start(self, timeout: float = 30) -> "VmAuthServer":
         """Start vmauth and wait until its port answers."""
-        log = open(self.folder / "vmauth.log", "ab")
-        self.proc = subprocess.Popen(
+        self.proc = launch(
             [VMAUTH, f"-auth.config={self.folder / 'auth.yml'}",
              f"-httpListenAddr=127.0.0.1:{self.port}", "-loggerLevel=ERROR"],
-            stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"vmauth exited: {(self.folder / 'vmauth.log').read_text()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("vmauth did not listen in time")
+            self.folder / "vmauth.log",
+            lambda: socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            is None, "vmauth did not listen", timeout)
+        return self
 
     def stop(self) -> None:
         """Stop the vmauth this helper started."""

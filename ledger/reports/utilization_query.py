@@ -51,9 +51,7 @@ def _build(conn: Connection, policy: AnalysisPolicy, scope: Scope, first: dt.dat
                       "first_day DATE NOT NULL, last_day DATE NOT NULL)"))
     conn.execute(text("INSERT INTO tmp_ut_period VALUES (:name, :first_day, :last_day)"),
                  [{"name": n, "first_day": a, "last_day": b} for n, a, b in months(first, last)])
-    entity_sql.temp_table(conn, "tmp_ut_link", "observed_asset_id INTEGER NOT NULL, "
-                          "declared_category TEXT, declared_id INTEGER",
-                          "observed_asset_id", entity_sql.LINKS)
+    entity_sql.link_table(conn, "tmp_ut_link")
     t = {k: TABLES[k].name for k in ("device", "cloud_resource", "information_system")}
     # Owner, system, allocation and money of each instance (as ``_owner``/``allocation``).
     money = ("COALESCE(d.purchase_price, cr.annual_cost)")

@@ -30,13 +30,8 @@ def write(tmp_path, chat, **alerts) -> str:
     return str(path)
 
 
-def cli(capsys, config, tmp_path, *args):
-    code = main([*args, "--config", config, "--data-dir", str(tmp_path / "data")])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def test_list_silence_and_test_notify(tmp_path, chat, capsys, monkeypatch):
+def backlogged(tmp_path, chat, monkeypatch) -> str:
+    """The configuration of a site whose spool backlog fires the monitor-health rule."""
     monkeypatch.setenv("TEST_HOOK_TOKEN", "hook-token")
     monkeypatch.setenv("TEST_FEISHU_SECRET", chat.feishu_secret)
     config = write(tmp_path, chat)
@@ -45,6 +40,17 @@ def test_list_silence_and_test_notify(tmp_path, chat, capsys, monkeypatch):
         set_runtime_stats(session, {"spool_depth_samples": 99.0}, dt.datetime.now(dt.timezone.utc))
         session.commit()
     ledger.close()
+    return config
+
+
+def cli(capsys, config, tmp_path, *args):
+    code = main([*args, "--config", config, "--data-dir", str(tmp_path / "data")])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_list_silence_and_test_notify(tmp_path, chat, capsys, monkeypatch):
+    config = backlogged(tmp_path, chat, monkeypatch)
     code, out, _ = cli(capsys, config, tmp_path, "alerts", "run")
     assert code == 0 and "新告警 1" in out
     assert {m["platform"] for m in chat.received} == {"webhook", "feishu"}
@@ -80,14 +86,7 @@ def test_times_are_printed_in_the_configured_zone_with_their_offset(tmp_path, ch
                                                                     monkeypatch):
     """``alerts list`` and ``alerts silence add|list`` print local times with the UTC offset
     (web.timezone, Asia/Shanghai by default); ``--json`` keeps ISO 8601 with the offset."""
-    monkeypatch.setenv("TEST_HOOK_TOKEN", "hook-token")
-    monkeypatch.setenv("TEST_FEISHU_SECRET", chat.feishu_secret)
-    config = write(tmp_path, chat)
-    ledger = Ledger(f"sqlite:///{tmp_path / 'data' / 'ledger.sqlite'}")
-    with ledger.session() as session:
-        set_runtime_stats(session, {"spool_depth_samples": 99.0}, dt.datetime.now(dt.timezone.utc))
-        session.commit()
-    ledger.close()
+    config = backlogged(tmp_path, chat, monkeypatch)
     assert cli(capsys, config, tmp_path, "alerts", "run")[0] == 0
     code, out, _ = cli(capsys, config, tmp_path, "alerts", "list", "--json")
     fired = json.loads(out)["items"][0]["fired_at"]

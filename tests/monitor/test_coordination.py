@@ -45,6 +45,13 @@ def test_owners_do_not_depend_on_other_targets_or_member_order():
     assert hashing.phase("sw-1", 15) == hashing.phase("sw-1", 15)
 
 
+def cut_off(member):
+    """The member loses its coordination database (a port nothing listens on)."""
+    member.engine.dispose()
+    member.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none",
+                                  connect_args={"connect_timeout": 1})
+
+
 def target(name, interval=10.0):
     return TargetConfig(name, "host", interval, 5.0, 0.0, {}, {}, "east")
 
@@ -113,9 +120,7 @@ def test_without_the_database_a_member_polls_only_while_its_lease_surely_holds(m
     now = [1000.0]
     a = members("a", lease=8.0, monotonic=lambda: now[0])
     a.join()
-    a.engine.dispose()
-    a.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none",
-                             connect_args={"connect_timeout": 1})
+    cut_off(a)
     t = target("sw-1")
     a.renew()                                          # fails: the lease is not extended
     assert a.claim(t, time.time())                     # still well inside the lease
@@ -132,9 +137,7 @@ def test_a_joiner_waits_until_everyone_has_seen_it(members):
     a.join()
     a._stop.set()                                      # no background renewals in this test
     a._thread.join(5)
-    a.engine.dispose()
-    a.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none",
-                             connect_args={"connect_timeout": 1})
+    cut_off(a)
     b = members("b", lease=3.0)
     b.join()
     b._stop.set()
@@ -180,9 +183,7 @@ def test_a_member_back_after_its_lease_expired_waits_like_a_joiner(members):
     b.renew()
     assert b.members == ("b",)                         # b took over a's targets
     # Now b is cut off from the database: it polls every target by its last view.
-    b.engine.dispose()
-    b.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none",
-                             connect_args={"connect_timeout": 1})
+    cut_off(b)
     now = time.time()
     names = TARGETS[:100]
     polled_by_b = {n for n in names if b.claim(target(n), now)}
@@ -228,9 +229,7 @@ def test_a_renewal_that_did_not_see_the_joiner_does_not_confirm_it(members, pg_u
     a.renew()
     assert a.members == ("a", "b")
     # b is cut off from the database now: it polls by the membership it last saw.
-    b.engine.dispose()
-    b.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none",
-                             connect_args={"connect_timeout": 1})
+    cut_off(b)
     now = time.time()
     names = TARGETS[:100]
     polled_by_b = {n for n in names if b.claim(target(n), now)}
