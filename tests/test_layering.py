@@ -10,6 +10,7 @@ the web's promise never to load a collector is checked again in a fresh interpre
 from __future__ import annotations
 
 import ast
+import gc
 import json
 import os
 import subprocess
@@ -54,13 +55,27 @@ DATA_PATH = ("monitor/lineprotocol.py", "monitor/lineparser.py", "monitor/spool.
              "monitor/writer.py", "monitor/backlog.py", "monitor/summaries.py")
 
 
+def parse(path: Path) -> ast.Module:
+    """The module's syntax tree, parsed with the cyclic garbage collector paused: on Python
+    3.11.7 a finalizer the collector runs inside ``ast.parse`` (a connection pool a
+    previous test left to the collector, logging as it closes) breaks the parse with
+    "AST constructor recursion depth mismatch" (CPython gh-106905, fixed in later releases)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return ast.parse(path.read_text(encoding="utf-8"))
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def imported(path: Path, package: str | None = None) -> set[str]:
     """Every module name ``path`` imports, dotted, with relative imports resolved against
     its package (by default, where it lies in the repository)."""
     if package is None:
         package = ".".join(path.relative_to(REPO).with_suffix("").parts[:-1])
     names = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(parse(path)):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
