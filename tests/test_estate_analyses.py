@@ -25,7 +25,8 @@ from ledger.census.template import write_workbook
 from ledger.compute import DIMENSIONS
 from ledger.models import ObservedAsset, UtilizationDay
 from ledger.policy import AnalysisPolicy, ReconcilePolicy
-from ledger.reconcile import store
+from ledger.reconcile import sql, store
+from ledger.reconcile.engine import reconcile
 from monitor.config import parse_settings
 from monitor.scheduler import Monitor
 from monitor.store import open_configured_store
@@ -200,8 +201,21 @@ def by_code(items):
     return {p["declared"]["code"]: p for p in items if p["declared"]}
 
 
+def same_as_the_definition(ledger, policy: ReconcilePolicy,
+                           now: dt.datetime | None = None) -> None:
+    """The set-based SQL the ledger runs gives the pairs and findings of the Python
+    definition on this estate."""
+    now = now or dt.datetime.now(UTC)
+    with ledger.engine.connect() as conn:
+        expected = reconcile(store.load_inputs(conn, now), policy)
+        got = sql.reconcile(conn, policy, now)
+    assert (got.pairs, got.found, got.members) == (expected.pairs, expected.found,
+                                                   expected.members)
+
+
 def test_every_outcome_from_real_collectors(ledger, estate):
     result = store.run(ledger.engine, ReconcilePolicy())
+    same_as_the_definition(ledger, ReconcilePolicy())
     found = pairs(ledger)
     declared = by_code(found)
     assert declared["DEV-HW"]["outcome"] == "matched"
@@ -271,11 +285,13 @@ def test_suspect_then_missing_after_being_seen(ledger, estate):
     assert polled["sw-zte"].status in ("error", "timeout")
     later = dt.datetime.now(UTC) + dt.timedelta(seconds=60)
     store.run(ledger.engine, ReconcilePolicy(), now=later)
+    same_as_the_definition(ledger, ReconcilePolicy(), later)
     zte = by_code(pairs(ledger))["DEV-ZTE"]
     assert (zte["outcome"], zte["matched_by"], zte["observed"]["source"]) == (
         "suspect", "mac", "sw-zte")
     much_later = dt.datetime.now(UTC) + dt.timedelta(days=8)
     store.run(ledger.engine, ReconcilePolicy(), now=much_later)
+    same_as_the_definition(ledger, ReconcilePolicy(), much_later)
     gone = by_code(pairs(ledger))["DEV-ZTE"]
     assert gone["outcome"] == "missing" and gone["last_seen"] == zte["last_seen"]
     states = {(f["kind"], f["declared"]["code"]): f["state"] for f in findings.listing(

@@ -21,18 +21,33 @@ temporary tables, with the rules of :mod:`ledger.reconcile.entities` and
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
 from typing import Mapping, Sequence
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
 from ledger.census.tables import TABLES as TABLES_OF
-from ledger.entity_sql import KINDS, temp_table
+from ledger.entity_sql import KINDS, code_table, temp_table, temporary
+from ledger.estate import target_states
+from ledger.findings import Found
 from ledger.reconcile import sql_norm
+from ledger.reconcile.compare import _DEVICE, _RESOURCE, GIB
+from ledger.models import ObservedAsset, UTCDateTime
+from ledger.reconcile.engine import Outcome
 from ledger.reconcile.entities import PRIORITY, RESOURCE_KINDS
 
+#: Observed columns an entity's figures are read from (first non-empty, best source first).
+FIGURES = ("serial_number", "vendor", "model", "cpu_model", "cpu_cores", "vcpus",
+           "memory_bytes", "disk_bytes", "hostname", "mgmt_ip", "data_center", "platform",
+           "department_id", "department", "power_state")
+_TEXT = frozenset({"serial_number", "vendor", "model", "cpu_model", "hostname", "mgmt_ip",
+                   "data_center", "platform", "department", "power_state"})
+_TS = {"postgresql": "TIMESTAMP WITH TIME ZONE", "sqlite": "TIMESTAMP"}
 TABLES = ("rc_row", "rc_val", "rc_shared", "rc_member", "rc_label", "rc_vmin", "rc_step",
           "rc_dkey", "rc_hit", "rc_rank", "rc_cand", "rc_clean", "rc_contested",
-          "rc_conflict", "rc_ent")
+          "rc_conflict", "rc_ent", "rc_fig", "rc_ekey", "rc_src", "rc_match", "rc_code",
+          "rc_diff", "rc_pair")
 #: Which observed identity value each key reads, and which declared key it looks up.
 _VALUE_KEYS = {"serial_number": ("s", "s"), "instance_uuid": ("i", "i"),
                "machine_uuid": ("u", "i"), "mac": ("m", "m")}
@@ -240,3 +255,391 @@ class Matcher:
         self.declared()
         self.hits(keys)
         self.decide()
+
+    # 6. What each entity is: its best row, when seen, its keys, its figures.
+    def figures(self) -> None:
+        """``rc_fig``: per entity its best row (``pid``), first and last seen and, for each
+        of :data:`FIGURES`, the first non-empty value over its rows (best source first)
+        with the row it came from; ``rc_ekey``: the keys it is reported by."""
+        ts = _TS[self.conn.dialect.name]
+        columns = ["eid INTEGER PRIMARY KEY", "pid INTEGER NOT NULL",
+                   f"first_seen {ts}", f"last_seen {ts}"]
+        for name in FIGURES:
+            columns += [f"{name} {'TEXT' if name in _TEXT else 'BIGINT'}", f"{name}_src INTEGER"]
+        value = {name: f"NULLIF(oa.{name}, '')" if name in _TEXT else f"oa.{name}"
+                 for name in FIGURES}
+        single = ", ".join(f"{value[n]}, oa.id" for n in FIGURES)
+        windows = []
+        for name in FIGURES:
+            order = (f"OVER (PARTITION BY m.eid ORDER BY CASE WHEN {value[name]} IS NULL "
+                     f"THEN 1 ELSE 0 END, r.prio, oa.id)")
+            windows += [f"FIRST_VALUE({value[name]}) {order} AS {name}",
+                        f"FIRST_VALUE(oa.id) {order} AS {name}_src"]
+        plain = [c for n in FIGURES for c in (n, f"{n}_src")]
+        temp_table(self.conn, "rc_fig", ", ".join(columns), None, f"""
+            SELECT e.eid, oa.id, oa.first_seen, oa.last_seen, {single}
+            FROM rc_ent e JOIN observed_asset oa ON oa.id = e.eid WHERE e.rows = 1
+            UNION ALL
+            SELECT eid, MAX(pid), MIN(first_seen), MAX(last_seen),
+                   {", ".join(f"MAX({c})" for c in plain)}
+            FROM (SELECT m.eid,
+                         FIRST_VALUE(oa.id) OVER (PARTITION BY m.eid ORDER BY r.prio, oa.id)
+                             AS pid,
+                         oa.first_seen, oa.last_seen, {", ".join(windows)}
+                  FROM rc_ent e JOIN rc_member m ON m.eid = e.eid
+                  JOIN rc_row r ON r.id = m.row_id JOIN observed_asset oa ON oa.id = m.row_id
+                  WHERE e.rows > 1) w
+            GROUP BY eid""")
+        # The first row's serial and address (best source first), the smallest UUIDs and
+        # host name, every MAC: as Entity.keys() reports them.
+        order = ("lpad(r.prio::text, 3, '0') || lpad(r.id::text, 12, '0')"
+                 if self.conn.dialect.name == "postgresql" else "printf('%03d%012d', r.prio, r.id)")
+        macs = ("string_agg(DISTINCT CASE WHEN v.tag = 'm' THEN v.value END, ',')"
+                if self.conn.dialect.name == "postgresql" else
+                "group_concat(DISTINCT CASE WHEN v.tag = 'm' THEN v.value END)")
+        temp_table(self.conn, "rc_ekey", "eid INTEGER PRIMARY KEY, serial TEXT, instance TEXT, "
+                   "machine TEXT, macs TEXT, ip TEXT, host TEXT", None, f"""
+            SELECT k.eid, MAX(k.serial), MAX(k.instance), MAX(k.machine), MAX(k.macs),
+                   MAX(k.ip), MAX(k.host)
+            FROM (SELECT m.eid, substr(MIN(CASE WHEN v.tag = 's' THEN {order} || v.value END),
+                                       16) AS serial,
+                         MIN(CASE WHEN v.tag = 'i' THEN v.value END) AS instance,
+                         MIN(CASE WHEN v.tag = 'u' THEN v.value END) AS machine,
+                         {macs} AS macs, NULL AS ip, NULL AS host
+                  FROM rc_val v JOIN rc_member m ON m.row_id = v.row_id
+                  JOIN rc_row r ON r.id = v.row_id GROUP BY m.eid
+                  UNION ALL
+                  SELECT m.eid, NULL, NULL, NULL, NULL,
+                         substr(MIN(CASE WHEN r.ip IS NOT NULL THEN {order} || r.ip END), 16),
+                         MIN(r.host)
+                  FROM rc_row r JOIN rc_member m ON m.row_id = r.id
+                  WHERE r.ip IS NOT NULL OR r.host IS NOT NULL GROUP BY m.eid) k
+            GROUP BY k.eid""")
+
+    # 7. Outcomes.
+    def outcomes(self, policy, now: dt.datetime, states: Mapping[str, object]) -> None:
+        """``rc_match``: clean, uncontested entities with their declared asset, ``missing``
+        or ``suspect`` when they stopped being seen (else decided by :meth:`differences`);
+        ``rc_src``: the sources that can judge "suspect" (a target with an interval)."""
+        stamp = ObservedAsset.__table__.c.last_seen.type
+        ts = _TS[self.conn.dialect.name]
+        temp_table(self.conn, "rc_match", "eid INTEGER PRIMARY KEY, cat TEXT NOT NULL, "
+                   "did INTEGER NOT NULL, rank INTEGER NOT NULL, outcome TEXT", None, """
+            SELECT c.eid, c.cat, c.did, c.rank, NULL FROM rc_clean c
+            WHERE NOT EXISTS (SELECT 1 FROM rc_contested t
+                              WHERE t.cat = c.cat AND t.did = c.did)""")
+        gone = now - dt.timedelta(seconds=policy.missing_after)
+        self.conn.execute(text("""
+            UPDATE rc_match SET outcome = 'missing' WHERE EXISTS (
+                SELECT 1 FROM rc_fig f WHERE f.eid = rc_match.eid AND f.last_seen < :gone)""")
+            .bindparams(bindparam("gone", type_=stamp)), {"gone": gone})
+        # Per source (a handful of targets, not the estate): its window, whether it went
+        # silent, and the time before which an asset it still reports about is overdue.
+        latest = dict(self.conn.execute(text(
+            "SELECT source, MAX(last_seen) AS latest FROM observed_asset GROUP BY source")
+            .columns(latest=stamp)).all())
+        self._run(f"CREATE TEMPORARY TABLE rc_src (source TEXT PRIMARY KEY, silent INTEGER "
+                  f"NOT NULL, cutoff {ts})")
+        rows = []
+        for source, state in states.items():
+            interval = getattr(state, "interval_seconds", None)
+            if not interval or source not in latest:
+                continue
+            window = dt.timedelta(seconds=interval * policy.suspect_after_polls)
+            silent = state.last_success is not None and now - state.last_success >= window
+            rows.append({"source": source, "silent": int(silent),
+                         "cutoff": latest[source] - window})
+        if rows:
+            self.conn.execute(text("INSERT INTO rc_src VALUES (:source, :silent, :cutoff)")
+                              .bindparams(bindparam("cutoff", type_=stamp)), rows)
+        judged = """SELECT 1 FROM rc_member m JOIN observed_asset oa ON oa.id = m.row_id
+                    JOIN rc_src s ON s.source = oa.source WHERE m.eid = rc_match.eid"""
+        self._run(f"""
+            UPDATE rc_match SET outcome = 'suspect' WHERE outcome IS NULL
+            AND EXISTS ({judged})
+            AND NOT EXISTS ({judged} AND s.silent = 0 AND oa.last_seen > s.cutoff)""")
+
+    # 8. Field by field.
+    def differences(self, tolerance_percent: float) -> None:
+        """``rc_diff``: per matched entity the fields that differ (declared and observed
+        value as text, how to read them, the row the observed value came from); then
+        ``rc_match.outcome`` is ``mismatch`` or ``matched``."""
+        fn, c = self.fn, self.contains
+        dist = "IS DISTINCT FROM" if self.conn.dialect.name == "postgresql" else "IS NOT"
+        code_table(self.conn, "rc_code", {"data_center": "data_center",
+                                          "cloud_platform": "platform"})
+        self._run("CREATE INDEX rc_code_tag ON rc_code (category, tag)")
+        temp_table(self.conn, "rc_diff", "eid INTEGER NOT NULL, ord INTEGER NOT NULL, "
+                   "field TEXT NOT NULL, how TEXT NOT NULL, declared TEXT, observed TEXT, "
+                   "src INTEGER", None, "SELECT 0, 0, '', '', NULL, NULL, NULL WHERE 1 = 0")
+
+        def agree(a: str, b: str) -> str:
+            return f"({a} IS NULL OR {b} IS NULL OR {c}({a}, {b}) > 0 OR {c}({b}, {a}) > 0)"
+
+        tol = float(tolerance_percent)
+        for category, fields in (("device", _DEVICE), ("cloud_resource", _RESOURCE)):
+            table = TABLES_OF[category].name
+            joins = f"""FROM rc_match x JOIN {table} d ON d.id = x.did
+                        JOIN rc_fig f ON f.eid = x.eid
+                        WHERE x.cat = '{category}' AND x.outcome IS NULL"""
+            for ord_, (field, dcol, ocol, how) in enumerate(fields):
+                d, o = f"d.{dcol}", f"f.{ocol}"
+                shown_d, shown_o, kind, extra = f"CAST({d} AS TEXT)", f"CAST({o} AS TEXT)", \
+                    "s", ""
+                present = f"{d} IS NOT NULL AND {o} IS NOT NULL"
+                if how in ("serial", "vendor", "model", "host", "ip"):
+                    present += f" AND {d} <> '' AND {d} <> {o}"
+                if how == "serial":
+                    test = f"{fn}norm_serial({d}) {dist} {fn}norm_serial({o})"
+                elif how == "vendor":
+                    test = "NOT " + agree(f"{fn}norm_vendor({d})", f"{fn}norm_vendor({o})")
+                elif how == "model":
+                    test = "NOT " + agree(f"{fn}norm_model({d})", f"{fn}norm_model({o})")
+                elif how == "host":
+                    test = f"{fn}norm_host({d}) {dist} {fn}norm_host({o})"
+                elif how == "ip":
+                    test = f"{fn}norm_ip({d}) {dist} {fn}norm_ip({o})"
+                elif how == "equal":
+                    test, kind = f"{d} <> {o}", "i"
+                elif how == "within":
+                    gib = f"({o} * 1.0 / {GIB})"
+                    test = (f"{d} <> {o} AND CASE WHEN {d} <= 0 THEN {gib} >= 0.05 ELSE "
+                            f"abs({gib} - {d}) / {d} * 100 > {tol!r} END")
+                    kind = "g"
+                elif how == "department":
+                    extra = (f"JOIN {TABLES_OF['department'].name} dd ON dd.id = {d} "
+                             f"LEFT JOIN {TABLES_OF['department'].name} od ON od.id = {o}")
+                    test = (f"{d} <> {o} AND (od.id IS NULL OR NOT ("
+                            f"substr(od.path, 1, length(dd.path)) = dd.path OR "
+                            f"substr(dd.path, 1, length(od.path)) = od.path))")
+                    shown_d, shown_o = "dd.code", "f.department"
+                else:   # data_center, platform: the observed tag resolved by code or name
+                    book = "data_center" if how == "data_center" else "cloud_platform"
+                    extra = (f"JOIN rc_code k ON k.category = '{book}' AND k.tag = {o} "
+                             f"LEFT JOIN {TABLES_OF[book].name} dc ON dc.id = {d}")
+                    test = f"k.id <> {d}"
+                    shown_d = "dc.code"
+                select = (f"SELECT x.eid, {ord_}, '{field}', '{kind}', {shown_d}, {shown_o}, "
+                          f"f.{ocol}_src")
+                body = joins.replace("WHERE", f"{extra} WHERE", 1) if extra else joins
+                self._run(f"INSERT INTO rc_diff {select} {body} AND {present} AND {test}")
+            # Declared retired yet observed; a cloud resource in use yet powered off.
+            self._run(f"""INSERT INTO rc_diff SELECT x.eid, 99, 'status', 's', 'retired',
+                              COALESCE(f.power_state, 'seen'), f.pid {joins}
+                          AND d.status = 'retired'""")
+            if category == "cloud_resource":
+                self._run(f"""INSERT INTO rc_diff SELECT x.eid, 99, 'status', 's', 'in_use',
+                                  'stopped', f.power_state_src {joins}
+                              AND d.status = 'in_use' AND f.power_state = 'stopped'""")
+        self._run("CREATE INDEX rc_diff_eid ON rc_diff (eid)")
+        self._run("""UPDATE rc_match SET outcome = CASE WHEN EXISTS (
+                         SELECT 1 FROM rc_diff d WHERE d.eid = rc_match.eid)
+                     THEN 'mismatch' ELSE 'matched' END WHERE outcome IS NULL""")
+
+    # 9. Every pair, in the engine's order.
+    def pairs(self, now: dt.datetime, missing_after: float) -> None:
+        """``rc_pair``: entities in id order (their matches, conflicts and undeclared ones),
+        then declared assets nothing accounts for (devices, then cloud resources)."""
+        stamp = ObservedAsset.__table__.c.last_seen.type
+        device, resource = TABLES_OF["device"].name, TABLES_OF["cloud_resource"].name
+        temp_table(self.conn, "rc_pair", "grp INTEGER NOT NULL, eid INTEGER, cat TEXT, "
+                   "did INTEGER, outcome TEXT NOT NULL, rank INTEGER, why TEXT", None, """
+            SELECT 0, eid, cat, did, outcome, rank, NULL FROM rc_match
+            UNION ALL
+            SELECT 0, c.eid, c.cat, c.did, 'conflict', NULL, 'claimed' FROM rc_clean c
+            JOIN rc_contested t ON t.cat = c.cat AND t.did = c.did
+            UNION ALL
+            SELECT 0, eid, cat, did, 'conflict', NULL, 'keys' FROM rc_conflict""")
+        self.conn.execute(text("""
+            INSERT INTO rc_pair SELECT 0, f.eid, NULL, NULL, 'undeclared', NULL, NULL
+            FROM rc_fig f WHERE f.last_seen >= :since
+            AND NOT EXISTS (SELECT 1 FROM rc_clean c WHERE c.eid = f.eid)
+            AND NOT EXISTS (SELECT 1 FROM rc_conflict c WHERE c.eid = f.eid)""")
+            .bindparams(bindparam("since", type_=stamp)),
+            {"since": now - dt.timedelta(seconds=missing_after)})
+        for grp, category, table in ((1, "device", device), (2, "cloud_resource", resource)):
+            self._run(f"""
+                INSERT INTO rc_pair SELECT {grp}, NULL, '{category}', d.id, 'missing', NULL,
+                       NULL FROM {table} d
+                WHERE (d.status IS NULL OR d.status <> 'retired')
+                AND NOT EXISTS (SELECT 1 FROM rc_clean c WHERE c.cat = '{category}'
+                                AND c.did = d.id)
+                AND NOT EXISTS (SELECT 1 FROM rc_conflict c WHERE c.cat = '{category}'
+                                AND c.did = d.id)""")
+
+    def run(self, policy, now: dt.datetime, states: Mapping[str, object]) -> None:
+        """Every step: matching, outcomes, differences, pairs."""
+        self.match(policy.keys)
+        self.figures()
+        self.outcomes(policy, now, states)
+        self.differences(policy.tolerance_percent)
+        self.pairs(now, policy.missing_after)
+
+    # 10. Pairs and findings as the ledger keeps them.
+    def outcome(self, keys: Mapping[str, Sequence[str]]) -> Outcome:
+        """The pairs, findings and shared entities, as :func:`engine.reconcile` returns
+        them (one pass over the result rows; the deciding was done above)."""
+        stamp = UTCDateTime()
+        sources: dict[int, list[str]] = defaultdict(list)
+        members: dict[int, int] = {}
+        for eid, row_id, source, kind in self.conn.execute(text("""
+                SELECT m.eid, m.row_id, oa.source, oa.kind FROM rc_ent e
+                JOIN rc_member m ON m.eid = e.eid JOIN rc_row r ON r.id = m.row_id
+                JOIN observed_asset oa ON oa.id = m.row_id
+                WHERE e.rows > 1 ORDER BY m.eid, r.prio, m.row_id""")):
+            sources[eid].append(f"{source}/{kind}")
+            members[row_id] = eid
+        diffs: dict[int, list[dict]] = defaultdict(list)
+        for eid, field, how, declared, observed, source, seen in self.conn.execute(text("""
+                SELECT d.eid, d.field, d.how, d.declared, d.observed, oa.source, oa.last_seen
+                FROM rc_diff d LEFT JOIN observed_asset oa ON oa.id = d.src
+                ORDER BY d.eid, d.ord""").columns(last_seen=stamp)):
+            diffs[eid].append(_difference(field, how, declared, observed, source, seen))
+        device, resource = TABLES_OF["device"].name, TABLES_OF["cloud_resource"].name
+        rows = self.conn.execute(text(f"""
+            SELECT p.eid, p.cat, p.did, p.outcome, p.rank, p.why,
+                   COALESCE(dv.code, cr.code) AS code, COALESCE(dv.name, cr.name) AS name,
+                   COALESCE(dv.department_id, cr.department_id) AS department_id,
+                   e.res, f.first_seen, f.last_seen, oa.source, oa.kind,
+                   oa.department_id AS observed_department, f.model, f.vendor,
+                   k.serial, k.instance, k.machine, k.macs, k.ip, k.host
+            FROM rc_pair p
+            LEFT JOIN {device} dv ON p.cat = 'device' AND dv.id = p.did
+            LEFT JOIN {resource} cr ON p.cat = 'cloud_resource' AND cr.id = p.did
+            LEFT JOIN rc_ent e ON e.eid = p.eid LEFT JOIN rc_fig f ON f.eid = p.eid
+            LEFT JOIN observed_asset oa ON oa.id = f.pid LEFT JOIN rc_ekey k ON k.eid = p.eid
+            ORDER BY p.grp, p.eid, p.cat, p.did""").columns(first_seen=stamp,
+                                                              last_seen=stamp)).all()
+        candidates: dict[int, list[str]] = defaultdict(list)
+        for row in rows:
+            if row.why == "keys":
+                candidates[row.eid].append(f"{row.cat}:{row.code}")
+        build = _Assembly(keys, sources, diffs, candidates)
+        for row in rows:
+            build.pair(row)
+        build.unknown_departments(self.conn)
+        return Outcome(build.pairs, build.found, members)
+
+
+def _difference(field: str, how: str, declared, observed, source, seen) -> dict:
+    """One difference as :func:`ledger.reconcile.compare.differences` reports it."""
+    if how == "i":
+        declared, observed = int(declared), int(observed)
+    elif how == "g":
+        declared, observed = float(declared), round(int(observed) / GIB, 1)
+    return {"field": field, "declared": declared, "observed": observed, "source": source,
+            "time": seen.isoformat() if seen is not None else None}
+
+
+class _Assembly:
+    """Pairs and findings from the result rows, as :class:`engine._Run` writes them."""
+
+    NOTES = {"claimed": "claimed by several observed assets",
+             "keys": "its keys point at several declared assets"}
+
+    def __init__(self, keys, sources, diffs, candidates) -> None:
+        self.keys, self.sources, self.diffs = keys, sources, diffs
+        self.candidates = candidates
+        self.pairs: list[dict] = []
+        self.found: list[Found] = []
+
+    def pair(self, row) -> None:
+        entity = row.eid is not None
+        observed_keys = _keys(row) if entity else None
+        sources = (self.sources.get(row.eid) or [f"{row.source}/{row.kind}"]) if entity \
+            else []
+        key = None if row.rank is None else \
+            self.keys["cloud_resource" if row.res else "device"][row.rank]
+        outcome = row.outcome
+        differences = self.diffs.get(row.eid, []) if outcome == "mismatch" else []
+        note = self.NOTES.get(row.why) if outcome == "conflict" else None
+        parts = []
+        pair = {"fingerprint": "", "outcome": outcome, "department_id": None,
+                "declared_category": None, "declared_id": None, "declared_code": None,
+                "observed_asset_id": None, "observed_source": None, "observed_kind": None,
+                "observed_keys": None, "also_seen_by": None, "matched_by": key,
+                "differences": differences, "note": note, "first_seen": None,
+                "last_seen": None}
+        if row.did is not None:
+            parts.append(f"d:{row.cat}:{row.did}")
+            pair.update(department_id=row.department_id, declared_category=row.cat,
+                        declared_id=row.did, declared_code=row.code)
+        if entity:
+            parts.append(f"o:{row.eid}")
+            pair.update(observed_asset_id=row.eid, observed_source=row.source,
+                        observed_kind=row.kind, observed_keys=observed_keys,
+                        also_seen_by=sources[1:], first_seen=row.first_seen,
+                        last_seen=row.last_seen)
+            if row.did is None:
+                pair["department_id"] = row.observed_department
+        pair["fingerprint"] = "|".join(parts)
+        self.pairs.append(pair)
+        if outcome == "mismatch":
+            for diff in differences:
+                self._declared(row, "mismatch", {**diff, "matched_by": key}, diff["field"])
+        elif outcome in ("missing", "suspect"):
+            self._declared(row, outcome, {
+                "last_seen": row.last_seen.isoformat() if entity else None,
+                "matched_by": key, "sources": sources})
+        elif outcome == "conflict":
+            codes = self.candidates[row.eid] if row.why == "keys" else \
+                [f"{row.cat}:{row.code}"]
+            self._declared(row, "conflict", {"reason": row.why, "candidates": codes,
+                                             "observed_keys": observed_keys})
+        elif outcome == "undeclared":
+            self.found.append(Found(
+                f"undeclared|o:{row.eid}", "undeclared", row.observed_department,
+                {"keys": observed_keys, "kind": row.kind, "sources": sources,
+                 "model": row.model, "vendor": row.vendor},
+                observed_asset_id=row.eid, observed_source=row.source))
+
+    def _declared(self, row, kind: str, details: dict, field: str | None = None) -> None:
+        parts = [kind, f"d:{row.cat}:{row.did}"]
+        if kind == "conflict":
+            parts.append(f"o:{row.eid}")
+        if field:
+            parts.append(field)
+        entity = row.eid is not None
+        self.found.append(Found(
+            "|".join(parts), kind, row.department_id, {"name": row.name, **details},
+            declared_category=row.cat, declared_code=row.code, field=field,
+            observed_asset_id=row.eid if entity else None,
+            observed_source=row.source if entity else None))
+
+    def unknown_departments(self, conn: Connection) -> None:
+        counts = conn.execute(text("""
+            SELECT source, department, COUNT(*) FROM observed_asset
+            WHERE department IS NOT NULL AND department <> '' AND department_id IS NULL
+            GROUP BY source, department""")).all()
+        for source, code, count in sorted(counts):
+            self.found.append(Found(f"unknown_department|{source}|{code}",
+                                    "unknown_department", None,
+                                    {"code": code, "source": source, "assets": count},
+                                    observed_source=source))
+
+
+def _keys(row) -> dict:
+    """An entity's identity values, as :meth:`Entity.keys` reports them."""
+    out: dict = {}
+    if row.serial:
+        out["serial_number"] = row.serial
+    if row.instance:
+        out["instance_uuid"] = row.instance
+    if row.machine:
+        out["machine_uuid"] = row.machine
+    if row.macs:
+        out["mac"] = sorted(set(row.macs.split(",")))
+    if row.ip:
+        out["mgmt_ip"] = row.ip
+    if row.host:
+        out["hostname"] = row.host
+    return out
+
+
+def reconcile(conn: Connection, policy, now: dt.datetime) -> Outcome:
+    """Reconcile the ledger on ``conn`` in set-based SQL; the same :class:`Outcome` as
+    :func:`ledger.reconcile.engine.reconcile` over :func:`store.load_inputs`."""
+    with temporary(conn, TABLES):
+        matcher = Matcher(conn, policy.placeholders)
+        matcher.run(policy, now, target_states(conn))
+        return matcher.outcome(policy.keys)

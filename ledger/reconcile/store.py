@@ -1,9 +1,10 @@
 """Reconciliation against the ledger: read the estate, keep pairs and findings, list them.
 
-:func:`run` reads declared and observed rows in one transaction, reconciles them (a pure
-function, :mod:`ledger.reconcile.engine`), then, holding the ledger's write lock, writes
-only the pairs that changed and syncs the findings (their lifecycle changes go to the
-change log). A run is idempotent: run twice, the same pairs and findings.
+:func:`run` reconciles declared with observed rows in one snapshot, as set-based SQL
+(:mod:`ledger.reconcile.sql`, which the tests hold to its definition: the pure function
+:mod:`ledger.reconcile.engine` over :func:`load_inputs`), then, holding the ledger's write
+lock, writes only the pairs that changed and syncs the findings (their lifecycle changes
+go to the change log). A run is idempotent: run twice, the same pairs and findings.
 :func:`list_pairs` and :func:`summary` read results within a department scope.
 """
 
@@ -30,7 +31,8 @@ from ledger.estate import (CodeBook, Departments, declared_rows, observed_rows,
 from ledger.models import AnalysisRun, Finding, ObservedAsset, ReconcilePair
 from ledger.policy import ReconcilePolicy
 from ledger.reconcile.compare import Books
-from ledger.reconcile.engine import Inputs, reconcile
+from ledger.reconcile import sql
+from ledger.reconcile.engine import Inputs
 
 UTC = dt.timezone.utc
 CHUNK = 2000
@@ -67,7 +69,7 @@ def run(engine: Engine, policy: ReconcilePolicy, *, now: dt.datetime | None = No
     with engine.begin() as conn:
         resolve_departments(conn)
     with engine.connect() as conn, _no_cyclic_gc():
-        outcome = reconcile(load_inputs(conn, now), policy)
+        outcome = sql.reconcile(conn, policy, now)
     with engine.begin() as conn:
         head = audit.lock_head(conn)
         written = write_pairs(conn, outcome.pairs)

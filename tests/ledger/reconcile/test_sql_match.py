@@ -16,14 +16,15 @@ import random
 from collections import defaultdict
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from ledger.census.tables import TABLES
 from ledger.entity_sql import temporary
 from ledger.estate import declared_rows, observed_rows
-from ledger.models import ObservedAsset
-from ledger.policy import DEFAULT_KEYS
-from ledger.reconcile import sql
+from ledger.models import ObservedAsset, TargetState
+from ledger.policy import DEFAULT_KEYS, ReconcilePolicy
+from ledger.reconcile import sql, store
+from ledger.reconcile.engine import reconcile
 from ledger.reconcile.entities import build
 from ledger.reconcile.match import DeclaredIndex, decide_all
 
@@ -52,7 +53,7 @@ def pick(rng: random.Random, pool: list, p: float):
     return rng.choice(pool) if rng.random() < p else None
 
 
-def fill(engine, seed: int) -> None:
+def fill(engine, seed: int, noise: int = 260) -> None:
     rng = random.Random(seed)
     now = NOW
     with engine.begin() as conn:
@@ -92,7 +93,7 @@ def fill(engine, seed: int) -> None:
                               "updated_at": now})
         conn.execute(TABLES["cloud_resource"].insert(), resources)
         observed, keyed = [], set()
-        for i in range(260):
+        for i in range(noise):
             kind, source = rng.choice(KINDS), f"t{rng.randrange(6)}"
             volume = pick(rng, UUIDS, 0.7) if kind == "volume" else None
             key = f"res:volume:{volume}" if volume and (source, volume) not in keyed else f"k{i}"
@@ -158,3 +159,113 @@ def test_sql_matching_decides_as_the_python_rules(ledger, seed):
     assert max(sizes.values()) >= 3
     assert len(clean) >= 20 and contested and len(conflicts) >= 5
     assert {key for _ref, key in clean.values()} >= {"serial_number", "mac", "mgmt_ip"}
+
+
+# The whole reconciliation: pairs, findings and shared entities.
+
+DEPARTMENT_TAGS = ["D1", "D2", "D21", "公安局", "D404", "", None]
+DC_TAGS = ["DC1", "主数据中心", "DC2", "DCX", "", None]
+PLATFORM_TAGS = ["CP1", "CP2", "政务云", "OTHER", None]
+MODELS = ["S5720-28X-SI-AC", "s5720 28x si ac", "CE6881-48S6CQ", "ProLiant DL380 Gen10",
+          "Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz", "Xeon Gold 6248", "", None]
+POWER = ["running", "stopped", "", None]
+
+
+def fill_estate(engine, seed: int) -> None:
+    """The estate of :func:`fill` with figures, places, departments, seen times and
+    poll states, so every outcome and every compared field comes up."""
+    fill(engine, seed, noise=80)
+    rng = random.Random(seed * 7919)
+    stamp = {"created_at": NOW, "updated_at": NOW}
+    device, resource = TABLES["device"], TABLES["cloud_resource"]
+    oa = ObservedAsset.__table__
+    with engine.begin() as conn:
+        conn.execute(TABLES["department"].insert(), [
+            {"id": 2, "code": "D2", "name": "公安局", "parent_id": None, "path": "/2/", **stamp},
+            {"id": 3, "code": "D21", "name": "公安局福田分局", "parent_id": 2, "path": "/2/3/",
+             **stamp}])
+        conn.execute(TABLES["data_center"].insert(), [
+            {"id": i, "code": f"DC{i}", "name": name, "department_id": 1, "build_mode": "self",
+             "consolidation_status": "in_use", **stamp}
+            for i, name in ((1, "主数据中心"), (2, "备数据中心"))])
+        conn.execute(TABLES["cloud_platform"].insert(), [
+            {"id": 2, "code": "CP2", "name": "政务云", "department_id": 1, "build_mode": "self",
+             **stamp}])
+        for (id_,) in conn.execute(select(device.c.id)).all():
+            conn.execute(device.update().where(device.c.id == id_).values(
+                department_id=rng.choice([1, 2, 3]),
+                status=rng.choice(["in_use", "in_use", "in_use", "retired", "idle"]),
+                model=pick(rng, MODELS, 0.6), cpu_model=pick(rng, MODELS, 0.3),
+                cpu_cores=pick(rng, [16, 32, 64], 0.5),
+                memory_gib=pick(rng, [64.0, 128.0, 256.0, 0.0, 500.0], 0.5),
+                data_center_id=pick(rng, [1, 2], 0.6)))
+        for (id_,) in conn.execute(select(resource.c.id)).all():
+            conn.execute(resource.update().where(resource.c.id == id_).values(
+                department_id=rng.choice([1, 2, 3]), platform_id=rng.choice([1, 2]),
+                status=rng.choice(["in_use", "in_use", "retired", "stopped"]),
+                vcpu=pick(rng, [2, 4, 8, 16], 0.7), memory_gib=pick(rng, [4.0, 8.0, 16.0], 0.7),
+                disk_gib=pick(rng, [40.0, 100.0], 0.5)))
+        # Assets observed as declared (their keys in other spellings): most match cleanly.
+        copies = []
+        for i, row in enumerate(conn.execute(select(device)).all()[:90]):
+            copies.append({"source": f"t{i % 6}", "collector": "ipmi", "kind": "device",
+                           "natural_key": f"copy-d{i}",
+                           # Found by its MAC, with another serial than declared.
+                           "serial_number": f"SN-{seed}-{i}" if row.mac and i % 2 else
+                           row.serial_number,
+                           "instance_uuid": None,
+                           "vendor": rng.choice([row.vendor, "Huawei", None]),
+                           "macs": [row.mac.upper()] if row.mac else [],
+                           "mgmt_ip": row.management_ip, "hostname": rng.choice(
+                               [row.hostname, (row.hostname or "x").upper() + ".gov.cn"]),
+                           "first_seen": NOW, "last_seen": NOW})
+        for i, row in enumerate(conn.execute(select(resource)).all()[:45]):
+            copies.append({"source": f"t{i % 6}", "collector": "vsphere", "kind": "instance",
+                           "natural_key": f"copy-r{i}", "instance_uuid": row.instance_id,
+                           "serial_number": None, "vendor": None,
+                           "mgmt_ip": row.ip_address, "hostname": row.hostname,
+                           "macs": [], "first_seen": NOW, "last_seen": NOW})
+        conn.execute(oa.insert(), copies)
+        books = {"D1": 1, "D2": 2, "D21": 3, "公安局": 2}
+        for (id_,) in conn.execute(select(oa.c.id)).all():
+            department = pick(rng, DEPARTMENT_TAGS, 0.8)
+            days = rng.choice([0, 0, 0, 0, 1, 3, 10, 30])
+            conn.execute(oa.update().where(oa.c.id == id_).values(
+                department=department, department_id=books.get(department),
+                data_center=pick(rng, DC_TAGS, 0.6), platform=pick(rng, PLATFORM_TAGS, 0.5),
+                model=pick(rng, MODELS, 0.6), cpu_model=pick(rng, MODELS, 0.3),
+                cpu_cores=pick(rng, [16, 32, 64], 0.5), vcpus=pick(rng, [2, 4, 8, 16], 0.5),
+                memory_bytes=pick(rng, [64 * 2 ** 30, 60 * 2 ** 30, 130 * 2 ** 30,
+                                        8 * 2 ** 30, 2 ** 25], 0.6),
+                disk_bytes=pick(rng, [40 * 2 ** 30, 100 * 2 ** 30], 0.5),
+                power_state=pick(rng, POWER, 0.6),
+                first_seen=NOW - dt.timedelta(days=days + 5),
+                last_seen=NOW - dt.timedelta(days=days, minutes=rng.randrange(60))))
+        conn.execute(TargetState.__table__.insert(), [
+            {"name": f"t{i}", "kind": "snmp", "interval_seconds": interval,
+             "last_success": NOW - dt.timedelta(minutes=silent) if silent is not None else None}
+            for i, interval, silent in ((0, 300, 1), (1, 60, 600), (2, 0, 1), (3, 300, None),
+                                        (4, 3600, 5))])
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_sql_reconciliation_gives_the_engines_pairs_and_findings(ledger, seed):
+    fill_estate(ledger.engine, seed)
+    policy = ReconcilePolicy(placeholders=frozenset({"2102000007"}),
+                             missing_after=7 * 86400, suspect_after_polls=3,
+                             tolerance_percent=5.0)
+    with ledger.engine.begin() as conn:
+        store.resolve_departments(conn)
+    with ledger.engine.connect() as conn:
+        expected = reconcile(store.load_inputs(conn, NOW), policy)
+        got = sql.reconcile(conn, policy, NOW)
+    assert got.members == expected.members
+    assert len(got.pairs) == len(expected.pairs)
+    for mine, theirs in zip(got.pairs, expected.pairs):
+        assert mine == theirs
+    assert got.found == expected.found
+    # Every outcome and most compared fields come up in the drawn estate.
+    assert all(got.summary.values()), got.summary
+    fields = {d["field"] for p in got.pairs for d in p["differences"]}
+    assert fields >= {"serial_number", "model", "memory_gib", "hostname", "department",
+                      "status", "data_center", "vcpu", "disk_gib", "cpu_cores"}
