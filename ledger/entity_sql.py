@@ -75,6 +75,15 @@ def temp_table(conn: Connection, name: str, columns: str, key: str | None, selec
     conn.execute(text(f"INSERT INTO {name} {select}"), dict(params or {}))
     if key:
         conn.execute(text(f"CREATE INDEX {name}_key ON {name} ({key})"))
+    analyze(conn, name)
+
+
+def analyze(conn: Connection, name: str) -> None:
+    """Give PostgreSQL's planner the temporary table's statistics (autovacuum never
+    analyses temporary tables: without them it guesses a few hundred rows and may pick a
+    nested loop over a million)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"ANALYZE {name}"))
 
 
 def link_table(conn: Connection, name: str, key: str = "observed_asset_id") -> None:

@@ -28,7 +28,7 @@ from typing import Mapping, Sequence
 from sqlalchemy import Connection, bindparam, text
 
 from ledger.census.tables import TABLES as TABLES_OF
-from ledger.entity_sql import KINDS, code_table, temp_table, temporary
+from ledger.entity_sql import KINDS, analyze, code_table, temp_table, temporary
 from ledger.estate import target_states
 from ledger.findings import Found
 from ledger.reconcile import sql_norm
@@ -44,7 +44,9 @@ FIGURES = ("serial_number", "vendor", "model", "cpu_model", "cpu_cores", "vcpus"
 _TEXT = frozenset({"serial_number", "vendor", "model", "cpu_model", "hostname", "mgmt_ip",
                    "data_center", "platform", "department", "power_state"})
 _TS = {"postgresql": "TIMESTAMP WITH TIME ZONE", "sqlite": "TIMESTAMP"}
-TABLES = ("rc_row", "rc_val", "rc_shared", "rc_member", "rc_label", "rc_vmin", "rc_step",
+_DEVICE_TABLE = TABLES_OF["device"].name
+TABLES = ("rc_vendor", "rc_model", "rc_row", "rc_val", "rc_shared", "rc_link", "rc_member",
+          "rc_label", "rc_vmin", "rc_step",
           "rc_dkey", "rc_hit", "rc_rank", "rc_cand", "rc_clean", "rc_contested",
           "rc_conflict", "rc_ent", "rc_fig", "rc_ekey", "rc_src", "rc_match", "rc_code",
           "rc_diff", "rc_pair")
@@ -80,15 +82,19 @@ class Matcher:
     def observed(self) -> None:
         fn = self.fn
         kinds = ", ".join(f"'{k}'" for k in KINDS)
-        prio = "CASE kind " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in PRIORITY.items()) + \
+        prio = "CASE oa.kind " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in PRIORITY.items()) + \
             " ELSE 9 END"
         resource = ", ".join(f"'{k}'" for k in sorted(RESOURCE_KINDS))
+        self._names("rc_vendor", ("observed_asset.vendor", f"{_DEVICE_TABLE}.vendor"),
+                    "vendor")
         temp_table(self.conn, "rc_row",
                    "id INTEGER PRIMARY KEY, collector TEXT, kind TEXT, prio INTEGER, "
                    "res INTEGER, vendor TEXT, ip TEXT, host TEXT", None, f"""
-            SELECT id, collector, kind, {prio}, CASE WHEN kind IN ({resource}) THEN 1 ELSE 0 END,
-                   {fn}norm_vendor(vendor), {fn}norm_ip(mgmt_ip), {fn}norm_host(hostname)
-            FROM observed_asset WHERE kind IN ({kinds})""")
+            SELECT oa.id, oa.collector, oa.kind, {prio},
+                   CASE WHEN oa.kind IN ({resource}) THEN 1 ELSE 0 END, vn.norm,
+                   {fn}norm_ip(oa.mgmt_ip), {fn}norm_host(oa.hostname)
+            FROM observed_asset oa LEFT JOIN rc_vendor vn ON vn.raw = oa.vendor
+            WHERE oa.kind IN ({kinds})""")
         if self.conn.dialect.name == "postgresql":
             macs = ("json_array_elements_text(CASE WHEN json_typeof(oa.macs) = 'array' "
                     "THEN oa.macs ELSE '[]'::json END) AS m(value)")
@@ -121,22 +127,38 @@ class Matcher:
                      WHERE s.tag = rc_val.tag AND s.value = rc_val.value)""")
         self._run("CREATE INDEX rc_val_value ON rc_val (tag, value)")
         self._run("CREATE INDEX rc_val_row ON rc_val (row_id)")
+        analyze(self.conn, "rc_val")
+
+    def _names(self, name: str, columns: Sequence[str], rule: str) -> None:
+        """``name`` (raw, norm): each distinct value of ``columns`` (``table.column``)
+        normalised once (vendors and models repeat across the whole estate)."""
+        values = " UNION ".join(
+            f"SELECT {c.split('.')[1]} AS raw FROM {c.split('.')[0]} "
+            f"WHERE {c.split('.')[1]} IS NOT NULL" for c in columns)
+        temp_table(self.conn, name, "raw TEXT PRIMARY KEY, norm TEXT", None,
+                   f"SELECT raw, {self.fn}norm_{rule}(raw) FROM ({values}) v")
 
     # 2. Entities.
     def entities(self) -> int:
         """Fill ``rc_member`` (row -> entity); return the passes it took."""
+        # Only values several rows carry connect rows (most values are one row's own).
+        temp_table(self.conn, "rc_link", "row_id INTEGER NOT NULL, tag TEXT NOT NULL, "
+                   "value TEXT NOT NULL", "row_id", """
+            SELECT v.row_id, v.tag, v.value FROM rc_val v JOIN (
+                SELECT tag, value FROM rc_val GROUP BY tag, value HAVING COUNT(*) > 1) l
+            ON l.tag = v.tag AND l.value = v.value""")
         temp_table(self.conn, "rc_label", "row_id INTEGER PRIMARY KEY, eid INTEGER NOT NULL",
-                   None, "SELECT DISTINCT row_id, row_id FROM rc_val")
+                   None, "SELECT DISTINCT row_id, row_id FROM rc_link")
         passes = 0
         while True:
             passes += 1
             temp_table(self.conn, "rc_vmin", "tag TEXT NOT NULL, value TEXT NOT NULL, "
                        "eid INTEGER NOT NULL", "tag, value", """
-                SELECT v.tag, v.value, MIN(l.eid) FROM rc_val v
+                SELECT v.tag, v.value, MIN(l.eid) FROM rc_link v
                 JOIN rc_label l ON l.row_id = v.row_id GROUP BY v.tag, v.value""")
             temp_table(self.conn, "rc_step", "row_id INTEGER PRIMARY KEY, eid INTEGER NOT NULL",
                        None, """
-                SELECT v.row_id, MIN(m.eid) FROM rc_val v
+                SELECT v.row_id, MIN(m.eid) FROM rc_link v
                 JOIN rc_vmin m ON m.tag = v.tag AND m.value = v.value GROUP BY v.row_id""")
             changed = self._run("""
                 UPDATE rc_label SET eid = s.eid FROM rc_step s
@@ -161,9 +183,9 @@ class Matcher:
         fn = self.fn
         device, resource = TABLES_OF["device"].name, TABLES_OF["cloud_resource"].name
         keys = f"""
-            SELECT 'device' AS cat, id AS did, 's' AS tag,
-                   {fn}norm_serial(serial_number) AS value, {fn}norm_vendor(vendor) AS aux
-            FROM {device}
+            SELECT 'device' AS cat, d.id AS did, 's' AS tag,
+                   {fn}norm_serial(d.serial_number) AS value, vn.norm AS aux
+            FROM {device} d LEFT JOIN rc_vendor vn ON vn.raw = d.vendor
             UNION ALL SELECT 'device', id, 'm', {fn}norm_mac(mac), NULL FROM {device}
             UNION ALL SELECT 'device', id, 'ip', {fn}norm_ip(management_ip),
                              {fn}norm_host(hostname) FROM {device}
@@ -369,6 +391,10 @@ class Matcher:
         code_table(self.conn, "rc_code", {"data_center": "data_center",
                                           "cloud_platform": "platform"})
         self._run("CREATE INDEX rc_code_tag ON rc_code (category, tag)")
+        analyze(self.conn, "rc_code")
+        self._names("rc_model", ("observed_asset.model", "observed_asset.cpu_model",
+                                 f"{_DEVICE_TABLE}.model", f"{_DEVICE_TABLE}.cpu_model"),
+                    "model")
         temp_table(self.conn, "rc_diff", "eid INTEGER NOT NULL, ord INTEGER NOT NULL, "
                    "field TEXT NOT NULL, how TEXT NOT NULL, declared TEXT, observed TEXT, "
                    "src INTEGER", None, "SELECT 0, 0, '', '', NULL, NULL, NULL WHERE 1 = 0")
@@ -391,10 +417,11 @@ class Matcher:
                     present += f" AND {d} <> '' AND {d} <> {o}"
                 if how == "serial":
                     test = f"{fn}norm_serial({d}) {dist} {fn}norm_serial({o})"
-                elif how == "vendor":
-                    test = "NOT " + agree(f"{fn}norm_vendor({d})", f"{fn}norm_vendor({o})")
-                elif how == "model":
-                    test = "NOT " + agree(f"{fn}norm_model({d})", f"{fn}norm_model({o})")
+                elif how in ("vendor", "model"):
+                    names = "rc_vendor" if how == "vendor" else "rc_model"
+                    extra = (f"LEFT JOIN {names} nd ON nd.raw = {d} "
+                             f"LEFT JOIN {names} no ON no.raw = {o}")
+                    test = "NOT " + agree("nd.norm", "no.norm")
                 elif how == "host":
                     test = f"{fn}norm_host({d}) {dist} {fn}norm_host({o})"
                 elif how == "ip":

@@ -77,6 +77,23 @@ def _vendor_case(column: str) -> str:
 _WS = r"E' \t\n\r\f\x0b'"
 
 
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+#: Values already in the ledger's form (nearly all of them: collectors and the census
+#: normalise keys when they record them) pass through one inlined test; the rest go
+#: through the full rule (``*_slow``, PL/pgSQL).
+_FAST = {
+    "serial": ("v ~ '^[A-Za-z0-9]+$' AND v <> repeat(left(v, 1), length(v)) "
+               "AND NOT lower(v) = ANY({serials})", "upper(v)"),
+    "uuid": ("v ~ '^[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}$' "
+             "AND NOT v = ANY({uuids}) AND replace(v, '-', '') <> repeat(left(v, 1), 32)", "v"),
+    "mac": ("v ~ '^[0-9a-f]{{2}}(:[0-9a-f]{{2}}){{5}}$' AND substr(v, 2, 1) NOT IN {odd} "
+            "AND replace(v, ':', '') <> repeat(left(v, 1), 12)", "v"),
+    "ip": (f"v ~ '^{_OCTET}(\\.{_OCTET}){{{{3}}}}$' AND v !~ '^(0|127|22[4-9]|23[0-9])\\.'",
+           "v"),
+    "host": ("v ~ '^[a-z0-9_-]+$' AND v <> 'localhost'", "v"),
+}
+
+
 def _postgresql() -> list[str]:
     noise = _literal(_regex(normalize._NOISE.pattern))
     punct = _literal(normalize._PUNCT.pattern)
@@ -84,7 +101,7 @@ def _postgresql() -> list[str]:
     odd = "('1','3','5','7','9','b','d','f')"
     return [
         # normalize.serial: the fast path for plain alphanumerics, else clean_serial's rule.
-        f"""CREATE OR REPLACE FUNCTION pg_temp.norm_serial(v text) RETURNS text
+        f"""CREATE OR REPLACE FUNCTION pg_temp.norm_serial_slow(v text) RETURNS text
         LANGUAGE plpgsql IMMUTABLE AS $$
         DECLARE t text; bare text;
         BEGIN
@@ -98,7 +115,7 @@ def _postgresql() -> list[str]:
           IF bare = '' OR bare ~ '^(.)\\1*$' THEN RETURN NULL; END IF;
           RETURN upper(replace(t, ' ', ''));
         END $$""",
-        f"""CREATE OR REPLACE FUNCTION pg_temp.norm_uuid(v text) RETURNS text
+        f"""CREATE OR REPLACE FUNCTION pg_temp.norm_uuid_slow(v text) RETURNS text
         LANGUAGE plpgsql IMMUTABLE AS $$
         DECLARE t text; bare text;
         BEGIN
@@ -109,7 +126,7 @@ def _postgresql() -> list[str]:
           IF bare = '' OR bare ~ '^(.)\\1*$' THEN RETURN NULL; END IF;
           RETURN t;
         END $$""",
-        f"""CREATE OR REPLACE FUNCTION pg_temp.norm_mac(v text) RETURNS text
+        f"""CREATE OR REPLACE FUNCTION pg_temp.norm_mac_slow(v text) RETURNS text
         LANGUAGE plpgsql IMMUTABLE AS $$
         DECLARE bare text;
         BEGIN
@@ -122,7 +139,7 @@ def _postgresql() -> list[str]:
             || substr(bare, 11, 2);
         END $$""",
         # normalize.ip: dotted IPv4 by its octets (leading zeros allowed), IPv6 through inet.
-        f"""CREATE OR REPLACE FUNCTION pg_temp.norm_ip(v text) RETURNS text
+        f"""CREATE OR REPLACE FUNCTION pg_temp.norm_ip_slow(v text) RETURNS text
         LANGUAGE plpgsql IMMUTABLE AS $$
         DECLARE t text; o int[]; a inet;
         BEGIN
@@ -144,7 +161,7 @@ def _postgresql() -> list[str]:
           THEN RETURN NULL; END IF;
           RETURN host(a);
         END $$""",
-        f"""CREATE OR REPLACE FUNCTION pg_temp.norm_host(v text) RETURNS text
+        f"""CREATE OR REPLACE FUNCTION pg_temp.norm_host_slow(v text) RETURNS text
         LANGUAGE plpgsql IMMUTABLE AS $$
         DECLARE t text;
         BEGIN
@@ -152,10 +169,15 @@ def _postgresql() -> list[str]:
           t := rtrim(lower(btrim(v, {_WS})), '.');
           IF t = '' OR t IN ('localhost', 'localhost.localdomain') THEN RETURN NULL; END IF;
           IF strpos(t, ':') > 0 OR replace(t, '.', '') ~ '^[0-9]+$' THEN
-            RETURN coalesce(pg_temp.norm_ip(t), t);
+            RETURN coalesce(pg_temp.norm_ip_slow(t), t);
           END IF;
           RETURN split_part(t, '.', 1);
         END $$""",
+        *(f"""CREATE OR REPLACE FUNCTION pg_temp.norm_{name}(v text) RETURNS text
+        LANGUAGE sql IMMUTABLE AS $$
+          SELECT CASE WHEN {test.format(serials=serials, uuids=uuids, odd=odd)}
+                      THEN {value} ELSE pg_temp.norm_{name}_slow(v) END
+        $$""" for name, (test, value) in _FAST.items()),
         f"""CREATE OR REPLACE FUNCTION pg_temp.norm_vendor(v text) RETURNS text
         LANGUAGE plpgsql IMMUTABLE AS $$
         DECLARE t text;
