@@ -1,22 +1,33 @@
-"""Reconciliation's matching as set-based SQL (SQLite and PostgreSQL), step by step into
-temporary tables, with the rules of :mod:`ledger.reconcile.entities` and
-:mod:`ledger.reconcile.match` (which stay as the definition the tests hold this to).
+"""Reconciliation as set-based SQL (SQLite and PostgreSQL), step by step into temporary
+tables, with the rules of :mod:`ledger.reconcile.entities`, :mod:`~ledger.reconcile.match`,
+:mod:`~ledger.reconcile.compare` and :mod:`~ledger.reconcile.engine`, which stay as the
+definition the tests hold this to (plain-row cases, drawn estates, the real collectors'
+estate; pairs and findings must be equal).
 
 1. ``rc_row``: reconcilable observed rows with their normalised vendor, address and host;
    ``rc_val``: their identity values (serial ``s``, machine UUID ``u``, instance or volume
    UUID ``i``, MAC ``m``), without placeholders and without values two rows of one collector
-   share (set aside in ``rc_shared``).
+   share (set aside in ``rc_shared``). Normalising is :mod:`ledger.reconcile.sql_norm`;
+   vendors and models are normalised once per distinct value (``rc_vendor``, ``rc_model``).
 2. ``rc_member``: every row's entity, the smallest row id of the rows its values connect
-   (connected components by label propagation: a few passes of two joins, however large
-   the estate).
+   (connected components by label propagation over the values several rows carry: a few
+   passes of two joins, however large the estate); ``rc_ent``: entities, their class.
 3. ``rc_dkey``: declared devices' and cloud resources' normalised keys.
 4. ``rc_hit``: which declared assets each configured key of an entity points at, with the
    key's rank in the policy (strongest first); ``rc_rank``: how many per key.
 5. ``rc_clean``: entities whose keys agree on one declared asset (with the strongest key
    that found it); ``rc_contested``: declared assets several clean entities claim;
    ``rc_conflict``: the declared assets of entities whose keys disagree.
+6. ``rc_fig``: per entity its best row, when it was seen and the first non-empty value of
+   each compared column (best source first); ``rc_ekey``: the keys it is reported by.
+7. ``rc_match``: clean, uncontested entities, ``missing`` or ``suspect`` when they stopped
+   being seen (``rc_src``: per source, a handful of targets, the time before which an asset
+   it still reports about is overdue, and whether it went silent).
+8. ``rc_diff``: the fields that differ, with the row the observed value came from.
+9. ``rc_pair``: every pair in the engine's order.
 
-:func:`match` runs them inside :func:`ledger.entity_sql.temporary`'s snapshot.
+:func:`reconcile` runs them in one snapshot (:func:`ledger.entity_sql.temporary`) and turns
+the result rows into the :class:`~ledger.reconcile.engine.Outcome` the store writes.
 """
 
 from __future__ import annotations
