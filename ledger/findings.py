@@ -99,6 +99,30 @@ def digest(item: Found) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
+#: Per kind, the details that make the condition what it is. A finding resolved by hand
+#: stays resolved while they (and its owner) stay the same; observation times, day counts,
+#: utilization figures, sources and amounts move from run to run without the condition
+#: changing. A kind not listed counts all its details.
+EVIDENCE: dict[str, tuple[str, ...]] = {
+    "mismatch": ("field", "declared", "observed"),
+    "missing": (), "suspect": (), "undeclared": (), "oversized": (),
+    "conflict": ("reason", "candidates"),
+    "unknown_department": ("code",),
+    "idle": ("basis", "note"),
+    "migration_overdue": ("due", "status", "declared_status"),
+    "network_overdue": ("plan", "due", "status"),
+}
+
+
+def evidence(item: Found) -> str:
+    """A hash of what the condition is (:data:`EVIDENCE`) and who owns it."""
+    keys = EVIDENCE.get(item.kind)
+    shown = item.details if keys is None else {k: item.details.get(k) for k in keys}
+    text = json.dumps([item.kind, shown, item.department_id], sort_keys=True,
+                      ensure_ascii=False, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
 def sync(conn: Connection, kinds: frozenset[str], found: Iterable[Found], *, now: dt.datetime,
          actor: str = SYSTEM_ACTOR) -> tuple[SyncResult, list[audit.Change]]:
     """Bring the findings of ``kinds`` in line with ``found``; returns what changed and the
@@ -106,24 +130,27 @@ def sync(conn: Connection, kinds: frozenset[str], found: Iterable[Found], *, now
     result, changes = SyncResult(), []
     table = Finding.__table__
     existing = {row.fingerprint: row for row in conn.execute(
-        select(table.c.id, table.c.fingerprint, table.c.state, table.c.active, table.c.digest)
-        .where(table.c.kind.in_(sorted(kinds)))).all()}
+        select(table.c.id, table.c.fingerprint, table.c.state, table.c.active, table.c.digest,
+               table.c.evidence).where(table.c.kind.in_(sorted(kinds)))).all()}
     inserts, updates, seen = [], [], set()
     for item in found:
         if item.fingerprint in seen:
             continue
         seen.add(item.fingerprint)
         row, item_digest = existing.get(item.fingerprint), digest(item)
+        item_evidence = evidence(item)
         if row is None:
-            inserts.append(_new_row(item, item_digest, now, actor))
+            inserts.append(_new_row(item, item_digest, item_evidence, now, actor))
             changes.append(_change("create", item.fingerprint, {
                 "kind": [None, item.kind], "state": [None, "open"]}))
             result.opened += 1
             continue
         values = {}
         # A finding resolved by hand whose condition persisted unchanged stays resolved: it
-        # reopens only when the condition returns (it had cleared) or its evidence changed.
-        if row.state == "resolved" and (not row.active or row.digest != item_digest):
+        # reopens only when the condition returns (it had cleared) or its evidence changed
+        # (unknown for a finding last written before evidence was kept: not a change).
+        changed = row.evidence is not None and row.evidence != item_evidence
+        if row.state == "resolved" and (not row.active or changed):
             values.update(state="open", state_changed_at=now, state_changed_by=actor,
                           state_reason="condition returned", reopened=table.c.reopened + 1)
             changes.append(_change("update", item.fingerprint, {
@@ -131,9 +158,10 @@ def sync(conn: Connection, kinds: frozenset[str], found: Iterable[Found], *, now
             result.reopened += 1
         if not row.active:
             values["active"] = True
-        if row.digest != item_digest:
+        if row.digest != item_digest or row.evidence != item_evidence:
             values.update(details=item.details, department_id=item.department_id,
-                          amount_fen=item.amount_fen, digest=item_digest)
+                          amount_fen=item.amount_fen, digest=item_digest,
+                          evidence=item_evidence)
         if values:
             updates.append((row.id, values))
             result.updated += 1
@@ -156,9 +184,10 @@ def sync(conn: Connection, kinds: frozenset[str], found: Iterable[Found], *, now
     return result, changes
 
 
-def _new_row(item: Found, item_digest: str, now: dt.datetime, actor: str) -> dict:
+def _new_row(item: Found, item_digest: str, item_evidence: str, now: dt.datetime,
+             actor: str) -> dict:
     return {"fingerprint": item.fingerprint, "kind": item.kind, "state": "open", "active": True,
-            "digest": item_digest,
+            "digest": item_digest, "evidence": item_evidence,
             "department_id": item.department_id, "declared_category": item.declared_category,
             "declared_code": item.declared_code, "observed_asset_id": item.observed_asset_id,
             "observed_source": item.observed_source, "field": item.field,

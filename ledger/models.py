@@ -237,8 +237,11 @@ class Finding(Base):
     observed_source: Mapped[str | None] = mapped_column(String(128))
     field: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    #: Hash of details, owner and amount: a run compares it to see what changed.
+    #: Hash of details, owner and amount: a run compares it to see what to rewrite.
     digest: Mapped[str] = mapped_column(String(32))
+    #: Hash of the evidence (:data:`ledger.findings.EVIDENCE`) and owner: a finding resolved
+    #: by hand reopens when it changes, not when a figure or an observation time moves.
+    evidence: Mapped[str | None] = mapped_column(String(32))
     #: Money the finding ties up or concerns, in fen (idle investment), for sorting/totals.
     amount_fen: Mapped[int | None] = mapped_column(BigInteger)
     first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from ledger import analyses, findings, idle_query, migration_query
 from ledger.census.audit import verify
+from ledger.estate import target_states
 from ledger.census.files import read_file
 from ledger.census.service import CensusService
 from ledger.census.snapshot import Scope
@@ -61,8 +62,8 @@ def target_config(snmpsim, vcenter, *, zte_community="zxr10_5950"):
     targets = []
     for name, (recording, department, tags) in SWITCHES.items():
         community = zte_community if name == "sw-zte" else recording
-        targets.append({"name": name, "kind": "snmp", "interval": 10 if name == "sw-zte"
-                        else 3600, "timeout": 10 if name == "sw-zte" else 60,
+        targets.append({"name": name, "kind": "snmp", "interval": 5 if name == "sw-zte"
+                        else 3600, "timeout": 5 if name == "sw-zte" else 60,
                         "tags": {"department": department, **tags},
                         "options": {"host": "127.0.0.1", "port": snmpsim.port,
                                     "community": community, "retries": 1,
@@ -281,8 +282,14 @@ def test_suspect_then_missing_after_being_seen(ledger, estate):
     store.run(ledger.engine, ReconcilePolicy())
     # The ZTE switch stops answering (its agent no longer knows our community).
     targets = target_config(estate["snmpsim"], estate["vcenter"], zte_community="wrong")
-    polled = poll(targets, ledger.url, estate["data"], ["sw-zte"])
-    assert polled["sw-zte"].status in ("error", "timeout")
+    # Polled as the scheduler would, until its polls have failed for three intervals.
+    for _attempt in range(10):
+        polled = poll(targets, ledger.url, estate["data"], ["sw-zte"])
+        assert polled["sw-zte"].status in ("error", "timeout")
+        with ledger.engine.connect() as conn:
+            state = target_states(conn)["sw-zte"]
+        if state.last_poll - state.last_success >= dt.timedelta(seconds=3 * 5):
+            break
     later = dt.datetime.now(UTC) + dt.timedelta(seconds=60)
     store.run(ledger.engine, ReconcilePolicy(), now=later)
     same_as_the_definition(ledger, ReconcilePolicy(), later)

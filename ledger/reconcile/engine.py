@@ -127,7 +127,9 @@ class _Run:
         """``missing`` or ``suspect`` for an entity that stopped being seen, else None.
 
         Suspect needs every source that can be judged (a configured target with an
-        interval) to say so: it kept reporting without the asset, or stopped answering."""
+        interval) to say so: it kept reporting without the asset, or stopped answering
+        (its polls have failed for the window). Time passing without polls (the scheduler
+        stopped, polls run by hand) is no evidence: after ``missing_after`` it is missing."""
         now, last = self.inputs.now, entity.last_seen
         if now - last > self.missing_after:
             return "missing"
@@ -140,7 +142,7 @@ class _Run:
             judged = True
             window = dt.timedelta(seconds=interval * self.policy.suspect_after_polls)
             reported_without = self.latest.get(row.source, last) - row.last_seen >= window
-            silent = state.last_success is not None and now - state.last_success >= window
+            silent = source_silent(state, window)
             if not (reported_without or silent):
                 return None
         return "suspect" if judged else None
@@ -229,6 +231,13 @@ class _Run:
                 pair["department_id"] = primary.department_id
         pair["fingerprint"] = "|".join(parts)
         self.pairs.append(pair)
+
+
+def source_silent(state, window: dt.timedelta) -> bool:
+    """Whether a source has been polled without success for ``window``."""
+    last_success, last_poll = state.last_success, getattr(state, "last_poll", None)
+    return last_success is not None and last_poll is not None and \
+        last_poll - last_success >= window
 
 
 def _sources(entity: Entity) -> list[str]:

@@ -45,7 +45,7 @@ from ledger.findings import Found
 from ledger.reconcile import sql_norm
 from ledger.reconcile.compare import _DEVICE, _RESOURCE, GIB
 from ledger.models import ObservedAsset, UTCDateTime
-from ledger.reconcile.engine import Outcome
+from ledger.reconcile.engine import Outcome, source_silent
 from ledger.reconcile.entities import PRIORITY, RESOURCE_KINDS
 
 #: Observed columns an entity's figures are read from (first non-empty, best source first).
@@ -124,11 +124,12 @@ class Matcher:
                      THEN {fn}norm_uuid({fn}norm_tail(natural_key)) END)
             FROM observed_asset WHERE kind IN ({kinds})
             UNION ALL
-            SELECT oa.id, oa.collector, 'm', {fn}norm_mac(m.value)
+            SELECT DISTINCT oa.id, oa.collector, 'm', {fn}norm_mac(m.value)
             FROM observed_asset oa, {macs} WHERE oa.kind IN ({kinds})"""
+        # One value per row and tag (MACs made distinct above).
         temp_table(self.conn, "rc_val", "row_id INTEGER NOT NULL, collector TEXT, "
                    "tag TEXT NOT NULL, value TEXT NOT NULL", None,
-                   f"SELECT DISTINCT * FROM ({values}) v WHERE {self._kept('value')}")
+                   f"SELECT * FROM ({values}) v WHERE {self._kept('value')}")
         # A value two rows of one collector carry is no identity (a placeholder in disguise).
         temp_table(self.conn, "rc_shared", "tag TEXT NOT NULL, value TEXT NOT NULL",
                    "tag, value", """
@@ -136,9 +137,13 @@ class Matcher:
             GROUP BY tag, value, collector HAVING COUNT(*) > 1""")
         self._run("""DELETE FROM rc_val WHERE EXISTS (SELECT 1 FROM rc_shared s
                      WHERE s.tag = rc_val.tag AND s.value = rc_val.value)""")
-        self._run("CREATE INDEX rc_val_value ON rc_val (tag, value)")
-        self._run("CREATE INDEX rc_val_row ON rc_val (row_id)")
+        self._index("rc_val", "tag, value")
+        self._index("rc_val", "row_id")
         analyze(self.conn, "rc_val")
+
+    def _index(self, table: str, columns: str) -> None:
+        name = f"{table}_{columns.replace(', ', '_')}"
+        self._run(f"CREATE INDEX {name} ON {table} ({columns})")
 
     def _names(self, name: str, columns: Sequence[str], rule: str) -> None:
         """``name`` (raw, norm): each distinct value of ``columns`` (``table.column``)
@@ -182,34 +187,49 @@ class Matcher:
                    None, """
             SELECT r.id, COALESCE(l.eid, r.id) FROM rc_row r
             LEFT JOIN rc_label l ON l.row_id = r.id""")
-        self._run("CREATE INDEX rc_member_eid ON rc_member (eid)")
+        self._index("rc_member", "eid")
+        # Rows without a linking value are entities on their own (most of them).
         temp_table(self.conn, "rc_ent", "eid INTEGER PRIMARY KEY, res INTEGER NOT NULL, "
                    "rows INTEGER NOT NULL", None, """
-            SELECT m.eid, MAX(r.res), COUNT(*) FROM rc_member m JOIN rc_row r ON r.id = m.row_id
-            GROUP BY m.eid""")
+            SELECT r.id, r.res, 1 FROM rc_row r
+            WHERE NOT EXISTS (SELECT 1 FROM rc_label l WHERE l.row_id = r.id)
+            UNION ALL
+            SELECT l.eid, MAX(r.res), COUNT(*) FROM rc_label l JOIN rc_row r ON r.id = l.row_id
+            GROUP BY l.eid""")
         return passes
 
     # 3. Declared keys.
     def declared(self) -> None:
         fn = self.fn
         device, resource = TABLES_OF["device"].name, TABLES_OF["cloud_resource"].name
-        keys = f"""
-            SELECT 'device' AS cat, d.id AS did, 's' AS tag,
-                   {fn}norm_serial(d.serial_number) AS value, vn.norm AS aux
-            FROM {device} d LEFT JOIN rc_vendor vn ON vn.raw = d.vendor
-            UNION ALL SELECT 'device', id, 'm', {fn}norm_mac(mac), NULL FROM {device}
-            UNION ALL SELECT 'device', id, 'ip', {fn}norm_ip(management_ip),
-                             {fn}norm_host(hostname) FROM {device}
-            UNION ALL SELECT 'device', id, 'h', {fn}norm_host(hostname), NULL FROM {device}
-            UNION ALL SELECT 'cloud_resource', id, 'i', {fn}norm_uuid(instance_id), NULL
-                      FROM {resource}
-            UNION ALL SELECT 'cloud_resource', id, 'ip', {fn}norm_ip(ip_address),
-                             {fn}norm_host(hostname) FROM {resource}
-            UNION ALL SELECT 'cloud_resource', id, 'h', {fn}norm_host(hostname), NULL
-                      FROM {resource}"""
+        per_row = {
+            "device": (f"FROM {device} d LEFT JOIN rc_vendor vn ON vn.raw = d.vendor", (
+                ("s", f"{fn}norm_serial(d.serial_number)", "vn.norm"),
+                ("m", f"{fn}norm_mac(d.mac)", "NULL"),
+                ("ip", f"{fn}norm_ip(d.management_ip)", f"{fn}norm_host(d.hostname)"),
+                ("h", f"{fn}norm_host(d.hostname)", "NULL"))),
+            "cloud_resource": (f"FROM {resource} d", (
+                ("i", f"{fn}norm_uuid(d.instance_id)", "NULL"),
+                ("ip", f"{fn}norm_ip(d.ip_address)", f"{fn}norm_host(d.hostname)"),
+                ("h", f"{fn}norm_host(d.hostname)", "NULL")))}
+        if self.conn.dialect.name == "postgresql":
+            # Each declared row read once, its keys side by side.
+            keys = " UNION ALL ".join(
+                f"SELECT '{cat}' AS cat, d.id AS did, k.tag, k.value, k.aux {source} "
+                f"CROSS JOIN LATERAL (VALUES "
+                + ", ".join(f"('{tag}', {value}, {aux})" for tag, value, aux in items)
+                + ") AS k(tag, value, aux)"
+                for cat, (source, items) in per_row.items())
+        else:
+            keys = " UNION ALL ".join(
+                f"SELECT '{cat}' AS cat, d.id AS did, '{tag}' AS tag, {value} AS value, "
+                f"{aux} AS aux {source}"
+                for cat, (source, items) in per_row.items() for tag, value, aux in items)
         temp_table(self.conn, "rc_dkey", "cat TEXT NOT NULL, did INTEGER NOT NULL, "
-                   "tag TEXT NOT NULL, value TEXT NOT NULL, aux TEXT", "tag, value",
+                   "tag TEXT NOT NULL, value TEXT NOT NULL, aux TEXT", None,
                    f"SELECT * FROM ({keys}) k WHERE {self._kept('value')}")
+        self._index("rc_dkey", "tag, value")
+        analyze(self.conn, "rc_dkey")
 
     # 4. What each key points at.
     def hits(self, keys: Mapping[str, Sequence[str]]) -> None:
@@ -225,10 +245,11 @@ class Matcher:
             which = ", ".join(str(res) for res in ranks)
             self._run(f"""INSERT INTO rc_hit SELECT DISTINCT e.eid, {rank}, d.cat, d.did
                           {self._hit_source(name)} AND e.res IN ({which})""")
-        self._run("CREATE INDEX rc_hit_eid ON rc_hit (eid, rank)")
+        self._index("rc_hit", "eid, rank")
         temp_table(self.conn, "rc_rank", "eid INTEGER NOT NULL, rank INTEGER NOT NULL, "
-                   "n INTEGER NOT NULL", "eid, rank",
+                   "n INTEGER NOT NULL", None,
                    "SELECT eid, rank, COUNT(*) FROM rc_hit GROUP BY eid, rank")
+        self._index("rc_rank", "eid, rank")
 
     def _hit_source(self, name: str) -> str:
         """FROM ... WHERE of the hits of key ``name`` (``e`` the entity, ``d`` the key)."""
@@ -257,10 +278,11 @@ class Matcher:
     # 5. Decisions.
     def decide(self) -> None:
         temp_table(self.conn, "rc_cand", "eid INTEGER NOT NULL, cat TEXT NOT NULL, "
-                   "did INTEGER NOT NULL, rank INTEGER NOT NULL", "eid", """
+                   "did INTEGER NOT NULL, rank INTEGER NOT NULL", None, """
             SELECT h.eid, h.cat, h.did, MIN(h.rank) FROM rc_hit h
             JOIN rc_rank k ON k.eid = h.eid AND k.rank = h.rank AND k.n = 1
             GROUP BY h.eid, h.cat, h.did""")
+        self._index("rc_cand", "eid")
         # One candidate, which every key naming several assets names too.
         temp_table(self.conn, "rc_clean", "eid INTEGER PRIMARY KEY, cat TEXT NOT NULL, "
                    "did INTEGER NOT NULL, rank INTEGER NOT NULL", None, """
@@ -272,7 +294,7 @@ class Matcher:
                 AND NOT EXISTS (SELECT 1 FROM rc_hit h WHERE h.eid = k.eid
                                 AND h.rank = k.rank AND h.cat = rc_clean.cat
                                 AND h.did = rc_clean.did))""")
-        self._run("CREATE INDEX rc_clean_ref ON rc_clean (cat, did)")
+        self._index("rc_clean", "cat, did")
         temp_table(self.conn, "rc_contested", "cat TEXT NOT NULL, did INTEGER NOT NULL",
                    "cat, did", """
             SELECT cat, did FROM rc_clean GROUP BY cat, did HAVING COUNT(*) > 1""")
@@ -379,7 +401,7 @@ class Matcher:
             if not interval or source not in latest:
                 continue
             window = dt.timedelta(seconds=interval * policy.suspect_after_polls)
-            silent = state.last_success is not None and now - state.last_success >= window
+            silent = source_silent(state, window)
             rows.append({"source": source, "silent": int(silent),
                          "cutoff": latest[source] - window})
         if rows:
@@ -469,7 +491,7 @@ class Matcher:
                 self._run(f"""INSERT INTO rc_diff SELECT x.eid, 99, 'status', 's', 'in_use',
                                   'stopped', f.power_state_src {joins}
                               AND d.status = 'in_use' AND f.power_state = 'stopped'""")
-        self._run("CREATE INDEX rc_diff_eid ON rc_diff (eid)")
+        self._index("rc_diff", "eid")
         self._run("""UPDATE rc_match SET outcome = CASE WHEN EXISTS (
                          SELECT 1 FROM rc_diff d WHERE d.eid = rc_match.eid)
                      THEN 'mismatch' ELSE 'matched' END WHERE outcome IS NULL""")

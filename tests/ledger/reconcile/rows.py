@@ -62,5 +62,7 @@ def books(departments=None, data_centers=None, platforms=None) -> Books:
                  book(data_centers), book(platforms))
 
 
-def state(name, interval=60, last_success=NOW):
-    return State(name, "snmp", interval, last_success, last_success, True)
+def state(name, interval=60, last_success=NOW, last_poll=None):
+    """A target's poll state; ``last_poll`` defaults to its last success (answering)."""
+    return State(name, "snmp", interval, last_success, last_poll or last_success,
+                 last_poll is None or last_poll == last_success)

@@ -127,7 +127,9 @@ def test_not_seen_for_days_is_missing_and_silent_sources_make_it_suspect():
     quiet = device("DEV2", serial_number="SN2")
     rows = [observed(serial_number="SN1", source="sw-1", seen=NOW - dt.timedelta(days=8)),
             observed(serial_number="SN2", source="sw-2", seen=NOW - dt.timedelta(minutes=5))]
-    states = {"sw-1": state("sw-1"), "sw-2": state("sw-2", 60, NOW - dt.timedelta(minutes=5))}
+    # sw-2 was polled just now and has failed for five minutes (five intervals).
+    states = {"sw-1": state("sw-1"), "sw-2": state("sw-2", 60, NOW - dt.timedelta(minutes=5),
+                                                   last_poll=NOW)}
     outcome = run([old, quiet], rows=rows, states=states)
     pairs = pairs_by_code(outcome)
     assert pairs["DEV1"]["outcome"] == "missing" and pairs["DEV1"]["matched_by"] == "serial_number"
@@ -135,6 +137,24 @@ def test_not_seen_for_days_is_missing_and_silent_sources_make_it_suspect():
     # The same asset from a source that answered a minute ago is fine.
     fresh = run([quiet], rows=[rows[1]], states={"sw-2": state("sw-2", 600, NOW)})
     assert pairs_by_code(fresh)["DEV2"]["outcome"] == "matched"
+
+
+def test_time_passing_without_polls_is_no_evidence():
+    """Polled five minutes ago and not since (polls run by hand, or the scheduler stopped):
+    nothing says the asset went away; only after ``missing_after`` is it missing."""
+    declared = device("DEV1", serial_number="SN1")
+    rows = [observed(serial_number="SN1", source="sw-1", seen=NOW - dt.timedelta(minutes=5))]
+    idle = {"sw-1": state("sw-1", 15, NOW - dt.timedelta(minutes=5))}
+    assert pairs_by_code(run([declared], rows=rows, states=idle))["DEV1"]["outcome"] == \
+        "matched"
+    # Polls that ran and failed for three intervals are evidence.
+    failing = {"sw-1": state("sw-1", 15, NOW - dt.timedelta(minutes=5),
+                             last_poll=NOW - dt.timedelta(seconds=10))}
+    assert pairs_by_code(run([declared], rows=rows, states=failing))["DEV1"]["outcome"] == \
+        "suspect"
+    week = [observed(serial_number="SN1", source="sw-1", seen=NOW - dt.timedelta(days=8))]
+    assert pairs_by_code(run([declared], rows=week, states=idle))["DEV1"]["outcome"] == \
+        "missing"
 
 
 def test_an_asset_missing_from_its_sources_later_reports_is_suspect():

@@ -169,6 +169,61 @@ def test_a_finding_resolved_by_hand_stays_resolved_until_its_condition_returns(e
     assert (back.state, back.state_reason, back.reopened) == ("open", "condition returned", 1)
 
 
+def test_a_new_poll_with_the_same_values_does_not_reopen_a_resolved_finding(estate):
+    """The observation time in a difference moves with every poll; the condition does
+    not. A new observed value is new evidence and reopens it."""
+    observe(estate, switch("CE6881"), vm())
+    reconcile(estate)
+    model = next(f for f in findings.listing(estate.engine.connect(), Scope.everything())
+                 if f["field"] == "model")
+    findings.transition(estate.engine, model["id"], "resolved", actor="张三",
+                        reason="型号以实物为准")
+    later = NOW + dt.timedelta(minutes=5)
+    observe(estate, switch("CE6881"), vm(), at=later)
+    store.run(estate.engine, ReconcilePolicy(), now=later)
+    with estate.engine.connect() as conn:
+        kept = conn.execute(select(Finding).where(Finding.id == model["id"])).one()
+    assert (kept.state, kept.reopened) == ("resolved", 0)
+    assert kept.details["time"] == later.isoformat()          # what it shows is current
+    observe(estate, switch("CE6850"), vm(), at=later)        # another model: new evidence
+    store.run(estate.engine, ReconcilePolicy(), now=later)
+    with estate.engine.connect() as conn:
+        back = conn.execute(select(Finding).where(Finding.id == model["id"])).one()
+    assert (back.state, back.state_reason, back.reopened) == ("open", "condition returned", 1)
+
+
+def test_figures_that_move_every_day_are_not_new_evidence(ledger):
+    """An overdue migration gains a day overdue every day; a finding resolved by hand
+    stays resolved until its due date or status changes. A finding last written before
+    evidence was kept (NULL) is not reopened by the first run that fills it in."""
+    def overdue(days, due="2026-10-01"):
+        return findings.Found("migration_overdue|d:information_system:7", "migration_overdue",
+                              1, {"name": "社保系统", "due": due, "days_overdue": days,
+                                  "status": "planned", "declared_status": "in_progress",
+                                  "target": "CP01", "evidence": {"instances": days}},
+                              declared_category="information_system", declared_code="IS07")
+
+    kinds = frozenset({"migration_overdue"})
+
+    def run(item):
+        with ledger.engine.begin() as conn:
+            return findings.sync(conn, kinds, [item], now=NOW)[0]
+
+    run(overdue(60))
+    with ledger.engine.connect() as conn:
+        id_ = conn.execute(select(Finding.id)).scalar_one()
+    findings.transition(ledger.engine, id_, "resolved", actor="李四", reason="已报批延期")
+    assert run(overdue(61)).reopened == 0
+    with ledger.engine.begin() as conn:                       # as before migration 0015
+        conn.execute(Finding.__table__.update().values(evidence=None))
+    assert run(overdue(62)).reopened == 0
+    with ledger.engine.connect() as conn:
+        row = conn.execute(select(Finding)).one()
+    assert (row.state, row.details["days_overdue"]) == ("resolved", 62)
+    assert row.evidence is not None
+    assert run(overdue(63, due="2026-11-01")).reopened == 1   # a new due date
+
+
 def _resource_id(conn):
     from ledger.census.tables import TABLES
     table = TABLES["cloud_resource"]
