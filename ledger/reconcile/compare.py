@@ -43,7 +43,8 @@ def differences(category: str, row, entity: Entity, books: Books,
             observed, source = getattr(single, observed_column), single
         else:
             observed, source = entity.value(observed_column)
-        if observed is None or observed == "" or declared == observed:
+        # Equal values need no comparing, except sizes in two units (GiB, bytes).
+        if observed is None or observed == "" or (declared == observed and how != "within"):
             continue
         shown = _COMPARE[how](declared, observed, tolerance_percent, books, entity)
         if shown is not None:

@@ -96,7 +96,7 @@ def _link_values(row, extra_placeholders: frozenset[str]) -> list[tuple[str, str
                        ("i", normalize.uuid(row.instance_uuid) or _volume_id(row))):
         if value and value.lower() not in extra_placeholders:
             values.append((tag, value))
-    for mac in row.macs or ():
+    for mac in row.macs if isinstance(row.macs, list) else ():   # a list, as recorded
         value = normalize.mac(mac)
         if value and value not in extra_placeholders:
             values.append(("m", value))

@@ -94,7 +94,7 @@ def ip(value: object) -> str | None:
         return None
     text = str(value).strip().split("/")[0]
     parts = text.split(".")
-    if len(parts) == 4 and all(p.isdigit() and len(p) <= 3 for p in parts):
+    if len(parts) == 4 and all(p.isascii() and p.isdigit() and len(p) <= 3 for p in parts):
         # IPv4, the common case, without ipaddress's cost (a million rows a run).
         octets = [int(p) for p in parts]
         if max(octets) > 255 or octets[0] in (0, 127) or 224 <= octets[0] <= 239:
@@ -110,15 +110,34 @@ def ip(value: object) -> str | None:
 
 
 def host(value: object) -> str | None:
-    """A host name's short form without case ("WEB1.gov.local" → "web1")."""
+    """A host name's short form without case ("WEB1.gov.local" → "web1"); an address in
+    its canonical form. None for no name: empty, ``localhost`` (with any domain), a
+    loopback or unspecified address, a name that starts with a dot."""
     if value in (None, ""):
         return None
     text = str(value).strip().lower().rstrip(".")
-    if not text or text in ("localhost", "localhost.localdomain"):
+    if not text:
         return None
-    if ":" in text or text.replace(".", "").isdigit():
-        return ip(text) or text
-    return text.split(".")[0]
+    digits = text.replace(".", "")
+    if ":" in text or (digits.isascii() and digits.isdigit()):
+        address = ip(text)
+        if address is not None or _is_address(text):
+            return address   # None for loopback, unspecified, multicast
+        return text
+    short = text.split(".")[0]
+    return None if short in ("", "localhost") else short
+
+
+def _is_address(text: str) -> bool:
+    """Whether ``text`` is an IP address (whatever its kind)."""
+    parts = text.split(".")
+    if len(parts) == 4 and all(p.isascii() and p.isdigit() and len(p) <= 3 for p in parts):
+        return True
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def vendor(value: object) -> str | None:

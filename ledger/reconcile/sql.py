@@ -56,18 +56,22 @@ _TEXT = frozenset({"serial_number", "vendor", "model", "cpu_model", "hostname", 
                    "data_center", "platform", "department", "power_state"})
 _TS = {"postgresql": "TIMESTAMP WITH TIME ZONE", "sqlite": "TIMESTAMP"}
 _DEVICE_TABLE = TABLES_OF["device"].name
-TABLES = ("rc_vendor", "rc_model", "rc_row", "rc_val", "rc_shared", "rc_link", "rc_member",
+TABLES = (sql_norm.TABLE, "rc_skip", "rc_vendor", "rc_model", "rc_row", "rc_val", "rc_shared", "rc_link", "rc_member",
           "rc_label", "rc_vmin", "rc_step",
           "rc_dkey", "rc_hit", "rc_rank", "rc_cand", "rc_clean", "rc_contested",
           "rc_conflict", "rc_ent", "rc_fig", "rc_ekey", "rc_src", "rc_match", "rc_code",
-          "rc_diff", "rc_pair")
+          "rc_diff", "rc_dep", "rc_pair")
 #: Which observed identity value each key reads, and which declared key it looks up.
 _VALUE_KEYS = {"serial_number": ("s", "s"), "instance_uuid": ("i", "i"),
                "machine_uuid": ("u", "i"), "mac": ("m", "m")}
 
 
-def _literals(values: Sequence[str]) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+def before(now: dt.datetime, seconds: float) -> dt.datetime:
+    """``now`` less ``seconds``, or the earliest time there is when that is earlier."""
+    try:
+        return now - dt.timedelta(seconds=seconds)
+    except OverflowError:
+        return dt.datetime.min.replace(tzinfo=dt.timezone.utc)
 
 
 class Matcher:
@@ -75,7 +79,7 @@ class Matcher:
 
     def __init__(self, conn: Connection, placeholders: Sequence[str] = ()) -> None:
         self.conn = conn
-        self.fn = sql_norm.install(conn)
+        self.norm = sql_norm.Norm(conn)
         self.skip = sorted({str(v).strip().lower() for v in placeholders})
         self.contains = "strpos" if conn.dialect.name == "postgresql" else "instr"
 
@@ -83,19 +87,34 @@ class Matcher:
         return self.conn.execute(text(sql)).rowcount
 
     def _kept(self, column: str) -> str:
-        """SQL true when ``column`` is a value and not a configured placeholder (the
-        configured values are written out as literals: a handful, from the config)."""
+        """SQL true when ``column`` is a value and not a configured placeholder (held in
+        ``rc_skip``, filled through bound parameters: configured text never becomes SQL)."""
         if not self.skip:
             return f"{column} IS NOT NULL"
-        return f"{column} IS NOT NULL AND lower({column}) NOT IN ({_literals(self.skip)})"
+        return (f"{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM rc_skip k "
+                f"WHERE k.skipped = lower({column}))")
+
+    def _skip_table(self) -> None:
+        self._run("CREATE TEMPORARY TABLE rc_skip (skipped TEXT PRIMARY KEY)")
+        if self.skip:
+            self.conn.execute(text("INSERT INTO rc_skip (skipped) VALUES (:value)"),
+                              [{"value": v} for v in self.skip])
 
     # 1. Observed rows and their identity values.
     def observed(self) -> None:
-        fn = self.fn
+        norm = self.norm
         kinds = ", ".join(f"'{k}'" for k in KINDS)
         prio = "CASE oa.kind " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in PRIORITY.items()) + \
             " ELSE 9 END"
         resource = ", ".join(f"'{k}'" for k in sorted(RESOURCE_KINDS))
+        if self.conn.dialect.name == "postgresql":
+            macs = ("json_array_elements_text(CASE WHEN json_typeof(oa.macs) = 'array' "
+                    "THEN oa.macs ELSE '[]'::json END) AS m(value)")
+        else:
+            macs = "json_each(CASE WHEN json_valid(oa.macs) AND json_type(oa.macs) = 'array' " \
+                   "THEN oa.macs ELSE '[]' END) AS m"
+        self._prepare(macs, kinds)
+        volume = norm("uuid", norm("tail", "natural_key"))
         self._names("rc_vendor", ("observed_asset.vendor", f"{_DEVICE_TABLE}.vendor"),
                     "vendor")
         temp_table(self.conn, "rc_row",
@@ -103,28 +122,22 @@ class Matcher:
                    "res INTEGER, vendor TEXT, ip TEXT, host TEXT", None, f"""
             SELECT oa.id, oa.collector, oa.kind, {prio},
                    CASE WHEN oa.kind IN ({resource}) THEN 1 ELSE 0 END, vn.norm,
-                   {fn}norm_ip(oa.mgmt_ip), {fn}norm_host(oa.hostname)
+                   {norm('ip', 'oa.mgmt_ip')}, {norm('host', 'oa.hostname')}
             FROM observed_asset oa LEFT JOIN rc_vendor vn ON vn.raw = oa.vendor
             WHERE oa.kind IN ({kinds})""")
-        if self.conn.dialect.name == "postgresql":
-            macs = ("json_array_elements_text(CASE WHEN json_typeof(oa.macs) = 'array' "
-                    "THEN oa.macs ELSE '[]'::json END) AS m(value)")
-        else:
-            macs = "json_each(CASE WHEN json_valid(oa.macs) AND json_type(oa.macs) = 'array' " \
-                   "THEN oa.macs ELSE '[]' END) AS m"
         values = f"""
-            SELECT id, collector, 's' AS tag, {fn}norm_serial(serial_number) AS value
+            SELECT id, collector, 's' AS tag, {norm('serial', 'serial_number')} AS value
             FROM observed_asset WHERE kind IN ({kinds})
             UNION ALL
-            SELECT id, collector, 'u', {fn}norm_uuid(machine_uuid)
+            SELECT id, collector, 'u', {norm('uuid', 'machine_uuid')}
             FROM observed_asset WHERE kind IN ({kinds})
             UNION ALL
-            SELECT id, collector, 'i', COALESCE({fn}norm_uuid(instance_uuid),
+            SELECT id, collector, 'i', COALESCE({norm('uuid', 'instance_uuid')},
                 CASE WHEN kind = 'volume' AND substr(natural_key, 1, 11) = 'res:volume:'
-                     THEN {fn}norm_uuid({fn}norm_tail(natural_key)) END)
+                     THEN {volume} END)
             FROM observed_asset WHERE kind IN ({kinds})
             UNION ALL
-            SELECT DISTINCT oa.id, oa.collector, 'm', {fn}norm_mac(m.value)
+            SELECT DISTINCT oa.id, oa.collector, 'm', {norm('mac', 'm.value')}
             FROM observed_asset oa, {macs} WHERE oa.kind IN ({kinds})"""
         # One value per row and tag (MACs made distinct above).
         temp_table(self.conn, "rc_val", "row_id INTEGER NOT NULL, collector TEXT, "
@@ -148,11 +161,38 @@ class Matcher:
     def _names(self, name: str, columns: Sequence[str], rule: str) -> None:
         """``name`` (raw, norm): each distinct value of ``columns`` (``table.column``)
         normalised once (vendors and models repeat across the whole estate)."""
-        values = " UNION ".join(
-            f"SELECT {c.split('.')[1]} AS raw FROM {c.split('.')[0]} "
-            f"WHERE {c.split('.')[1]} IS NOT NULL" for c in columns)
+        sources = [f"SELECT {c.split('.')[1]} AS raw FROM {c.split('.')[0]}" for c in columns]
+        if self.conn.dialect.name == "postgresql":
+            self.norm.prepare(rule, sources)
+            temp_table(self.conn, name, "raw TEXT PRIMARY KEY, norm TEXT", None,
+                       f"SELECT raw, norm FROM {sql_norm.TABLE} WHERE kind = '{rule}'")
+            return
+        values = " UNION ".join(f"{source} WHERE raw IS NOT NULL" for source in sources)
         temp_table(self.conn, name, "raw TEXT PRIMARY KEY, norm TEXT", None,
-                   f"SELECT raw, {self.fn}norm_{rule}(raw) FROM ({values}) v")
+                   f"SELECT raw, {self.norm(rule, 'raw')} FROM ({values}) v")
+
+    def _prepare(self, macs: str, kinds: str) -> None:
+        """Odd identity values of both sides, normalised once by the Python rules."""
+        device, resource = TABLES_OF["device"].name, TABLES_OF["cloud_resource"].name
+        oa = "observed_asset"
+        tail = self.norm("tail", "natural_key")
+        sources = {
+            "serial": [f"SELECT serial_number AS raw FROM {oa}",
+                       f"SELECT serial_number AS raw FROM {device}"],
+            "uuid": [f"SELECT machine_uuid AS raw FROM {oa}",
+                     f"SELECT instance_uuid AS raw FROM {oa}",
+                     f"SELECT {tail} AS raw FROM {oa} WHERE kind = 'volume'",
+                     f"SELECT instance_id AS raw FROM {resource}"],
+            "mac": [f"SELECT m.value AS raw FROM {oa} oa, {macs} WHERE oa.kind IN ({kinds})",
+                    f"SELECT mac AS raw FROM {device}"],
+            "ip": [f"SELECT mgmt_ip AS raw FROM {oa}",
+                   f"SELECT management_ip AS raw FROM {device}",
+                   f"SELECT ip_address AS raw FROM {resource}"],
+            "host": [f"SELECT hostname AS raw FROM {oa}", f"SELECT hostname AS raw FROM {device}",
+                     f"SELECT hostname AS raw FROM {resource}"],
+        }
+        for kind, queries in sources.items():
+            self.norm.prepare(kind, queries)
 
     # 2. Entities.
     def entities(self) -> int:
@@ -183,6 +223,10 @@ class Matcher:
             self._run("DROP TABLE rc_step")
             if not changed:
                 break
+            # Pointer jumping: a row takes its label's label, halving every chain each
+            # time, so a chain of k rows settles in about log2(k) passes, not k.
+            while self._jump():
+                pass
         temp_table(self.conn, "rc_member", "row_id INTEGER PRIMARY KEY, eid INTEGER NOT NULL",
                    None, """
             SELECT r.id, COALESCE(l.eid, r.id) FROM rc_row r
@@ -198,20 +242,30 @@ class Matcher:
             GROUP BY l.eid""")
         return passes
 
+    def _jump(self) -> int:
+        temp_table(self.conn, "rc_step", "row_id INTEGER PRIMARY KEY, eid INTEGER NOT NULL",
+                   None, """
+            SELECT l.row_id, p.eid FROM rc_label l JOIN rc_label p ON p.row_id = l.eid
+            WHERE p.eid < l.eid""")
+        changed = self._run("""
+            UPDATE rc_label SET eid = s.eid FROM rc_step s WHERE s.row_id = rc_label.row_id""")
+        self._run("DROP TABLE rc_step")
+        return changed
+
     # 3. Declared keys.
     def declared(self) -> None:
-        fn = self.fn
+        norm = self.norm
         device, resource = TABLES_OF["device"].name, TABLES_OF["cloud_resource"].name
         per_row = {
             "device": (f"FROM {device} d LEFT JOIN rc_vendor vn ON vn.raw = d.vendor", (
-                ("s", f"{fn}norm_serial(d.serial_number)", "vn.norm"),
-                ("m", f"{fn}norm_mac(d.mac)", "NULL"),
-                ("ip", f"{fn}norm_ip(d.management_ip)", f"{fn}norm_host(d.hostname)"),
-                ("h", f"{fn}norm_host(d.hostname)", "NULL"))),
+                ("s", f"{norm('serial', 'd.serial_number')}", "vn.norm"),
+                ("m", f"{norm('mac', 'd.mac')}", "NULL"),
+                ("ip", f"{norm('ip', 'd.management_ip')}", f"{norm('host', 'd.hostname')}"),
+                ("h", f"{norm('host', 'd.hostname')}", "NULL"))),
             "cloud_resource": (f"FROM {resource} d", (
-                ("i", f"{fn}norm_uuid(d.instance_id)", "NULL"),
-                ("ip", f"{fn}norm_ip(d.ip_address)", f"{fn}norm_host(d.hostname)"),
-                ("h", f"{fn}norm_host(d.hostname)", "NULL")))}
+                ("i", f"{norm('uuid', 'd.instance_id')}", "NULL"),
+                ("ip", f"{norm('ip', 'd.ip_address')}", f"{norm('host', 'd.hostname')}"),
+                ("h", f"{norm('host', 'd.hostname')}", "NULL")))}
         if self.conn.dialect.name == "postgresql":
             # Each declared row read once, its keys side by side.
             keys = " UNION ALL ".join(
@@ -305,6 +359,7 @@ class Matcher:
 
     def match(self, keys: Mapping[str, Sequence[str]]) -> None:
         """Every step, in order."""
+        self._skip_table()
         self.observed()
         self.entities()
         self.declared()
@@ -352,21 +407,23 @@ class Matcher:
         macs = ("string_agg(DISTINCT CASE WHEN v.tag = 'm' THEN v.value END, ',')"
                 if self.conn.dialect.name == "postgresql" else
                 "group_concat(DISTINCT CASE WHEN v.tag = 'm' THEN v.value END)")
+        # Smallest by code point (as Python sorts), whatever the database's collation.
+        binary = ' COLLATE "C"' if self.conn.dialect.name == "postgresql" else ""
         temp_table(self.conn, "rc_ekey", "eid INTEGER PRIMARY KEY, serial TEXT, instance TEXT, "
                    "machine TEXT, macs TEXT, ip TEXT, host TEXT", None, f"""
             SELECT k.eid, MAX(k.serial), MAX(k.instance), MAX(k.machine), MAX(k.macs),
                    MAX(k.ip), MAX(k.host)
             FROM (SELECT m.eid, substr(MIN(CASE WHEN v.tag = 's' THEN {order} || v.value END),
                                        16) AS serial,
-                         MIN(CASE WHEN v.tag = 'i' THEN v.value END) AS instance,
-                         MIN(CASE WHEN v.tag = 'u' THEN v.value END) AS machine,
+                         MIN(CASE WHEN v.tag = 'i' THEN v.value END{binary}) AS instance,
+                         MIN(CASE WHEN v.tag = 'u' THEN v.value END{binary}) AS machine,
                          {macs} AS macs, NULL AS ip, NULL AS host
                   FROM rc_val v JOIN rc_member m ON m.row_id = v.row_id
                   JOIN rc_row r ON r.id = v.row_id GROUP BY m.eid
                   UNION ALL
                   SELECT m.eid, NULL, NULL, NULL, NULL,
                          substr(MIN(CASE WHEN r.ip IS NOT NULL THEN {order} || r.ip END), 16),
-                         MIN(r.host)
+                         MIN(r.host{binary})
                   FROM rc_row r JOIN rc_member m ON m.row_id = r.id
                   WHERE r.ip IS NOT NULL OR r.host IS NOT NULL GROUP BY m.eid) k
             GROUP BY k.eid""")
@@ -383,7 +440,7 @@ class Matcher:
             SELECT c.eid, c.cat, c.did, c.rank, NULL FROM rc_clean c
             WHERE NOT EXISTS (SELECT 1 FROM rc_contested t
                               WHERE t.cat = c.cat AND t.did = c.did)""")
-        gone = now - dt.timedelta(seconds=policy.missing_after)
+        gone = before(now, policy.missing_after)
         self.conn.execute(text("""
             UPDATE rc_match SET outcome = 'missing' WHERE EXISTS (
                 SELECT 1 FROM rc_fig f WHERE f.eid = rc_match.eid AND f.last_seen < :gone)""")
@@ -419,7 +476,7 @@ class Matcher:
         """``rc_diff``: per matched entity the fields that differ (declared and observed
         value as text, how to read them, the row the observed value came from); then
         ``rc_match.outcome`` is ``mismatch`` or ``matched``."""
-        fn, c = self.fn, self.contains
+        norm, c = self.norm, self.contains
         dist = "IS DISTINCT FROM" if self.conn.dialect.name == "postgresql" else "IS NOT"
         code_table(self.conn, "rc_code", {"data_center": "data_center",
                                           "cloud_platform": "platform"})
@@ -430,7 +487,20 @@ class Matcher:
                     "model")
         temp_table(self.conn, "rc_diff", "eid INTEGER NOT NULL, ord INTEGER NOT NULL, "
                    "field TEXT NOT NULL, how TEXT NOT NULL, declared TEXT, observed TEXT, "
-                   "src INTEGER", None, "SELECT 0, 0, '', '', NULL, NULL, NULL WHERE 1 = 0")
+                   "src INTEGER, size DOUBLE PRECISION", None,
+                   "SELECT 0, 0, '', '', NULL, NULL, NULL, NULL WHERE 1 = 0")
+        # Which department is which one's ancestor (or itself), from the parent links.
+        departments = TABLES_OF["department"].name
+        temp_table(self.conn, "rc_dep", "node INTEGER NOT NULL, anc INTEGER NOT NULL",
+                   "node, anc", f"""
+            SELECT DISTINCT node, anc FROM (
+                WITH RECURSIVE up(node, anc, depth) AS (
+                    SELECT id, id, 0 FROM {departments}
+                    UNION ALL
+                    SELECT up.node, d.parent_id, up.depth + 1 FROM up
+                    JOIN {departments} d ON d.id = up.anc
+                    WHERE d.parent_id IS NOT NULL AND up.depth < 256)
+                SELECT node, anc FROM up) t""")
 
         def agree(a: str, b: str) -> str:
             return f"({a} IS NULL OR {b} IS NULL OR {c}({a}, {b}) > 0 OR {c}({b}, {a}) > 0)"
@@ -446,32 +516,32 @@ class Matcher:
                 shown_d, shown_o, kind, extra = f"CAST({d} AS TEXT)", f"CAST({o} AS TEXT)", \
                     "s", ""
                 present = f"{d} IS NOT NULL AND {o} IS NOT NULL"
+                size = "NULL"
                 if how in ("serial", "vendor", "model", "host", "ip"):
                     present += f" AND {d} <> '' AND {d} <> {o}"
                 if how == "serial":
-                    test = f"{fn}norm_serial({d}) {dist} {fn}norm_serial({o})"
+                    test = f"{norm('serial', d)} {dist} {norm('serial', o)}"
                 elif how in ("vendor", "model"):
                     names = "rc_vendor" if how == "vendor" else "rc_model"
                     extra = (f"LEFT JOIN {names} nd ON nd.raw = {d} "
                              f"LEFT JOIN {names} no ON no.raw = {o}")
                     test = "NOT " + agree("nd.norm", "no.norm")
                 elif how == "host":
-                    test = f"{fn}norm_host({d}) {dist} {fn}norm_host({o})"
+                    test = f"{norm('host', d)} {dist} {norm('host', o)}"
                 elif how == "ip":
-                    test = f"{fn}norm_ip({d}) {dist} {fn}norm_ip({o})"
+                    test = f"{norm('ip', d)} {dist} {norm('ip', o)}"
                 elif how == "equal":
                     test, kind = f"{d} <> {o}", "i"
                 elif how == "within":
                     gib = f"({o} * 1.0 / {GIB})"
-                    test = (f"{d} <> {o} AND CASE WHEN {d} <= 0 THEN {gib} >= 0.05 ELSE "
+                    # GiB against bytes: no shortcut on equal numbers.
+                    test = (f"CASE WHEN {d} <= 0 THEN {gib} >= 0.05 ELSE "
                             f"abs({gib} - {d}) / {d} * 100 > {tol!r} END")
-                    kind = "g"
+                    kind, size = "g", d
                 elif how == "department":
-                    extra = (f"JOIN {TABLES_OF['department'].name} dd ON dd.id = {d} "
-                             f"LEFT JOIN {TABLES_OF['department'].name} od ON od.id = {o}")
-                    test = (f"{d} <> {o} AND (od.id IS NULL OR NOT ("
-                            f"substr(od.path, 1, length(dd.path)) = dd.path OR "
-                            f"substr(dd.path, 1, length(od.path)) = od.path))")
+                    extra = f"LEFT JOIN {departments} dd ON dd.id = {d}"
+                    test = (f"{d} <> {o} AND NOT EXISTS (SELECT 1 FROM rc_dep a WHERE "
+                            f"(a.node = {d} AND a.anc = {o}) OR (a.node = {o} AND a.anc = {d}))")
                     shown_d, shown_o = "dd.code", "f.department"
                 else:   # data_center, platform: the observed tag resolved by code or name
                     book = "data_center" if how == "data_center" else "cloud_platform"
@@ -480,16 +550,16 @@ class Matcher:
                     test = f"k.id <> {d}"
                     shown_d = "dc.code"
                 select = (f"SELECT x.eid, {ord_}, '{field}', '{kind}', {shown_d}, {shown_o}, "
-                          f"f.{ocol}_src")
+                          f"f.{ocol}_src, {size}")
                 body = joins.replace("WHERE", f"{extra} WHERE", 1) if extra else joins
                 self._run(f"INSERT INTO rc_diff {select} {body} AND {present} AND {test}")
             # Declared retired yet observed; a cloud resource in use yet powered off.
             self._run(f"""INSERT INTO rc_diff SELECT x.eid, 99, 'status', 's', 'retired',
-                              COALESCE(f.power_state, 'seen'), f.pid {joins}
+                              COALESCE(f.power_state, 'seen'), f.pid, NULL {joins}
                           AND d.status = 'retired'""")
             if category == "cloud_resource":
                 self._run(f"""INSERT INTO rc_diff SELECT x.eid, 99, 'status', 's', 'in_use',
-                                  'stopped', f.power_state_src {joins}
+                                  'stopped', f.power_state_src, NULL {joins}
                               AND d.status = 'in_use' AND f.power_state = 'stopped'""")
         self._index("rc_diff", "eid")
         self._run("""UPDATE rc_match SET outcome = CASE WHEN EXISTS (
@@ -516,7 +586,7 @@ class Matcher:
             AND NOT EXISTS (SELECT 1 FROM rc_clean c WHERE c.eid = f.eid)
             AND NOT EXISTS (SELECT 1 FROM rc_conflict c WHERE c.eid = f.eid)""")
             .bindparams(bindparam("since", type_=stamp)),
-            {"since": now - dt.timedelta(seconds=missing_after)})
+            {"since": before(now, missing_after)})
         for grp, category, table in ((1, "device", device), (2, "cloud_resource", resource)):
             self._run(f"""
                 INSERT INTO rc_pair SELECT {grp}, NULL, '{category}', d.id, 'missing', NULL,
@@ -550,11 +620,13 @@ class Matcher:
             sources[eid].append(f"{source}/{kind}")
             members[row_id] = eid
         diffs: dict[int, list[dict]] = defaultdict(list)
-        for eid, field, how, declared, observed, source, seen in self.conn.execute(text("""
-                SELECT d.eid, d.field, d.how, d.declared, d.observed, oa.source, oa.last_seen
+        for eid, field, how, declared, observed, size, source, seen in self.conn.execute(text("""
+                SELECT d.eid, d.field, d.how, d.declared, d.observed, d.size, oa.source,
+                       oa.last_seen
                 FROM rc_diff d LEFT JOIN observed_asset oa ON oa.id = d.src
                 ORDER BY d.eid, d.ord""").columns(last_seen=stamp)):
-            diffs[eid].append(_difference(field, how, declared, observed, source, seen))
+            diffs[eid].append(_difference(field, how, size if how == "g" else declared,
+                                          observed, source, seen))
         device, resource = TABLES_OF["device"].name, TABLES_OF["cloud_resource"].name
         rows = self.conn.execute(text(f"""
             SELECT p.eid, p.cat, p.did, p.outcome, p.rank, p.why,

@@ -1,29 +1,32 @@
-"""The normalisers of :mod:`ledger.reconcile.normalize` as SQL functions, for set-based
-reconciliation.
+"""The normalisers of :mod:`ledger.reconcile.normalize` inside SQL, exactly.
 
-:func:`install` makes ``norm_serial``, ``norm_uuid``, ``norm_mac``, ``norm_ip``,
-``norm_host``, ``norm_vendor``, ``norm_model`` and ``norm_tail`` callable on one connection and returns
-the prefix to call them with:
+:class:`Norm` gives, for a kind (``serial``, ``uuid``, ``mac``, ``ip``, ``host``,
+``vendor``, ``model``, ``tail``) and a SQL expression, the SQL of its normalised value:
 
 - SQLite: the Python functions themselves, registered on the connection (SQLite has no
   regular expressions of its own; the embedded ledger is small);
-- PostgreSQL: the same rules in SQL and PL/pgSQL, created in the session's temporary
-  schema (so nothing outlives the connection and no migration has to keep them in step);
-  a million rows go through them inside the server.
+- PostgreSQL: values already in the ledger's plain form (nearly all of them: collectors
+  and the census write keys normalised) pass one inlined test (:data:`FAST`); any other
+  value is looked up in ``rc_norm``, which :meth:`Norm.prepare` fills with the distinct
+  such values of the columns about to be read, normalised by the Python rules. So the rules
+  exist once, in Python, and Unicode spaces, case mappings, full-width digits or IPv6
+  spellings cannot make the database disagree with them; Python sees each odd value once,
+  never the estate.
 
-``tests/ledger/reconcile/test_sql_norm.py`` holds them to the Python rules value by value.
+``tests/ledger/reconcile/test_sql_norm.py`` holds both to the Python rules value by value.
 """
 
 from __future__ import annotations
 
-import re
+from typing import Sequence
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from core.identity import PLACEHOLDER_SERIALS, PLACEHOLDER_UUIDS
 from ledger.reconcile import normalize
 
-NAMES = ("serial", "uuid", "mac", "ip", "host", "vendor", "model", "tail")
+KINDS = ("serial", "uuid", "mac", "ip", "host", "vendor", "model", "tail")
+TABLE = "rc_norm"
 
 
 def tail(value: str | None) -> str | None:
@@ -31,168 +34,98 @@ def tail(value: str | None) -> str | None:
     return None if value is None else str(value).rsplit(":", 1)[-1]
 
 
-def install(conn: Connection) -> str:
-    """Make the normalisers callable on ``conn``; return the prefix of their names."""
-    if conn.dialect.name == "sqlite":
-        raw = conn.connection.driver_connection
-        for name in NAMES:
-            raw.create_function(f"norm_{name}", 1,
-                                tail if name == "tail" else getattr(normalize, name),
-                                deterministic=True)
-        return ""
-    if conn.dialect.name != "postgresql":
-        raise NotImplementedError(f"set-based reconciliation on {conn.dialect.name}")
-    for statement in _postgresql():
-        conn.exec_driver_sql(statement.replace("%", "%%"))   # no placeholders here
-    return "pg_temp."
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+RULES = {**{kind: getattr(normalize, kind) for kind in KINDS if kind != "tail"},
+         "tail": tail}
 
 
 def _array(values) -> str:
-    return "ARRAY[" + ", ".join(_literal(v) for v in sorted(values)) + "]::text[]"
-
-
-def _regex(pattern: str) -> str:
-    """A Python pattern of :mod:`normalize` in PostgreSQL's dialect (``\\b`` is ``\\y``)."""
-    return pattern.replace(r"\b", r"\y")
-
-
-def _vendor_case(column: str) -> str:
-    """CASE over the alias table, longest alias first, as :func:`normalize._vendor`."""
-    pairs = sorted(((a, c) for c, aliases in normalize.VENDOR_ALIASES.items()
-                    for a in aliases), key=lambda pair: -len(pair[0]))
-    whens = []
-    for alias, canonical in pairs:
-        if alias.isascii():
-            test = f"{column} ~ {_literal('(?<![a-z0-9])' + re.escape(alias) + '(?![a-z0-9])')}"
-        else:
-            test = f"strpos({column}, {_literal(alias)}) > 0"
-        whens.append(f"WHEN {test} THEN {_literal(canonical)}")
-    return "CASE " + " ".join(whens) + " END"
-
-
-_WS = r"E' \t\n\r\f\x0b'"
+    return "ARRAY[" + ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(values)) + \
+        "]::text[]"
 
 
 _OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
-#: Values already in the ledger's form (nearly all of them: collectors and the census
-#: normalise keys when they record them) pass through one inlined test; the rest go
-#: through the full rule (``*_slow``, PL/pgSQL).
-_FAST = {
-    "serial": ("v ~ '^[A-Za-z0-9]+$' AND v <> repeat(left(v, 1), length(v)) "
-               "AND NOT lower(v) = ANY({serials})", "upper(v)"),
-    "uuid": ("v ~ '^[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}$' "
-             "AND NOT v = ANY({uuids}) AND replace(v, '-', '') <> repeat(left(v, 1), 32)", "v"),
-    "mac": ("v ~ '^[0-9a-f]{{2}}(:[0-9a-f]{{2}}){{5}}$' AND substr(v, 2, 1) NOT IN {odd} "
-            "AND replace(v, ':', '') <> repeat(left(v, 1), 12)", "v"),
-    "ip": (f"v ~ '^{_OCTET}(\\.{_OCTET}){{{{3}}}}$' AND v !~ '^(0|127|22[4-9]|23[0-9])\\.'",
-           "v"),
-    "host": ("v ~ '^[a-z0-9_-]+$' AND v <> 'localhost'", "v"),
+#: Plain forms whose normalised value SQL can give exactly: (test, value) over ``{v}``.
+#: Printable ASCII only, so no Unicode rule (spaces, case, digits) is involved.
+FAST = {
+    # Printable ASCII without spaces: upper case, unless a placeholder or one character
+    # repeated once separators are dropped (normalize.serial, core.identity).
+    "serial": (f"{{v}} ~ '^[!-~]+$' AND NOT lower({{v}}) = ANY({_array(PLACEHOLDER_SERIALS)}) "
+               "AND regexp_replace(lower({v}), '[-_.:]', '', 'g') !~ '^(.)\\1*$' "
+               "AND regexp_replace({v}, '[-_.:]', '', 'g') <> ''", "upper({v})"),
+    "uuid": ("{v} ~ '^[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}$' "
+             f"AND NOT {{v}} = ANY({_array(PLACEHOLDER_UUIDS)}) "
+             "AND replace({v}, '-', '') <> repeat(left({v}, 1), 32)", "{v}"),
+    "mac": ("{v} ~ '^[0-9a-f]{{2}}(:[0-9a-f]{{2}}){{5}}$' "
+            "AND substr({v}, 2, 1) NOT IN ('1','3','5','7','9','b','d','f') "
+            "AND replace({v}, ':', '') <> repeat(left({v}, 1), 12)", "{v}"),
+    "ip": (f"{{v}} ~ '^{_OCTET}(\\.{_OCTET}){{{{3}}}}$' "
+           "AND {v} !~ '^(0|127|22[4-9]|23[0-9])\\.'", "{v}"),
+    "host": ("{v} ~ '^[a-z0-9_-]+$' AND {v} <> 'localhost' AND {v} !~ '^[0-9]+$'", "{v}"),
+    "tail": ("{v} IS NOT NULL", "regexp_replace({v}, '^.*:', '')"),
 }
 
 
-def _postgresql() -> list[str]:
-    noise = _literal(_regex(normalize._NOISE.pattern))
-    punct = _literal(normalize._PUNCT.pattern)
-    serials, uuids = _array(PLACEHOLDER_SERIALS), _array(PLACEHOLDER_UUIDS)
-    odd = "('1','3','5','7','9','b','d','f')"
-    return [
-        # normalize.serial: the fast path for plain alphanumerics, else clean_serial's rule.
-        f"""CREATE OR REPLACE FUNCTION pg_temp.norm_serial_slow(v text) RETURNS text
-        LANGUAGE plpgsql IMMUTABLE AS $$
-        DECLARE t text; bare text;
-        BEGIN
-          IF v IS NULL THEN RETURN NULL; END IF;
-          IF v ~ '^[[:alnum:]]+$' AND v !~ '^(.)\\1*$' AND NOT lower(v) = ANY({serials}) THEN
-            RETURN upper(v);
-          END IF;
-          t := regexp_replace(btrim(v, {_WS}), '\\s+', ' ', 'g');
-          IF lower(t) = ANY({serials}) THEN RETURN NULL; END IF;
-          bare := regexp_replace(lower(t), '[\\s:\\-_.]', '', 'g');
-          IF bare = '' OR bare ~ '^(.)\\1*$' THEN RETURN NULL; END IF;
-          RETURN upper(replace(t, ' ', ''));
-        END $$""",
-        f"""CREATE OR REPLACE FUNCTION pg_temp.norm_uuid_slow(v text) RETURNS text
-        LANGUAGE plpgsql IMMUTABLE AS $$
-        DECLARE t text; bare text;
-        BEGIN
-          IF v IS NULL THEN RETURN NULL; END IF;
-          t := lower(btrim(btrim(v, '{{}} '), {_WS}));
-          IF t = ANY({uuids}) THEN RETURN NULL; END IF;
-          bare := regexp_replace(t, '[\\s:\\-_.]', '', 'g');
-          IF bare = '' OR bare ~ '^(.)\\1*$' THEN RETURN NULL; END IF;
-          RETURN t;
-        END $$""",
-        f"""CREATE OR REPLACE FUNCTION pg_temp.norm_mac_slow(v text) RETURNS text
-        LANGUAGE plpgsql IMMUTABLE AS $$
-        DECLARE bare text;
-        BEGIN
-          IF v IS NULL THEN RETURN NULL; END IF;
-          bare := regexp_replace(lower(btrim(v, {_WS})), '[\\s:\\-_.]', '', 'g');
-          IF bare !~ '^[0-9a-f]{{12}}$' OR bare ~ '^(.)\\1*$' OR substr(bare, 2, 1) IN {odd}
-          THEN RETURN NULL; END IF;
-          RETURN substr(bare, 1, 2) || ':' || substr(bare, 3, 2) || ':' || substr(bare, 5, 2)
-            || ':' || substr(bare, 7, 2) || ':' || substr(bare, 9, 2) || ':'
-            || substr(bare, 11, 2);
-        END $$""",
-        # normalize.ip: dotted IPv4 by its octets (leading zeros allowed), IPv6 through inet.
-        f"""CREATE OR REPLACE FUNCTION pg_temp.norm_ip_slow(v text) RETURNS text
-        LANGUAGE plpgsql IMMUTABLE AS $$
-        DECLARE t text; o int[]; a inet;
-        BEGIN
-          IF v IS NULL OR v = '' THEN RETURN NULL; END IF;
-          t := split_part(btrim(v, {_WS}), '/', 1);
-          IF t ~ '^[0-9]{{1,3}}\\.[0-9]{{1,3}}\\.[0-9]{{1,3}}\\.[0-9]{{1,3}}$' THEN
-            o := string_to_array(t, '.')::int[];
-            IF greatest(o[1], o[2], o[3], o[4]) > 255 OR o[1] IN (0, 127)
-               OR o[1] BETWEEN 224 AND 239 THEN RETURN NULL; END IF;
-            RETURN array_to_string(o, '.');
-          END IF;
-          IF strpos(t, ':') = 0 OR strpos(t, '.') > 0 THEN RETURN NULL; END IF;
-          BEGIN
-            a := t::inet;
-          EXCEPTION WHEN others THEN
-            RETURN NULL;
-          END;
-          IF family(a) <> 6 OR a = '::'::inet OR a = '::1'::inet OR a << 'ff00::/8'::inet
-          THEN RETURN NULL; END IF;
-          RETURN host(a);
-        END $$""",
-        f"""CREATE OR REPLACE FUNCTION pg_temp.norm_host_slow(v text) RETURNS text
-        LANGUAGE plpgsql IMMUTABLE AS $$
-        DECLARE t text;
-        BEGIN
-          IF v IS NULL OR v = '' THEN RETURN NULL; END IF;
-          t := rtrim(lower(btrim(v, {_WS})), '.');
-          IF t = '' OR t IN ('localhost', 'localhost.localdomain') THEN RETURN NULL; END IF;
-          IF strpos(t, ':') > 0 OR replace(t, '.', '') ~ '^[0-9]+$' THEN
-            RETURN coalesce(pg_temp.norm_ip_slow(t), t);
-          END IF;
-          RETURN split_part(t, '.', 1);
-        END $$""",
-        *(f"""CREATE OR REPLACE FUNCTION pg_temp.norm_{name}(v text) RETURNS text
-        LANGUAGE sql IMMUTABLE AS $$
-          SELECT CASE WHEN {test.format(serials=serials, uuids=uuids, odd=odd)}
-                      THEN {value} ELSE pg_temp.norm_{name}_slow(v) END
-        $$""" for name, (test, value) in _FAST.items()),
-        f"""CREATE OR REPLACE FUNCTION pg_temp.norm_vendor(v text) RETURNS text
-        LANGUAGE plpgsql IMMUTABLE AS $$
-        DECLARE t text;
-        BEGIN
-          IF v IS NULL OR v = '' THEN RETURN NULL; END IF;
-          t := regexp_replace(lower(v), {noise}, ' ', 'g');
-          RETURN coalesce({_vendor_case('t')},
-                          nullif(regexp_replace(t, {punct}, '', 'g'), ''));
-        END $$""",
-        """CREATE OR REPLACE FUNCTION pg_temp.norm_tail(v text) RETURNS text
-        LANGUAGE sql IMMUTABLE AS $$ SELECT regexp_replace(v, '^.*:', '') $$""",
-        f"""CREATE OR REPLACE FUNCTION pg_temp.norm_model(v text) RETURNS text
-        LANGUAGE sql IMMUTABLE AS $$
-          SELECT CASE WHEN v IS NULL OR v = '' THEN NULL ELSE
-            nullif(regexp_replace(regexp_replace(lower(v), {noise}, ' ', 'g'), {punct}, '',
-                                  'g'), '') END
-        $$""",
-    ]
+class Norm:
+    """Normalised values in SQL on one connection (inside
+    :func:`ledger.entity_sql.temporary`, which must drop :data:`TABLE`)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
+        if self.dialect == "sqlite":
+            raw = conn.connection.driver_connection
+            for kind, rule in RULES.items():
+                raw.create_function(f"norm_{kind}", 1, rule, deterministic=True)
+        elif self.dialect == "postgresql":
+            conn.execute(text(f"CREATE TEMPORARY TABLE {TABLE} (kind TEXT NOT NULL, "
+                              "raw TEXT NOT NULL, norm TEXT, PRIMARY KEY (kind, raw))"))
+        else:
+            raise NotImplementedError(f"set-based reconciliation on {self.dialect}")
+
+    def __call__(self, kind: str, expression: str) -> str:
+        """The SQL of ``expression`` normalised as ``kind``."""
+        if self.dialect == "sqlite":
+            return f"norm_{kind}({expression})"
+        if kind not in FAST:   # vendors and models: always through the table
+            return (f"(SELECT n.norm FROM {TABLE} n WHERE n.kind = '{kind}' "
+                    f"AND n.raw = {expression})")
+        test, value = FAST[kind]
+        return (f"(CASE WHEN {test.format(v=expression)} THEN {value.format(v=expression)} "
+                f"ELSE (SELECT n.norm FROM {TABLE} n WHERE n.kind = '{kind}' "
+                f"AND n.raw = {expression}) END)")
+
+    def prepare(self, kind: str, sources: Sequence[str]) -> int:
+        """Normalise, by the Python rule, the distinct values of ``sources`` (queries of
+        one column named ``raw``) that the plain test does not cover and that are not
+        prepared yet; return how many. A no-op on SQLite."""
+        if self.dialect == "sqlite":
+            return 0
+        values = " UNION ".join(f"SELECT raw FROM ({source}) s{i}"
+                                for i, source in enumerate(sources))
+        plain = FAST[kind][0].format(v="v.raw") if kind in FAST else "FALSE"
+        odd = [raw for (raw,) in self.conn.execute(text(f"""
+            SELECT DISTINCT v.raw FROM ({values}) v
+            WHERE v.raw IS NOT NULL AND NOT ({plain})
+            AND NOT EXISTS (SELECT 1 FROM {TABLE} n WHERE n.kind = '{kind}'
+                            AND n.raw = v.raw)"""))]
+        rule = RULES[kind]
+        if odd:
+            self.conn.execute(text(f"INSERT INTO {TABLE} (kind, raw, norm) "
+                                   "VALUES (:kind, :raw, :norm)"),
+                              [{"kind": kind, "raw": raw, "norm": rule(raw)} for raw in odd])
+        return len(odd)
+
+
+def normalised(conn: Connection, kind: str, values: Sequence[str | None]) -> dict:
+    """``values`` normalised as ``kind`` by the SQL of :class:`Norm` (what reconciliation
+    computes for them), by value; for checking the SQL against the Python rules."""
+    from ledger.entity_sql import temporary
+
+    with temporary(conn, (TABLE, "rc_values")):
+        norm = Norm(conn)
+        conn.execute(text("CREATE TEMPORARY TABLE rc_values (i INTEGER PRIMARY KEY, v TEXT)"))
+        conn.execute(text("INSERT INTO rc_values (i, v) VALUES (:i, :v)"),
+                     [{"i": i, "v": v} for i, v in enumerate(values)])
+        norm.prepare(kind, ["SELECT v AS raw FROM rc_values"])
+        rows = dict(conn.execute(text(f"SELECT i, {norm(kind, 'v')} FROM rc_values")).all())
+    return {v: rows[i] for i, v in enumerate(values)}

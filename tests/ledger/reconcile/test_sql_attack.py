@@ -5,9 +5,8 @@ SQLite and PostgreSQL.
 Each case writes plain rows into a fresh ledger and asks both paths; they must give the
 same ``pairs``, ``found`` and ``members`` and neither may raise.
 
-Tests marked ``# FAILS`` expose a divergence or a crash that exists at the time of writing
-(the comment says on which backend); the others pass and stay as regression tests for a
-risky case.
+Tests marked ``# failed:`` exposed a divergence or a crash in the first version (on the
+backend named), fixed since; the others covered a risky case that already agreed.
 """
 
 from __future__ import annotations
@@ -65,10 +64,11 @@ class Estate:
         self.observed.append(row)
         return row
 
-    def state(self, name: str, interval=60, last_success=NOW) -> None:
+    def state(self, name: str, interval=60, last_success=NOW, last_poll=None) -> None:
         self.states.append({"name": name, "kind": "snmp", "interval_seconds": interval,
-                            "last_success": last_success, "last_poll": last_success,
-                            "up": True})
+                            "last_success": last_success,
+                            "last_poll": last_poll or last_success,
+                            "up": last_poll is None or last_poll == last_success})
 
     def write(self, db) -> None:
         tables = [ObservedAsset.__table__, TargetState.__table__, TABLES["cloud_resource"],
@@ -132,14 +132,6 @@ def outcomes(outcome) -> dict:
 
 # --- Normalisers value by value (PostgreSQL's SQL rules; SQLite calls the Python ones) --
 
-def _norm(conn, prefix: str, name: str, value):
-    try:
-        return conn.execute(text(f"SELECT {prefix}norm_{name}(:v)"), {"v": value}).scalar_one()
-    except Exception as exc:   # noqa: BLE001
-        conn.rollback()
-        return f"raises {type(exc).__name__}"
-
-
 def _py(name: str, value):
     try:
         return getattr(normalize, name)(value)
@@ -151,7 +143,7 @@ def _py(name: str, value):
 #: ideographic space U+3000 of Chinese input methods, NEL U+0085, separators U+001C),
 #: address forms ``ipaddress`` (and so the census import) accepts, and case mappings that
 #: change a string's length.
-# FAILS on PostgreSQL for most of these (SQLite runs the Python rules themselves).
+# failed: on PostgreSQL for most of these (SQLite runs the Python rules themselves).
 HOSTILE = {
     "serial": ["SN\u00a0123", "SN\x1c123", "\x85SN1", "straße1", "ﬁ123"],
     "uuid": ["\u00a04c4c4544-0044-4b10-8052-b2c04f4d4e32",
@@ -166,10 +158,9 @@ HOSTILE = {
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
-def test_sql_normalisers_on_hostile_values(ledger, name):   # FAILS on PostgreSQL
+def test_sql_normalisers_on_hostile_values(ledger, name):   # failed: on PostgreSQL
     with ledger.engine.connect() as conn:
-        prefix = sql_norm.install(conn)
-        got = {v: _norm(conn, prefix, name, v) for v in HOSTILE[name]}
+        got = sql_norm.normalised(conn, name, HOSTILE[name])
     assert got == {v: _py(name, v) for v in HOSTILE[name]}
 
 
@@ -194,14 +185,13 @@ BENIGN = {
 @pytest.mark.parametrize("name", sorted(BENIGN))
 def test_sql_normalisers_on_odd_but_agreed_values(ledger, name):
     with ledger.engine.connect() as conn:
-        prefix = sql_norm.install(conn)
-        got = {v: _norm(conn, prefix, name, v) for v in BENIGN[name]}
+        got = sql_norm.normalised(conn, name, BENIGN[name])
     assert got == {v: _py(name, v) for v in BENIGN[name]}
 
 
 # --- Whole reconciliations ------------------------------------------------------------
 
-def test_model_with_a_no_break_space_is_the_same_model(ledger):   # FAILS on PostgreSQL
+def test_model_with_a_no_break_space_is_the_same_model(ledger):   # failed: on PostgreSQL
     # The census keeps U+00A0 in free text (a model pasted from a web page); the Python
     # rules treat it as a space, PostgreSQL's \s does not: a false "model" mismatch.
     estate = Estate()
@@ -211,7 +201,7 @@ def test_model_with_a_no_break_space_is_the_same_model(ledger):   # FAILS on Pos
     assert outcomes(outcome) == {"SRV1": "matched"}
 
 
-def test_ipv4_mapped_address_as_the_census_stores_it(ledger):   # FAILS on PostgreSQL
+def test_ipv4_mapped_address_as_the_census_stores_it(ledger):   # failed: on PostgreSQL
     # The census import stores ipaddress' compressed form ("::ffff:a00:1" for
     # "::ffff:10.0.0.1"); an agent reports the dotted form. Python: one address. PostgreSQL:
     # the dotted form is no address at all (strpos '.' > 0) and host() prints the
@@ -223,7 +213,7 @@ def test_ipv4_mapped_address_as_the_census_stores_it(ledger):   # FAILS on Postg
     assert outcomes(outcome) == {"SRV1": "matched"}
 
 
-def test_scoped_link_local_address_matches(ledger):   # FAILS on PostgreSQL
+def test_scoped_link_local_address_matches(ledger):   # failed: on PostgreSQL
     # ipaddress (and so the census import) accepts "fe80::1%eth0"; PostgreSQL's inet
     # does not, so the SQL drops the key on both sides.
     estate = Estate()
@@ -233,18 +223,20 @@ def test_scoped_link_local_address_matches(ledger):   # FAILS on PostgreSQL
     assert outcomes(outcome) == {"SRV1": "matched"}
 
 
-def test_hostname_starting_with_a_dot_is_no_host(ledger):   # FAILS on SQLite and PostgreSQL
-    # normalize.host(".gov.local") is "" (falsy): Python treats it as "no host name", so
-    # the address alone decides. The SQL keeps "" as a host ("" IS NOT NULL) and refuses
-    # the address because "" <> "core-1".
+def test_hostname_starting_with_a_dot_is_no_host(ledger):
+    # normalize.host(".gov.local") is no host name (it was "" and the SQL took "" for a
+    # host): the address alone finds the asset, and the declared name differs from none.
     estate = Estate()
     estate.device("SRV1", management_ip="10.0.0.1", hostname="core-1")
     estate.seen("host", collector="host", mgmt_ip="10.0.0.1", hostname=".gov.local")
     outcome = same(ledger, estate)
-    assert outcomes(outcome) == {"SRV1": "matched"}
+    assert outcomes(outcome) == {"SRV1": "mismatch"}
+    pair = next(p for p in outcome.pairs if p["declared_code"] == "SRV1")
+    assert pair["matched_by"] == "mgmt_ip"
+    assert [d["field"] for d in pair["differences"]] == ["hostname"]
 
 
-def test_two_dot_hostnames_are_not_one_host(ledger):   # FAILS on SQLite and PostgreSQL
+def test_two_dot_hostnames_are_not_one_host(ledger):   # failed: on SQLite and PostgreSQL
     # With the hostname key on, ".a" and ".b" both normalise to "": the SQL matches them
     # ("" = ""), the definition does not (an empty host is no key).
     keys = {"device": ("serial_number", "hostname"), "cloud_resource": ("instance_uuid",)}
@@ -255,7 +247,7 @@ def test_two_dot_hostnames_are_not_one_host(ledger):   # FAILS on SQLite and Pos
     assert "matched" not in outcomes(outcome).values()
 
 
-def test_reported_host_name_skips_empty_hosts(ledger):   # FAILS on SQLite and PostgreSQL
+def test_reported_host_name_skips_empty_hosts(ledger):   # failed: on SQLite and PostgreSQL
     # observed_keys["hostname"]: Python takes the smallest non-empty host; the SQL's MIN
     # picks "" and then leaves the key out.
     estate = Estate()
@@ -267,7 +259,7 @@ def test_reported_host_name_skips_empty_hosts(ledger):   # FAILS on SQLite and P
     assert outcome.pairs[0]["observed_keys"]["hostname"] == "web1"
 
 
-def test_department_tree_is_read_from_parent_ids(ledger):   # FAILS on SQLite and PostgreSQL
+def test_department_tree_is_read_from_parent_ids(ledger):   # failed: on SQLite and PostgreSQL
     # The definition relates departments by parent_id; the SQL by the materialised path.
     # When the two disagree (a path not yet rebuilt after a move, or left at its
     # default "/"), the results differ.
@@ -280,7 +272,7 @@ def test_department_tree_is_read_from_parent_ids(ledger):   # FAILS on SQLite an
     assert outcomes(outcome) == {"SRV1": "mismatch"}
 
 
-def test_department_moved_but_path_stale(ledger):   # FAILS on SQLite and PostgreSQL
+def test_department_moved_but_path_stale(ledger):   # failed: on SQLite and PostgreSQL
     estate = Estate()
     # D21 now sits under D1 (parent_id), its path still says /2/3/.
     estate.departments = ((1, "D1", "大数据局", None, "/1/"), (2, "D2", "公安局", None, "/2/"),
@@ -302,7 +294,7 @@ def test_department_tree_consistent_paths(ledger):
     assert outcomes(outcome) == {"A": "matched", "B": "matched", "C": "mismatch"}
 
 
-def test_macs_json_object_links_in_python_only(ledger):   # FAILS on SQLite and PostgreSQL
+def test_macs_json_object_links_in_python_only(ledger):   # failed: on SQLite and PostgreSQL
     # Python iterates a JSON object's keys as MACs; the SQL ignores anything not an array.
     estate = Estate()
     estate.device("SW1", mac="00:1b:21:3a:4f:5e")
@@ -311,7 +303,7 @@ def test_macs_json_object_links_in_python_only(ledger):   # FAILS on SQLite and 
     assert outcomes(outcome)["SW1"] == "missing"
 
 
-def test_macs_json_number_crashes_the_definition(ledger):   # FAILS (definition raises)
+def test_macs_json_number_crashes_the_definition(ledger):   # failed: (definition raises)
     # for mac in 5: TypeError in entities._link_values; the SQL treats it as no MACs.
     estate = Estate()
     estate.device("SW1", mac="00:1b:21:3a:4f:5e")
@@ -330,7 +322,7 @@ def test_macs_json_odd_shapes(ledger, macs):
     same(ledger, estate)
 
 
-def test_superscript_digit_in_an_address_crashes(ledger):   # FAILS (definition; SQL on SQLite)
+def test_superscript_digit_in_an_address_crashes(ledger):   # failed: (definition; SQL on SQLite)
     # "10.0.0.²": str.isdigit() is true, int() refuses: normalize.ip raises ValueError. One
     # such value from any collector (an SNMP sysName "1.2.3.①" goes through host()) stops
     # the whole reconciliation; on SQLite the SQL calls the same function and fails too.
@@ -340,7 +332,7 @@ def test_superscript_digit_in_an_address_crashes(ledger):   # FAILS (definition;
     same(ledger, estate)
 
 
-def test_placeholder_with_a_colon_word_is_no_bind_parameter(ledger):   # FAILS on both
+def test_placeholder_with_a_colon_word_is_no_bind_parameter(ledger):   # failed: on both
     # Configured placeholders are written into text() SQL as literals; SQLAlchemy reads
     # ":none" in "(:none)" as a bind parameter and the run fails.
     estate = Estate()
@@ -350,7 +342,7 @@ def test_placeholder_with_a_colon_word_is_no_bind_parameter(ledger):   # FAILS o
     assert outcomes(outcome)["SW1"] == "missing"
 
 
-def test_placeholder_with_backslash_colon(ledger):   # FAILS on both
+def test_placeholder_with_backslash_colon(ledger):   # failed: on both
     # SQLAlchemy turns "\\:" into ":" in text(): the literal is no longer the placeholder.
     estate = Estate()
     estate.device("SW1", serial_number="N\\:A1")
@@ -373,7 +365,7 @@ def test_placeholders_with_quotes_backslashes_and_case(ledger, placeholder):
     same(ledger, estate, ReconcilePolicy(placeholders=frozenset({placeholder})))
 
 
-def test_huge_missing_after_crashes_only_the_sql(ledger):   # FAILS on both (SQL raises)
+def test_huge_missing_after_crashes_only_the_sql(ledger):   # failed: on both (SQL raises)
     # "Never missing" as a very long duration: the definition compares durations, the SQL
     # computes now - missing_after, which is before year 1 (OverflowError).
     estate = Estate()
@@ -382,7 +374,7 @@ def test_huge_missing_after_crashes_only_the_sql(ledger):   # FAILS on both (SQL
     same(ledger, estate, ReconcilePolicy(missing_after=800_000 * 86400.0))
 
 
-def test_declared_memory_needing_17_digits(ledger):   # FAILS on SQLite
+def test_declared_memory_needing_17_digits(ledger):   # failed: on SQLite
     # SQLite's CAST(real AS TEXT) keeps 15 significant digits: the difference reports
     # 33.3333333333333 where the definition reports 33.333333333333336.
     estate = Estate()
@@ -440,8 +432,8 @@ def test_timestamps_exactly_at_the_windows(ledger):
         estate.device(f"S{i}", serial_number=f"S{i}")
         estate.seen(serial_number=f"S{i}", seen=NOW - dt.timedelta(seconds=age))
     estate.seen(serial_number="LATEST")
-    # Silent: last success exactly one window ago.
-    estate.state("sw-2", 60, NOW - dt.timedelta(seconds=180))
+    # Silent: polled just now, last success exactly one window before.
+    estate.state("sw-2", 60, NOW - dt.timedelta(seconds=180), last_poll=NOW)
     estate.device("Q", serial_number="Q1")
     estate.seen(serial_number="Q1", source="sw-2", seen=NOW - dt.timedelta(seconds=10))
     outcome = same(ledger, estate, policy)
@@ -589,7 +581,7 @@ def icu_ledger():
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_reported_keys_do_not_depend_on_the_collation(icu_ledger):   # FAILS (ICU database)
+def test_reported_keys_do_not_depend_on_the_collation(icu_ledger):   # failed: (ICU database)
     # Entity.keys() takes sorted(hosts)[0] (code points); the SQL takes MIN(host), which
     # follows the database's collation: on an en-US database "éclair" sorts before "zeta".
     estate = Estate()
@@ -601,7 +593,7 @@ def test_reported_keys_do_not_depend_on_the_collation(icu_ledger):   # FAILS (IC
     assert outcome.pairs[0]["observed_keys"]["hostname"] == "zeta"
 
 
-def test_label_propagation_passes_do_not_grow_with_the_chain(ledger):   # FAILS on both
+def test_label_propagation_passes_do_not_grow_with_the_chain(ledger):   # failed: on both
     # Label propagation moves a label one link per pass, and every pass rescans all
     # linking values of the estate: a chain of k rows costs k passes over everything.
     # Measured here (2 cores, shared): a 1000-row chain among 20 000 linked pairs took
@@ -626,7 +618,7 @@ def test_label_propagation_passes_do_not_grow_with_the_chain(ledger):   # FAILS 
 
 # --- Where the definition itself is wrong (both paths agree; a user would not) ---------
 
-def test_declared_gib_equal_to_observed_bytes_is_no_match(ledger):   # FAILS (definition)
+def test_declared_gib_equal_to_observed_bytes_is_no_match(ledger):   # failed: (definition)
     # compare.differences skips a field when declared == observed before converting
     # units: 64 (GiB, declared) == 64 (bytes, observed), so a 64-byte reading "matches".
     estate = Estate()
@@ -636,7 +628,7 @@ def test_declared_gib_equal_to_observed_bytes_is_no_match(ledger):   # FAILS (de
     assert outcomes(outcome) == {"SRV1": "mismatch"}
 
 
-def test_localhost_with_a_domain_is_no_host_key(ledger):   # FAILS (definition)
+def test_localhost_with_a_domain_is_no_host_key(ledger):   # failed: (definition)
     # host() drops "localhost" and "localhost.localdomain" but keeps "localhost" from
     # "localhost.example" (and "127.0.0.1", "::1"): with the hostname key on, every
     # unconfigured box matches the declared device named localhost.*.
