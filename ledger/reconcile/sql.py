@@ -150,11 +150,16 @@ class Matcher:
             GROUP BY tag, value, collector HAVING COUNT(*) > 1""")
         self._run("""DELETE FROM rc_val WHERE EXISTS (SELECT 1 FROM rc_shared s
                      WHERE s.tag = rc_val.tag AND s.value = rc_val.value)""")
-        self._index("rc_val", "tag, value")
-        self._index("rc_val", "row_id")
+        self._index("rc_val", "tag, value", large=True)
+        self._index("rc_val", "row_id", large=True)
         analyze(self.conn, "rc_val")
 
-    def _index(self, table: str, columns: str) -> None:
+    def _index(self, table: str, columns: str, *, large: bool = False) -> None:
+        """An index to join ``table`` by; a ``large`` table's only on SQLite (which joins
+        by nested loops): PostgreSQL, with the tables analysed, hashes those joins, and
+        building the index over millions of rows would cost more than it saves."""
+        if large and self.conn.dialect.name != "sqlite":
+            return
         name = f"{table}_{columns.replace(', ', '_')}"
         self._run(f"CREATE INDEX {name} ON {table} ({columns})")
 
@@ -282,7 +287,7 @@ class Matcher:
         temp_table(self.conn, "rc_dkey", "cat TEXT NOT NULL, did INTEGER NOT NULL, "
                    "tag TEXT NOT NULL, value TEXT NOT NULL, aux TEXT", None,
                    f"SELECT * FROM ({keys}) k WHERE {self._kept('value')}")
-        self._index("rc_dkey", "tag, value")
+        self._index("rc_dkey", "tag, value", large=True)
         analyze(self.conn, "rc_dkey")
 
     # 4. What each key points at.

@@ -100,14 +100,17 @@ class Norm:
         prepared yet; return how many. A no-op on SQLite."""
         if self.dialect == "sqlite":
             return 0
-        values = " UNION ".join(f"SELECT raw FROM ({source}) s{i}"
-                                for i, source in enumerate(sources))
-        plain = FAST[kind][0].format(v="v.raw") if kind in FAST else "FALSE"
+        # The plain values go first, in each source, so only odd ones are made distinct.
+        def plain(alias: str) -> str:
+            return FAST[kind][0].format(v=f"{alias}.raw") if kind in FAST else "FALSE"
+        values = " UNION ".join(
+            f"SELECT s{i}.raw FROM ({source}) s{i} "
+            f"WHERE s{i}.raw IS NOT NULL AND NOT ({plain(f's{i}')})"
+            for i, source in enumerate(sources))
         odd = [raw for (raw,) in self.conn.execute(text(f"""
             SELECT DISTINCT v.raw FROM ({values}) v
-            WHERE v.raw IS NOT NULL AND NOT ({plain})
-            AND NOT EXISTS (SELECT 1 FROM {TABLE} n WHERE n.kind = '{kind}'
-                            AND n.raw = v.raw)"""))]
+            WHERE NOT EXISTS (SELECT 1 FROM {TABLE} n WHERE n.kind = '{kind}'
+                              AND n.raw = v.raw)"""))]
         rule = RULES[kind]
         if odd:
             self.conn.execute(text(f"INSERT INTO {TABLE} (kind, raw, norm) "
