@@ -68,7 +68,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return _reconcile(ledger, settings, scope, language, args.json)
         return _findings(ledger, settings, scope, language, args)
     except ScopeError as exc:
-        print(f"错误 (error): {exc}", file=sys.stderr)
+        print(exc.text(language), file=sys.stderr)
         return EXIT_USAGE
     finally:
         ledger.close()

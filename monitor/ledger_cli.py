@@ -53,7 +53,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 scope = Scope.for_department(conn, args.department) if args.department \
                     else Scope.everything()
         except ScopeError as exc:
-            print(f"错误 (error): {exc}", file=sys.stderr)
+            print(exc.text(args.lang or settings.language), file=sys.stderr)
             return 2
         result = _act(args, settings, ledger, scope)
     finally:

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         report = build(ledger.engine, settings.analysis, args.kind, scope, month=args.month)
         data = render(report, args.format, language, font=settings.reports.pdf_font)
     except ScopeError as exc:
-        print(f"错误 (error): {exc}", file=sys.stderr)
+        print(exc.text(language), file=sys.stderr)
         return EXIT_USAGE
     except ReportError as exc:
         print(f"错误 (error): {exc.text(language)}", file=sys.stderr)
@@ -94,7 +94,7 @@ def _send(args: argparse.Namespace, settings: Settings, language: str) -> int:
         print(f"错误 (error): {exc.text(language)}", file=sys.stderr)
         return 1
     except MailError as exc:
-        print(f"错误 (error): {exc}", file=sys.stderr)
+        print(exc.text(language), file=sys.stderr)
         return 1
     finally:
         ledger.close()

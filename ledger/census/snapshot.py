@@ -19,6 +19,15 @@ from ledger.census.tables import TABLES
 class ScopeError(LookupError):
     """The scope's department does not exist."""
 
+    def __init__(self, code: str) -> None:
+        super().__init__(f"no department with code {code!r}")
+        self.code = code
+
+    def text(self, language: str | None = None) -> str:
+        """The error in ``language`` (Chinese by default), as the command line prints it."""
+        from ledger.census.messages import message
+        return message("unknown_department", language or "zh", code=self.code)
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -39,7 +48,7 @@ class Scope:
         row = conn.execute(select(table.c.id, table.c.path)
                            .where(table.c.code == code)).one_or_none()
         if row is None:
-            raise ScopeError(f"no department with code {code!r}")
+            raise ScopeError(code)
         ids = conn.execute(select(table.c.id)
                            .where(table.c.path.startswith(row.path, autoescape=True))).scalars()
         return cls(root=code, department_ids=frozenset(ids))

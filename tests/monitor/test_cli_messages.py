@@ -26,6 +26,9 @@ REPO = Path(__file__).resolve().parents[2]
      "错误：没有编号为 D999 的部门"),
     (["census", "export", "{tmp}/x.xlsx", "--department", "D999", "--lang", "en"],
      "error: no department with code D999"),
+    (["reconcile", "--department", "D999"], "错误：没有编号为 D999 的部门"),
+    (["findings", "--department", "D999", "--lang", "en"],
+     "error: no department with code D999"),
     (["check-config", "--config", "{tmp}/missing.yaml"],
      "{tmp}/missing.yaml: (file): 无法读取：文件不存在 (cannot read: no such file)"),
 ])
