@@ -33,6 +33,7 @@ the result rows into the :class:`~ledger.reconcile.engine.Outcome` the store wri
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from typing import Mapping, Sequence
 
@@ -56,11 +57,11 @@ _TEXT = frozenset({"serial_number", "vendor", "model", "cpu_model", "hostname", 
                    "data_center", "platform", "department", "power_state"})
 _TS = {"postgresql": "TIMESTAMP WITH TIME ZONE", "sqlite": "TIMESTAMP"}
 _DEVICE_TABLE = TABLES_OF["device"].name
-TABLES = (sql_norm.TABLE, "rc_skip", "rc_vendor", "rc_model", "rc_row", "rc_val", "rc_shared", "rc_link", "rc_member",
-          "rc_label", "rc_vmin", "rc_step",
+TABLES = (sql_norm.TABLE, "rc_skip", "rc_vendor", "rc_model", "rc_row", "rc_val", "rc_shared",
+          "rc_link", "rc_member", "rc_label", "rc_vmin", "rc_step",
           "rc_dkey", "rc_hit", "rc_rank", "rc_cand", "rc_clean", "rc_contested",
           "rc_conflict", "rc_ent", "rc_fig", "rc_ekey", "rc_src", "rc_match", "rc_code",
-          "rc_diff", "rc_dep", "rc_pair")
+          "rc_diff", "rc_dep", "rc_pair", "rc_ssum", "rc_dsum", "rc_out", "rc_sel")
 #: Which observed identity value each key reads, and which declared key it looks up.
 _VALUE_KEYS = {"serial_number": ("s", "s"), "instance_uuid": ("i", "i"),
                "machine_uuid": ("u", "i"), "mac": ("m", "m")}
@@ -293,7 +294,8 @@ class Matcher:
     # 4. What each key points at.
     def hits(self, keys: Mapping[str, Sequence[str]]) -> None:
         temp_table(self.conn, "rc_hit", "eid INTEGER NOT NULL, rank INTEGER NOT NULL, "
-                   "cat TEXT NOT NULL, did INTEGER NOT NULL", None, "SELECT 0, 0, '', 0 WHERE 0 = 1")
+                   "cat TEXT NOT NULL, did INTEGER NOT NULL", None,
+                   "SELECT 0, 0, '', 0 WHERE 0 = 1")
         klasses = {"device": 0, "cloud_resource": 1}
         names = {name for klass in klasses for name in keys.get(klass, ())}
         for name in sorted(names):
@@ -610,37 +612,139 @@ class Matcher:
         self.differences(policy.tolerance_percent)
         self.pairs(now, policy.missing_after)
 
-    # 10. Pairs and findings as the ledger keeps them.
-    def outcome(self, keys: Mapping[str, Sequence[str]]) -> Outcome:
+    # 10. What the store keeps of each pair.
+    def stored(self, salt: str) -> None:
+        """``rc_out``: every pair of ``rc_pair`` with the fingerprint the store keeps it by
+        and a digest of everything its stored columns are made of (``salt``: what else they
+        depend on, such as the names of the keys by rank), so the store finds the pairs that
+        changed in the database and Python builds only those."""
+        pg = self.conn.dialect.name == "postgresql"
+        part = _part_pg if pg else _part_sqlite
+        if pg:
+            def ordered(order: str, value: str) -> str:
+                return f"md5(string_agg({value}, ',' ORDER BY {order}))"
+            digest = "md5"
+            rank = "r.prio, m.row_id"
+        else:
+            raw = self.conn.connection.driver_connection
+            raw.create_function("rc_md5", 1, _md5, deterministic=True)
+            raw.create_aggregate("rc_md5_ordered", 2, _OrderedDigest)
+
+            def ordered(order: str, value: str) -> str:
+                return f"rc_md5_ordered({order}, {value})"
+            digest = "rc_md5"
+            rank = "printf('%03d%012d', r.prio, m.row_id)"
+        # The sources of entities several rows make (also_seen_by), and each mismatch's
+        # differences with the row and time each observed value came from.
+        temp_table(self.conn, "rc_ssum", "eid INTEGER PRIMARY KEY, dig TEXT", None, f"""
+            SELECT m.eid, {ordered(rank, part("oa.source") + " || " + part("oa.kind"))}
+            FROM rc_ent e JOIN rc_member m ON m.eid = e.eid JOIN rc_row r ON r.id = m.row_id
+            JOIN observed_asset oa ON oa.id = m.row_id WHERE e.rows > 1 GROUP BY m.eid""")
+        diff = " || ".join(part(c) for c in ("d.field", "d.how", "d.declared", "d.observed",
+                                             "d.size", "oa.source")) + \
+            " || " + part("oa.last_seen", time=True)
+        temp_table(self.conn, "rc_dsum", "eid INTEGER PRIMARY KEY, dig TEXT", None, f"""
+            SELECT d.eid, {ordered("d.ord", diff)}
+            FROM rc_diff d LEFT JOIN observed_asset oa ON oa.id = d.src GROUP BY d.eid""")
+        device, resource = TABLES_OF["device"].name, TABLES_OF["cloud_resource"].name
+        columns = " || ".join(
+            [part(c) for c in ("p.outcome", "p.rank", "p.why", "COALESCE(dv.code, cr.code)",
+                               "COALESCE(dv.department_id, cr.department_id)", "e.res",
+                               "oa.source", "oa.kind", "oa.department_id", "k.serial",
+                               "k.instance", "k.machine", "k.macs", "k.ip", "k.host",
+                               "ss.dig",
+                               "CASE WHEN p.outcome = 'mismatch' THEN ds.dig END")]
+            + [part("f.first_seen", time=True), part("f.last_seen", time=True)])
+        fingerprint = ("COALESCE('d:' || p.cat || ':' || CAST(p.did AS TEXT), '') || "
+                       "CASE WHEN p.did IS NOT NULL AND p.eid IS NOT NULL THEN '|' ELSE '' "
+                       "END || COALESCE('o:' || CAST(p.eid AS TEXT), '')")
+        temp_table(self.conn, "rc_out", "grp INTEGER NOT NULL, eid INTEGER, cat TEXT, "
+                   "did INTEGER, outcome TEXT NOT NULL, rank INTEGER, why TEXT, "
+                   "fp TEXT NOT NULL, digest TEXT NOT NULL", None, f"""
+            SELECT p.grp, p.eid, p.cat, p.did, p.outcome, p.rank, p.why, {fingerprint},
+                   {digest}(:salt || {columns})
+            FROM rc_pair p
+            LEFT JOIN {device} dv ON p.cat = 'device' AND dv.id = p.did
+            LEFT JOIN {resource} cr ON p.cat = 'cloud_resource' AND cr.id = p.did
+            LEFT JOIN rc_ent e ON e.eid = p.eid LEFT JOIN rc_fig f ON f.eid = p.eid
+            LEFT JOIN observed_asset oa ON oa.id = f.pid LEFT JOIN rc_ekey k ON k.eid = p.eid
+            LEFT JOIN rc_ssum ss ON ss.eid = p.eid LEFT JOIN rc_dsum ds ON ds.eid = p.eid""",
+                   {"salt": salt})
+        self._index("rc_out", "fp")
+
+    def changed(self, table: str) -> None:
+        """``rc_sel``: the pairs of ``rc_out`` that ``table`` (the stored pairs) does not hold
+        as they are (new or changed: with the stored row's id, if any), and every pair that
+        is not a clean match (findings are made of those)."""
+        temp_table(self.conn, "rc_sel", "grp INTEGER NOT NULL, eid INTEGER, cat TEXT, "
+                   "did INTEGER, outcome TEXT NOT NULL, rank INTEGER, why TEXT, "
+                   "fp TEXT NOT NULL, digest TEXT NOT NULL, pair_id INTEGER, "
+                   "stored TEXT", None, f"""
+            SELECT o.grp, o.eid, o.cat, o.did, o.outcome, o.rank, o.why, o.fp, o.digest,
+                   s.id, s.digest
+            FROM rc_out o LEFT JOIN {table} s ON s.fingerprint = o.fp
+            WHERE o.outcome <> 'matched' OR s.id IS NULL OR s.digest <> o.digest""")
+        self._index("rc_sel", "eid")
+
+    def summary(self) -> dict[str, int]:
+        """Pairs per outcome."""
+        counts = dict(self.conn.execute(text(
+            "SELECT outcome, COUNT(*) FROM rc_out GROUP BY outcome")).all())
+        return {k: counts.get(k, 0) for k in OUTCOMES}
+
+    def write_entities(self) -> int:
+        """Make ``observed_asset.entity_id`` name the entity of every row of an entity
+        several rows make and nothing for any other row; return how many rows changed."""
+        multi = """SELECT m.row_id, m.eid FROM rc_member m JOIN rc_ent e ON e.eid = m.eid
+                   WHERE e.rows > 1"""
+        cleared = self._run(f"""
+            UPDATE observed_asset SET entity_id = NULL WHERE entity_id IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM ({multi}) s WHERE s.row_id = observed_asset.id)""")
+        changed = self._run(f"""
+            UPDATE observed_asset SET entity_id = s.eid FROM ({multi}) s
+            WHERE s.row_id = observed_asset.id
+            AND (observed_asset.entity_id IS NULL OR observed_asset.entity_id <> s.eid)""")
+        return cleared + changed
+
+    # 11. Pairs and findings as the ledger keeps them.
+    def outcome(self, keys: Mapping[str, Sequence[str]], *, selected: bool = False) -> Outcome:
         """The pairs, findings and shared entities, as :func:`engine.reconcile` returns
-        them (one pass over the result rows; the deciding was done above)."""
+        them (one pass over the result rows; the deciding was done above). ``selected``:
+        only the pairs of ``rc_sel`` (:meth:`changed`), each with its ``digest`` and the id
+        of the stored row it replaces (``pair_id``), and no entities (the store writes
+        those with :meth:`write_entities`)."""
         stamp = UTCDateTime()
+        pairs = "rc_sel" if selected else "rc_pair"
+        within = " AND m.eid IN (SELECT eid FROM rc_sel)" if selected else ""
         sources: dict[int, list[str]] = defaultdict(list)
         members: dict[int, int] = {}
-        for eid, row_id, source, kind in self.conn.execute(text("""
+        for eid, row_id, source, kind in self.conn.execute(text(f"""
                 SELECT m.eid, m.row_id, oa.source, oa.kind FROM rc_ent e
                 JOIN rc_member m ON m.eid = e.eid JOIN rc_row r ON r.id = m.row_id
                 JOIN observed_asset oa ON oa.id = m.row_id
-                WHERE e.rows > 1 ORDER BY m.eid, r.prio, m.row_id""")):
+                WHERE e.rows > 1{within} ORDER BY m.eid, r.prio, m.row_id""")):
             sources[eid].append(f"{source}/{kind}")
-            members[row_id] = eid
+            if not selected:
+                members[row_id] = eid
         diffs: dict[int, list[dict]] = defaultdict(list)
-        for eid, field, how, declared, observed, size, source, seen in self.conn.execute(text("""
+        for eid, field, how, declared, observed, size, source, seen in self.conn.execute(text(f"""
                 SELECT d.eid, d.field, d.how, d.declared, d.observed, d.size, oa.source,
                        oa.last_seen
                 FROM rc_diff d LEFT JOIN observed_asset oa ON oa.id = d.src
+                {within.replace("AND m.", "WHERE d.")}
                 ORDER BY d.eid, d.ord""").columns(last_seen=stamp)):
             diffs[eid].append(_difference(field, how, size if how == "g" else declared,
                                           observed, source, seen))
         device, resource = TABLES_OF["device"].name, TABLES_OF["cloud_resource"].name
+        stored = ", p.digest, p.pair_id, p.stored" if selected else ""
         rows = self.conn.execute(text(f"""
             SELECT p.eid, p.cat, p.did, p.outcome, p.rank, p.why,
                    COALESCE(dv.code, cr.code) AS code, COALESCE(dv.name, cr.name) AS name,
                    COALESCE(dv.department_id, cr.department_id) AS department_id,
                    e.res, f.first_seen, f.last_seen, oa.source, oa.kind,
                    oa.department_id AS observed_department, f.model, f.vendor,
-                   k.serial, k.instance, k.machine, k.macs, k.ip, k.host
-            FROM rc_pair p
+                   k.serial, k.instance, k.machine, k.macs, k.ip, k.host{stored}
+            FROM {pairs} p
             LEFT JOIN {device} dv ON p.cat = 'device' AND dv.id = p.did
             LEFT JOIN {resource} cr ON p.cat = 'cloud_resource' AND cr.id = p.did
             LEFT JOIN rc_ent e ON e.eid = p.eid LEFT JOIN rc_fig f ON f.eid = p.eid
@@ -648,14 +752,58 @@ class Matcher:
             ORDER BY p.grp, p.eid, p.cat, p.did""").columns(first_seen=stamp,
                                                               last_seen=stamp)).all()
         candidates: dict[int, list[str]] = defaultdict(list)
-        for row in rows:
-            if row.why == "keys":
-                candidates[row.eid].append(f"{row.cat}:{row.code}")
+        for eid, cat, code in self.conn.execute(text(f"""
+                SELECT c.eid, c.cat, COALESCE(dv.code, cr.code) FROM rc_conflict c
+                LEFT JOIN {device} dv ON c.cat = 'device' AND dv.id = c.did
+                LEFT JOIN {resource} cr ON c.cat = 'cloud_resource' AND cr.id = c.did
+                ORDER BY c.eid, c.cat, c.did""")):
+            candidates[eid].append(f"{cat}:{code}")
         build = _Assembly(keys, sources, diffs, candidates)
         for row in rows:
             build.pair(row)
         build.unknown_departments(self.conn)
         return Outcome(build.pairs, build.found, members)
+
+
+OUTCOMES = ("matched", "undeclared", "missing", "suspect", "mismatch", "conflict")
+
+
+def _part_pg(expression: str, *, time: bool = False) -> str:
+    """A value as unambiguous text for a digest: its length, a colon and the value, or
+    ``-`` for NULL (times as epoch seconds, whatever the session's time zone)."""
+    if time:
+        expression = f"extract(epoch FROM {expression})"
+    value = f"CAST({expression} AS TEXT)"
+    return f"COALESCE(length({value}) || ':' || {value}, '-')"
+
+
+def _part_sqlite(expression: str, *, time: bool = False) -> str:
+    value = f"CAST({expression} AS TEXT)"
+    return f"COALESCE(length({value}) || ':' || {value}, '-')"
+
+
+def _md5(value: str | None) -> str | None:
+    return None if value is None else hashlib.md5(value.encode(),
+                                                  usedforsecurity=False).hexdigest()
+
+
+class _OrderedDigest:
+    """SQLite aggregate: the md5 of the values joined with commas in the order of their
+    keys (SQLite 3.40 has no ORDER BY inside an aggregate), as PostgreSQL's
+    ``md5(string_agg(value, ',' ORDER BY key))``."""
+
+    def __init__(self) -> None:
+        self.items: list = []
+
+    def step(self, key, value) -> None:
+        if value is not None:
+            self.items.append((key, value))
+
+    def finalize(self) -> str | None:
+        if not self.items:
+            return None
+        self.items.sort(key=lambda item: item[0])
+        return _md5(",".join(value for _key, value in self.items))
 
 
 def _difference(field: str, how: str, declared, observed, source, seen) -> dict:
@@ -710,7 +858,12 @@ class _Assembly:
             if row.did is None:
                 pair["department_id"] = row.observed_department
         pair["fingerprint"] = "|".join(parts)
-        self.pairs.append(pair)
+        if hasattr(row, "digest"):
+            # Only what the store must write (new or changed); every row for findings.
+            if row.pair_id is None or row.stored != row.digest:
+                self.pairs.append({**pair, "digest": row.digest, "pair_id": row.pair_id})
+        else:
+            self.pairs.append(pair)
         if outcome == "mismatch":
             for diff in differences:
                 self._declared(row, "mismatch", {**diff, "matched_by": key}, diff["field"])

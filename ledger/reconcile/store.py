@@ -14,11 +14,10 @@ import contextlib
 import dataclasses
 import datetime as dt
 import gc
-import hashlib
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, case, delete, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, case, func, select, text, update
 
 from ledger import findings
 from ledger.census import audit
@@ -32,7 +31,7 @@ from ledger.models import AnalysisRun, Finding, ObservedAsset, ReconcilePair
 from ledger.policy import ReconcilePolicy
 from ledger.reconcile.compare import Books
 from ledger.reconcile import sql
-from ledger.reconcile.engine import Inputs
+from ledger.reconcile.engine import Inputs, Outcome
 
 UTC = dt.timezone.utc
 CHUNK = 2000
@@ -68,23 +67,60 @@ def run(engine: Engine, policy: ReconcilePolicy, *, now: dt.datetime | None = No
     started = dt.datetime.now(UTC)
     with engine.begin() as conn:
         resolve_departments(conn)
-    with engine.connect() as conn, _no_cyclic_gc():
-        outcome = sql.reconcile(conn, policy, now)
-    with engine.begin() as conn:
+    with engine.connect() as conn, _no_cyclic_gc(), sql.temporary(conn, sql.TABLES):
+        matcher = sql.Matcher(conn, policy.placeholders)
+        matcher.run(policy, now, target_states(conn))
+        matcher.stored(_salt(policy))
+        summary = matcher.summary()
+        # End the snapshot (the temporary tables stay with the connection), then write
+        # holding the ledger's write lock: what changed is judged against the stored pairs
+        # as they are now, in the database; Python builds only those pairs and the findings.
+        conn.commit()
         head = audit.lock_head(conn)
-        written = write_pairs(conn, outcome.pairs)
-        write_entities(conn, outcome.members)
+        written, outcome = _write(conn, matcher, policy)
+        matcher.write_entities()
         synced, changes = findings.sync(conn, RECONCILE_KINDS, outcome.found, now=now,
                                         actor=actor)
         if changes:
             audit.append(conn, head, audit.Actor(actor, uuid.uuid4().hex), changes, algorithm,
                          now)
-        summary = outcome.summary
         run_id = conn.execute(AnalysisRun.__table__.insert().values(
             analysis="reconcile", started_at=started, finished_at=dt.datetime.now(UTC),
             actor=actor, summary={**summary, "findings": dataclasses.asdict(synced)})
         ).inserted_primary_key[0]
+        conn.commit()
     return RunResult(run_id, summary, synced, written)
+
+
+def _salt(policy: ReconcilePolicy) -> str:
+    """What stored pairs depend on beside the result rows: the format and the key names."""
+    return f"pairs/2|{sorted((k, list(v)) for k, v in policy.keys.items())!r}|"
+
+
+def _write(conn: Connection, matcher: sql.Matcher,
+           policy: ReconcilePolicy) -> tuple[int, Outcome]:
+    """Make ``reconcile_pair`` hold exactly the run's pairs, touching only rows that
+    changed: stale ones deleted and changed ones found in the database, new and changed
+    ones built and written. Returns how many rows it touched and the run's
+    :class:`Outcome` (those pairs, every finding)."""
+    table = ReconcilePair.__table__
+    stale = conn.execute(text("""
+        DELETE FROM reconcile_pair WHERE NOT EXISTS (
+            SELECT 1 FROM rc_out o WHERE o.fp = reconcile_pair.fingerprint)""")).rowcount
+    matcher.changed(table.name)
+    outcome = matcher.outcome(policy.keys, selected=True)
+    new = [{k: v for k, v in pair.items() if k != "pair_id"}
+           for pair in outcome.pairs if pair["pair_id"] is None]
+    changed = [{"row_id": pair["pair_id"], "v_digest": pair["digest"],
+                **{f"v_{c}": pair[c] for c in PAIR_COLUMNS}}
+               for pair in outcome.pairs if pair["pair_id"] is not None]
+    for start in range(0, len(new), CHUNK):
+        conn.execute(table.insert(), new[start:start + CHUNK])
+    if changed:
+        conn.execute(update(table).where(table.c.id == bindparam("row_id"))
+                     .values({c: bindparam(f"v_{c}") for c in (*PAIR_COLUMNS, "digest")}),
+                     changed)
+    return stale + len(new) + len(changed), outcome
 
 
 @contextlib.contextmanager
@@ -123,60 +159,6 @@ def resolve_departments(conn: Connection) -> int:
         table.c.department_id.is_not(None), table.c.department == "")
         .values(department_id=None))
     return result.rowcount + cleared.rowcount
-
-
-def pair_digest(pair: dict) -> str:
-    """A hash of a pair's columns, so a run reads one short column to find what changed."""
-    # repr is deterministic here (the engine builds every dict in the same key order);
-    # times go in as numbers, whose repr is much cheaper than a datetime's.
-    values = [pair[c] for c in PAIR_COLUMNS]
-    values[-2:] = [None if t is None else t.timestamp() for t in values[-2:]]
-    return hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()
-
-
-def write_pairs(conn: Connection, pairs: list[dict]) -> int:
-    """Make ``reconcile_pair`` hold exactly ``pairs``, touching only rows that changed."""
-    table = ReconcilePair.__table__
-    existing = {fp: (id_, digest) for id_, fp, digest in conn.execute(
-        select(table.c.id, table.c.fingerprint, table.c.digest)).all()}
-    gone = {fp: id_ for fp, (id_, _d) in existing.items()}
-    new, changed = [], []
-    for pair in pairs:
-        digest = pair_digest(pair)
-        found = existing.get(pair["fingerprint"])
-        if found is None:
-            new.append({**pair, "digest": digest})
-        elif gone.pop(pair["fingerprint"], None) is not None and found[1] != digest:
-            changed.append({"pair_id": found[0], "v_digest": digest,
-                            **{f"v_{c}": pair[c] for c in PAIR_COLUMNS}})
-    stale = list(gone.values())
-    for start in range(0, len(stale), CHUNK):
-        conn.execute(delete(table).where(table.c.id.in_(stale[start:start + CHUNK])))
-    for start in range(0, len(new), CHUNK):
-        conn.execute(table.insert(), new[start:start + CHUNK])
-    if changed:
-        conn.execute(update(table).where(table.c.id == bindparam("pair_id"))
-                     .values({c: bindparam(f"v_{c}") for c in (*PAIR_COLUMNS, "digest")}),
-                     changed)
-    return len(stale) + len(new) + len(changed)
-
-
-def write_entities(conn: Connection, members: dict[int, int]) -> int:
-    """Make ``observed_asset.entity_id`` hold ``members`` (row id -> entity id) and None
-    for every other row, touching only rows that changed; return how many."""
-    table = ObservedAsset.__table__
-    current = dict(conn.execute(select(table.c.id, table.c.entity_id)
-                                .where(table.c.entity_id.is_not(None))).all())
-    changed = [{"row_id": id_, "v_entity": entity} for id_, entity in members.items()
-               if current.get(id_) != entity]
-    cleared = [id_ for id_ in current if id_ not in members]
-    for start in range(0, len(cleared), CHUNK):
-        conn.execute(update(table).where(table.c.id.in_(cleared[start:start + CHUNK]))
-                     .values(entity_id=None))
-    if changed:
-        conn.execute(update(table).where(table.c.id == bindparam("row_id"))
-                     .values(entity_id=bindparam("v_entity")), changed)
-    return len(changed) + len(cleared)
 
 
 def finding_fingerprints(pair) -> list[str]:

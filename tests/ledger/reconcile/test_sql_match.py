@@ -19,9 +19,10 @@ import pytest
 from sqlalchemy import select, text
 
 from ledger.census.tables import TABLES
+from ledger.const import RECONCILE_KINDS
 from ledger.entity_sql import temporary
 from ledger.estate import declared_rows, observed_rows
-from ledger.models import ObservedAsset, TargetState
+from ledger.models import Finding, ObservedAsset, ReconcilePair, TargetState
 from ledger.policy import DEFAULT_KEYS, ReconcilePolicy
 from ledger.reconcile import sql, store
 from ledger.reconcile.engine import reconcile
@@ -269,3 +270,100 @@ def test_sql_reconciliation_gives_the_engines_pairs_and_findings(ledger, seed):
     fields = {d["field"] for p in got.pairs for d in p["differences"]}
     assert fields >= {"serial_number", "model", "memory_gib", "hostname", "department",
                       "status", "data_center", "vcpu", "disk_gib", "cpu_cores"}
+
+
+def stored_pairs(conn) -> list[dict]:
+    table = ReconcilePair.__table__
+    return [{c: row._mapping[c] for c in ("fingerprint", *store.PAIR_COLUMNS)}
+            for row in conn.execute(select(table).order_by(table.c.fingerprint)).all()]
+
+
+def expected_state(engine, policy, now) -> tuple[list[dict], dict, list]:
+    with engine.connect() as conn:
+        outcome = reconcile(store.load_inputs(conn, now), policy)
+    pairs = sorted(outcome.pairs, key=lambda p: p["fingerprint"])
+    return pairs, outcome.members, sorted(f.fingerprint for f in outcome.found)
+
+
+def assert_stored_as_the_engine(engine, policy, now=NOW) -> None:
+    pairs, members, found = expected_state(engine, policy, now)
+    table, oa = Finding.__table__, ObservedAsset.__table__
+    with engine.connect() as conn:
+        assert stored_pairs(conn) == pairs
+        assert dict(conn.execute(select(oa.c.id, oa.c.entity_id)
+                                 .where(oa.c.entity_id.is_not(None))).all()) == members
+        assert sorted(conn.execute(select(table.c.fingerprint).where(
+            table.c.active.is_(True), table.c.kind.in_(sorted(RECONCILE_KINDS))))
+            .scalars()) == found
+
+
+@pytest.mark.parametrize("seed", [13])
+def test_the_store_writes_only_what_changed_and_holds_the_engines_pairs(ledger, seed):
+    """Pairs are diffed in the database by a digest of what they are made of: after any
+    change to the estate or the policy the stored pairs, entities and active findings are
+    the engine's, and a run with nothing changed writes nothing."""
+    fill_estate(ledger.engine, seed)
+    policy = ReconcilePolicy(missing_after=7 * 86400, suspect_after_polls=3,
+                             tolerance_percent=5.0)
+    with ledger.engine.begin() as conn:
+        store.resolve_departments(conn)
+    first = store.run(ledger.engine, policy, now=NOW)
+    assert first.pairs_written == sum(first.summary.values()) > 0
+    assert_stored_as_the_engine(ledger.engine, policy)
+    assert store.run(ledger.engine, policy, now=NOW).pairs_written == 0
+
+    oa, device = ObservedAsset.__table__, TABLES["device"]
+    rng = random.Random(seed)
+    now = NOW
+    # One thing at a time, so each part of what a pair is made of must reach its digest.
+    edits = [
+        ("source", lambda: rng.choice(["t0", "t1", "t5", "t9"])),
+        ("kind", lambda: rng.choice(["device", "host", "bmc"])),
+        ("department_id", lambda: rng.choice([None, 1, 2, 3])),
+        ("macs", lambda: rng.choice([[], ["02:00:00:00:00:01"], None])),
+        ("hostname", lambda: rng.choice(["web9", None, "db1.gov.cn"])),
+        ("mgmt_ip", lambda: rng.choice(["10.9.9.9", None])),
+        ("serial_number", lambda: rng.choice(["SN-NEW-1", None])),
+        ("instance_uuid", lambda: rng.choice([None, "0e0e0e0e-1111-2222-3333-444444444444"])),
+        ("memory_bytes", lambda: rng.choice([None, 64 * 2 ** 30, 3 * 2 ** 30])),
+        ("model", lambda: rng.choice(MODELS)),
+        ("data_center", lambda: pick(rng, DC_TAGS, 0.5)),
+        ("first_seen", lambda: NOW - dt.timedelta(days=rng.choice([6, 40]))),
+        ("last_seen", lambda: now - dt.timedelta(minutes=rng.choice([1, 2, 3]))),
+    ]
+    for column, value in edits:
+        now += dt.timedelta(minutes=10)
+        with ledger.engine.begin() as conn:
+            ids = conn.execute(select(oa.c.id).order_by(oa.c.id)).scalars().all()
+            for id_ in rng.sample(ids, 25):
+                conn.execute(oa.update().where(oa.c.id == id_).values({column: value()}))
+        written = store.run(ledger.engine, policy, now=now).pairs_written
+        assert written < first.pairs_written, column
+        assert_stored_as_the_engine(ledger.engine, policy, now)
+    with ledger.engine.begin() as conn:
+        ids = conn.execute(select(oa.c.id).order_by(oa.c.id)).scalars().all()
+        conn.execute(oa.delete().where(oa.c.id.in_(rng.sample(ids, 15))))
+        kept = conn.execute(select(oa).where(oa.c.serial_number.is_not(None)).limit(1)).one()
+        conn.execute(oa.insert().values(   # merges into an entity by its serial
+            source="t2", collector="redfish", kind="bmc", natural_key="new-bmc",
+            serial_number=kept.serial_number, macs=[], first_seen=now, last_seen=now))
+    store.run(ledger.engine, policy, now=now)
+    assert_stored_as_the_engine(ledger.engine, policy, now)
+    for column, value in (("code", lambda i: f"NEW-{i}"),
+                          ("memory_gib", lambda i: rng.choice([None, 1.0, 512.0])),
+                          ("department_id", lambda i: rng.choice([1, 2, 3])),
+                          ("status", lambda i: rng.choice(["retired", "in_use"]))):
+        with ledger.engine.begin() as conn:
+            for (id_,) in conn.execute(select(device.c.id).limit(30)).all():
+                conn.execute(device.update().where(device.c.id == id_)
+                             .values({column: value(id_)}))
+        store.run(ledger.engine, policy, now=now)
+        assert_stored_as_the_engine(ledger.engine, policy, now)
+    # Other key names by rank change every matched pair's matched_by.
+    swapped = ReconcilePolicy(missing_after=7 * 86400, suspect_after_polls=3,
+                              tolerance_percent=5.0,
+                              keys={"device": ("mac", "serial_number", "mgmt_ip"),
+                                    "cloud_resource": ("instance_uuid", "mgmt_ip")})
+    store.run(ledger.engine, swapped, now=now)
+    assert_stored_as_the_engine(ledger.engine, swapped, now)
+    assert store.run(ledger.engine, swapped, now=now).pairs_written == 0
