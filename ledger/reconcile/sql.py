@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections import defaultdict
 from typing import Mapping, Sequence
 
@@ -672,6 +673,58 @@ class Matcher:
                    {"salt": salt})
         self._index("rc_out", "fp")
 
+    def insert_new(self, table: str, keys: Mapping[str, Sequence[str]]) -> int:
+        """Insert every pair of ``rc_out`` that ``table`` does not hold yet, in the engine's
+        order; return how many. A clean match of an entity one row makes (nearly every new
+        pair) is written whole here, JSON built by the database; any other gets the
+        placeholder digest ``-``, so :meth:`changed` selects it and Python fills it in."""
+        pg = self.conn.dialect.name == "postgresql"
+        if pg:
+            macs = ("(SELECT json_agg(m ORDER BY m COLLATE \"C\") "
+                    "FROM unnest(string_to_array(k.macs, ',')) AS m)")
+            observed_keys = (
+                "json_strip_nulls(json_build_object('serial_number', k.serial, "
+                "'instance_uuid', k.instance, 'machine_uuid', k.machine, "
+                f"'mac', {macs}, 'mgmt_ip', k.ip, 'hostname', k.host))")
+            empty = "CAST('[]' AS JSON)"
+        else:
+            self.conn.connection.driver_connection.create_function(
+                "rc_json_list", 1, _json_list, deterministic=True)
+            # json_patch drops the members whose value is null.
+            observed_keys = (
+                "json_patch('{}', json_object('serial_number', k.serial, "
+                "'instance_uuid', k.instance, 'machine_uuid', k.machine, "
+                "'mac', json(rc_json_list(k.macs)), 'mgmt_ip', k.ip, 'hostname', k.host))")
+            empty = "'[]'"
+        matched_by = "CASE " + " ".join(
+            f"WHEN e.res = {res} AND o.rank = {rank} THEN '{name}'"
+            for klass, res in (("device", 0), ("cloud_resource", 1))
+            for rank, name in enumerate(keys.get(klass, ()))) + " END"
+        whole = "o.outcome = 'matched' AND e.rows = 1"
+        device, resource = TABLES_OF["device"].name, TABLES_OF["cloud_resource"].name
+        return self._run(f"""
+            INSERT INTO {table} (fingerprint, digest, outcome, department_id,
+                declared_category, declared_id, declared_code, observed_asset_id,
+                observed_source, observed_kind, observed_keys, also_seen_by, matched_by,
+                differences, note, first_seen, last_seen)
+            SELECT o.fp, CASE WHEN {whole} THEN o.digest ELSE '-' END, o.outcome,
+                   CASE WHEN o.did IS NOT NULL
+                        THEN COALESCE(dv.department_id, cr.department_id)
+                        ELSE oa.department_id END,
+                   o.cat, o.did, COALESCE(dv.code, cr.code), o.eid,
+                   oa.source, oa.kind,
+                   CASE WHEN {whole} THEN {observed_keys} END,
+                   CASE WHEN {whole} THEN {empty} END,
+                   CASE WHEN {whole} THEN {matched_by} END,
+                   {empty}, NULL, f.first_seen, f.last_seen
+            FROM rc_out o
+            LEFT JOIN {device} dv ON o.cat = 'device' AND dv.id = o.did
+            LEFT JOIN {resource} cr ON o.cat = 'cloud_resource' AND cr.id = o.did
+            LEFT JOIN rc_ent e ON e.eid = o.eid LEFT JOIN rc_fig f ON f.eid = o.eid
+            LEFT JOIN observed_asset oa ON oa.id = f.pid LEFT JOIN rc_ekey k ON k.eid = o.eid
+            WHERE NOT EXISTS (SELECT 1 FROM {table} s WHERE s.fingerprint = o.fp)
+            ORDER BY o.grp, o.eid, o.cat, o.did""")
+
     def changed(self, table: str) -> None:
         """``rc_sel``: the pairs of ``rc_out`` that ``table`` (the stored pairs) does not hold
         as they are (new or changed: with the stored row's id, if any), and every pair that
@@ -787,6 +840,11 @@ def _md5(value: str | None) -> str | None:
                                                   usedforsecurity=False).hexdigest()
 
 
+def _json_list(values: str | None) -> str | None:
+    """SQLite: comma-separated values as a JSON array, distinct and in code point order."""
+    return None if values is None else json.dumps(sorted(set(values.split(","))))
+
+
 class _OrderedDigest:
     """SQLite aggregate: the md5 of the values joined with commas in the order of their
     keys (SQLite 3.40 has no ORDER BY inside an aggregate), as PostgreSQL's
@@ -861,7 +919,8 @@ class _Assembly:
         if hasattr(row, "digest"):
             # Only what the store must write (new or changed); every row for findings.
             if row.pair_id is None or row.stored != row.digest:
-                self.pairs.append({**pair, "digest": row.digest, "pair_id": row.pair_id})
+                self.pairs.append({**pair, "digest": row.digest, "pair_id": row.pair_id,
+                                   "placeholder": row.stored == "-"})
         else:
             self.pairs.append(pair)
         if outcome == "mismatch":

@@ -100,27 +100,25 @@ def _salt(policy: ReconcilePolicy) -> str:
 def _write(conn: Connection, matcher: sql.Matcher,
            policy: ReconcilePolicy) -> tuple[int, Outcome]:
     """Make ``reconcile_pair`` hold exactly the run's pairs, touching only rows that
-    changed: stale ones deleted and changed ones found in the database, new and changed
-    ones built and written. Returns how many rows it touched and the run's
+    changed: stale ones deleted, new ones inserted and changed ones found by the database
+    (a new clean match written whole there), the rest built by Python and written. Returns how many rows it touched and the run's
     :class:`Outcome` (those pairs, every finding)."""
     table = ReconcilePair.__table__
     stale = conn.execute(text("""
         DELETE FROM reconcile_pair WHERE NOT EXISTS (
             SELECT 1 FROM rc_out o WHERE o.fp = reconcile_pair.fingerprint)""")).rowcount
+    inserted = matcher.insert_new(table.name, policy.keys)
     matcher.changed(table.name)
     outcome = matcher.outcome(policy.keys, selected=True)
-    new = [{k: v for k, v in pair.items() if k != "pair_id"}
-           for pair in outcome.pairs if pair["pair_id"] is None]
     changed = [{"row_id": pair["pair_id"], "v_digest": pair["digest"],
-                **{f"v_{c}": pair[c] for c in PAIR_COLUMNS}}
-               for pair in outcome.pairs if pair["pair_id"] is not None]
-    for start in range(0, len(new), CHUNK):
-        conn.execute(table.insert(), new[start:start + CHUNK])
+                **{f"v_{c}": pair[c] for c in PAIR_COLUMNS}} for pair in outcome.pairs]
     if changed:
         conn.execute(update(table).where(table.c.id == bindparam("row_id"))
                      .values({c: bindparam(f"v_{c}") for c in (*PAIR_COLUMNS, "digest")}),
                      changed)
-    return stale + len(new) + len(changed), outcome
+    # A row inserted above and completed here is one row written.
+    completed = sum(1 for pair in outcome.pairs if pair["placeholder"])
+    return stale + inserted + len(changed) - completed, outcome
 
 
 @contextlib.contextmanager
