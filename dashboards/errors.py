@@ -17,6 +17,7 @@ megabyte key is never echoed.
 from __future__ import annotations
 
 import json
+import math
 import re
 
 from flask import Flask, Response, render_template, request
@@ -57,12 +58,22 @@ def _check_tree(value) -> None:
             stack.extend((child, depth + 1) for child in item)
 
 
+def _finite(text: str) -> float:
+    """A JSON number as a float, refused when it overflows (``1e999`` would be infinity,
+    which the strict parser refuses when spelled ``Infinity``)."""
+    value = float(text)
+    if math.isinf(value):
+        raise InvalidJSON(f"number out of range: {text[:40]}")
+    return value
+
+
 class StrictJSONProvider(DefaultJSONProvider):
     """Flask's JSON, but loads refuses what the API cannot store or answer with."""
 
     def loads(self, s, **kwargs):
         try:
-            value = json.loads(s, parse_constant=_refuse_constant, **kwargs)
+            value = json.loads(s, parse_constant=_refuse_constant, parse_float=_finite,
+                               **kwargs)
         except RecursionError:
             raise InvalidJSON("nested too deeply") from None
         _check_tree(value)

@@ -51,6 +51,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zones_backlog_samples": "积压样本", "zones_backlog_records": "积压记录",
         "zones_targets": "承担目标 / 分区目标", "zones_version": "版本",
         "zones_applied": "已入账记录", "zones_duplicates": "重复", "zones_ago": "%s 秒前",
+        "zones_down": "失联（超过 2 分钟未联系）",
         "zones_none": "尚无分区采集器联系中心。",
         "http_400": "请求有误", "http_404": "未找到请求的资源", "http_405": "接口不支持该请求方法",
         "http_406": "无法提供所要求的格式", "http_409": "与现有数据冲突",
@@ -100,6 +101,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zones_targets": "Targets owned / in zone", "zones_version": "Version",
         "zones_applied": "Records applied", "zones_duplicates": "replays",
         "zones_ago": "%s s ago",
+        "zones_down": "down (no contact for over 2 minutes)",
         "zones_none": "No zone collector has reported yet.",
         "http_400": "Bad request", "http_404": "Not found", "http_405": "Method not allowed "
         "on this path", "http_406": "Cannot answer in the format asked for",

@@ -26,6 +26,8 @@ bp = Blueprint("zones", __name__)
 UTC = dt.timezone.utc
 #: A zone's outbox sends batches of at most 1 MiB of records; JSON framing adds little.
 INGEST_MAX_BODY = 4 * 1024 * 1024
+#: A collector silent for longer than this is shown as down.
+DOWN_SECONDS = 120
 #: Receipts are pruned on about one delivery in this many.
 PRUNE_EVERY = 500
 _deliveries = [0]
@@ -40,7 +42,8 @@ def ingest():
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("records"), list):
         return _refused("(body)", "expected a JSON object with collector and records")
-    zones = {t.name: t.zone for t in get_settings().targets}
+    targets = {t.name: t for t in get_settings().targets}
+    zones = {name: t.zone for name, t in targets.items()}
     try:
         report = CollectorReport.from_json(body.get("collector"))
         if report.zone == DEFAULT_ZONE:
@@ -53,7 +56,7 @@ def ingest():
                                         "only (user grant NAME --zone Z)"}]}), 403
         with get_ledger().session() as session:
             applied, duplicates = apply_batch(session, report, body["records"], zones,
-                                              address=source_address())
+                                              address=source_address(), targets=targets)
             _deliveries[0] += 1
             if _deliveries[0] % PRUNE_EVERY == 0:
                 prune_receipts(session)
@@ -88,7 +91,8 @@ def collectors():
         return jsonify({"items": [_item(row, now) for row in rows],
                         "zone_targets": zone_targets})
     return render_template("zones.html", rows=rows, now=now, zone_targets=zone_targets,
-                           ages={row.member: _age(row, now) for row in rows})
+                           ages={row.member: _age(row, now) for row in rows},
+                           down_after=DOWN_SECONDS)
 
 
 def _age(row, now: dt.datetime) -> float:
@@ -100,6 +104,7 @@ def _item(row, now: dt.datetime) -> dict:
             "version": row.version, "address": row.address,
             "last_contact": row.last_contact.isoformat(),
             "seconds_since_contact": round(_age(row, now), 1),
+            "state": "down" if _age(row, now) > DOWN_SECONDS else "up",
             "targets_owned": row.targets_owned, "backlog_samples": row.backlog_samples,
             "backlog_records": row.backlog_records, "applied_total": row.applied_total,
             "duplicates_total": row.duplicates_total}

@@ -70,11 +70,13 @@ def natural_key(fact: Fact) -> str | None:
 
 def record_facts(session: Session, *, source: str, collector: str, facts: Iterable[Fact],
                  seen_at: dt.datetime, department: str | None = None,
-                 tags: Mapping[str, str] | None = None) -> int:
+                 tags: Mapping[str, str] | None = None, newest_only: bool = False) -> int:
     """Upsert observed assets for ``facts`` seen by ``source``; return how many were kept.
 
     ``tags`` are the target's tags (``department``, ``datacenter``, ``platform``,
     ``network``); ``department`` overrides the tag (older callers pass it alone).
+    ``newest_only``: an asset last seen after ``seen_at`` keeps what it has (facts
+    delivered late by a zone member never turn an asset back).
     """
     tags = dict(tags or {})
     if department is not None:
@@ -97,6 +99,8 @@ def record_facts(session: Session, *, source: str, collector: str, facts: Iterab
             asset = ObservedAsset(source=source, natural_key=key, first_seen=seen_at)
             session.add(asset)
             known[key] = asset
+        elif newest_only and asset.last_seen is not None and seen_at < asset.last_seen:
+            continue
         _apply(asset, fact, collector, tags, departments, seen_at)
         kept += 1
     return kept

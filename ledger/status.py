@@ -30,14 +30,26 @@ class PollRecord:
     interval_seconds: float
 
 
-def record_poll(session: Session, poll: PollRecord) -> TargetState:
-    """Update a target's state and counters with one poll's outcome."""
+def record_poll(session: Session, poll: PollRecord, *,
+                newest_only: bool = False) -> TargetState:
+    """Update a target's state and counters with one poll's outcome. ``newest_only``: a
+    poll older than the state's last one (delivered late by a zone member) only counts;
+    it does not turn the state back."""
     state = session.get(TargetState, poll.name)
     if state is None:
         state = TargetState(name=poll.name, kind=poll.kind, polls_total=0, failures_total=0,
                             samples_total=0, duration_seconds_total=0.0)
         session.add(state)
     ok = poll.status in ("ok", "partial")
+    if newest_only and state.last_poll is not None and poll.at < state.last_poll:
+        state.polls_total += 1
+        state.duration_seconds_total += poll.duration_seconds
+        state.samples_total += poll.samples
+        if not ok:
+            state.failures_total += 1
+        if ok and (state.last_success is None or poll.at > state.last_success):
+            state.last_success = poll.at
+        return state
     state.kind = poll.kind
     state.status = poll.status
     state.up = ok

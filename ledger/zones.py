@@ -38,9 +38,17 @@ UTC = dt.timezone.utc
 RECEIPT_DAYS = 8
 KEY_LIMIT = 64
 BIGINT = 2**63 - 1           # the largest count a BIGINT column holds
+INT = 2**31 - 1              # and an INTEGER column
 LONGEST_SECONDS = 10 * 365 * 86400.0   # a poll's duration or interval, at most
 LAST_EPOCH = 253402300799    # 9999-12-31T23:59:59Z
 ERROR_LIMIT = 4096           # a poll error's text
+#: Samples one poll may report: far above any real poll, far below overflowing a total.
+SAMPLES_LIMIT = 10**9
+FUTURE_SECONDS = 86400
+#: Records older than this are refused: receipts are kept RECEIPT_DAYS, and a zone's outbox
+#: keeps records at most this long (monitor.coordination.outbox.MAX_AGE_SECONDS).
+OLDEST_SECONDS = (RECEIPT_DAYS - 1) * 86400
+STATUSES = ("ok", "partial", "error", "timeout")
 
 
 class IngestError(ValueError):
@@ -72,25 +80,32 @@ class CollectorReport:
         for field in dataclasses.fields(cls):
             value = data.get(field.name, field.default)
             wanted = int if field.type in ("int", int) else str
+            # targets_owned is an INTEGER column; the backlogs are BIGINT.
+            high, shown_high = (INT, "2^31") if field.name == "targets_owned" else \
+                (BIGINT, "2^63")
             if value is dataclasses.MISSING or not isinstance(value, wanted) \
                     or isinstance(value, bool) or (wanted is str and not 0 < len(value) <= 128) \
-                    or (wanted is int and not 0 <= value <= BIGINT):
+                    or (wanted is int and not 0 <= value <= high):
+                limits = f" 0-{shown_high}" if wanted is int else " of 1-128 characters"
                 raise IngestError(-1, f"collector.{field.name}",
-                                  f"expected {wanted.__name__}"
-                                  f"{' 0-2^63' if wanted is int else ' of 1-128 characters'}, "
-                                  f"got {shown(value)}")
+                                  f"expected {wanted.__name__}{limits}, got {shown(value)}")
             values[field.name] = value
         return cls(**values)
 
 
 def apply_batch(session: Session, report: CollectorReport, records: Sequence[Mapping],
                 zones: Mapping[str, str], *, address: str | None = None,
-                now: dt.datetime | None = None) -> tuple[int, int]:
+                now: dt.datetime | None = None,
+                targets: Mapping[str, Any] | None = None) -> tuple[int, int]:
     """Apply ``records`` in order (those not applied before) and note the collector's
     contact; return (applied, duplicates). ``zones`` maps each configured target to its
-    zone. Nothing is written when a record is malformed (IngestError); the caller commits."""
+    zone; ``targets`` (name -> the center's target configuration) makes the center's
+    configuration, not the record, say a target's kind, collector and tags. Nothing is
+    written when a record is malformed (IngestError); the caller commits."""
     now = now or dt.datetime.now(UTC)
-    parsed = [_parse(i, r, report.zone, zones) for i, r in enumerate(records)]
+    _check_member(session, report)
+    parsed = [_parse(i, r, report.zone, zones, targets or {}, now)
+              for i, r in enumerate(records)]
     keys = [key for key, _ in parsed]
     if len(set(keys)) != len(keys):
         raise IngestError(0, "key", "a key appears twice in one batch")
@@ -119,6 +134,15 @@ def zone_collectors(session: Session) -> list[ZoneCollector]:
                                                                ZoneCollector.member)))
 
 
+def _check_member(session: Session, report: CollectorReport) -> None:
+    """A member name belongs to the zone that first reported it: another zone's token
+    cannot take its row over (and hide that member's silence)."""
+    row = session.get(ZoneCollector, report.member)
+    if row is not None and row.zone != report.zone:
+        raise IngestError(-1, "collector.member", f"{shown(report.member)} is a member of "
+                          f"zone {shown(row.zone)}")
+
+
 def _note_contact(session: Session, report: CollectorReport, address: str | None,
                   now: dt.datetime, applied: int, duplicates: int) -> None:
     row = session.get(ZoneCollector, report.member)
@@ -134,7 +158,8 @@ def _note_contact(session: Session, report: CollectorReport, address: str | None
     row.duplicates_total += duplicates
 
 
-def _parse(index: int, record: Any, zone: str, zones: Mapping[str, str]):
+def _parse(index: int, record: Any, zone: str, zones: Mapping[str, str],
+           targets: Mapping[str, Any], now: dt.datetime):
     """(key, function applying the record) for one record, or IngestError."""
     if not isinstance(record, Mapping):
         raise IngestError(index, "(record)", "expected an object")
@@ -148,27 +173,41 @@ def _parse(index: int, record: Any, zone: str, zones: Mapping[str, str]):
     if zones.get(name) != zone:
         raise IngestError(index, "name" if kind == "poll" else "source",
                           f"{shown(name)} is not a configured target of zone {shown(zone)}")
+    target = targets.get(name)
+    configured = getattr(target, "kind", None)
     try:
         if kind == "poll":
             error = record.get("error")
             if error is not None and not (isinstance(error, str) and len(error) <= ERROR_LIMIT):
                 raise ValueError(f"error: expected null or text of at most {ERROR_LIMIT} "
                                  "characters")
+            if record.get("status") not in STATUSES:
+                raise ValueError(f"status: expected one of {', '.join(STATUSES)}, got "
+                                 f"{shown(record.get('status'))}")
+            if configured is not None and record.get("kind") != configured:
+                raise ValueError(f"kind: the center configures {name} as {configured}, "
+                                 f"got {shown(record.get('kind'))}")
             poll = PollRecord(name=name, kind=str(record["kind"]), status=str(record["status"]),
                               duration_seconds=_seconds(record["duration_seconds"]),
-                              error=error, samples=_count(record["samples"]),
-                              at=_time(record["at"]),
+                              error=error, samples=_count(record["samples"], SAMPLES_LIMIT),
+                              at=_time(record["at"], now),
                               interval_seconds=_seconds(record["interval_seconds"]))
-            return key, lambda session: record_poll(session, poll)
+            return key, lambda session: record_poll(session, poll, newest_only=True)
         facts = [Fact(str(f["kind"]), dict(f["keys"]), dict(f["attributes"]))
                  for f in record["facts"]]
         tags = {str(k): str(v) for k, v in dict(record.get("tags") or {}).items()}
-        seen_at, collector = _time(record["seen_at"]), str(record["collector"])
+        seen_at, collector = _time(record["seen_at"], now), str(record["collector"])
+        if target is not None:   # the center's configuration says where and whose
+            tags = {str(k): str(v) for k, v in dict(target.tags).items()}
+            if collector != configured:
+                raise ValueError(f"collector: the center configures {name} as {configured}, "
+                                 f"got {shown(collector)}")
     except (KeyError, TypeError, ValueError) as exc:
         raise IngestError(index, "(record)",
                           f"malformed {kind} record: {shown(exc, 200)}") from None
     return key, lambda session: record_facts(session, source=name, collector=collector,
-                                             facts=facts, tags=tags, seen_at=seen_at)
+                                             facts=facts, tags=tags, seen_at=seen_at,
+                                             newest_only=True)
 
 
 def _number(value: Any, low: float, high: float, what: str) -> float:
@@ -178,15 +217,23 @@ def _number(value: Any, low: float, high: float, what: str) -> float:
     return value
 
 
-def _time(value: Any) -> dt.datetime:
-    return dt.datetime.fromtimestamp(float(_number(value, 0, LAST_EPOCH, "epoch seconds")), UTC)
+def _time(value: Any, now: dt.datetime) -> dt.datetime:
+    """A time within the receipt window (an older record might have been applied and its
+    receipt pruned: it cannot be applied exactly once) and no later than a day after the
+    center's clock (a zone's clock may be off by minutes; a record from the far future
+    would never look stale)."""
+    latest = min(now.timestamp() + FUTURE_SECONDS, LAST_EPOCH)
+    earliest = max(now.timestamp() - OLDEST_SECONDS, 0)
+    return dt.datetime.fromtimestamp(float(_number(
+        value, earliest, latest, f"epoch seconds, at most {OLDEST_SECONDS // 86400} days "
+        "before and a day after the center's clock")), UTC)
 
 
 def _seconds(value: Any) -> float:
     return float(_number(value, 0, LONGEST_SECONDS, "seconds"))
 
 
-def _count(value: Any) -> int:
+def _count(value: Any, high: int = BIGINT) -> int:
     if isinstance(value, float):
         raise ValueError(f"expected a whole number, got {shown(value)}")
-    return int(_number(value, 0, BIGINT, "a count"))
+    return int(_number(value, 0, high, "a count"))

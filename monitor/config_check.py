@@ -19,7 +19,7 @@ TAGS = {"department": "department", "datacenter": "data_center", "data_center": 
 
 def census_warnings(settings: Settings) -> list[str]:
     """One line per code the census lacks (or a line saying why codes were not checked)."""
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
 
     from ledger.db import Ledger
     from ledger.estate import CodeBook
@@ -31,6 +31,9 @@ def census_warnings(settings: Settings) -> list[str]:
     try:
         with ledger.engine.connect() as conn:
             books = {c: CodeBook.load(conn, c) for c in set(TAGS.values())}
+    except ProgrammingError:   # no tables: a database nobody has set up yet
+        return ["census codes not checked: the ledger has no tables yet "
+                "(python -m monitor db upgrade)"]
     except SQLAlchemyError as exc:
         return [f"census codes not checked: the ledger cannot be read ({type(exc).__name__})"]
     finally:

@@ -150,6 +150,10 @@ class Monitor:
                 self.targets[name] = RunningTarget(target, self._factory(target), self._pool)
                 self._fact_locks.setdefault(name, threading.Lock())
                 self.add_target_job(target, now)
+        if settings.zone.coordination_url != self.settings.zone.coordination_url or \
+                settings.zone.lease_seconds != self.settings.zone.lease_seconds:
+            _LOGGER.warning("zone.coordination_url and zone.lease take effect at a restart; "
+                            "the running membership stays until then")
         self.settings = settings
         self._register()
         _LOGGER.info("Configuration reloaded: %s targets", len(self.targets))

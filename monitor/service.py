@@ -16,7 +16,10 @@ import time
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from collectors.base import Collector
+from core.secrets import redact
 from core.observation import STATUS_OK, STATUS_PARTIAL, Observation
 from ledger.census.anchor import AuditKeyError
 from ledger.census.audit import check_writer
@@ -130,7 +133,15 @@ def run_scheduler(settings: Settings, zone: str | None = None,
             if ledger is not None:
                 attach_alerts(monitor, settings, ledger, store)
             if monitor.assignment is not None:
-                monitor.assignment.join()
+                try:
+                    monitor.assignment.join()
+                except SQLAlchemyError as exc:
+                    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                    print(f"协调数据库无法连接 (coordination database unreachable): "
+                          f"{settings.source}: zone.coordination_url: "
+                          f"{redact(settings.zone.coordination_url)}: {redact(reason)}",
+                          file=sys.stderr)
+                    return 3
             monitor.start()
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
             signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -178,6 +189,10 @@ def zone_problem(settings: Settings, zone: str | None) -> str | None:
     if settings.store_backend == "embedded":
         return (f"{settings.source}: store.backend: a zone scheduler writes to the central "
                 "store over HTTP(S); embedded cannot be read by the center")
+    if not os.environ.get(settings.zone.token_env, "").strip():
+        return (f"{settings.source}: zone.token_env: the variable {settings.zone.token_env} "
+                "holds no API token (at the center: python -m monitor user token create "
+                "NAME --role zone_collector)")
     return None
 
 

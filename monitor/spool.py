@@ -59,6 +59,7 @@ class Record:
     payload: bytes
     lines: int
     appended_at: float
+    crc: int = 0
 
     @property
     def size(self) -> int:
@@ -72,7 +73,11 @@ class Spool:
     def __init__(self, folder: str | Path, *, max_bytes: int = 10 * 2**30,
                  max_age_seconds: float = 7 * 86400, segment_bytes: int = 16 * 2**20,
                  segment_seconds: float = 300, fsync_seconds: float = 1.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, label: str = "Spool",
+                 unit: str = "samples", peer: str = "Store") -> None:
+        # How logs name it, what it holds and where that goes (a zone's outbox holds
+        # records for the center).
+        self.label, self.unit, self.peer = label, unit, peer
         self.folder = Path(folder)
         self.segments = self.folder / "segments"
         self.rejected = self.folder / "rejected"
@@ -84,7 +89,8 @@ class Spool:
         self._lock = threading.RLock()
         self.counters = {"appended_samples": 0, "acked_samples": 0, "dropped_samples": 0,
                          "replayed_samples": 0, "rejected_batches": 0, "rejected_samples": 0,
-                         "write_errors": 0, "ack_write_errors": 0}
+                         "write_errors": 0, "ack_write_errors": 0, "corrupt_records": 0}
+        self._corrupt_seen: set[Position] = set()
         self.write_failing = False
         self.last_write_error = ""
         self._sizes: dict[int, int] = {}
@@ -97,6 +103,12 @@ class Spool:
         for path in sorted(self.segments.glob("*.seg")):
             self._sizes[int(path.stem)] = path.stat().st_size
         self.ack = self._read_ack()
+        if self._sizes and (self.ack.segment > max(self._sizes) or self.ack.offset >
+                            self._sizes.get(self.ack.segment, self.ack.offset)):
+            # An ack past everything on disk is damaged: resend rather than drop the lot.
+            _LOGGER.error("%s ack file points past it (%s); resending from the start",
+                          self.label, self.ack)
+            self.ack = Position(min(self._sizes), 0)
         for seq in [s for s in self._sizes if s < self.ack.segment]:
             self._remove_segment(seq)
         if self._sizes:
@@ -114,8 +126,8 @@ class Spool:
         self.pending_samples = sum(r.lines for r in unsent)
         self.pending_bytes = sum(r.size for r in unsent)
         if self.pending_samples:
-            _LOGGER.info("Spool holds %s unsent samples from before; replaying",
-                         self.pending_samples)
+            _LOGGER.info("%s holds %s unsent %s from before; replaying", self.label,
+                         self.pending_samples, self.unit)
 
     def _read_ack(self) -> Position:
         try:
@@ -125,15 +137,21 @@ class Spool:
             return Position(min(self._sizes, default=1), 0)
         except (ValueError, KeyError, TypeError) as exc:
             # An unreadable ack file must not lose data: resend from the oldest segment.
-            _LOGGER.error("Spool ack file is unreadable (%s); resending from the start", exc)
+            _LOGGER.error("%s ack file is unreadable (%s); resending from the start",
+                          self.label, exc)
             return Position(min(self._sizes, default=1), 0)
 
     def _valid_length(self, seq: int) -> int:
-        valid = 0
-        for record in self._scan_segment(seq, 0, headers_only=False):
-            valid = record.end.offset
+        # Whole frames count; only a damaged last record is a torn write (a record damaged
+        # in the middle is skipped when read, so the good ones after it are kept).
+        valid, before, last_ok = 0, 0, True
+        for record in self._scan_segment(seq, 0, headers_only=False, verify=False):
+            before, valid = valid, record.end.offset
+            last_ok = zlib.crc32(record.payload) == record.crc
+        if not last_ok:
+            valid = before
         if valid != self._sizes[seq]:
-            _LOGGER.warning("Spool segment %s had a torn tail; cut %s bytes", seq,
+            _LOGGER.warning("%s segment %s had a torn tail; cut %s bytes", self.label, seq,
                             self._sizes[seq] - valid)
         return valid
 
@@ -155,7 +173,7 @@ class Spool:
                 raise SpoolError(exc.errno, f"spool write failed in {self.segments}: "
                                             f"{exc.strerror or exc}") from exc
             if self.write_failing:
-                _LOGGER.info("Spool writes recovered in %s", self.segments)
+                _LOGGER.info("%s writes recovered in %s", self.label, self.segments)
             self.write_failing = False
             self._sizes[self._writer_seq] += len(record)
             self._first_times.setdefault(self._writer_seq, now)
@@ -179,8 +197,8 @@ class Spool:
         self.counters["write_errors"] += 1
         self.last_write_error = exc.strerror or str(exc)
         if not self.write_failing:
-            _LOGGER.error("Spool write failed in %s: %s; the poll's samples are not kept",
-                          self.segments, self.last_write_error)
+            _LOGGER.error("%s write failed in %s: %s; the poll's %s are not kept", self.label,
+                          self.segments, self.last_write_error, self.unit)
         self.write_failing = True
         try:
             os.ftruncate(self._fd, self._sizes[self._writer_seq])
@@ -223,8 +241,8 @@ class Spool:
         self.counters["dropped_samples"] += lost
         self.pending_samples -= lost
         self.pending_bytes -= sum(r.size for r in unsent)
-        _LOGGER.error("Spool %s cap reached: dropped segment %s with %s unsent samples",
-                      reason, seq, lost)
+        _LOGGER.error("%s %s cap reached: dropped segment %s with %s unsent %s",
+                      self.label, reason, seq, lost, self.unit)
         nxt = Position(min(self._sizes), 0)
         if self.ack < nxt:
             self._write_ack(nxt)
@@ -266,11 +284,26 @@ class Spool:
                 record.payload = blob[begin:begin + record.size]
                 crc = HEADER.unpack_from(blob, begin - HEADER.size)[1]
                 if zlib.crc32(record.payload) != crc:
-                    _LOGGER.error("Spool record at %s is corrupt; stopping before it",
-                                  record.start)
-                    return out
+                    # Damaged on disk, its frame intact (the records after it read well):
+                    # only this record is lost; it is kept under rejected/ for inspection.
+                    self._corrupt(record)
+                    continue
                 out.append(record)
         return out
+
+    def _corrupt(self, record: Record) -> None:
+        if record.start in self._corrupt_seen:
+            return   # read again after a rewind: already set aside and counted
+        self._corrupt_seen.add(record.start)
+        try:
+            self.set_aside(record, "corrupt on disk (checksum mismatch)")
+        except SpoolError as exc:
+            _LOGGER.error("%s", exc)
+        self.counters["corrupt_records"] += 1
+        self.pending_samples -= record.lines
+        self.pending_bytes -= record.size
+        _LOGGER.error("%s record at %s is corrupt on disk; skipped (%s %s lost)",
+                      self.label, record.start, record.lines, self.unit)
 
     def rewind(self) -> None:
         """Send again from the last acknowledged position (after a failed send)."""
@@ -315,8 +348,8 @@ class Spool:
             raise SpoolError(exc.errno, f"cannot set aside a refused batch: {exc}") from exc
         self.counters["rejected_batches"] += 1
         self.counters["rejected_samples"] += record.lines
-        _LOGGER.error("Store refused a batch of %s samples; set aside as %s: %s",
-                      record.lines, name, reason)
+        _LOGGER.error("%s refused a batch of %s %s; set aside as %s: %s", self.peer,
+                      record.lines, self.unit, name, reason)
 
     def _write_ack(self, position: Position) -> None:
         # The position is kept in memory even if the file cannot be written (a full
@@ -329,7 +362,8 @@ class Spool:
             os.replace(tmp, self.folder / "ack")
         except OSError as exc:
             self.counters["ack_write_errors"] += 1
-            _LOGGER.error("Spool ack file could not be written (%s); kept in memory", exc)
+            _LOGGER.error("%s ack file could not be written (%s); kept in memory",
+                          self.label, exc)
             tmp.unlink(missing_ok=True)
 
     def end_position(self) -> Position:
@@ -350,7 +384,8 @@ class Spool:
             offset = start.offset if seq == start.segment else 0
             yield from self._scan_segment(seq, offset, headers_only=headers_only)
 
-    def _scan_segment(self, seq: int, offset: int, *, headers_only: bool):
+    def _scan_segment(self, seq: int, offset: int, *, headers_only: bool,
+                      verify: bool = True):
         limit = self._sizes.get(seq, 0)
         try:
             handle = open(self._path(seq), "rb")
@@ -368,9 +403,9 @@ class Spool:
                     payload = b""
                 else:
                     payload = handle.read(length)
-                    if zlib.crc32(payload) != crc:
+                    if verify and zlib.crc32(payload) != crc:
                         return  # torn or corrupt: everything after it is unreadable
-                yield Record(Position(seq, offset), Position(seq, end), payload, lines, at)
+                yield Record(Position(seq, offset), Position(seq, end), payload, lines, at, crc)
                 offset = end
 
     def _path(self, seq: int) -> Path:

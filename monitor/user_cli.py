@@ -88,6 +88,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         sessions = SessionService(identity)
         ctx = Context(f"cli:{getpass.getuser()}", "cli")
         try:
+            _warn_unknown_zone(args, {t.zone for t in settings.targets})
             return _dispatch(args, identity, sessions, ctx, settings.language,
                              settings.timezone)
         except PolicyError as exc:
@@ -125,6 +126,15 @@ def _dispatch(args, identity, sessions, ctx, language: str, timezone: str) -> in
     return 0
 
 
+def _warn_unknown_zone(args, zones: set[str]) -> None:
+    """A zone no configured target has is most likely a typo (its deliveries would be
+    refused): say so, without refusing (the targets may be configured later)."""
+    zone = getattr(args, "zone", None)
+    if zone is not None and zone not in zones:
+        print(f"警告 (warning): no configured target has zone {zone!r} (zones: "
+              f"{', '.join(sorted(zones)) or '-'})", file=sys.stderr)
+
+
 def _check_zone(args, zone: str | None) -> None:
     """A zone collector is bound to exactly one zone (``--zone``); no other role takes one."""
     from ledger.identity.policy import PolicyError
@@ -160,7 +170,8 @@ def _create(args, identity, ctx) -> int:
         identity.bind_zone(ctx, args.name, args.zone)
     user = identity.user(args.name)
     print(f"created {user.username}: roles {', '.join(sorted(user.roles)) or '-'}; "
-          f"department {user.department or '-'}")
+          f"department {user.department or '-'}"
+          + (f"; zone {user.zone}" if user.zone else ""))
     if identity.needs_totp(user):
         _print_totp(identity, ctx, user.username)
     return 0
@@ -180,8 +191,9 @@ def _print_totp(identity, ctx, username: str) -> None:
 def _list(identity) -> int:
     for user in identity.users():
         state = "disabled" if user.disabled else "enabled"
+        zone = f"\tzone={user.zone}" if user.zone else ""
         print(f"{user.username}\t{user.source}\t{','.join(sorted(user.roles)) or '-'}\t"
-              f"{user.department or '-'}\ttotp={'yes' if user.totp else 'no'}\t{state}")
+              f"{user.department or '-'}\ttotp={'yes' if user.totp else 'no'}\t{state}{zone}")
     return 0
 
 

@@ -65,7 +65,7 @@ class StoreWriter:
             self.spool.append(data, lines)
         except SpoolError as exc:
             self.dropped_samples += lines
-            _LOGGER.error("Could not spool %s samples: %s", lines, exc)
+            _LOGGER.error("Could not keep %s %s: %s", lines, self.spool.unit, exc)
             return 0
         if self.spool.pending_bytes >= self.batch_bytes:
             self._wake.set()
@@ -86,7 +86,8 @@ class StoreWriter:
                     backoff = 0.5
                     continue
             except Exception:  # noqa: BLE001 - the sender must outlive any one failure
-                _LOGGER.exception("Store sender failed; retrying from the last acknowledged batch")
+                _LOGGER.exception("%s sender failed; retrying from the last acknowledged batch",
+                                  self.spool.peer)
             self.spool.rewind()
             # Full jitter keeps many writers from retrying in step against one server.
             self._wake.wait(random.uniform(0, backoff))
@@ -123,12 +124,13 @@ class StoreWriter:
         except Exception as exc:  # noqa: BLE001 - any other failure is retried
             self.write_errors += 1
             if not self._failing:
-                _LOGGER.warning("Store write failed, retrying with backoff: %s", exc)
+                _LOGGER.warning("%s write failed, retrying with backoff: %s", self.spool.peer,
+                                exc)
             self._failing = True
             return False
         if self._failing:
-            _LOGGER.info("Store writes recovered; %s samples still spooled",
-                         self.spool.pending_samples)
+            _LOGGER.info("%s writes recovered; %s %s still waiting", self.spool.peer,
+                         self.spool.pending_samples, self.spool.unit)
         self._failing = False
         self.spool.acknowledge(records)
         return True

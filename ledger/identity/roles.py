@@ -64,8 +64,11 @@ class Role:
         return self.zh if language == "zh" else self.en
 
 
-def _role(key, zh, en, permissions, **rules) -> Role:
-    return Role(key, zh, en, frozenset(permissions) | {SELF}, **rules)
+def _role(key, zh, en, permissions, *, own_account: bool = True, **rules) -> Role:
+    """A role; every role of a person manages its own account and tokens (``SELF``), a
+    machine's role does not (a stolen zone token must not mint further tokens)."""
+    return Role(key, zh, en, frozenset(permissions) | ({SELF} if own_account else set()),
+                **rules)
 
 
 ROLES: dict[str, Role] = {r.key: r for r in (
@@ -92,7 +95,7 @@ ROLES: dict[str, Role] = {r.key: r for r in (
           department="optional"),
     # A service account for the schedulers of one network zone: its API token delivers
     # their polls and facts (estate-wide, since targets belong to no department yet).
-    _role("zone_collector", "分区采集器", "Zone collector", {ZONES_INGEST}),
+    _role("zone_collector", "分区采集器", "Zone collector", {ZONES_INGEST}, own_account=False),
 )}
 
 ADMIN_ROLES = frozenset(key for key, role in ROLES.items() if role.admin)

@@ -40,7 +40,7 @@ import time
 from typing import Callable
 
 from sqlalchemy import (BigInteger, Column, DateTime, Index, MetaData, String, Table,
-                        create_engine, delete, func, select, text)
+                        create_engine, delete, func, make_url, select, text)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -72,6 +72,17 @@ slots_table = Table(
     Index("ix_coord_slot_claimed_at", "claimed_at"))
 
 
+def _timeouts(url: str, lease_seconds: float) -> dict:
+    """Connection options that keep a call to a hung or unreachable coordination database
+    within a fraction of the lease (a member must not act on a lease that ran out while
+    it waited)."""
+    if make_url(url).get_backend_name() != "postgresql":
+        return {}
+    seconds = max(1, int(lease_seconds / 3))
+    return {"connect_timeout": seconds,
+            "options": f"-c statement_timeout={seconds * 1000} -c lock_timeout={seconds * 1000}"}
+
+
 class LeaseAssignment:
     """Decides, for this member, which target slots to poll (the Monitor's assignment)."""
 
@@ -80,7 +91,8 @@ class LeaseAssignment:
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.zone, self.member, self.hostname = zone, member, hostname
         self.lease = lease_seconds
-        self.engine = create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=8)
+        self.engine = create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=8,
+                                    connect_args=_timeouts(url, lease_seconds))
         self._monotonic = monotonic
         self.members: tuple[str, ...] = ()
         self.valid_until = 0.0
@@ -191,7 +203,10 @@ class LeaseAssignment:
         return hashing.owner(name, self.members) == self.member
 
     def owned_count(self, names) -> int:
-        """How many of ``names`` this member owns now."""
+        """How many of ``names`` this member owns now (none once its lease ran out: cut off
+        from the coordination database, it polls nothing)."""
+        if self._monotonic() >= self.valid_until:
+            return 0
         return sum(1 for name in names if self.owns(name))
 
     def first_slot(self, target: TargetConfig) -> dt.datetime:
@@ -221,9 +236,10 @@ class LeaseAssignment:
                     claimed_at=func.now()).on_conflict_do_nothing().returning(
                     slots_table.c.slot)).first()
         except SQLAlchemyError:
-            # The lease is still valid: nobody else may own this target yet (unless this
-            # member has just joined and not everyone has seen it).
-            return self.confirmed
+            # While the lease is still valid nobody else may own this target yet (unless
+            # this member has just joined and not everyone has seen it). The call may have
+            # hung past the lease: judged again now, never by the time it was made.
+            return self.confirmed and self._monotonic() < self.valid_until
         return won is not None
 
     def _unseen_by(self, conn) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from monitor.spool import SpoolError
 from monitor.store.base import StoreError
 
 _LOGGER = logging.getLogger(__name__)
+#: How often records refused for a target the center did not know are sent again.
+REQUEUE_SECONDS = 600.0
 
 
 def member_id(data_dir: Path, zone: str) -> str:
@@ -34,7 +37,8 @@ def member_id(data_dir: Path, zone: str) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
-        name = f"{zone}-{socket.gethostname()[:64]}-{uuid.uuid4().hex[:8]}"
+        # At most 128 characters, as the center and the coordination tables keep it.
+        name = f"{zone[:64]}-{socket.gethostname()[:54]}-{uuid.uuid4().hex[:8]}"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(name + "\n", encoding="utf-8")
         return name
@@ -54,6 +58,7 @@ class ZoneMonitor(Monitor):
                               ca_file=settings.zone.ca_file)
         self.outbox = Outbox(settings.data_dir / "outbox", client, **settings.spool)
         self._center_failing = False
+        self._next_requeue = 0.0
 
     def report(self) -> dict:
         """What the center's zone page shows of this scheduler."""
@@ -104,6 +109,17 @@ class ZoneMonitor(Monitor):
             _LOGGER.info("The center answers again; %s records wait to be delivered",
                          self.outbox.depth)
         self._center_failing = False
+        now = time.monotonic()
+        if now >= self._next_requeue:
+            self._next_requeue = now + REQUEUE_SECONDS
+            try:
+                moved = self.outbox.requeue_unknown_targets()
+            except SpoolError as exc:
+                _LOGGER.error("Could not send refused records again: %s", exc)
+            else:
+                if moved:
+                    _LOGGER.info("Sending again %s records the center refused for a target "
+                                 "it did not know", moved)
 
     def stop(self) -> None:
         """Stop polling, then deliver what the link allows; the rest stays on disk."""

@@ -3,6 +3,7 @@ applied once, targets of other zones refused, only the zone_collector role deliv
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from dashboards import create_app
-from ledger.models import IngestReceipt, ObservedAsset, TargetState
+from ledger.models import IngestReceipt, ObservedAsset, TargetState, ZoneCollector
 from monitor.config import parse_settings
 from tests.dashboards.users import FAST_HASHER, make_token, make_user
 
@@ -179,3 +180,15 @@ def test_the_page_lists_every_collector_and_departments_never_see_it(zone_app):
     officer = bearer(zone_app, "officer", {"data_officer"}, "D1")
     assert officer.get("/zones").status_code == 403
     assert east.get("/zones").status_code == 403   # a zone token only delivers
+    # A collector silent for over 2 minutes is down, in words and in the JSON.
+    assert east_row["state"] == "up" and "失联" not in page
+    ledger = zone_app.extensions["infra_ledger"]["ledger"]
+    with ledger.session() as session:
+        row = session.get(ZoneCollector, "west-a")
+        row.last_contact = row.last_contact - dt.timedelta(minutes=10)
+        session.commit()
+    states = {i["member"]: i["state"] for i in operator.get("/zones?format=json").json["items"]}
+    assert states == {"east-a": "up", "west-a": "down"}
+    assert "失联（超过 2 分钟未联系）" in operator.get("/zones?lang=zh").get_data(as_text=True)
+    assert "down (no contact for over 2 minutes)" in \
+        operator.get("/zones?lang=en").get_data(as_text=True)

@@ -85,3 +85,19 @@ def test_the_cli_reads_infra_ledger_config_like_the_web(tmp_path):
                              input="Env-Admin-2026-ok\n")
     assert created.returncode == 0, created.stderr
     assert ledger_file.exists() and not (default / "ledger.db").exists()
+
+
+def test_a_zone_collector_shows_its_zone_and_a_zone_no_target_has_is_warned(tmp_path):
+    data = tmp_path / "data"
+    config = tmp_path / "c.yaml"
+    config.write_text("targets: [{name: far, kind: host, zone: east}]\n", encoding="utf-8")
+    made = user(data, "create", "zone-east", "--role", "zone_collector", "--zone", "east",
+                "--config", str(config), "--password-stdin", password="Collector-E-2026-ok")
+    assert made.returncode == 0, made.stderr
+    assert "zone east" in made.stdout and "warning" not in made.stderr
+    typo = user(data, "create", "zone-typo", "--role", "zone_collector", "--zone", "esat",
+                "--config", str(config), "--password-stdin", password="Collector-T-2026-ok")
+    assert typo.returncode == 0, typo.stderr
+    assert "no configured target has zone 'esat' (zones: east)" in typo.stderr
+    listing = user(data, "list", "--config", str(config)).stdout
+    assert "\tzone=east" in listing and "\tzone=esat" in listing

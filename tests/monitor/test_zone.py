@@ -124,11 +124,19 @@ def test_a_cut_link_loses_nothing_and_applies_nothing_twice(tmp_path, monkeypatc
     ledger.close()
 
 
-def test_zone_problems_are_reported(tmp_path):
+def test_zone_problems_are_reported(tmp_path, monkeypatch):
     settings = zone_settings(tmp_path, 1, "embedded")
     assert "store.backend" in zone_problem(settings, "east")
     assert "no target has zone 'north'" in zone_problem(settings, "north")
     assert zone_problem(settings, "central") is None and zone_problem(settings, None) is None
+    # A zone scheduler without its token would poll and never deliver: it does not start.
+    settings = zone_settings(tmp_path, 1, "victoriametrics://127.0.0.1:1")
+    monkeypatch.delenv("INFRA_LEDGER_ZONE_TOKEN", raising=False)
+    problem = zone_problem(settings, "east")
+    assert "zone.token_env" in problem and "INFRA_LEDGER_ZONE_TOKEN" in problem
+    assert "user token create" in problem
+    monkeypatch.setenv("INFRA_LEDGER_ZONE_TOKEN", "ilt_x")
+    assert zone_problem(settings, "east") is None
 
 
 class OwnOnly:
@@ -226,3 +234,23 @@ def test_poll_now_polls_the_central_zone_only(tmp_path, capfd):
     out = io.StringIO()
     assert poll_targets(load_settings(config, data_dir=str(tmp_path / "d")), [], out) == 0
     assert out.getvalue().startswith("here: status=ok") and "far" not in out.getvalue()
+
+
+def test_an_unreachable_coordination_database_is_named_by_its_key(tmp_path, capfd,
+                                                                 monkeypatch):
+    """The zone scheduler names zone.coordination_url (not the ledger it does not use)."""
+    from monitor.cli import main
+    from tests.conftest import PG_ADMIN_URL
+    missing = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") \
+        + "/il_no_such_database"
+    config = tmp_path / "east.yaml"
+    config.write_text(
+        "store: {backend: 'victoriametrics://127.0.0.1:1'}\n"
+        f"zone: {{center_url: 'http://127.0.0.1:1', coordination_url: '{missing}'}}\n"
+        "targets: [{name: far, kind: host, zone: east}]\n", encoding="utf-8")
+    monkeypatch.setenv("INFRA_LEDGER_ZONE_TOKEN", "ilt_x")
+    assert main(["scheduler", "--zone", "east", "--config", str(config),
+                 "--data-dir", str(tmp_path / "d")]) == 3
+    err = capfd.readouterr().err
+    assert "zone.coordination_url" in err and "il_no_such_database" in err, err
+    assert "ledger.url" not in err, err
