@@ -8,31 +8,11 @@ import socket
 import threading
 import time
 
-import pytest
 from sqlalchemy import create_engine
 
-from monitor.config import TargetConfig
-from monitor.coordination.leases import LeaseAssignment
+from tests.monitor.test_coordination import members, target  # noqa: F401
 
 TARGETS = [f"sw-{i}" for i in range(200)]
-
-
-def target(name, interval=10.0):
-    return TargetConfig(name, "host", interval, 5.0, 0.0, {}, {}, "east")
-
-
-@pytest.fixture
-def members(pg_url):
-    made = []
-
-    def make(name, lease=3.0, **options):
-        member = LeaseAssignment(pg_url, "east", name, "host", lease_seconds=lease, **options)
-        made.append(member)
-        return member
-    yield make
-    for member in made:
-        member._stop.set()
-        member.engine.dispose()
 
 
 class Blackhole:
