@@ -25,9 +25,15 @@ estate; pairs and findings must be equal).
    it still reports about is overdue, and whether it went silent).
 8. ``rc_diff``: the fields that differ, with the row the observed value came from.
 9. ``rc_pair``: every pair in the engine's order.
+10. ``rc_out``: each pair's fingerprint and a digest of everything its stored columns are
+    made of, so the store (:func:`ledger.reconcile.store.run`) diffs pairs in the database:
+    it inserts new pairs (:meth:`Matcher.insert_new`), selects the changed ones and those
+    findings are made of (``rc_sel``, :meth:`Matcher.changed`) and has Python build only
+    those (:meth:`Matcher.outcome` with ``selected``).
 
-:func:`reconcile` runs them in one snapshot (:func:`ledger.entity_sql.temporary`) and turns
-the result rows into the :class:`~ledger.reconcile.engine.Outcome` the store writes.
+:func:`reconcile` runs steps 1-9 in one snapshot (:func:`ledger.entity_sql.temporary`) and
+turns every result row into the :class:`~ledger.reconcile.engine.Outcome` (what the tests
+hold to the definition).
 """
 
 from __future__ import annotations

@@ -101,8 +101,9 @@ def _write(conn: Connection, matcher: sql.Matcher,
            policy: ReconcilePolicy) -> tuple[int, Outcome]:
     """Make ``reconcile_pair`` hold exactly the run's pairs, touching only rows that
     changed: stale ones deleted, new ones inserted and changed ones found by the database
-    (a new clean match written whole there), the rest built by Python and written. Returns how many rows it touched and the run's
-    :class:`Outcome` (those pairs, every finding)."""
+    (a new clean match written whole there), the rest built by Python and written.
+    Returns how many rows it touched and the run's :class:`Outcome` (those pairs, every
+    finding)."""
     table = ReconcilePair.__table__
     stale = conn.execute(text("""
         DELETE FROM reconcile_pair WHERE NOT EXISTS (
