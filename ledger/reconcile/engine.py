@@ -27,6 +27,8 @@ from ledger.reconcile import compare
 from ledger.reconcile.entities import Entity, build
 from ledger.reconcile.match import DeclaredIndex, Decision, Ref, decide_all
 
+#: Every outcome of a pair, in the order summaries list them.
+OUTCOMES = ("matched", "undeclared", "missing", "suspect", "mismatch", "conflict")
 #: Declared statuses that mean "not expected to answer".
 RETIRED = frozenset({"retired"})
 
@@ -44,8 +46,7 @@ class Outcome:
     @property
     def summary(self) -> dict[str, int]:
         counts = Counter(p["outcome"] for p in self.pairs)
-        return {k: counts.get(k, 0) for k in ("matched", "undeclared", "missing", "suspect",
-                                               "mismatch", "conflict")}
+        return {k: counts.get(k, 0) for k in OUTCOMES}
 
 
 @dataclasses.dataclass

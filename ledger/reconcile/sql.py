@@ -39,6 +39,7 @@ hold to the definition).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections import defaultdict
@@ -53,7 +54,7 @@ from ledger.findings import Found
 from ledger.reconcile import sql_norm
 from ledger.reconcile.compare import _DEVICE, _RESOURCE, GIB
 from ledger.models import ObservedAsset, UTCDateTime
-from ledger.reconcile.engine import Outcome, source_silent
+from ledger.reconcile.engine import OUTCOMES, Outcome, source_silent
 from ledger.reconcile.entities import PRIORITY, RESOURCE_KINDS
 
 #: Observed columns an entity's figures are read from (first non-empty, best source first).
@@ -626,12 +627,12 @@ class Matcher:
         depend on, such as the names of the keys by rank), so the store finds the pairs that
         changed in the database and Python builds only those."""
         pg = self.conn.dialect.name == "postgresql"
-        part = _part_pg if pg else _part_sqlite
+        part = functools.partial(_part, pg=pg)
         if pg:
             def ordered(order: str, value: str) -> str:
                 return f"md5(string_agg({value}, ',' ORDER BY {order}))"
             digest = "md5"
-            rank = "r.prio, m.row_id"
+            by_source = "r.prio, m.row_id"
         else:
             raw = self.conn.connection.driver_connection
             raw.create_function("rc_md5", 1, _md5, deterministic=True)
@@ -640,11 +641,11 @@ class Matcher:
             def ordered(order: str, value: str) -> str:
                 return f"rc_md5_ordered({order}, {value})"
             digest = "rc_md5"
-            rank = "printf('%03d%012d', r.prio, m.row_id)"
+            by_source = "printf('%03d%012d', r.prio, m.row_id)"
         # The sources of entities several rows make (also_seen_by), and each mismatch's
         # differences with the row and time each observed value came from.
         temp_table(self.conn, "rc_ssum", "eid INTEGER PRIMARY KEY, dig TEXT", None, f"""
-            SELECT m.eid, {ordered(rank, part("oa.source") + " || " + part("oa.kind"))}
+            SELECT m.eid, {ordered(by_source, part("oa.source") + " || " + part("oa.kind"))}
             FROM rc_ent e JOIN rc_member m ON m.eid = e.eid JOIN rc_row r ON r.id = m.row_id
             JOIN observed_asset oa ON oa.id = m.row_id WHERE e.rows > 1 GROUP BY m.eid""")
         diff = " || ".join(part(c) for c in ("d.field", "d.how", "d.declared", "d.observed",
@@ -653,7 +654,6 @@ class Matcher:
         temp_table(self.conn, "rc_dsum", "eid INTEGER PRIMARY KEY, dig TEXT", None, f"""
             SELECT d.eid, {ordered("d.ord", diff)}
             FROM rc_diff d LEFT JOIN observed_asset oa ON oa.id = d.src GROUP BY d.eid""")
-        device, resource = TABLES_OF["device"].name, TABLES_OF["cloud_resource"].name
         columns = " || ".join(
             [part(c) for c in ("p.outcome", "p.rank", "p.why", "COALESCE(dv.code, cr.code)",
                                "COALESCE(dv.department_id, cr.department_id)", "e.res",
@@ -671,10 +671,7 @@ class Matcher:
             SELECT p.grp, p.eid, p.cat, p.did, p.outcome, p.rank, p.why, {fingerprint},
                    {digest}(:salt || {columns})
             FROM rc_pair p
-            LEFT JOIN {device} dv ON p.cat = 'device' AND dv.id = p.did
-            LEFT JOIN {resource} cr ON p.cat = 'cloud_resource' AND cr.id = p.did
-            LEFT JOIN rc_ent e ON e.eid = p.eid LEFT JOIN rc_fig f ON f.eid = p.eid
-            LEFT JOIN observed_asset oa ON oa.id = f.pid LEFT JOIN rc_ekey k ON k.eid = p.eid
+            {_pair_joins('p')}
             LEFT JOIN rc_ssum ss ON ss.eid = p.eid LEFT JOIN rc_dsum ds ON ds.eid = p.eid""",
                    {"salt": salt})
         self._index("rc_out", "fp")
@@ -707,7 +704,6 @@ class Matcher:
             for klass, res in (("device", 0), ("cloud_resource", 1))
             for rank, name in enumerate(keys.get(klass, ()))) + " END"
         whole = "o.outcome = 'matched' AND e.rows = 1"
-        device, resource = TABLES_OF["device"].name, TABLES_OF["cloud_resource"].name
         return self._run(f"""
             INSERT INTO {table} (fingerprint, digest, outcome, department_id,
                 declared_category, declared_id, declared_code, observed_asset_id,
@@ -724,10 +720,7 @@ class Matcher:
                    CASE WHEN {whole} THEN {matched_by} END,
                    {empty}, NULL, f.first_seen, f.last_seen
             FROM rc_out o
-            LEFT JOIN {device} dv ON o.cat = 'device' AND dv.id = o.did
-            LEFT JOIN {resource} cr ON o.cat = 'cloud_resource' AND cr.id = o.did
-            LEFT JOIN rc_ent e ON e.eid = o.eid LEFT JOIN rc_fig f ON f.eid = o.eid
-            LEFT JOIN observed_asset oa ON oa.id = f.pid LEFT JOIN rc_ekey k ON k.eid = o.eid
+            {_pair_joins('o')}
             WHERE NOT EXISTS (SELECT 1 FROM {table} s WHERE s.fingerprint = o.fp)
             ORDER BY o.grp, o.eid, o.cat, o.did""")
 
@@ -804,10 +797,7 @@ class Matcher:
                    oa.department_id AS observed_department, f.model, f.vendor,
                    k.serial, k.instance, k.machine, k.macs, k.ip, k.host{stored}
             FROM {pairs} p
-            LEFT JOIN {device} dv ON p.cat = 'device' AND dv.id = p.did
-            LEFT JOIN {resource} cr ON p.cat = 'cloud_resource' AND cr.id = p.did
-            LEFT JOIN rc_ent e ON e.eid = p.eid LEFT JOIN rc_fig f ON f.eid = p.eid
-            LEFT JOIN observed_asset oa ON oa.id = f.pid LEFT JOIN rc_ekey k ON k.eid = p.eid
+            {_pair_joins('p')}
             ORDER BY p.grp, p.eid, p.cat, p.did""").columns(first_seen=stamp,
                                                               last_seen=stamp)).all()
         candidates: dict[int, list[str]] = defaultdict(list)
@@ -824,19 +814,23 @@ class Matcher:
         return Outcome(build.pairs, build.found, members)
 
 
-OUTCOMES = ("matched", "undeclared", "missing", "suspect", "mismatch", "conflict")
+def _pair_joins(alias: str) -> str:
+    """What a pair row (``alias``: cat, did, eid) is read with: its declared asset (``dv``
+    or ``cr``), entity (``e``), figures (``f``), best observed row (``oa``), keys (``k``)."""
+    device, resource = TABLES_OF["device"].name, TABLES_OF["cloud_resource"].name
+    a = alias
+    return f"""LEFT JOIN {device} dv ON {a}.cat = 'device' AND dv.id = {a}.did
+            LEFT JOIN {resource} cr ON {a}.cat = 'cloud_resource' AND cr.id = {a}.did
+            LEFT JOIN rc_ent e ON e.eid = {a}.eid LEFT JOIN rc_fig f ON f.eid = {a}.eid
+            LEFT JOIN observed_asset oa ON oa.id = f.pid LEFT JOIN rc_ekey k ON k.eid = {a}.eid"""
 
 
-def _part_pg(expression: str, *, time: bool = False) -> str:
+def _part(expression: str, *, pg: bool, time: bool = False) -> str:
     """A value as unambiguous text for a digest: its length, a colon and the value, or
-    ``-`` for NULL (times as epoch seconds, whatever the session's time zone)."""
-    if time:
+    ``-`` for NULL (PostgreSQL times as epoch seconds, whatever the session's time zone;
+    SQLite keeps times as text already)."""
+    if time and pg:
         expression = f"extract(epoch FROM {expression})"
-    value = f"CAST({expression} AS TEXT)"
-    return f"COALESCE(length({value}) || ':' || {value}, '-')"
-
-
-def _part_sqlite(expression: str, *, time: bool = False) -> str:
     value = f"CAST({expression} AS TEXT)"
     return f"COALESCE(length({value}) || ':' || {value}, '-')"
 

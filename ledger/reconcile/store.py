@@ -31,7 +31,7 @@ from ledger.models import AnalysisRun, Finding, ObservedAsset, ReconcilePair
 from ledger.policy import ReconcilePolicy
 from ledger.reconcile.compare import Books
 from ledger.reconcile import sql
-from ledger.reconcile.engine import Inputs, Outcome
+from ledger.reconcile.engine import OUTCOMES, Inputs, Outcome
 
 UTC = dt.timezone.utc
 CHUNK = 2000
@@ -39,7 +39,6 @@ PAIR_COLUMNS = ("outcome", "department_id", "declared_category", "declared_id",
                 "declared_code", "observed_asset_id", "observed_source", "observed_kind",
                 "observed_keys", "also_seen_by", "matched_by", "differences", "note",
                 "first_seen", "last_seen")
-OUTCOME_ORDER = ("matched", "undeclared", "missing", "suspect", "mismatch", "conflict")
 
 
 @dataclasses.dataclass
@@ -185,7 +184,7 @@ def summary(conn: Connection, scope: Scope) -> dict[str, int]:
     counts = dict(conn.execute(_scoped(select(table.c.outcome, func.count())
                                        .group_by(table.c.outcome), table.c.department_id,
                                        scope)).all())
-    return {k: counts.get(k, 0) for k in OUTCOME_ORDER}
+    return {k: counts.get(k, 0) for k in OUTCOMES}
 
 
 def list_pairs(conn: Connection, scope: Scope, *, outcome: str | None = None, page: int = 1,
