@@ -26,10 +26,11 @@ estate; pairs and findings must be equal).
 8. ``rc_diff``: the fields that differ, with the row the observed value came from.
 9. ``rc_pair``: every pair in the engine's order.
 10. ``rc_out``: each pair's fingerprint and a digest of everything its stored columns are
-    made of, so the store (:func:`ledger.reconcile.store.run`) diffs pairs in the database:
-    it inserts new pairs (:meth:`Matcher.insert_new`), selects the changed ones and those
-    findings are made of (``rc_sel``, :meth:`Matcher.changed`) and has Python build only
-    those (:meth:`Matcher.outcome` with ``selected``).
+    made of but the times it was seen, so the store (:func:`ledger.reconcile.store.run`)
+    diffs pairs in the database: it inserts new pairs (:meth:`Matcher.insert_new`), selects
+    the changed ones and those findings are made of (``rc_sel``, :meth:`Matcher.changed`),
+    has Python build only those (:meth:`Matcher.outcome` with ``selected``) and moves the
+    first and last seen times a poll changed in one statement (:meth:`Matcher.seen`).
 
 :func:`reconcile` runs steps 1-9 in one snapshot (:func:`ledger.entity_sql.temporary`) and
 turns every result row into the :class:`~ledger.reconcile.engine.Outcome` (what the tests
@@ -623,7 +624,8 @@ class Matcher:
     # 10. What the store keeps of each pair.
     def stored(self, salt: str) -> None:
         """``rc_out``: every pair of ``rc_pair`` with the fingerprint the store keeps it by
-        and a digest of everything its stored columns are made of (``salt``: what else they
+        and a digest of everything its stored columns are made of but ``first_seen`` and
+        ``last_seen`` (:meth:`seen` writes those; ``salt``: what else they
         depend on, such as the names of the keys by rank), so the store finds the pairs that
         changed in the database and Python builds only those."""
         pg = self.conn.dialect.name == "postgresql"
@@ -660,8 +662,7 @@ class Matcher:
                                "oa.source", "oa.kind", "oa.department_id", "k.serial",
                                "k.instance", "k.machine", "k.macs", "k.ip", "k.host",
                                "ss.dig",
-                               "CASE WHEN p.outcome = 'mismatch' THEN ds.dig END")]
-            + [part("f.first_seen", time=True), part("f.last_seen", time=True)])
+                               "CASE WHEN p.outcome = 'mismatch' THEN ds.dig END")])
         fingerprint = ("COALESCE('d:' || p.cat || ':' || CAST(p.did AS TEXT), '') || "
                        "CASE WHEN p.did IS NOT NULL AND p.eid IS NOT NULL THEN '|' ELSE '' "
                        "END || COALESCE('o:' || CAST(p.eid AS TEXT), '')")
@@ -675,6 +676,19 @@ class Matcher:
             LEFT JOIN rc_ssum ss ON ss.eid = p.eid LEFT JOIN rc_dsum ds ON ds.eid = p.eid""",
                    {"salt": salt})
         self._index("rc_out", "fp")
+
+    def seen(self, table: str) -> int:
+        """Bring the first and last seen times of the stored pairs (``table``) to the
+        entities' in one statement; return how many rows moved. They are not part of the
+        digest: every poll moves ``last_seen`` and would otherwise have Python rebuild
+        every pair of the estate on every run."""
+        return self._run(f"""
+            UPDATE {table} SET first_seen = x.first_seen, last_seen = x.last_seen
+            FROM (SELECT o.fp, f.first_seen, f.last_seen FROM rc_out o
+                  LEFT JOIN rc_fig f ON f.eid = o.eid) x
+            WHERE x.fp = {table}.fingerprint
+            AND ({table}.first_seen IS DISTINCT FROM x.first_seen
+                 OR {table}.last_seen IS DISTINCT FROM x.last_seen)""")
 
     def insert_new(self, table: str, keys: Mapping[str, Sequence[str]]) -> int:
         """Insert every pair of ``rc_out`` that ``table`` does not hold yet, in the engine's

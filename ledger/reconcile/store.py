@@ -93,7 +93,7 @@ def run(engine: Engine, policy: ReconcilePolicy, *, now: dt.datetime | None = No
 
 def _salt(policy: ReconcilePolicy) -> str:
     """What stored pairs depend on beside the result rows: the format and the key names."""
-    return f"pairs/2|{sorted((k, list(v)) for k, v in policy.keys.items())!r}|"
+    return f"pairs/3|{sorted((k, list(v)) for k, v in policy.keys.items())!r}|"
 
 
 def _write(conn: Connection, matcher: sql.Matcher,
@@ -116,9 +116,11 @@ def _write(conn: Connection, matcher: sql.Matcher,
         conn.execute(update(table).where(table.c.id == bindparam("row_id"))
                      .values({c: bindparam(f"v_{c}") for c in (*PAIR_COLUMNS, "digest")}),
                      changed)
-    # A row inserted above and completed here is one row written.
+    # A row inserted above and completed here is one row written; times moved by a poll
+    # are written by the database (a row written above already has them).
     completed = sum(1 for pair in outcome.pairs if pair["placeholder"])
-    return stale + inserted + len(changed) - completed, outcome
+    seen = matcher.seen(table.name)
+    return stale + inserted + len(changed) - completed + seen, outcome
 
 
 @contextlib.contextmanager

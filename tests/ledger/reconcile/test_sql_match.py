@@ -367,3 +367,40 @@ def test_the_store_writes_only_what_changed_and_holds_the_engines_pairs(ledger, 
     store.run(ledger.engine, swapped, now=now)
     assert_stored_as_the_engine(ledger.engine, swapped, now)
     assert store.run(ledger.engine, swapped, now=now).pairs_written == 0
+
+
+def test_a_poll_that_only_moves_the_times_seen_rebuilds_no_clean_match(ledger, monkeypatch):
+    """Every poll moves ``last_seen`` of what it saw: the next run moves the stored pairs'
+    times in the database, and Python builds only the pairs findings are made of (not one
+    clean match), yet the stored pairs are the engine's."""
+    fill_estate(ledger.engine, 29)
+    policy = ReconcilePolicy(missing_after=7 * 86400, suspect_after_polls=3,
+                             tolerance_percent=5.0)
+    with ledger.engine.begin() as conn:
+        store.resolve_departments(conn)
+    store.run(ledger.engine, policy, now=NOW)
+    built = []
+    outcome = sql.Matcher.outcome
+
+    def counting(self, keys, *, selected=False):
+        built.append(dict(self.conn.execute(text(
+            "SELECT outcome, COUNT(*) FROM rc_sel GROUP BY outcome")).all()))
+        return outcome(self, keys, selected=selected)
+
+    monkeypatch.setattr(sql.Matcher, "outcome", counting)
+    oa = ObservedAsset.__table__
+    now = NOW + dt.timedelta(minutes=1)
+    with ledger.engine.begin() as conn:
+        for id_, seen in conn.execute(select(oa.c.id, oa.c.last_seen)).all():
+            conn.execute(oa.update().where(oa.c.id == id_)
+                         .values(last_seen=seen + dt.timedelta(minutes=1)))
+    result = store.run(ledger.engine, policy, now=now)
+    assert_stored_as_the_engine(ledger.engine, policy, now)
+    with ledger.engine.connect() as conn:
+        seen = conn.execute(select(ReconcilePair.__table__.c.id).where(
+            ReconcilePair.__table__.c.observed_asset_id.is_not(None))).all()
+    # Every pair with an observed side moved its time; no other row was written.
+    assert result.pairs_written == len(seen) > 0
+    assert result.summary["matched"] > 0 and "matched" not in built[-1]
+    assert sum(built[-1].values()) == sum(result.summary.values()) - result.summary["matched"]
+    assert store.run(ledger.engine, policy, now=now).pairs_written == 0
