@@ -247,15 +247,21 @@ def _parse_ref(spec: Field, raw, _unit):
     return _parse_text(spec, raw, None)
 
 
+def _folded(raw) -> str:
+    """Addresses typed in an input method's full-width mode (１０．０．０．１, ０Ａ：…) in
+    their ASCII form (NFKC), as devices report them."""
+    return unicodedata.normalize("NFKC", _text(raw))
+
+
 def _parse_ip(spec: Field, raw, _unit):
     try:
-        return ipaddress.ip_address(_text(raw)).compressed
+        return ipaddress.ip_address(_folded(raw)).compressed
     except ValueError:
         raise InvalidValue("not_ip") from None
 
 
 def _parse_mac(spec: Field, raw, _unit):
-    hexdigits = re.sub(r"[:\-.\s]", "", _text(raw).lower())
+    hexdigits = re.sub(r"[:\-.\s]", "", _folded(raw).lower())
     if not _MAC_HEX.match(hexdigits):
         raise InvalidValue("not_mac")
     return ":".join(hexdigits[i:i + 2] for i in range(0, 12, 2))

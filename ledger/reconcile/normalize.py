@@ -1,9 +1,10 @@
 """Identity values and compared fields in one comparable form.
 
-Serial numbers compare without case or spaces, MACs as ``aa:bb:cc:dd:ee:ff``, addresses
-in their canonical text, host names by their short name without case, vendors through
-an alias table (华为 = Huawei = HUAWEI TECHNOLOGIES CO., LTD.), models and CPU models with
-trademarks, frequencies and punctuation removed.
+Full-width forms fold to ASCII first (NFKC, as census sheets typed in a Chinese input
+method's full-width mode carry them). Serial numbers compare without case or spaces, MACs
+as ``aa:bb:cc:dd:ee:ff``, addresses in their canonical text, host names by their short
+name without case, vendors through an alias table (华为 = Huawei = HUAWEI TECHNOLOGIES CO.,
+LTD.), models and CPU models with trademarks, frequencies and punctuation removed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+import unicodedata
 
 from core.identity import (PLACEHOLDER_SERIALS, PLACEHOLDER_UUIDS, clean_serial, clean_uuid,
                                  is_placeholder_mac)
@@ -58,21 +60,31 @@ _PUNCT = re.compile(r"[\s\-_,.()/]+")
 _HEX = frozenset("0123456789abcdef")
 
 
+def folded(value: object) -> object:
+    """Text in compatibility form (NFKC): the full-width letters, digits, punctuation and
+    ideographic spaces a census sheet typed with a Chinese input method carries become the
+    ASCII ones devices report (ＳＮ１２３ = SN123, １０．０．０．１ = 10.0.0.1)."""
+    if isinstance(value, str) and not value.isascii():
+        return unicodedata.normalize("NFKC", value)
+    return value
+
+
 def serial(value: object) -> str | None:
     """A serial number to compare (upper case, no spaces), or None for placeholders."""
-    if isinstance(value, str) and value.isalnum() and len(set(value)) > 1 and \
-            value.lower() not in PLACEHOLDER_SERIALS:
+    if isinstance(value, str) and value.isascii() and value.isalnum() and \
+            len(set(value)) > 1 and value.lower() not in PLACEHOLDER_SERIALS:
         return value.upper()   # the common case, without the general rule's cost
-    text = clean_serial(value)
+    text = clean_serial(folded(value))
     return None if text is None else text.replace(" ", "").upper()
 
 
 def uuid(value: object) -> str | None:
     """A UUID to compare (lower case, no braces), or None for placeholders."""
     if isinstance(value, str) and len(value) == 36 and value.count("-") == 4 and \
-            value.islower() and len(set(value)) > 2 and value not in PLACEHOLDER_UUIDS:
+            value.isascii() and value.islower() and len(set(value)) > 2 and \
+            value not in PLACEHOLDER_UUIDS:
         return value
-    return clean_uuid(str(value).strip("{} ") if value is not None else None)
+    return clean_uuid(str(folded(value)).strip("{} ") if value is not None else None)
 
 
 def mac(value: object) -> str | None:
@@ -82,6 +94,7 @@ def mac(value: object) -> str | None:
         # Already in the ledger's form: only the placeholder checks remain.
         bare = value.replace(":", "")
         return None if int(bare[1], 16) & 1 or len(set(bare)) == 1 else value
+    value = folded(value)
     if value is None or is_placeholder_mac(value):
         return None
     bare = re.sub(r"[^0-9a-f]", "", str(value).lower())
@@ -92,7 +105,7 @@ def ip(value: object) -> str | None:
     """An address in canonical text, or None when it is no address or not unicast."""
     if value in (None, ""):
         return None
-    text = str(value).strip().split("/")[0]
+    text = str(folded(value)).strip().split("/")[0]
     parts = text.split(".")
     if len(parts) == 4 and all(p.isascii() and p.isdigit() and len(p) <= 3 for p in parts):
         # IPv4, the common case, without ipaddress's cost (a million rows a run).
@@ -115,7 +128,7 @@ def host(value: object) -> str | None:
     loopback or unspecified address, a name that starts with a dot."""
     if value in (None, ""):
         return None
-    text = str(value).strip().lower().rstrip(".")
+    text = str(folded(value)).strip().lower().rstrip(".")
     if not text:
         return None
     digits = text.replace(".", "")
@@ -150,7 +163,7 @@ def vendor(value: object) -> str | None:
 @functools.lru_cache(maxsize=4096)
 def _vendor(value: str) -> str | None:
     """Vendor names repeat across a whole estate: each is worked out once."""
-    text = _NOISE.sub(" ", value.lower())
+    text = _NOISE.sub(" ", str(folded(value)).lower())
     for pattern, canonical in _ALIAS:
         if pattern.search(text):
             return canonical
@@ -173,7 +186,7 @@ def model(value: object) -> str | None:
 
 @functools.lru_cache(maxsize=16384)
 def _model(value: str) -> str | None:
-    text = _PUNCT.sub("", _NOISE.sub(" ", value.lower()))
+    text = _PUNCT.sub("", _NOISE.sub(" ", str(folded(value)).lower()))
     return text or None
 
 

@@ -75,9 +75,17 @@ def test_choices_accept_key_and_both_labels():
 
 
 @pytest.mark.parametrize("raw", ["00-11-22-AA-BB-CC", "0011.22aa.bbcc", "001122aabbcc",
-                                 "00:11:22:aa:bb:cc"])
+                                 "00:11:22:aa:bb:cc", "００：１１：２２：ＡＡ：ＢＢ：ＣＣ",
+                                 "００－１１－２２－ａａ－ｂｂ－ｃｃ"])
 def test_macs_normalise(raw):
     assert parse(MAC, raw) == "00:11:22:aa:bb:cc"
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("１０．０．０．１", "10.0.0.1"), ("２００１：ＤＢ８：：１", "2001:db8::1"),
+    ("　10.0.0.1　", "10.0.0.1")])
+def test_addresses_typed_in_full_width_are_read(raw, expected):
+    assert parse(CATEGORIES["device"].by_key["management_ip"], raw) == expected
 
 
 def test_numbers_the_ledger_cannot_hold_are_refused():

@@ -66,6 +66,24 @@ MODELS = [
     "Intel(R) Core(TM) i7-8700 CPU @ 3.20GHz", "Xeon E5-2680 v4 @ 2.40 GHz",
     "NF5280M5", "Cisco C9300-48P", "ZXR10 5950-36TM-H", "SG-6000 co., ltd", "model.inc",
 ]
+#: What a census sheet typed with a Chinese input method in full-width mode carries, and
+#: the ASCII form collectors report it in (the same key: they must compare equal).
+FULL_WIDTH = {
+    "serial": [("２１０２３５１９３１Ｐ０Ａ３０００１２３", "2102351931P0A3000123"),
+               ("ＳＮ－０００１　Ａ", "SN-0001 A"), ("ｃｎ１２３４５６７８", "cn12345678")],
+    "uuid": [("４ｃ４ｃ４５４４－００４４－４ｂ１０－８０５２－ｂ２ｃ０４ｆ４ｄ４ｅ３２",
+              "4c4c4544-0044-4b10-8052-b2c04f4d4e32"),
+             ("｛４Ｃ４Ｃ４５４４－００４４－４Ｂ１０－８０５２－Ｂ２Ｃ０４Ｆ４Ｄ４Ｅ３２｝",
+              "4c4c4544-0044-4b10-8052-b2c04f4d4e32")],
+    "mac": [("００：１Ｂ：２１：３Ａ：４Ｆ：５Ｅ", "00:1b:21:3a:4f:5e"),
+            ("７０－７ｂ－ｅ８－ａａ－ｂｂ－ｃｃ", "70:7b:e8:aa:bb:cc")],
+    "ip": [("１０．１．２．３", "10.1.2.3"), ("１９２．１６８．０．１／２４", "192.168.0.1"),
+           ("２００１：ｄｂ８：：１", "2001:db8::1")],
+    "host": [("ＷＥＢ１．ｇｏｖ．ｌｏｃａｌ", "web1"), ("ｌｏｃａｌｈｏｓｔ", "localhost")],
+    "vendor": [("ＨＵＡＷＥＩ", "Huawei"), ("Ｄｅｌｌ　Ｉｎｃ．", "Dell Inc.")],
+    "model": [("ＰｏｗｅｒＥｄｇｅ　Ｒ７４０", "PowerEdge R740"),
+              ("Ｋｕｎｐｅｎｇ　９２０", "Kunpeng 920")],
+}
 CORPUS = {"serial": SERIALS + [p.upper() for p in PLACEHOLDER_SERIALS],
           "uuid": UUIDS + sorted(PLACEHOLDER_UUIDS), "mac": MACS, "ip": IPS,
           "host": HOSTS, "vendor": VENDORS, "model": MODELS + VENDORS,
@@ -89,9 +107,18 @@ def _recorded_values() -> dict[str, list[str]]:
     return {k: sorted(set(v))[:400] for k, v in out.items()}
 
 
+@pytest.mark.parametrize("name", sorted(FULL_WIDTH))
+def test_full_width_forms_are_the_same_key(name):
+    """Full-width letters, digits and punctuation (NFKC) name what their ASCII forms name."""
+    rule = sql_norm.RULES[name]
+    for typed, reported in FULL_WIDTH[name]:
+        assert rule(typed) == rule(reported), (typed, reported)
+    assert any(rule(reported) is not None for _typed, reported in FULL_WIDTH[name])
+
+
 @pytest.mark.parametrize("name", sql_norm.KINDS)
 def test_sql_normalisers_agree_with_python(ledger, name):
-    values = list(CORPUS[name])
+    values = list(CORPUS[name]) + [v for pair in FULL_WIDTH.get(name, ()) for v in pair]
     values += _recorded_values().get(name, [])
     with ledger.engine.connect() as conn:
         got = sql_norm.normalised(conn, name, values + [None])

@@ -299,3 +299,33 @@ def test_an_undeclared_finding_names_its_asset(estate):
     page, _total = findings.page(estate.engine.connect(), Scope.everything(),
                                  kind="undeclared")
     assert page[0]["subject"] == item["subject"]
+
+
+def test_keys_typed_in_full_width_match_what_the_device_reports(ledger, tmp_path):
+    """A census sheet typed in an input method's full-width mode (ＳＮ, １０．０．０．１)
+    names the device that reports the same key in ASCII."""
+    import openpyxl
+
+    path = filled_workbook(tmp_path / "c.xlsx")
+    book = openpyxl.load_workbook(path)
+    typed = {"2102351931DMK8000123": "２１０２３５１９３１ＤＭＫ８０００１２３",
+             "10.0.0.1": "１０．０．０．１"}
+    changed = 0
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.value in typed:
+                    cell.value = typed[cell.value]
+                    changed += 1
+    assert changed == 2
+    book.save(path)
+    CensusService(ledger.engine, actor="test").apply(read_file(path))
+    observe(ledger, switch())
+    reconcile(ledger)
+    with ledger.engine.connect() as conn:
+        pair = conn.execute(select(ReconcilePair).where(
+            ReconcilePair.observed_source == "core-sw-1")).one()
+    assert pair.declared_category == "device" and pair.matched_by == "serial_number"
+    assert pair.outcome in ("matched", "mismatch")
+    assert not [d for d in pair.differences or [] if d["field"] in ("serial_number",
+                                                                      "management_ip")]
