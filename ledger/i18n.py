@@ -85,11 +85,6 @@ def current() -> str:
     return _current.get() or DEFAULT
 
 
-def set_language(lang: str | None) -> None:
-    """Set the language of this context (the command line does this once)."""
-    _current.set(normalise(lang) or DEFAULT)
-
-
 def push(lang: str | None) -> contextvars.Token:
     """Set the language until :func:`pop` with the returned token (one web request)."""
     return _current.set(normalise(lang) or DEFAULT)

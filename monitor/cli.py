@@ -154,7 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # One language for every message of this run: a command's own --lang, the global one,
     # then the configuration's.
     args.lang = getattr(args, "lang", None) or args.global_lang or settings.language
-    i18n.set_language(args.lang)
+    # For this run only: a caller in the same process (a test, an embedding script) keeps
+    # its own language afterwards.
+    token = i18n.push(args.lang)
     try:
         return _dispatch(args, settings, alert_settings)
     except OperationalError as exc:
@@ -165,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LedgerUnreachable as exc:     # the web app's factory said it already
         print(exc, file=sys.stderr)
         return EXIT_LEDGER
+    finally:
+        i18n.pop(token)
 
 
 def _environment_defaults(args: argparse.Namespace) -> None:

@@ -8,4 +8,5 @@ bash scripts/setup-test-env.sh
 venv=$(bash scripts/venv.sh)
 # Tests start tools the environment installs (snmpsim-command-responder) by name.
 export VIRTUAL_ENV=$venv PATH=$venv/bin:$PATH
-exec "$venv/bin/python" -m pytest "$@"
+# One worker per core (pytest-xdist); INFRA_LEDGER_TEST_WORKERS=0 runs in this process.
+exec "$venv/bin/python" -m pytest -n "${INFRA_LEDGER_TEST_WORKERS:-auto}" "$@"

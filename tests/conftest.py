@@ -3,6 +3,7 @@ Debian's Chromium for the browser tests."""
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from pathlib import Path
@@ -103,3 +104,30 @@ def chromium():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         yield browser
         browser.close()
+
+
+# The SNMP corpus coverage (tests/collectors/snmp): gathered where test_corpus ran (a worker
+# under pytest-xdist, else this process) and printed once, at the end of the run.
+def pytest_sessionfinish(session):
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:   # an xdist worker: hand the rows to the controller
+        from tests.collectors.snmp.conftest import COVERAGE
+        workeroutput["corpus_coverage"] = json.dumps(COVERAGE, default=str)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    from tests.collectors.snmp.conftest import COVERAGE
+    COVERAGE.extend(json.loads(getattr(node, "workeroutput", {}).get("corpus_coverage", "[]")))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The corpus coverage: totals, and the whole table with INFRA_LEDGER_CORPUS_TABLE=1."""
+    from tests.collectors.snmp.conftest import COVERAGE, TABLE
+    if not COVERAGE:
+        return
+    from tests.collectors.snmp.corpus import counts, table
+    terminalreporter.section("SNMP corpus coverage")
+    if TABLE:
+        terminalreporter.write_line(table(sorted(COVERAGE, key=lambda row: row["file"])))
+    terminalreporter.write_line(counts(COVERAGE))

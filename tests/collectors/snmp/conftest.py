@@ -10,7 +10,8 @@ import pytest
 from tests.conftest import SHARED
 from tests.servers import SnmpdServer, SnmpSimServer
 
-#: Rows of the corpus coverage table, filled by test_corpus in this process.
+#: Rows of the corpus coverage table, filled by test_corpus in this process (under xdist,
+#: in each worker, and gathered in the controller by the hooks of tests/conftest.py).
 COVERAGE: list[dict] = []
 #: Set to print the whole coverage table after the tests (else only its totals).
 TABLE = os.environ.get("INFRA_LEDGER_CORPUS_TABLE", "") not in ("", "0")
@@ -43,14 +44,3 @@ def snmpd_server(tmp_path_factory):
     server = SnmpdServer(tmp_path_factory.mktemp("snmpd")).start()
     yield server
     server.stop()
-
-
-def pytest_terminal_summary(terminalreporter):
-    """The corpus coverage: totals, and the whole table with INFRA_LEDGER_CORPUS_TABLE=1."""
-    if not COVERAGE:
-        return
-    from tests.collectors.snmp.corpus import counts, table
-    terminalreporter.section("SNMP corpus coverage")
-    if TABLE:
-        terminalreporter.write_line(table(sorted(COVERAGE, key=lambda row: row["file"])))
-    terminalreporter.write_line(counts(COVERAGE))
