@@ -13,7 +13,8 @@ functions); the scope and the actor come from the caller's identity (``dashboard
 ``findings.read``; changing a finding's state ``census.write``; running reconciliation,
 which reads and writes every department's findings, ``reconcile.run`` (estate-wide roles only:
 census coordinator, operator);
-the compute ledger, migration progress and KPIs ``overview.read``. Documented in the
+the compute ledger, migration progress and KPIs ``overview.read``; when each analysis last
+ran ``read`` (every person's role, no machine's). Documented in the
 OpenAPI document at ``/api/v1/openapi.json``.
 """
 
@@ -28,7 +29,8 @@ from ledger import analyses, findings
 from ledger.census.snapshot import Scope, ScopeError
 from ledger.compute import DIMENSIONS
 from ledger.const import FINDING_KINDS, FINDING_STATES, OUTCOMES
-from ledger.identity.roles import CENSUS_WRITE, FINDINGS_READ, OVERVIEW_READ, RECONCILE_RUN
+from ledger.identity.roles import (CENSUS_WRITE, FINDINGS_READ, OVERVIEW_READ, READ,
+                                   RECONCILE_RUN)
 from ledger.reconcile import store
 
 bp = Blueprint("analysis", __name__, url_prefix="/api/v1")
@@ -197,6 +199,7 @@ def _runs(conn, scope: Scope) -> dict:
 
 
 @bp.get("/analysis/runs")
+@requires(READ)
 def runs():
     """The newest run of each analysis."""
     with get_ledger().engine.connect() as conn:

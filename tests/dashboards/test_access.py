@@ -201,3 +201,16 @@ def test_behind_a_proxy_the_client_address_and_https_count(ledger, embedded_stor
     assert browser.get("/metrics", headers=forwarded).status_code == 401
     assert browser.get("/login", headers={"Host": "ledger.gov.example"}).status_code == 200
     assert browser.get("/login").status_code == 400     # localhost is not configured here
+
+
+#: Open to any identity (a zone's machine token too): where the roles lead, a script file.
+ANY_IDENTITY = {"index", "operator.plotly_js"}
+
+
+def test_every_route_declares_what_it_needs(app):
+    """Every route but the allow-listed and configured ones names the permissions it needs:
+    a route open to any identity is open to a zone's machine token too."""
+    bare = {e for e in app.view_functions
+            if not rule_of(app, e).public and not rule_of(app, e).open_setting
+            and not rule_of(app, e).permissions}
+    assert bare == ANY_IDENTITY

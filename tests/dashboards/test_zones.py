@@ -192,3 +192,13 @@ def test_the_page_lists_every_collector_and_departments_never_see_it(zone_app):
     assert "失联（超过 2 分钟未联系）" in operator.get("/zones?lang=zh").get_data(as_text=True)
     assert "down (no contact for over 2 minutes)" in \
         operator.get("/zones?lang=en").get_data(as_text=True)
+
+
+def test_a_zone_token_reads_no_analysis(zone_app):
+    """A zone's machine token delivers; it reads neither the analyses' runs nor results."""
+    zone = bearer(zone_app, "zone-east", {"zone_collector"}, zone="east")
+    for url in ("/api/v1/analysis/runs", "/api/v1/reconciliation", "/api/v1/findings",
+                "/api/v1/compute"):
+        assert zone.get(url).status_code == 403, url
+    assert bearer(zone_app, "leader", {"leader"}).get("/api/v1/analysis/runs").status_code \
+        == 200
