@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import decimal
 import math
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -316,9 +317,14 @@ class _Planner:
                     self._check_group(category, group)
 
     def _group_key(self, record: dict, group: tuple[str, ...]):
+        """The values of a unique group as reconciliation compares keys: without case,
+        spaces or full-width forms (a serial typed twice, once in full width, is one
+        device declared twice)."""
         if record.get(group[-1]) is None:
             return None
-        return tuple("" if record.get(g) is None else str(record.get(g)).lower() for g in group)
+        return tuple("" if record.get(g) is None else
+                     "".join(unicodedata.normalize("NFKC", str(record.get(g))).split()).lower()
+                     for g in group)
 
     def _check_group(self, category: Category, group: tuple[str, ...]) -> None:
         key = category.key

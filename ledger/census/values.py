@@ -97,20 +97,25 @@ def _parse_text(spec: Field, raw, _unit):
     if len(text) > spec.max_length:
         raise InvalidValue("too_long", limit=spec.max_length)
     if spec.key == "code" or spec.kind == "ref" or spec.identity:
-        _check_key(text)
+        # Identity keys are compared folded (full-width and other spaces as spaces, then
+        # without spaces); codes and references are compared as typed.
+        _check_key(text, spaces=spec.identity and spec.key != "code" and spec.kind != "ref")
     elif _BIDI.search(text) or any(unicodedata.category(c) == "Cc" and c not in "\t\n\r"
                                    for c in text):
         raise InvalidValue("invisible")
     return text
 
 
-def _check_key(text: str) -> None:
+def _check_key(text: str, *, spaces: bool = False) -> None:
     """Codes, references and identity keys: visible characters only, and no ``/`` (a code
     is one segment of the API's URLs). Zero-width, bidi and other format characters would
     make two codes that look alike differ, or one look like another."""
-    if "/" in text:
+    if "/" in unicodedata.normalize("NFKC", text):   # ／ compares as / (reconciliation)
         raise InvalidValue("code_slash")
-    if not text.replace(" ", "x").isprintable():
+    # A space is visible; in an identity key (``spaces``) the ideographic space a full-width
+    # input mode types and the no-break space too. Zero-width and format characters never.
+    if not "".join("x" if c == " " or (spaces and unicodedata.category(c) == "Zs") else c
+                   for c in text).isprintable():
         raise InvalidValue("invisible")
 
 
@@ -254,8 +259,11 @@ def _folded(raw) -> str:
 
 
 def _parse_ip(spec: Field, raw, _unit):
+    text = _folded(raw)
+    if "%" in text:   # an IPv6 zone (fe80::1%eth0) names an interface of one host, no asset
+        raise InvalidValue("not_ip")
     try:
-        return ipaddress.ip_address(_folded(raw)).compressed
+        return ipaddress.ip_address(text).compressed
     except ValueError:
         raise InvalidValue("not_ip") from None
 

@@ -51,21 +51,24 @@ _ALIAS = [(re.compile(re.escape(alias) if not alias.isascii() else
                       rf"(?<![a-z0-9]){re.escape(alias)}(?![a-z0-9])"), canonical)
           for alias, canonical in sorted(((a, c) for c, aliases in VENDOR_ALIASES.items()
                                           for a in aliases), key=lambda pair: -len(pair[0]))]
-_NOISE = re.compile(r"\(r\)|\(tm\)|®|™|\bcpu\b|@\s*[\d.]+\s*[gm]hz|\bprocessor\b|"
+_NOISE = re.compile(r"\(r\)|\(tm\)|\(sm\)|®|™|℠|\bcpu\b|@\s*[\d.]+\s*[gm]hz|\bprocessor\b|"
                     r"\bco\.?,?\s*ltd\.?|\binc\.?|\bcorporation\b|\bcorp\.?|\btechnologies\b|"
                     r"\btechnology\b|有限公司|股份")
 _PUNCT = re.compile(r"[\s\-_,.()/]+")
 
 
 _HEX = frozenset("0123456789abcdef")
+_MARKS = str.maketrans({"™": "(tm)", "℠": "(sm)"})
 
 
 def folded(value: object) -> object:
     """Text in compatibility form (NFKC): the full-width letters, digits, punctuation and
     ideographic spaces a census sheet typed with a Chinese input method carries become the
-    ASCII ones devices report (ＳＮ１２３ = SN123, １０．０．０．１ = 10.0.0.1)."""
+    ASCII ones devices report (ＳＮ１２３ = SN123, １０．０．０．１ = 10.0.0.1). The marks
+    ™ and ℠ become (tm) and (sm), not the letters NFKC makes of them, so they stay noise in
+    vendors and models."""
     if isinstance(value, str) and not value.isascii():
-        return unicodedata.normalize("NFKC", value)
+        return unicodedata.normalize("NFKC", value.translate(_MARKS))
     return value
 
 

@@ -476,7 +476,7 @@ class Matcher:
             window = dt.timedelta(seconds=interval * policy.suspect_after_polls)
             silent = source_silent(state, window)
             rows.append({"source": source, "silent": int(silent),
-                         "cutoff": latest[source] - window})
+                         "cutoff": before(latest[source], window.total_seconds())})
         if rows:
             self.conn.execute(text("INSERT INTO rc_src VALUES (:source, :silent, :cutoff)")
                               .bindparams(bindparam("cutoff", type_=stamp)), rows)
