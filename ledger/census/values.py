@@ -253,9 +253,10 @@ def _parse_ref(spec: Field, raw, _unit):
 
 
 def _folded(raw) -> str:
-    """Addresses typed in an input method's full-width mode (１０．０．０．１, ０Ａ：…) in
-    their ASCII form (NFKC), as devices report them."""
-    return unicodedata.normalize("NFKC", _text(raw))
+    """Addresses typed in an input method's full-width mode (１０．０．０．１, ０Ａ：…) or
+    with its Chinese full stop (１０。０。０。１) in their ASCII form (NFKC), as devices
+    report them."""
+    return unicodedata.normalize("NFKC", _text(raw).replace("。", "."))
 
 
 def _parse_ip(spec: Field, raw, _unit):

@@ -58,15 +58,16 @@ _PUNCT = re.compile(r"[\s\-_,.()/]+")
 
 
 _HEX = frozenset("0123456789abcdef")
-_MARKS = str.maketrans({"™": "(tm)", "℠": "(sm)"})
+_MARKS = str.maketrans({"™": "(tm)", "℠": "(sm)", "。": "."})
 
 
 def folded(value: object) -> object:
     """Text in compatibility form (NFKC): the full-width letters, digits, punctuation and
     ideographic spaces a census sheet typed with a Chinese input method carries become the
-    ASCII ones devices report (ＳＮ１２３ = SN123, １０．０．０．１ = 10.0.0.1). The marks
-    ™ and ℠ become (tm) and (sm), not the letters NFKC makes of them, so they stay noise in
-    vendors and models."""
+    ASCII ones devices report (ＳＮ１２３ = SN123, １０．０．０．１ = 10.0.0.1), and so
+    does the ideographic full stop typed in Chinese punctuation mode (１０。０。０。１). The
+    marks ™ and ℠ become (tm) and (sm), not the letters NFKC makes of them, so they stay
+    noise in vendors and models."""
     if isinstance(value, str) and not value.isascii():
         return unicodedata.normalize("NFKC", value.translate(_MARKS))
     return value

@@ -83,7 +83,7 @@ def test_macs_normalise(raw):
 
 @pytest.mark.parametrize("raw, expected", [
     ("１０．０．０．１", "10.0.0.1"), ("２００１：ＤＢ８：：１", "2001:db8::1"),
-    ("　10.0.0.1　", "10.0.0.1")])
+    ("　10.0.0.1　", "10.0.0.1"), ("１０。０。０。１", "10.0.0.1"), ("10。0。0。1", "10.0.0.1")])
 def test_addresses_typed_in_full_width_are_read(raw, expected):
     assert parse(CATEGORIES["device"].by_key["management_ip"], raw) == expected
 
