@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import decimal
 import math
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from core.text import clip
+from core.text import clip, folded
 from ledger.census.fields import CATEGORIES, SHARED_REFS, Category
 from ledger.census.messages import message
 from ledger.census.snapshot import Snapshot
@@ -323,7 +322,7 @@ class _Planner:
         if record.get(group[-1]) is None:
             return None
         return tuple("" if record.get(g) is None else
-                     "".join(unicodedata.normalize("NFKC", str(record.get(g))).split()).lower()
+                     "".join(folded(str(record.get(g))).split()).lower()
                      for g in group)
 
     def _check_group(self, category: Category, group: tuple[str, ...]) -> None:

@@ -16,6 +16,7 @@ import ipaddress
 import re
 import unicodedata
 
+from core.text import folded
 from ledger.census.const import CHOICES
 from ledger.census.fields import Field
 
@@ -110,7 +111,7 @@ def _check_key(text: str, *, spaces: bool = False) -> None:
     """Codes, references and identity keys: visible characters only, and no ``/`` (a code
     is one segment of the API's URLs). Zero-width, bidi and other format characters would
     make two codes that look alike differ, or one look like another."""
-    if "/" in unicodedata.normalize("NFKC", text):   # ／ compares as / (reconciliation)
+    if "/" in folded(text):   # ／ compares as / (reconciliation)
         raise InvalidValue("code_slash")
     # A space is visible; in an identity key (``spaces``) the ideographic space a full-width
     # input mode types and the no-break space too. Zero-width and format characters never.
@@ -252,15 +253,8 @@ def _parse_ref(spec: Field, raw, _unit):
     return _parse_text(spec, raw, None)
 
 
-def _folded(raw) -> str:
-    """Addresses typed in an input method's full-width mode (１０．０．０．１, ０Ａ：…) or
-    with its Chinese full stop (１０。０。０。１) in their ASCII form (NFKC), as devices
-    report them."""
-    return unicodedata.normalize("NFKC", _text(raw).replace("。", "."))
-
-
 def _parse_ip(spec: Field, raw, _unit):
-    text = _folded(raw)
+    text = folded(_text(raw))   # １０．０．０．１, １０。０。０。１
     if "%" in text:   # an IPv6 zone (fe80::1%eth0) names an interface of one host, no asset
         raise InvalidValue("not_ip")
     try:
@@ -270,7 +264,7 @@ def _parse_ip(spec: Field, raw, _unit):
 
 
 def _parse_mac(spec: Field, raw, _unit):
-    hexdigits = re.sub(r"[:\-.\s]", "", _folded(raw).lower())
+    hexdigits = re.sub(r"[:\-.\s]", "", folded(_text(raw)).lower())
     if not _MAC_HEX.match(hexdigits):
         raise InvalidValue("not_mac")
     return ":".join(hexdigits[i:i + 2] for i in range(0, 12, 2))

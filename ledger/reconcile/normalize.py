@@ -12,10 +12,10 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-import unicodedata
 
 from core.identity import (PLACEHOLDER_SERIALS, PLACEHOLDER_UUIDS, clean_serial, clean_uuid,
                                  is_placeholder_mac)
+from core.text import folded as text_folded
 
 #: Canonical vendor names and what departments and devices call them. Users report
 #: vendors however they like; devices say "HUAWEI TECHNOLOGIES CO., LTD." or "New H3C".
@@ -58,19 +58,12 @@ _PUNCT = re.compile(r"[\s\-_,.()/]+")
 
 
 _HEX = frozenset("0123456789abcdef")
-_MARKS = str.maketrans({"™": "(tm)", "℠": "(sm)", "。": "."})
 
 
 def folded(value: object) -> object:
-    """Text in compatibility form (NFKC): the full-width letters, digits, punctuation and
-    ideographic spaces a census sheet typed with a Chinese input method carries become the
-    ASCII ones devices report (ＳＮ１２３ = SN123, １０．０．０．１ = 10.0.0.1), and so
-    does the ideographic full stop typed in Chinese punctuation mode (１０。０。０。１). The
-    marks ™ and ℠ become (tm) and (sm), not the letters NFKC makes of them, so they stay
-    noise in vendors and models."""
-    if isinstance(value, str) and not value.isascii():
-        return unicodedata.normalize("NFKC", value.translate(_MARKS))
-    return value
+    """A text value in the form devices report (:func:`core.text.folded`); others as they
+    are."""
+    return text_folded(value) if isinstance(value, str) else value
 
 
 def serial(value: object) -> str | None:
