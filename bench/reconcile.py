@@ -12,9 +12,12 @@ field that differs), 10% are not; 10% more observed assets are undeclared. Print
   as reconciliation does (serials without case, MACs and addresses in one form) and join them
   in dicts, strongest key first (the floor any matching by the same keys pays);
 - ``reconcile (first)``: the full run, writing every pair and finding and their change-log
-  records; ``reconcile (again)``: the same run once more (idempotent: nothing to write);
-  ``after a poll``: the run once more after every observed asset's ``last_seen`` moved by a
-  minute, as a poll cycle moves it (the steady state of scheduled reconciliation);
+  records, and keeping what it judged for the next run; ``reconcile (again)``: the same run
+  once more (idempotent: nothing to write); ``after a poll``: the run once more after every
+  observed asset's ``last_seen`` moved by a minute, as a poll cycle moves it;
+  ``1% changed``: after another poll in which 1% of the observed assets report another
+  memory size or vCPU count (mismatches appear and clear) and 0.1% of the declared rows
+  were edited (the steady state of scheduled reconciliation: a run over what changed);
 - per-row cost (µs per declared asset) and peak RSS.
 
 Goals (issue 11): per-row cost at 1M at most 1.2x that at 100k; total at most 2x the bare
@@ -171,15 +174,24 @@ def measure(url: str, n: int) -> dict:
     out["bare_matched"] = bare_join(ledger.engine)
     out["bare_s"] = round(time.perf_counter() - started, 2)
     out["bare_cpu_s"] = round(time.process_time() - cpu, 2)
-    for label in ("first", "again", "polled"):
+    for label in ("first", "again", "polled", "changed"):
         if label == "polled":
             _poll(ledger.engine)
+        elif label == "changed":
+            _poll(ledger.engine)
+            _change(ledger.engine, n)
         started, cpu = time.perf_counter(), time.process_time()
         result = store.run(ledger.engine, ReconcilePolicy())
         out[f"{label}_s"] = round(time.perf_counter() - started, 2)
         out[f"{label}_cpu_s"] = round(time.process_time() - cpu, 2)
         out[f"{label}_written"] = result.pairs_written
     out["summary"] = result.summary
+    from sqlalchemy import select
+
+    from ledger.models import AnalysisRun
+    with ledger.engine.connect() as conn:
+        out["recomputed"] = conn.execute(select(AnalysisRun.summary).order_by(
+            AnalysisRun.id.desc()).limit(1)).scalar_one()["recomputed"]
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     ledger.close()
     return out
@@ -194,6 +206,23 @@ def _poll(engine) -> None:
     with engine.begin() as conn:
         latest = conn.execute(select(func.max(seen.last_seen))).scalar_one()
         conn.execute(update(seen).values(last_seen=latest + dt.timedelta(minutes=1)))
+
+
+def _change(engine, n: int) -> None:
+    """1% of the observed assets report another memory size or vCPU count; 0.1% of the
+    declared devices get another name and memory size."""
+    from sqlalchemy import update
+
+    from ledger.census.tables import TABLES
+    from ledger.models import ObservedAsset as seen
+    device = TABLES["device"]
+    with engine.begin() as conn:
+        conn.execute(update(seen).where(seen.id % 100 == 7, seen.kind == "server")
+                     .values(memory_bytes=seen.memory_bytes + 64 * GIB))
+        conn.execute(update(seen).where(seen.id % 100 == 57, seen.kind == "instance")
+                     .values(vcpus=seen.vcpus + 4))
+        conn.execute(update(device).where(device.c.id % 1000 == 3)
+                     .values(name=device.c.name + "·", memory_gib=1024.0))
 
 
 def child(backend: str, n: int, pg: str) -> dict:
@@ -242,7 +271,8 @@ def main() -> None:
           "(of CPU times)")
     print(f"{'backend':10} {'declared':>9} {'bare join':>14} {'first run':>15} "
           f"{'µs/row':>7} {'x bare':>11} {'again':>15} {'x bare':>11} "
-          f"{'after a poll':>15} {'x bare':>11} {'peak RSS':>9}")
+          f"{'after a poll':>15} {'x bare':>11} {'1% changed':>15} {'x bare':>11} "
+          f"{'peak RSS':>9}")
     for backend in args.backends.split(","):
         per_row = {}
         for n in (int(s) for s in args.sizes.split(",")):
@@ -251,9 +281,11 @@ def main() -> None:
             print(f"{backend:10} {n:>9,} {_wc(r, 'bare'):>14} {_wc(r, 'first'):>15} "
                   f"{per_row[n]:>7.1f} {_ratio(r, 'first'):>11} {_wc(r, 'again'):>15} "
                   f"{_ratio(r, 'again'):>11} {_wc(r, 'polled'):>15} {_ratio(r, 'polled'):>11} "
+                  f"{_wc(r, 'changed'):>15} {_ratio(r, 'changed'):>11} "
                   f"{r['peak_rss_mb']:>7} MB")
             print(f"{'':10} {r['summary']}; rows written: first {r['first_written']:,}, "
-                  f"again {r['again_written']:,}, after a poll {r['polled_written']:,}; "
+                  f"again {r['again_written']:,}, after a poll {r['polled_written']:,}, "
+                  f"1% changed {r['changed_written']:,} ({r['recomputed']}); "
                   f"populated in {r['populate_s']} s")
         if len(per_row) > 1:
             small, large = min(per_row), max(per_row)

@@ -124,14 +124,31 @@ def evidence(item: Found) -> str:
 
 
 def sync(conn: Connection, kinds: frozenset[str], found: Iterable[Found], *, now: dt.datetime,
-         actor: str = SYSTEM_ACTOR) -> tuple[SyncResult, list[audit.Change]]:
+         actor: str = SYSTEM_ACTOR, within: Iterable[str] | None = None,
+         whole: frozenset[str] = frozenset()) -> tuple[SyncResult, list[audit.Change]]:
     """Bring the findings of ``kinds`` in line with ``found``; returns what changed and the
-    change-log records to append (the caller holds the audit head lock)."""
+    change-log records to append (the caller holds the audit head lock).
+
+    ``within``: the run judged only part of what ``kinds`` cover, and these fingerprints
+    (with those of ``found`` and every finding of the kinds in ``whole``) are all the
+    findings it may change; any other finding stays as it is (still found)."""
     result, changes = SyncResult(), []
     table = Finding.__table__
-    existing = {row.fingerprint: row for row in conn.execute(
-        select(table.c.id, table.c.fingerprint, table.c.state, table.c.active, table.c.digest,
-               table.c.evidence).where(table.c.kind.in_(sorted(kinds)))).all()}
+    found = list(found)
+    columns = (table.c.id, table.c.fingerprint, table.c.state, table.c.active,
+               table.c.digest, table.c.evidence)
+    if within is None:
+        existing = {row.fingerprint: row for row in conn.execute(
+            select(*columns).where(table.c.kind.in_(sorted(kinds)))).all()}
+    else:
+        names = sorted(set(within) | {item.fingerprint for item in found})
+        existing = {row.fingerprint: row for row in conn.execute(
+            select(*columns).where(table.c.kind.in_(sorted(whole)))).all()} if whole else {}
+        for start in range(0, len(names), CHUNK):
+            existing.update((row.fingerprint, row) for row in conn.execute(
+                select(*columns).where(table.c.kind.in_(sorted(kinds)),
+                                       table.c.fingerprint.in_(names[start:start + CHUNK])))
+                .all())
     inserts, updates, seen = [], [], set()
     for item in found:
         if item.fingerprint in seen:
@@ -180,7 +197,9 @@ def sync(conn: Connection, kinds: frozenset[str], found: Iterable[Found], *, now
     # Everything still found moves its last_seen in one statement, not one per row.
     conn.execute(update(table).where(table.c.kind.in_(sorted(kinds)), table.c.active.is_(True))
                  .values(last_seen=now))
-    result.active = len(seen)
+    result.active = len(seen) if within is None else conn.execute(
+        select(func.count()).select_from(table).where(table.c.kind.in_(sorted(kinds)),
+                                                      table.c.active.is_(True))).scalar_one()
     return result, changes
 
 

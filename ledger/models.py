@@ -13,6 +13,10 @@
 - ``finding``: what an analysis found (a pair that is not clean, an idle resource, an
   overdue migration), with its lifecycle (open, acknowledged, resolved) and first/last seen.
 - ``analysis_run``: when each analysis last ran, over which scope, and its summary.
+- ``reconcile_key``, ``reconcile_row``, ``reconcile_state``: what the last reconciliation
+  judged (each row's normalised keys, a digest of what it read of each row and the row's
+  time class, the digest of the policy and code books), so the next run recomputes only
+  the rows a change can reach (:mod:`ledger.reconcile.scope`).
 """
 
 from __future__ import annotations
@@ -191,6 +195,7 @@ class ReconcilePair(Base):
     """The current reconciliation outcome of one declared and/or observed asset."""
 
     __tablename__ = "reconcile_pair"
+    __table_args__ = (Index("ix_reconcile_pair_declared", "declared_category", "declared_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(255), unique=True)
@@ -250,6 +255,45 @@ class Finding(Base):
     state_changed_by: Mapped[str] = mapped_column(String(255))
     state_reason: Mapped[str | None] = mapped_column(Text)
     reopened: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReconcileKey(Base):
+    """One normalised identity value of a row as the last reconciliation read it: ``side``
+    ``o`` (observed, ``cat`` empty) or ``d`` (declared, ``cat`` its category); ``tag`` the
+    class of value that can meet another side's (``s`` serial, ``i`` instance or machine
+    UUID, ``m`` MAC, ``ip`` address, ``h`` host name)."""
+
+    __tablename__ = "reconcile_key"
+    __table_args__ = (Index("ix_reconcile_key_tag_value", "tag", "value"),)
+
+    side: Mapped[str] = mapped_column(String(1), primary_key=True)
+    cat: Mapped[str] = mapped_column(String(32), primary_key=True)
+    row_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    tag: Mapped[str] = mapped_column(String(2), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class ReconcileRow(Base):
+    """A digest of what the last reconciliation read of one row (observed or declared),
+    and the row's time class then (stale, judged by a source, overdue)."""
+
+    __tablename__ = "reconcile_row"
+
+    side: Mapped[str] = mapped_column(String(1), primary_key=True)
+    cat: Mapped[str] = mapped_column(String(32), primary_key=True)
+    row_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    digest: Mapped[str] = mapped_column(String(32))
+    tclass: Mapped[int] = mapped_column(Integer)
+
+
+class ReconcileState(Base):
+    """What the last reconciliation depended on as a whole (``inputs``: the policy, the
+    format of pairs and the code books, as a digest)."""
+
+    __tablename__ = "reconcile_state"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
 
 
 class AnalysisRun(Base):

@@ -39,8 +39,11 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     poll = sub.add_parser("poll", parents=[common], help="poll targets once and record them")
     poll.add_argument("--target", metavar="NAME", action="append", default=[],
                       help="poll only this target (repeatable)")
-    sub.add_parser("reconcile", parents=[common, scoped],
-                   help="reconcile the census with what was observed")
+    reconcile = sub.add_parser("reconcile", parents=[common, scoped],
+                               help="reconcile the census with what was observed")
+    reconcile.add_argument("--whole", action="store_true",
+                           help="recompute every pair (by default only what changed since "
+                                "the last run)")
     found = sub.add_parser("findings", parents=[common, scoped], help="findings and lifecycle")
     found.add_argument("action", nargs="?", default="list",
                        choices=["list", "ack", "resolve", "reopen"])
@@ -65,7 +68,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         language = args.lang or settings.language
         scope = _scope(ledger, args.department)
         if args.command == "reconcile":
-            return _reconcile(ledger, settings, scope, language, args.json)
+            return _reconcile(ledger, settings, scope, language, args.json, args.whole)
         return _findings(ledger, settings, scope, language, args)
     except ScopeError as exc:
         print(exc.text(language), file=sys.stderr)
@@ -83,11 +86,13 @@ def _scope(ledger, department: str | None):
         return Scope.for_department(conn, department)
 
 
-def _reconcile(ledger, settings: Settings, scope, language: str, as_json: bool) -> int:
+def _reconcile(ledger, settings: Settings, scope, language: str, as_json: bool,
+               whole: bool = False) -> int:
     from ledger.reconcile import store
 
     result = store.run(ledger.engine, settings.analysis.reconcile,
-                       actor=f"cli:{getpass.getuser()}", algorithm=settings.audit_chain)
+                       actor=f"cli:{getpass.getuser()}", algorithm=settings.audit_chain,
+                       whole=whole)
     with ledger.engine.connect() as conn:
         summary = store.summary(conn, scope)
         pairs = store.all_pairs(conn, scope)

@@ -23,6 +23,10 @@ _WORDS = {
     "changes": ("本次：写入 {pairs} 条对账记录；新发现 {opened}，重新打开 {reopened}，自动解决 {resolved}",
                 "This run: {pairs} pair rows written; findings opened {opened}, reopened "
                 "{reopened}, resolved {resolved}"),
+    "whole": ("  重算范围：全部", "  Recomputed: everything"),
+    "part": ("  重算范围：自上次以来变化所及的实测 {observed} 条、申报 {declared} 条，其余结果未变",
+             "  Recomputed: the {observed} observed and {declared} declared rows a change since "
+             "the last run reached; every other result stands"),
     "more": ("  …另有 {n} 条，用 --json 查看全部", "  … {n} more; --json lists all"),
     "declared": ("申报", "declared"), "observed": ("实测", "observed"),
     "by": ("依据", "by"), "from": ("来源", "from"), "last_seen": ("最后发现", "last seen"),
@@ -54,6 +58,11 @@ def reconcile_text(summary: dict[str, int], pairs: list[dict], result, scope,
              "  " + "  ".join(f"{label(OUTCOMES, k, language)} {v}" for k, v in summary.items()),
              _w("changes", language, pairs=result.pairs_written, opened=result.findings.opened,
                 reopened=result.findings.reopened, resolved=result.findings.resolved)]
+    recomputed = result.recomputed
+    if recomputed:
+        lines.append(_w("whole", language) if recomputed.get("whole") else
+                     _w("part", language, observed=recomputed.get("observed", 0),
+                        declared=recomputed.get("declared", 0)))
     for outcome in ("mismatch", "conflict", "undeclared", "missing", "suspect"):
         items = [p for p in pairs if p["outcome"] == outcome]
         if not items:

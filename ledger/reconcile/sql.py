@@ -65,8 +65,8 @@ FIGURES = ("serial_number", "vendor", "model", "cpu_model", "cpu_cores", "vcpus"
 _TEXT = frozenset({"serial_number", "vendor", "model", "cpu_model", "hostname", "mgmt_ip",
                    "data_center", "platform", "department", "power_state"})
 _TS = {"postgresql": "TIMESTAMP WITH TIME ZONE", "sqlite": "TIMESTAMP"}
-_DEVICE_TABLE = TABLES_OF["device"].name
-TABLES = (sql_norm.TABLE, "rc_skip", "rc_vendor", "rc_model", "rc_row", "rc_val", "rc_shared",
+TABLES = (sql_norm.TABLE, "rc_skip", "rc_vendor", "rc_model", "rc_oa", "rc_dv", "rc_cr",
+          "rc_row", "rc_val", "rc_valx", "rc_shared",
           "rc_link", "rc_member", "rc_label", "rc_vmin", "rc_step",
           "rc_dkey", "rc_hit", "rc_rank", "rc_cand", "rc_clean", "rc_contested",
           "rc_conflict", "rc_ent", "rc_fig", "rc_ekey", "rc_src", "rc_match", "rc_code",
@@ -92,6 +92,39 @@ class Matcher:
         self.norm = sql_norm.Norm(conn)
         self.skip = sorted({str(v).strip().lower() for v in placeholders})
         self.contains = "strpos" if conn.dialect.name == "postgresql" else "instr"
+        self.sourced = False
+        if conn.dialect.name == "sqlite":
+            raw = conn.connection.driver_connection
+            raw.create_function("rc_md5", 1, _md5, deterministic=True)
+            raw.create_aggregate("rc_md5_ordered", 2, _OrderedDigest)
+        else:
+            # Compiling these many-expression statements (JIT) costs more than it saves,
+            # and seconds on a run over a few rows whose joins the planner costs high.
+            conn.exec_driver_sql("SET jit = off")
+        self.scope(False)
+
+    def scope(self, scoped: bool) -> None:
+        """Read the whole estate, or (``scoped``) only the rows of ``rc_scope``, copied by
+        :meth:`load_scope` into ``rc_oa``, ``rc_dv`` and ``rc_cr``: the first steps read
+        observed and declared rows from these names, every later step joins by row id."""
+        self.scoped = scoped
+        self.oa = "rc_oa" if scoped else "observed_asset"
+        self.dv = "rc_dv" if scoped else TABLES_OF["device"].name
+        self.cr = "rc_cr" if scoped else TABLES_OF["cloud_resource"].name
+
+    def load_scope(self) -> None:
+        """Copy the rows ``rc_scope`` names (side ``o`` observed, ``d`` declared) into
+        ``rc_oa``, ``rc_dv`` and ``rc_cr``, and read from those (:meth:`scope`)."""
+        copies = (("rc_oa", "observed_asset", "o", ""),
+                  ("rc_dv", TABLES_OF["device"].name, "d", "device"),
+                  ("rc_cr", TABLES_OF["cloud_resource"].name, "d", "cloud_resource"))
+        for name, table, side, cat in copies:
+            self._run(f"""CREATE TEMPORARY TABLE {name} AS SELECT t.* FROM {table} t
+                          WHERE t.id IN (SELECT s.row_id FROM rc_scope s
+                                         WHERE s.side = '{side}' AND s.cat = '{cat}')""")
+            self._run(f"CREATE INDEX {name}_id ON {name} (id)")
+            analyze(self.conn, name)
+        self.scope(True)
 
     def _run(self, sql: str) -> int:
         return self.conn.execute(text(sql)).rowcount
@@ -125,30 +158,30 @@ class Matcher:
                    "THEN oa.macs ELSE '[]' END) AS m"
         self._prepare(macs, kinds)
         volume = norm("uuid", norm("tail", "natural_key"))
-        self._names("rc_vendor", ("observed_asset.vendor", f"{_DEVICE_TABLE}.vendor"),
-                    "vendor")
+        self._names("rc_vendor", (f"{self.oa}.vendor", f"{self.dv}.vendor"), "vendor")
         temp_table(self.conn, "rc_row",
                    "id INTEGER PRIMARY KEY, collector TEXT, kind TEXT, prio INTEGER, "
                    "res INTEGER, vendor TEXT, ip TEXT, host TEXT", None, f"""
             SELECT oa.id, oa.collector, oa.kind, {prio},
                    CASE WHEN oa.kind IN ({resource}) THEN 1 ELSE 0 END, vn.norm,
                    {norm('ip', 'oa.mgmt_ip')}, {norm('host', 'oa.hostname')}
-            FROM observed_asset oa LEFT JOIN rc_vendor vn ON vn.raw = oa.vendor
+            FROM {self.oa} oa LEFT JOIN rc_vendor vn ON vn.raw = oa.vendor
             WHERE oa.kind IN ({kinds})""")
+        oa = self.oa
         values = f"""
             SELECT id, collector, 's' AS tag, {norm('serial', 'serial_number')} AS value
-            FROM observed_asset WHERE kind IN ({kinds})
+            FROM {oa} WHERE kind IN ({kinds})
             UNION ALL
             SELECT id, collector, 'u', {norm('uuid', 'machine_uuid')}
-            FROM observed_asset WHERE kind IN ({kinds})
+            FROM {oa} WHERE kind IN ({kinds})
             UNION ALL
             SELECT id, collector, 'i', COALESCE({norm('uuid', 'instance_uuid')},
                 CASE WHEN kind = 'volume' AND substr(natural_key, 1, 11) = 'res:volume:'
                      THEN {volume} END)
-            FROM observed_asset WHERE kind IN ({kinds})
+            FROM {oa} WHERE kind IN ({kinds})
             UNION ALL
             SELECT DISTINCT oa.id, oa.collector, 'm', {norm('mac', 'm.value')}
-            FROM observed_asset oa, {macs} WHERE oa.kind IN ({kinds})"""
+            FROM {oa} oa, {macs} WHERE oa.kind IN ({kinds})"""
         # One value per row and tag (MACs made distinct above).
         temp_table(self.conn, "rc_val", "row_id INTEGER NOT NULL, collector TEXT, "
                    "tag TEXT NOT NULL, value TEXT NOT NULL", None,
@@ -158,6 +191,11 @@ class Matcher:
                    "tag, value", """
             SELECT DISTINCT tag, value FROM rc_val
             GROUP BY tag, value, collector HAVING COUNT(*) > 1""")
+        # What is set aside stays a key of its row for the scope of the next run.
+        temp_table(self.conn, "rc_valx", "row_id INTEGER NOT NULL, tag TEXT NOT NULL, "
+                   "value TEXT NOT NULL", None, """
+            SELECT row_id, tag, value FROM rc_val WHERE EXISTS (SELECT 1 FROM rc_shared s
+                WHERE s.tag = rc_val.tag AND s.value = rc_val.value)""")
         self._run("""DELETE FROM rc_val WHERE EXISTS (SELECT 1 FROM rc_shared s
                      WHERE s.tag = rc_val.tag AND s.value = rc_val.value)""")
         self._index("rc_val", "tag, value", large=True)
@@ -188,8 +226,7 @@ class Matcher:
 
     def _prepare(self, macs: str, kinds: str) -> None:
         """Odd identity values of both sides, normalised once by the Python rules."""
-        device, resource = TABLES_OF["device"].name, TABLES_OF["cloud_resource"].name
-        oa = "observed_asset"
+        device, resource, oa = self.dv, self.cr, self.oa
         tail = self.norm("tail", "natural_key")
         sources = {
             "serial": [f"SELECT serial_number AS raw FROM {oa}",
@@ -270,7 +307,7 @@ class Matcher:
     # 3. Declared keys.
     def declared(self) -> None:
         norm = self.norm
-        device, resource = TABLES_OF["device"].name, TABLES_OF["cloud_resource"].name
+        device, resource = self.dv, self.cr
         per_row = {
             "device": (f"FROM {device} d LEFT JOIN rc_vendor vn ON vn.raw = d.vendor", (
                 ("s", f"{norm('serial', 'd.serial_number')}", "vn.norm"),
@@ -445,24 +482,16 @@ class Matcher:
             GROUP BY k.eid""")
 
     # 7. Outcomes.
-    def outcomes(self, policy, now: dt.datetime, states: Mapping[str, object]) -> None:
-        """``rc_match``: clean, uncontested entities with their declared asset, ``missing``
-        or ``suspect`` when they stopped being seen (else decided by :meth:`differences`);
-        ``rc_src``: the sources that can judge "suspect" (a target with an interval)."""
+    def sources(self, policy, states: Mapping[str, object]) -> None:
+        """``rc_src``: the sources that can judge "suspect" (a target with an interval):
+        per source (a handful of targets, not the estate) whether it went silent and the
+        time before which an asset it still reports about is overdue. Made once a run, from
+        every observed row whatever the scope."""
+        if self.sourced:
+            return
+        self.sourced = True
         stamp = ObservedAsset.__table__.c.last_seen.type
         ts = _TS[self.conn.dialect.name]
-        temp_table(self.conn, "rc_match", "eid INTEGER PRIMARY KEY, cat TEXT NOT NULL, "
-                   "did INTEGER NOT NULL, rank INTEGER NOT NULL, outcome TEXT", None, """
-            SELECT c.eid, c.cat, c.did, c.rank, NULL FROM rc_clean c
-            WHERE NOT EXISTS (SELECT 1 FROM rc_contested t
-                              WHERE t.cat = c.cat AND t.did = c.did)""")
-        gone = before(now, policy.missing_after)
-        self.conn.execute(text("""
-            UPDATE rc_match SET outcome = 'missing' WHERE EXISTS (
-                SELECT 1 FROM rc_fig f WHERE f.eid = rc_match.eid AND f.last_seen < :gone)""")
-            .bindparams(bindparam("gone", type_=stamp)), {"gone": gone})
-        # Per source (a handful of targets, not the estate): its window, whether it went
-        # silent, and the time before which an asset it still reports about is overdue.
         latest = dict(self.conn.execute(text(
             "SELECT source, MAX(last_seen) AS latest FROM observed_asset GROUP BY source")
             .columns(latest=stamp)).all())
@@ -480,6 +509,22 @@ class Matcher:
         if rows:
             self.conn.execute(text("INSERT INTO rc_src VALUES (:source, :silent, :cutoff)")
                               .bindparams(bindparam("cutoff", type_=stamp)), rows)
+
+    def outcomes(self, policy, now: dt.datetime, states: Mapping[str, object]) -> None:
+        """``rc_match``: clean, uncontested entities with their declared asset, ``missing``
+        or ``suspect`` when they stopped being seen (else decided by :meth:`differences`)."""
+        stamp = ObservedAsset.__table__.c.last_seen.type
+        temp_table(self.conn, "rc_match", "eid INTEGER PRIMARY KEY, cat TEXT NOT NULL, "
+                   "did INTEGER NOT NULL, rank INTEGER NOT NULL, outcome TEXT", None, """
+            SELECT c.eid, c.cat, c.did, c.rank, NULL FROM rc_clean c
+            WHERE NOT EXISTS (SELECT 1 FROM rc_contested t
+                              WHERE t.cat = c.cat AND t.did = c.did)""")
+        gone = before(now, policy.missing_after)
+        self.conn.execute(text("""
+            UPDATE rc_match SET outcome = 'missing' WHERE EXISTS (
+                SELECT 1 FROM rc_fig f WHERE f.eid = rc_match.eid AND f.last_seen < :gone)""")
+            .bindparams(bindparam("gone", type_=stamp)), {"gone": gone})
+        self.sources(policy, states)
         judged = """SELECT 1 FROM rc_member m JOIN observed_asset oa ON oa.id = m.row_id
                     JOIN rc_src s ON s.source = oa.source WHERE m.eid = rc_match.eid"""
         self._run(f"""
@@ -498,9 +543,8 @@ class Matcher:
                                           "cloud_platform": "platform"})
         self._run("CREATE INDEX rc_code_tag ON rc_code (category, tag)")
         analyze(self.conn, "rc_code")
-        self._names("rc_model", ("observed_asset.model", "observed_asset.cpu_model",
-                                 f"{_DEVICE_TABLE}.model", f"{_DEVICE_TABLE}.cpu_model"),
-                    "model")
+        self._names("rc_model", (f"{self.oa}.model", f"{self.oa}.cpu_model",
+                                 f"{self.dv}.model", f"{self.dv}.cpu_model"), "model")
         temp_table(self.conn, "rc_diff", "eid INTEGER NOT NULL, ord INTEGER NOT NULL, "
                    "field TEXT NOT NULL, how TEXT NOT NULL, declared TEXT, observed TEXT, "
                    "src INTEGER, size DOUBLE PRECISION", None,
@@ -587,7 +631,7 @@ class Matcher:
         """``rc_pair``: entities in id order (their matches, conflicts and undeclared ones),
         then declared assets nothing accounts for (devices, then cloud resources)."""
         stamp = ObservedAsset.__table__.c.last_seen.type
-        device, resource = TABLES_OF["device"].name, TABLES_OF["cloud_resource"].name
+        device, resource = self.dv, self.cr
         temp_table(self.conn, "rc_pair", "grp INTEGER NOT NULL, eid INTEGER, cat TEXT, "
                    "did INTEGER, outcome TEXT NOT NULL, rank INTEGER, why TEXT", None, """
             SELECT 0, eid, cat, did, outcome, rank, NULL FROM rc_match
@@ -636,10 +680,6 @@ class Matcher:
             digest = "md5"
             by_source = "r.prio, m.row_id"
         else:
-            raw = self.conn.connection.driver_connection
-            raw.create_function("rc_md5", 1, _md5, deterministic=True)
-            raw.create_aggregate("rc_md5_ordered", 2, _OrderedDigest)
-
             def ordered(order: str, value: str) -> str:
                 return f"rc_md5_ordered({order}, {value})"
             digest = "rc_md5"
@@ -763,8 +803,10 @@ class Matcher:
         several rows make and nothing for any other row; return how many rows changed."""
         multi = """SELECT m.row_id, m.eid FROM rc_member m JOIN rc_ent e ON e.eid = m.eid
                    WHERE e.rows > 1"""
+        within = ("AND EXISTS (SELECT 1 FROM rc_scope s WHERE s.side = 'o' AND s.cat = '' "
+                  "AND s.row_id = observed_asset.id)") if self.scoped else ""
         cleared = self._run(f"""
-            UPDATE observed_asset SET entity_id = NULL WHERE entity_id IS NOT NULL
+            UPDATE observed_asset SET entity_id = NULL WHERE entity_id IS NOT NULL {within}
             AND NOT EXISTS (SELECT 1 FROM ({multi}) s WHERE s.row_id = observed_asset.id)""")
         changed = self._run(f"""
             UPDATE observed_asset SET entity_id = s.eid FROM ({multi}) s

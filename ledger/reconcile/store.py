@@ -30,7 +30,7 @@ from ledger.estate import (CodeBook, Departments, declared_rows, observed_rows,
 from ledger.models import AnalysisRun, Finding, ObservedAsset, ReconcilePair
 from ledger.policy import ReconcilePolicy
 from ledger.reconcile.compare import Books
-from ledger.reconcile import sql
+from ledger.reconcile import scope, sql
 from ledger.reconcile.engine import OUTCOMES, Inputs, Outcome
 
 UTC = dt.timezone.utc
@@ -49,6 +49,8 @@ class RunResult:
     summary: dict[str, int]
     findings: findings.SyncResult
     pairs_written: int
+    #: ``{"whole": True}``, or how many observed and declared rows the run read.
+    recomputed: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def load_inputs(conn: Connection, now: dt.datetime) -> Inputs:
@@ -60,35 +62,55 @@ def load_inputs(conn: Connection, now: dt.datetime) -> Inputs:
 
 
 def run(engine: Engine, policy: ReconcilePolicy, *, now: dt.datetime | None = None,
-        actor: str = findings.SYSTEM_ACTOR, algorithm: str = "sha256") -> RunResult:
-    """Reconcile the whole ledger and keep the results (see the module docstring)."""
+        actor: str = findings.SYSTEM_ACTOR, algorithm: str = "sha256",
+        whole: bool = False) -> RunResult:
+    """Reconcile the ledger and keep the results (see the module docstring): only the rows
+    a change since the last run can reach (:mod:`ledger.reconcile.scope`), or everything
+    (``whole``, a first run, other inputs, or too much changed)."""
     now = now or dt.datetime.now(UTC)
     started = dt.datetime.now(UTC)
     with engine.begin() as conn:
         resolve_departments(conn)
-    with engine.connect() as conn, _no_cyclic_gc(), sql.temporary(conn, sql.TABLES):
+    salt = _salt(policy)
+    with engine.connect() as conn, _no_cyclic_gc(), \
+            sql.temporary(conn, sql.TABLES + scope.TABLES):
+        states = target_states(conn)
         matcher = sql.Matcher(conn, policy.placeholders)
-        matcher.run(policy, now, target_states(conn))
-        matcher.stored(_salt(policy))
-        summary = matcher.summary()
+        matcher.sources(policy, states)
+        inputs = scope.inputs(conn, policy, salt)
+        scope.digests(matcher, policy, now)
+        scoped = not whole and scope.stored_inputs(conn) == inputs and \
+            scope.plan(matcher, policy, now, states)
+        matcher.run(policy, now, states)
+        matcher.stored(salt)
         # End the snapshot (the temporary tables stay with the connection), then write
         # holding the ledger's write lock: what changed is judged against the stored pairs
         # as they are now, in the database; Python builds only those pairs and the findings.
         conn.commit()
         head = audit.lock_head(conn)
-        written, outcome = _write(conn, matcher, policy)
+        written, outcome, replaced = _write(conn, matcher, policy)
         matcher.write_entities()
-        synced, changes = findings.sync(conn, RECONCILE_KINDS, outcome.found, now=now,
-                                        actor=actor)
+        if scoped:
+            written += scope.move_times(conn)
+        scope.keep(conn, inputs, scoped=scoped)
+        summary = _counts(conn) if scoped else matcher.summary()
+        synced, changes = findings.sync(
+            conn, RECONCILE_KINDS, outcome.found, now=now, actor=actor,
+            within=replaced if scoped else None, whole=frozenset({"unknown_department"}))
         if changes:
             audit.append(conn, head, audit.Actor(actor, uuid.uuid4().hex), changes, algorithm,
                          now)
+        recomputed = _recomputed(conn, scoped)
         run_id = conn.execute(AnalysisRun.__table__.insert().values(
             analysis="reconcile", started_at=started, finished_at=dt.datetime.now(UTC),
-            actor=actor, summary={**summary, "findings": dataclasses.asdict(synced)})
+            actor=actor, summary={**summary, "findings": dataclasses.asdict(synced),
+                                  "recomputed": recomputed})
         ).inserted_primary_key[0]
         conn.commit()
-    return RunResult(run_id, summary, synced, written)
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("RESET jit")
+            conn.commit()
+    return RunResult(run_id, summary, synced, written, recomputed)
 
 
 def _salt(policy: ReconcilePolicy) -> str:
@@ -96,16 +118,38 @@ def _salt(policy: ReconcilePolicy) -> str:
     return f"pairs/3|{sorted((k, list(v)) for k, v in policy.keys.items())!r}|"
 
 
+def _counts(conn: Connection) -> dict[str, int]:
+    table = ReconcilePair.__table__
+    counts = dict(conn.execute(select(table.c.outcome, func.count())
+                               .group_by(table.c.outcome)).all())
+    return {k: counts.get(k, 0) for k in OUTCOMES}
+
+
+def _recomputed(conn: Connection, scoped: bool) -> dict[str, Any]:
+    """How much of the estate the run read: everything, or the rows a change reached."""
+    if not scoped:
+        return {"whole": True}
+    rows = dict(conn.execute(text("SELECT side, COUNT(*) FROM rc_scope GROUP BY side")).all())
+    return {"whole": False, "observed": rows.get("o", 0), "declared": rows.get("d", 0)}
+
+
 def _write(conn: Connection, matcher: sql.Matcher,
-           policy: ReconcilePolicy) -> tuple[int, Outcome]:
+           policy: ReconcilePolicy) -> tuple[int, Outcome, list[str]]:
     """Make ``reconcile_pair`` hold exactly the run's pairs, touching only rows that
     changed: stale ones deleted, new ones inserted and changed ones found by the database
     (a new clean match written whole there), the rest built by Python and written.
-    Returns how many rows it touched and the run's :class:`Outcome` (those pairs, every
-    finding)."""
+    Returns how many rows it touched, the run's :class:`Outcome` (those pairs, every
+    finding) and, for a run over part of the estate, the findings the pairs it replaces
+    stood for (all but those stay as they are)."""
     table = ReconcilePair.__table__
-    stale = conn.execute(text("""
-        DELETE FROM reconcile_pair WHERE NOT EXISTS (
+    replaced: list[str] = []
+    if matcher.scoped:
+        replaced = [fp for row in scope.old_pairs(conn) for fp in finding_fingerprints(row)]
+        within = f"id IN ({scope.OLD_PAIR_IDS}) AND"
+    else:
+        within = ""
+    stale = conn.execute(text(f"""
+        DELETE FROM reconcile_pair WHERE {within} NOT EXISTS (
             SELECT 1 FROM rc_out o WHERE o.fp = reconcile_pair.fingerprint)""")).rowcount
     inserted = matcher.insert_new(table.name, policy.keys)
     matcher.changed(table.name)
@@ -119,8 +163,9 @@ def _write(conn: Connection, matcher: sql.Matcher,
     # A row inserted above and completed here is one row written; times moved by a poll
     # are written by the database (a row written above already has them).
     completed = sum(1 for pair in outcome.pairs if pair["placeholder"])
-    seen = matcher.seen(table.name)
-    return stale + inserted + len(changed) - completed + seen, outcome
+    # A run over part of the estate moves every pair's times afterwards.
+    seen = 0 if matcher.scoped else matcher.seen(table.name)
+    return stale + inserted + len(changed) - completed + seen, outcome, replaced
 
 
 @contextlib.contextmanager

@@ -170,8 +170,9 @@ def test_a_finding_resolved_by_hand_stays_resolved_until_its_condition_returns(e
 
 
 def test_a_new_poll_with_the_same_values_does_not_reopen_a_resolved_finding(estate):
-    """The observation time in a difference moves with every poll; the condition does
-    not. A new observed value is new evidence and reopens it."""
+    """A poll that reads the same values changes neither the condition nor the finding:
+    the difference keeps the time its value was read by the run that judged it, the
+    pair's last_seen moves. A new observed value is new evidence and reopens it."""
     observe(estate, switch("CE6881"), vm())
     reconcile(estate)
     model = next(f for f in findings.listing(estate.engine.connect(), Scope.everything())
@@ -184,7 +185,12 @@ def test_a_new_poll_with_the_same_values_does_not_reopen_a_resolved_finding(esta
     with estate.engine.connect() as conn:
         kept = conn.execute(select(Finding).where(Finding.id == model["id"])).one()
     assert (kept.state, kept.reopened) == ("resolved", 0)
-    assert kept.details["time"] == later.isoformat()          # what it shows is current
+    assert kept.details["time"] == NOW.isoformat()            # read when it was judged
+    with estate.engine.connect() as conn:
+        pair = conn.execute(select(ReconcilePair).where(
+            ReconcilePair.outcome == "mismatch", ReconcilePair.declared_code.is_not(None),
+            ReconcilePair.observed_source == "core-sw-1")).one()
+    assert pair.last_seen == later                            # seen again
     observe(estate, switch("CE6850"), vm(), at=later)        # another model: new evidence
     store.run(estate.engine, ReconcilePolicy(), now=later)
     with estate.engine.connect() as conn:
