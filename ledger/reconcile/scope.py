@@ -229,11 +229,11 @@ def _count(conn: Connection, table: str) -> int:
 
 #: The ids of the stored pairs of the rows in ``rc_scope``.
 OLD_PAIR_IDS = """
-    SELECT p.id FROM reconcile_pair p JOIN rc_scope s
-    ON s.side = 'o' AND s.cat = '' AND s.row_id = p.observed_asset_id
+    SELECT p.id FROM rc_scope s CROSS JOIN reconcile_pair p
+    WHERE s.side = 'o' AND s.cat = '' AND p.observed_asset_id = s.row_id
     UNION
-    SELECT p.id FROM reconcile_pair p JOIN rc_scope s
-    ON s.side = 'd' AND s.cat = p.declared_category AND s.row_id = p.declared_id"""
+    SELECT p.id FROM rc_scope s CROSS JOIN reconcile_pair p
+    WHERE s.side = 'd' AND p.declared_category = s.cat AND p.declared_id = s.row_id"""
 
 
 def old_pairs(conn: Connection):
@@ -264,7 +264,7 @@ def keep(conn: Connection, inputs_digest: str, *, scoped: bool) -> None:
         UNION ALL SELECT 'o', '', id, 'h', substr(host, 1, {KEY_CHARS}) FROM rc_row
                   WHERE host IS NOT NULL
         UNION ALL SELECT 'd', cat, did, tag, {cut} FROM rc_dkey"""))
-    source = "rc_scope s JOIN rc_rdig r ON r.side = s.side AND r.cat = s.cat " \
+    source = "rc_scope s CROSS JOIN rc_rdig r WHERE r.side = s.side AND r.cat = s.cat " \
         "AND r.row_id = s.row_id" if scoped else "rc_rdig r"
     conn.execute(text(f"""INSERT INTO reconcile_row (side, cat, row_id, digest, tclass)
                           SELECT r.side, r.cat, r.row_id, r.digest, r.tclass FROM {source}"""))

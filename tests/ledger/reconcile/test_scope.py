@@ -243,11 +243,28 @@ def last_recomputed(engine) -> dict:
                             .limit(1)).scalar_one()["recomputed"]
 
 
-@pytest.mark.parametrize("seed", [41, 42, 43])
-def test_runs_over_what_changed_leave_the_ledger_as_a_whole_run(ledger, seed, monkeypatch):
-    """Change after change, the run recomputes only what the change reaches (never the
-    whole estate here) and the ledger holds what the engine finds from scratch."""
-    monkeypatch.setattr(scope, "WHOLE_FROM", 1.0)
+@pytest.mark.parametrize("seed, whole_from", [(41, 1.0), (42, 1.0), (43, 1.0), (44, 0.08)])
+def test_runs_over_what_changed_leave_the_ledger_as_a_whole_run(ledger, seed, whole_from,
+                                                                 monkeypatch):
+    """Change after change, the run recomputes only what the change reaches and the ledger
+    holds what the engine finds from scratch. With no limit the run is never whole; with a
+    low one some runs find the changes, or what they reach, too large and go whole from
+    the middle of the search."""
+    monkeypatch.setattr(scope, "WHOLE_FROM", whole_from)
+    plans, searched = [], []
+    plan, front = scope.plan, scope._front
+
+    def recording_plan(*args):
+        searched.clear()
+        plans.append((plan(*args), bool(searched)))
+        return plans[-1][0]
+
+    def recording_front(*args, **kwargs):
+        searched.append(True)
+        return front(*args, **kwargs)
+
+    monkeypatch.setattr(scope, "plan", recording_plan)
+    monkeypatch.setattr(scope, "_front", recording_front)
     rng = random.Random(seed)
     fill_estate(ledger.engine, seed)
     sparse(ledger.engine, rng)
@@ -257,18 +274,23 @@ def test_runs_over_what_changed_leave_the_ledger_as_a_whole_run(ledger, seed, mo
     assert_as_a_whole_run(ledger.engine, now, "first")
     with ledger.engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(ObservedAsset)).scalar_one()
-    small = 0
+    small, wholes = 0, 0
     for round_ in range(14):
         now += dt.timedelta(minutes=rng.choice([1, 10, 60, 60 * 30]))
         done = mutate(ledger.engine, rng, now)
         result = store.run(ledger.engine, POLICY, now=now)
         recomputed = last_recomputed(ledger.engine)
-        assert recomputed["whole"] is False, done
-        small += recomputed["observed"] < total / 2
+        if recomputed["whole"]:
+            wholes += 1
+            assert whole_from < 1, done
+        else:
+            small += recomputed["observed"] < total / 2
         assert_as_a_whole_run(ledger.engine, now, (round_, done, recomputed))
         assert sum(result.summary.values()) == \
             sum(1 for _ in stored_pairs(ledger.engine.connect()))
     assert small, "every change reached half the estate: the test shows nothing"
+    if whole_from < 1:      # some went whole only once the search had grown too large
+        assert (False, True) in plans, plans
     # Nothing changed: nothing recomputed, nothing written.
     again = store.run(ledger.engine, POLICY, now=now)
     assert again.pairs_written == 0 and last_recomputed(ledger.engine) == \
