@@ -102,10 +102,13 @@ def reconciliation():
 @bp.post("/reconciliation")
 @requires(RECONCILE_RUN)
 def reconcile():
-    """Run reconciliation now; returns the caller's summary (and, unscoped, what changed)."""
+    """Run reconciliation now (``?whole=true``: recompute every pair, not only what changed
+    since the last run); returns the caller's summary (and, unscoped, what changed)."""
     settings = get_settings()
+    whole = _choice("whole", ("true", "false")) == "true"
     result = store.run(get_ledger().engine, settings.analysis.reconcile,
-                       actor=caller_scope().actor, algorithm=settings.audit_chain)
+                       actor=caller_scope().actor, algorithm=settings.audit_chain,
+                       whole=whole)
     scope = ledger_scope()
     with get_ledger().engine.connect() as conn:
         summary = store.summary(conn, scope)
@@ -114,6 +117,7 @@ def reconcile():
         out["findings"] = {"opened": result.findings.opened,
                            "reopened": result.findings.reopened,
                            "resolved": result.findings.resolved}
+        out["recomputed"] = result.recomputed
     return jsonify(out)
 
 

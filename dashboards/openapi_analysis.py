@@ -111,7 +111,10 @@ def paths(error) -> dict:
                     "responses": {"200": _json("ReconciliationPage", "summary and a page"),
                                   "400": error("bad parameter"), "403": error("bad scope")}},
             "post": {"operationId": "reconcile", "summary": "run reconciliation now",
+                     "parameters": [query("whole", {"type": "string",
+                                                    "enum": ["true", "false"]})],
                      "responses": {"200": {"description": "summary of the run"},
+                                   "400": error("bad parameter"),
                                    "403": error("not allowed")}}},
         "/findings": {"get": {
             "operationId": "list_findings", "summary": "findings",

@@ -32,6 +32,10 @@ estate; pairs and findings must be equal).
     has Python build only those (:meth:`Matcher.outcome` with ``selected``) and moves the
     first and last seen times a poll changed in one statement (:meth:`Matcher.seen`).
 
+A matcher reads the whole estate, or (:meth:`Matcher.scope`) only the rows
+:mod:`ledger.reconcile.scope` found a change could reach: the first steps then read copies
+of those rows, every later one joins by row id.
+
 :func:`reconcile` runs steps 1-9 in one snapshot (:func:`ledger.entity_sql.temporary`) and
 turns every result row into the :class:`~ledger.reconcile.engine.Outcome` (what the tests
 hold to the definition).

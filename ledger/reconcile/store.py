@@ -2,9 +2,11 @@
 
 :func:`run` reconciles declared with observed rows in one snapshot, as set-based SQL
 (:mod:`ledger.reconcile.sql`, which the tests hold to its definition: the pure function
-:mod:`ledger.reconcile.engine` over :func:`load_inputs`), then, holding the ledger's write
-lock, writes only the pairs that changed and syncs the findings (their lifecycle changes
-go to the change log). A run is idempotent: run twice, the same pairs and findings.
+:mod:`ledger.reconcile.engine` over :func:`load_inputs`), over only the rows a change since
+the last run can reach (:mod:`ledger.reconcile.scope`) unless the run must be whole, then,
+holding the ledger's write lock, writes only the pairs that changed and syncs the findings
+(their lifecycle changes go to the change log). A run is idempotent: run twice, the same
+pairs and findings.
 :func:`list_pairs` and :func:`summary` read results within a department scope.
 """
 

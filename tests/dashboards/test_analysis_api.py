@@ -140,3 +140,15 @@ def test_only_an_estate_wide_role_runs_reconciliation(estate, app):
     assert operator.post("/api/v1/reconciliation").status_code == 200
     coordinator = as_user(app, "the.coordinator", {"census_admin"})
     assert coordinator.post("/api/v1/reconciliation").status_code == 200
+
+
+def test_a_run_through_the_api_recomputes_what_changed_or_everything(estate):
+    """Nothing changed since the fixture's run: nothing recomputed; ``?whole=true`` recomputes
+    everything; any other value is refused."""
+    again = estate.post("/api/v1/reconciliation")
+    assert again.status_code == 200
+    assert again.json["recomputed"] == {"whole": False, "observed": 0, "declared": 0}
+    whole = estate.post("/api/v1/reconciliation?whole=true")
+    assert whole.status_code == 200 and whole.json["recomputed"] == {"whole": True}
+    assert whole.json["summary"] == again.json["summary"]
+    assert estate.post("/api/v1/reconciliation?whole=yes").status_code == 400
