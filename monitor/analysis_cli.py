@@ -97,7 +97,8 @@ def _reconcile(ledger, settings: Settings, scope, language: str, as_json: bool,
         summary = store.summary(conn, scope)
         pairs = store.all_pairs(conn, scope)
     if as_json:
-        json.dump({"summary": summary, "pairs": pairs}, sys.stdout, ensure_ascii=False)
+        json.dump({"summary": summary, "pairs": pairs, "recomputed": result.recomputed},
+                  sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
     from monitor.analysis_text import reconcile_text

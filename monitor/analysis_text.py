@@ -21,12 +21,16 @@ _WORDS = {
     "title": ("对账结果（范围：{scope}）", "Reconciliation (scope: {scope})"),
     "everything": ("全部", "everything"),
     "changes": ("本次：写入 {pairs} 条对账记录；新发现 {opened}，重新打开 {reopened}，自动解决 {resolved}",
-                "This run: {pairs} pair rows written; findings opened {opened}, reopened "
+                "This run: pairs written {pairs}; findings opened {opened}, reopened "
                 "{reopened}, resolved {resolved}"),
-    "whole": ("  重算范围：全部", "  Recomputed: everything"),
+    "whole": ("  重算范围：全部（{why}）", "  Recomputed: everything ({why})"),
+    "why_first": ("首次对账", "first run"),
+    "why_inputs": ("对账策略或部门、数据中心、云平台代码表有变化", "the policy or the code books changed"),
+    "why_asked": ("按要求整体重算", "asked for"),
+    "why_large": ("变化波及超过四分之一的资产", "the changes reached more than a quarter of the estate"),
     "part": ("  重算范围：自上次以来变化所及的实测 {observed} 条、申报 {declared} 条，其余结果未变",
-             "  Recomputed: the {observed} observed and {declared} declared rows a change since "
-             "the last run reached; every other result stands"),
+             "  Recomputed: {observed} observed and {declared} declared rows reached by changes "
+             "since the last run; other results unchanged"),
     "more": ("  …另有 {n} 条，用 --json 查看全部", "  … {n} more; --json lists all"),
     "declared": ("申报", "declared"), "observed": ("实测", "observed"),
     "by": ("依据", "by"), "from": ("来源", "from"), "last_seen": ("最后发现", "last seen"),
@@ -60,7 +64,8 @@ def reconcile_text(summary: dict[str, int], pairs: list[dict], result, scope,
                 reopened=result.findings.reopened, resolved=result.findings.resolved)]
     recomputed = result.recomputed
     if recomputed:
-        lines.append(_w("whole", language) if recomputed.get("whole") else
+        lines.append(_w("whole", language, why=_w(f"why_{recomputed['why']}", language))
+                     if recomputed.get("whole") else
                      _w("part", language, observed=recomputed.get("observed", 0),
                         declared=recomputed.get("declared", 0)))
     for outcome in ("mismatch", "conflict", "undeclared", "missing", "suspect"):

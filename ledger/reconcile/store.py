@@ -51,7 +51,8 @@ class RunResult:
     summary: dict[str, int]
     findings: findings.SyncResult
     pairs_written: int
-    #: ``{"whole": True}``, or how many observed and declared rows the run read.
+    #: ``{"whole": True, "why": ...}`` (``first``, ``inputs``, ``asked``, ``large``), or
+    #: ``{"whole": False, "observed": n, "declared": n}``: how many rows the run read.
     recomputed: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
@@ -81,8 +82,11 @@ def run(engine: Engine, policy: ReconcilePolicy, *, now: dt.datetime | None = No
         matcher.sources(policy, states)
         inputs = scope.inputs(conn, policy, salt)
         scope.digests(matcher, policy, now)
-        scoped = not whole and scope.stored_inputs(conn) == inputs and \
-            scope.plan(matcher, policy, now, states)
+        kept = scope.stored_inputs(conn)
+        why = "asked" if whole else "first" if kept is None else \
+            "inputs" if kept != inputs else None
+        scoped = why is None and scope.plan(matcher, policy, now, states)
+        why = why or (None if scoped else "large")
         matcher.run(policy, now, states)
         matcher.stored(salt)
         # End the snapshot (the temporary tables stay with the connection), then write
@@ -102,7 +106,7 @@ def run(engine: Engine, policy: ReconcilePolicy, *, now: dt.datetime | None = No
         if changes:
             audit.append(conn, head, audit.Actor(actor, uuid.uuid4().hex), changes, algorithm,
                          now)
-        recomputed = _recomputed(conn, scoped)
+        recomputed = _recomputed(conn, why)
         run_id = conn.execute(AnalysisRun.__table__.insert().values(
             analysis="reconcile", started_at=started, finished_at=dt.datetime.now(UTC),
             actor=actor, summary={**summary, "findings": dataclasses.asdict(synced),
@@ -127,10 +131,11 @@ def _counts(conn: Connection) -> dict[str, int]:
     return {k: counts.get(k, 0) for k in OUTCOMES}
 
 
-def _recomputed(conn: Connection, scoped: bool) -> dict[str, Any]:
-    """How much of the estate the run read: everything, or the rows a change reached."""
-    if not scoped:
-        return {"whole": True}
+def _recomputed(conn: Connection, why: str | None) -> dict[str, Any]:
+    """How much of the estate the run read: everything (and why), or the rows a change
+    reached."""
+    if why:
+        return {"whole": True, "why": why}
     rows = dict(conn.execute(text("SELECT side, COUNT(*) FROM rc_scope GROUP BY side")).all())
     return {"whole": False, "observed": rows.get("o", 0), "declared": rows.get("d", 0)}
 

@@ -149,6 +149,6 @@ def test_a_run_through_the_api_recomputes_what_changed_or_everything(estate):
     assert again.status_code == 200
     assert again.json["recomputed"] == {"whole": False, "observed": 0, "declared": 0}
     whole = estate.post("/api/v1/reconciliation?whole=true")
-    assert whole.status_code == 200 and whole.json["recomputed"] == {"whole": True}
+    assert whole.status_code == 200 and whole.json["recomputed"] == {"whole": True, "why": "asked"}
     assert whole.json["summary"] == again.json["summary"]
     assert estate.post("/api/v1/reconciliation?whole=yes").status_code == 400

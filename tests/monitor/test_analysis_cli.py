@@ -60,15 +60,16 @@ def test_poll_reconcile_and_the_findings_lifecycle(site, tmp_path):
     assert text.returncode == 0, text.stderr
     assert "对账结果（范围：全部）" in text.stdout and "漏报 (1):" in text.stdout
     assert f"this-host/host" in text.stdout and "设备 DEV01 · 从未发现" in text.stdout
-    assert "重算范围：全部" in text.stdout                    # the first run is whole
+    assert "重算范围：全部（首次对账）" in text.stdout
     english = monitor("reconcile", "--lang", "en", "--department", "D002", config=config,
                       data=data)
     assert "Reconciliation (scope: D002)" in english.stdout and "device DEV02" in english.stdout
     # Nothing changed since: nothing recomputed, unless asked.
-    assert "Recomputed: the 0 observed and 0 declared rows" in english.stdout
+    assert "Recomputed: 0 observed and 0 declared rows reached by changes" in english.stdout
     whole = monitor("reconcile", "--whole", "--lang", "en", config=config, data=data)
-    assert whole.returncode == 0 and "Recomputed: everything" in whole.stdout
+    assert whole.returncode == 0 and "Recomputed: everything (asked for)" in whole.stdout
     report = json.loads(monitor("reconcile", "--json", config=config, data=data).stdout)
+    assert report["recomputed"] == {"whole": False, "observed": 0, "declared": 0}
     assert report["summary"] == {"matched": 0, "undeclared": 1, "missing": 3, "suspect": 0,
                                  "mismatch": 0, "conflict": 0}
     undeclared = [p for p in report["pairs"] if p["outcome"] == "undeclared"][0]

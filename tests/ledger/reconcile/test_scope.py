@@ -270,7 +270,7 @@ def test_runs_over_what_changed_leave_the_ledger_as_a_whole_run(ledger, seed, wh
     sparse(ledger.engine, rng)
     now = NOW
     first = store.run(ledger.engine, POLICY, now=now)
-    assert last_recomputed(ledger.engine) == {"whole": True}
+    assert last_recomputed(ledger.engine) == {"whole": True, "why": "first"}
     assert_as_a_whole_run(ledger.engine, now, "first")
     with ledger.engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(ObservedAsset)).scalar_one()
@@ -336,18 +336,18 @@ def test_other_inputs_make_the_run_whole(ledger):
     looser = ReconcilePolicy(missing_after=7 * 86400, suspect_after_polls=3,
                              tolerance_percent=60.0)
     store.run(ledger.engine, looser, now=NOW)
-    assert last_recomputed(ledger.engine) == {"whole": True}
+    assert last_recomputed(ledger.engine) == {"whole": True, "why": "inputs"}
     store.run(ledger.engine, looser, now=NOW)
     assert last_recomputed(ledger.engine)["whole"] is False
     with ledger.engine.begin() as conn:
         department = TABLES["department"]
         conn.execute(department.update().where(department.c.id == 2).values(name="改名"))
     store.run(ledger.engine, looser, now=NOW)
-    assert last_recomputed(ledger.engine) == {"whole": True}
+    assert last_recomputed(ledger.engine) == {"whole": True, "why": "inputs"}
     store.run(ledger.engine, looser, now=NOW, whole=True)
-    assert last_recomputed(ledger.engine) == {"whole": True}
+    assert last_recomputed(ledger.engine) == {"whole": True, "why": "asked"}
     oa = ObservedAsset.__table__
     with ledger.engine.begin() as conn:     # most of the estate changes its figures
         conn.execute(oa.update().values(memory_bytes=oa.c.memory_bytes + GIB))
     store.run(ledger.engine, looser, now=NOW)
-    assert last_recomputed(ledger.engine) == {"whole": True}
+    assert last_recomputed(ledger.engine) == {"whole": True, "why": "large"}
