@@ -284,6 +284,8 @@ class ReconcileRow(Base):
     row_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     digest: Mapped[str] = mapped_column(String(32))
     tclass: Mapped[int] = mapped_column(Integer)
+    #: The ``observed_asset.entity_id`` the run wrote (None for a row on its own).
+    entity: Mapped[int | None] = mapped_column(Integer)
 
 
 class ReconcileState(Base):

@@ -27,6 +27,7 @@ _WORDS = {
     "why_first": ("首次对账", "first run"),
     "why_inputs": ("对账策略或部门、数据中心、云平台代码表有变化", "the policy or the code books changed"),
     "why_asked": ("按要求整体重算", "asked for"),
+    "why_overlap": ("上次对账与另一次对账同时进行", "the last run overlapped another"),
     "why_large": ("变化波及超过四分之一的资产", "the changes reached more than a quarter of the estate"),
     "part": ("  重算范围：自上次以来变化所及的实测 {observed} 条、申报 {declared} 条，其余结果未变",
              "  Recomputed: {observed} observed and {declared} declared rows reached by changes "

@@ -54,7 +54,7 @@ WHOLE_FROM = 0.25
 #: Characters of a value kept as a key (an index entry must stay small).
 KEY_CHARS = 200
 #: Scratch tables of this module (dropped with the run's others).
-TABLES = ("rc_rdig", "rc_scope", "rc_front", "rc_done", "rc_new", "rc_vals")
+TABLES = ("rc_rdig", "rc_scope", "rc_front", "rc_done", "rc_new", "rc_vals", "rc_times")
 #: What the first pass over the changed rows leaves, dropped before the real pass.
 _FIRST_PASS = ("rc_skip", "rc_vendor", "rc_row", "rc_val", "rc_shared", "rc_valx", "rc_dkey",
                "rc_oa", "rc_dv", "rc_cr")
@@ -85,7 +85,11 @@ def stored_inputs(conn: Connection) -> str | None:
 
 
 def digests(matcher: Matcher, policy, now: dt.datetime) -> None:
-    """``rc_rdig``: every reconcilable row's digest and time class, as of now."""
+    """``rc_rdig``: every reconcilable row's digest and time class, as of now, with the
+    entity the ledger says it is in (which a run writes, and anything else may change:
+    a row deleted and inserted again, a restore); ``rc_times``: each entity's first and
+    last seen times in this snapshot (what :func:`move_times` writes, so a poll after
+    the snapshot is still news to the next run)."""
     conn = matcher.conn
     pg = conn.dialect.name == "postgresql"
     if not pg:
@@ -98,7 +102,7 @@ def digests(matcher: Matcher, policy, now: dt.datetime) -> None:
         return "md5(" + " || ".join(_part(f"{alias}.{c}", pg=True) for c in columns) + ")"
 
     kinds = ", ".join(f"'{k}'" for k in KINDS)
-    parts = [f"""SELECT 'o', '', oa.id, {digest('oa', OBSERVED)},
+    parts = [f"""SELECT 'o', '', oa.id, oa.entity_id, {digest('oa', OBSERVED)},
                         CASE WHEN oa.last_seen < :gone THEN 1 ELSE 0 END
                         + CASE WHEN s.source IS NULL THEN 0
                                WHEN s.silent = 1 OR oa.last_seen <= s.cutoff THEN 6
@@ -108,16 +112,23 @@ def digests(matcher: Matcher, policy, now: dt.datetime) -> None:
     for cat in _DECLARED:
         table = TABLES_OF[cat]
         columns = [c.name for c in table.c if c.name not in ("created_at", "updated_at")]
-        parts.append(f"SELECT 'd', '{cat}', d.id, {digest('d', columns)}, 0 "
+        parts.append(f"SELECT 'd', '{cat}', d.id, NULL, {digest('d', columns)}, 0 "
                      f"FROM {table.name} d")
     conn.execute(text("CREATE TEMPORARY TABLE rc_rdig (side TEXT NOT NULL, cat TEXT NOT NULL, "
-                      "row_id INTEGER NOT NULL, digest TEXT NOT NULL, tclass INTEGER NOT NULL)"))
+                      "row_id INTEGER NOT NULL, entity INTEGER, digest TEXT NOT NULL, "
+                      "tclass INTEGER NOT NULL)"))
     stamp = ObservedAsset.__table__.c.last_seen.type
     conn.execute(text(f"INSERT INTO rc_rdig {' UNION ALL '.join(parts)}")
                  .bindparams(bindparam("gone", type_=stamp)),
                  {"gone": before(now, policy.missing_after)})
     conn.execute(text("CREATE INDEX rc_rdig_key ON rc_rdig (side, cat, row_id)"))
     analyze(conn, "rc_rdig")
+    ts = "TIMESTAMP WITH TIME ZONE" if pg else "TIMESTAMP"
+    temp_table(conn, "rc_times", f"eid INTEGER PRIMARY KEY, first_seen {ts}, last_seen {ts}",
+               None, f"""
+        SELECT COALESCE(oa.entity_id, oa.id), MIN(oa.first_seen), MAX(oa.last_seen)
+        FROM observed_asset oa WHERE oa.kind IN ({kinds})
+        GROUP BY COALESCE(oa.entity_id, oa.id)""")
 
 
 def _row_md5(*values) -> str:
@@ -183,8 +194,8 @@ def plan(matcher: Matcher, policy, now: dt.datetime, states) -> bool:
 
 def _dirty(conn: Connection) -> None:
     """``rc_scope``: rows whose digest or time class changed, new and gone rows, and the
-    observed rows of pairs that stopped being seen that were seen since (what those
-    pairs' findings say of when they were last seen)."""
+    observed rows of pairs that stopped being seen whose times moved since (what those
+    pairs' findings say of when they were last seen), forwards or back."""
     conn.execute(text("CREATE TEMPORARY TABLE rc_scope (side TEXT NOT NULL, cat TEXT NOT NULL, "
                       "row_id INTEGER NOT NULL, PRIMARY KEY (side, cat, row_id))"))
     conn.execute(text("""
@@ -192,15 +203,18 @@ def _dirty(conn: Connection) -> None:
         SELECT r.side, r.cat, r.row_id FROM rc_rdig r
         LEFT JOIN reconcile_row s ON s.side = r.side AND s.cat = r.cat AND s.row_id = r.row_id
         WHERE s.row_id IS NULL OR s.digest <> r.digest OR s.tclass <> r.tclass
+        OR s.entity IS DISTINCT FROM r.entity
         UNION
         SELECT s.side, s.cat, s.row_id FROM reconcile_row s WHERE NOT EXISTS (
             SELECT 1 FROM rc_rdig r WHERE r.side = s.side AND r.cat = s.cat
             AND r.row_id = s.row_id)
         UNION
-        SELECT 'o', '', oa.id FROM reconcile_pair p JOIN observed_asset oa
+        SELECT 'o', '', oa.id FROM reconcile_pair p JOIN rc_times t
+        ON t.eid = p.observed_asset_id JOIN observed_asset oa
         ON oa.id = p.observed_asset_id OR oa.entity_id = p.observed_asset_id
-        WHERE p.outcome IN ('missing', 'suspect') AND p.observed_asset_id IS NOT NULL
-        AND oa.last_seen > p.last_seen"""))
+        WHERE p.outcome IN ('missing', 'suspect')
+        AND (t.last_seen IS DISTINCT FROM p.last_seen
+             OR t.first_seen IS DISTINCT FROM p.first_seen)"""))
     analyze(conn, "rc_scope")
 
 
@@ -243,9 +257,18 @@ def old_pairs(conn: Connection):
                         .columns(*table.c)).all()
 
 
-def keep(conn: Connection, inputs_digest: str, *, scoped: bool) -> None:
-    """Keep what this run judged, for the next: the keys, digests and classes of the rows
-    it read (all, or those of ``rc_scope``), and the digest of its inputs."""
+def generation(conn: Connection) -> str:
+    """How many runs kept their state (read in a run's snapshot, checked when it keeps)."""
+    return conn.execute(text("SELECT value FROM reconcile_state WHERE name = 'generation'")) \
+        .scalar_one_or_none() or "0"
+
+
+def keep(conn: Connection, inputs_digest: str, *, scoped: bool,
+         seen_generation: str) -> None:
+    """Keep what this run judged, for the next: the keys, digests, classes and entities of
+    the rows it read (all, or those of ``rc_scope``), and the digest of its inputs, unless
+    another run kept its own since this one's snapshot (``seen_generation``): then what
+    both kept is a mix of two snapshots, and the next run is whole."""
     if scoped:
         for table in ("reconcile_key", "reconcile_row"):
             conn.execute(text(f"""DELETE FROM {table} WHERE (side, cat, row_id) IN (
@@ -264,26 +287,36 @@ def keep(conn: Connection, inputs_digest: str, *, scoped: bool) -> None:
         UNION ALL SELECT 'o', '', id, 'h', substr(host, 1, {KEY_CHARS}) FROM rc_row
                   WHERE host IS NOT NULL
         UNION ALL SELECT 'd', cat, did, tag, {cut} FROM rc_dkey"""))
-    source = "rc_scope s CROSS JOIN rc_rdig r WHERE r.side = s.side AND r.cat = s.cat " \
-        "AND r.row_id = s.row_id" if scoped else "rc_rdig r"
-    conn.execute(text(f"""INSERT INTO reconcile_row (side, cat, row_id, digest, tclass)
-                          SELECT r.side, r.cat, r.row_id, r.digest, r.tclass FROM {source}"""))
-    conn.execute(text("DELETE FROM reconcile_state WHERE name = 'inputs'"))
-    conn.execute(text("INSERT INTO reconcile_state (name, value) VALUES ('inputs', :v)"),
-                 {"v": inputs_digest})
+    rows = "(SELECT r.* FROM rc_scope s CROSS JOIN rc_rdig r WHERE r.side = s.side " \
+        "AND r.cat = s.cat AND r.row_id = s.row_id)" if scoped else "rc_rdig"
+    # With the entity this run gave each row (an entity several rows make: rc_ent.rows).
+    conn.execute(text(f"""INSERT INTO reconcile_row (side, cat, row_id, digest, tclass, entity)
+        SELECT r.side, r.cat, r.row_id, r.digest, r.tclass,
+               CASE WHEN e.eid IS NOT NULL THEN m.eid END
+        FROM {rows} r
+        LEFT JOIN rc_member m ON r.side = 'o' AND m.row_id = r.row_id
+        LEFT JOIN rc_ent e ON e.eid = m.eid AND e.rows > 1"""))
+    # Another run kept its state since this one's snapshot: what both kept is a mix, so
+    # the next run is whole.
+    current = generation(conn)
+    conn.execute(text("DELETE FROM reconcile_state WHERE name IN ('inputs', 'generation')"))
+    conn.execute(text("INSERT INTO reconcile_state (name, value) VALUES ('inputs', :v), "
+                      "('generation', :g)"),
+                 {"v": inputs_digest if current == seen_generation else "",
+                  "g": str(int(current) + 1)})
 
 
 def move_times(conn: Connection) -> int:
-    """Bring every stored pair's first and last seen times to its entity's rows (an entity
-    is named by its smallest row id, which ``observed_asset.entity_id`` holds for the rows
-    of an entity several rows make); return how many pairs moved."""
-    kinds = ", ".join(f"'{k}'" for k in KINDS)
-    return conn.execute(text(f"""
+    """Bring the first and last seen times of every stored pair the run did not rebuild to
+    its entity's rows in the run's snapshot (``rc_times``; an entity is named by its
+    smallest row id, which ``observed_asset.entity_id`` holds for the rows of an entity
+    several rows make); return how many pairs moved. The rebuilt ones have theirs from
+    the run (:meth:`sql.Matcher.seen`)."""
+    return conn.execute(text("""
         UPDATE reconcile_pair SET first_seen = x.first_seen, last_seen = x.last_seen
-        FROM (SELECT COALESCE(oa.entity_id, oa.id) AS eid, MIN(oa.first_seen) AS first_seen,
-                     MAX(oa.last_seen) AS last_seen
-              FROM observed_asset oa WHERE oa.kind IN ({kinds})
-              GROUP BY COALESCE(oa.entity_id, oa.id)) x
+        FROM rc_times x
         WHERE x.eid = reconcile_pair.observed_asset_id
         AND (reconcile_pair.first_seen IS DISTINCT FROM x.first_seen
-             OR reconcile_pair.last_seen IS DISTINCT FROM x.last_seen)""")).rowcount
+             OR reconcile_pair.last_seen IS DISTINCT FROM x.last_seen)
+        AND NOT EXISTS (SELECT 1 FROM rc_out o WHERE o.fp = reconcile_pair.fingerprint)""")
+    ).rowcount

@@ -51,7 +51,8 @@ class RunResult:
     summary: dict[str, int]
     findings: findings.SyncResult
     pairs_written: int
-    #: ``{"whole": True, "why": ...}`` (``first``, ``inputs``, ``asked``, ``large``), or
+    #: ``{"whole": True, "why": ...}`` (``first``, ``inputs``, ``overlap``, ``asked``,
+    #: ``large``), or
     #: ``{"whole": False, "observed": n, "declared": n}``: how many rows the run read.
     recomputed: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -82,9 +83,9 @@ def run(engine: Engine, policy: ReconcilePolicy, *, now: dt.datetime | None = No
         matcher.sources(policy, states)
         inputs = scope.inputs(conn, policy, salt)
         scope.digests(matcher, policy, now)
-        kept = scope.stored_inputs(conn)
+        kept, generation = scope.stored_inputs(conn), scope.generation(conn)
         why = "asked" if whole else "first" if kept is None else \
-            "inputs" if kept != inputs else None
+            "overlap" if kept == "" else "inputs" if kept != inputs else None
         scoped = why is None and scope.plan(matcher, policy, now, states)
         why = why or (None if scoped else "large")
         matcher.run(policy, now, states)
@@ -98,7 +99,7 @@ def run(engine: Engine, policy: ReconcilePolicy, *, now: dt.datetime | None = No
         matcher.write_entities()
         if scoped:
             written += scope.move_times(conn)
-        scope.keep(conn, inputs, scoped=scoped)
+        scope.keep(conn, inputs, scoped=scoped, seen_generation=generation)
         summary = _counts(conn) if scoped else matcher.summary()
         synced, changes = findings.sync(
             conn, RECONCILE_KINDS, outcome.found, now=now, actor=actor,
@@ -170,8 +171,7 @@ def _write(conn: Connection, matcher: sql.Matcher,
     # A row inserted above and completed here is one row written; times moved by a poll
     # are written by the database (a row written above already has them).
     completed = sum(1 for pair in outcome.pairs if pair["placeholder"])
-    # A run over part of the estate moves every pair's times afterwards.
-    seen = 0 if matcher.scoped else matcher.seen(table.name)
+    seen = matcher.seen(table.name)
     return stale + inserted + len(changed) - completed + seen, outcome, replaced
 
 

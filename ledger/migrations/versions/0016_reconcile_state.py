@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column('row_id', sa.Integer(), autoincrement=False, nullable=False),
         sa.Column('digest', sa.String(length=32), nullable=False),
         sa.Column('tclass', sa.Integer(), nullable=False),
+        sa.Column('entity', sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint('side', 'cat', 'row_id'))
     op.create_table(
         'reconcile_state',
