@@ -137,7 +137,7 @@ def _row_md5(*values) -> str:
     return hashlib.md5(marshal.dumps(values, 2), usedforsecurity=False).hexdigest()
 
 
-def plan(matcher: Matcher, policy, now: dt.datetime, states) -> bool:
+def plan(matcher: Matcher) -> bool:
     """Decide what this run recomputes, within the run's snapshot: the rows of ``rc_scope``
     (True; the matcher then reads only those) or everything (False). Needs ``rc_rdig``
     (:func:`digests`) and the kept state of the last run with the same inputs."""

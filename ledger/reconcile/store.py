@@ -86,7 +86,7 @@ def run(engine: Engine, policy: ReconcilePolicy, *, now: dt.datetime | None = No
         kept, generation = scope.stored_inputs(conn), scope.generation(conn)
         why = "asked" if whole else "first" if kept is None else \
             "overlap" if kept == "" else "inputs" if kept != inputs else None
-        scoped = why is None and scope.plan(matcher, policy, now, states)
+        scoped = why is None and scope.plan(matcher)
         why = why or (None if scoped else "large")
         matcher.run(policy, now, states)
         matcher.stored(salt)
